@@ -1,0 +1,12 @@
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+
+
+class User(AbstractUser):
+    """A webox user. Email is unique so that it can identify an account."""
+
+    email = models.EmailField("email address", unique=True)
+
+    objects = UserManager()
+
+    REQUIRED_FIELDS = ["email"]

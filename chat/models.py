@@ -1,0 +1,123 @@
+from django.conf import settings
+from django.db import models
+
+
+class ContextMode(models.TextChoices):
+    OWN = "own", "Each provider sees its own earlier replies"
+    CHOSEN = "chosen", "Every provider sees the chosen reply of each turn"
+
+
+class Conversation(models.Model):
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conversations")
+    title = models.CharField(max_length=200, blank=True)
+    system_prompt = models.TextField(blank=True)
+    default_providers = models.JSONField(default=list, blank=True, help_text="Provider names picked by default.")
+    default_models = models.JSONField(default=dict, blank=True, help_text="{provider: model}")
+    default_params = models.JSONField(
+        default=dict, blank=True, help_text="{temperature, max_tokens, provider_params: {provider: {...}}}"
+    )
+    context_mode = models.CharField(max_length=10, choices=ContextMode.choices, default=ContextMode.OWN)
+    archived = models.BooleanField(default=False)
+    metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Last activity: moved forward by every message sent, so lists sort by it.
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        indexes = [
+            models.Index(fields=["owner", "archived", "-updated_at"], name="conv_owner_recent"),
+            models.Index(fields=["created_at"], name="conv_created"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title or f"Conversation {self.pk}"
+
+
+class Role(models.TextChoices):
+    USER = "user", "User"
+    ASSISTANT = "assistant", "Assistant"
+    SYSTEM = "system", "System"
+
+
+class ReplyStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    STREAMING = "streaming", "Streaming"
+    COMPLETE = "complete", "Complete"
+    ERROR = "error", "Error"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+ACTIVE_STATUSES = (ReplyStatus.PENDING, ReplyStatus.STREAMING)
+
+
+class Message(models.Model):
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    role = models.CharField(max_length=10, choices=Role.choices)
+    content = models.TextField(blank=True)
+    # Assistant replies only.
+    provider = models.CharField(max_length=100, blank=True)
+    model = models.CharField(max_length=200, blank=True)
+    reply_to = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="replies",
+        help_text="The user message this reply answers.",
+    )
+    status = models.CharField(max_length=10, choices=ReplyStatus.choices, default=ReplyStatus.COMPLETE)
+    error_code = models.CharField(max_length=40, blank=True)
+    error_detail = models.TextField(blank=True)
+    prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
+    completion_tokens = models.PositiveIntegerField(null=True, blank=True)
+    ttft_ms = models.PositiveIntegerField(null=True, blank=True, help_text="Time to first token.")
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    finish_reason = models.CharField(max_length=40, blank=True)
+    parameters = models.JSONField(default=dict, blank=True, help_text="temperature, max_tokens used.")
+    chosen = models.BooleanField(default=False)
+    # The stream seq that ``content`` includes up to (checkpoints and the final write).
+    seq = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["conversation", "created_at"], name="msg_conv_created"),
+            models.Index(fields=["status", "updated_at"], name="msg_status_updated"),
+            models.Index(fields=["provider", "model", "created_at"], name="msg_provider_created"),
+            models.Index(fields=["role", "created_at"], name="msg_role_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role} {self.pk} ({self.provider or 'user'})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+
+class ProviderKind(models.TextChoices):
+    OPENAI = "openai", "OpenAI-compatible"
+    ANTHROPIC = "anthropic", "Anthropic"
+    DEMO = "demo", "Demo (offline)"
+
+
+class Provider(models.Model):
+    """A provider endpoint managed in the admin; environment-configured ones live beside these."""
+
+    name = models.SlugField(max_length=100, unique=True)
+    kind = models.CharField(max_length=20, choices=ProviderKind.choices)
+    base_url = models.URLField(blank=True)
+    api_key_encrypted = models.TextField(blank=True, editable=False)
+    enabled = models.BooleanField(default=True)
+    model_names = models.JSONField(default=list, blank=True, help_text="Models this endpoint serves.")
+    default_model = models.CharField(max_length=200, blank=True)
+    context_tokens = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

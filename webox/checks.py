@@ -1,0 +1,36 @@
+"""System checks that refuse settings which cannot work together."""
+
+from django.conf import settings
+from django.core.checks import Error, Tags, register
+
+
+@register(Tags.security, deploy=False)
+def check_secret_key(app_configs, **kwargs):
+    if not settings.DEBUG and settings.SECRET_KEY == settings.INSECURE_DEV_SECRET_KEY:
+        return [
+            Error(
+                "DJANGO_SECRET_KEY is not set while DJANGO_DEBUG is off.",
+                hint="Set DJANGO_SECRET_KEY to a long random value (python -c \"import secrets; "
+                "print(secrets.token_urlsafe(50))\").",
+                id="webox.E001",
+            )
+        ]
+    return []
+
+
+@register()
+def check_runner_and_channel_layer(app_configs, **kwargs):
+    backend = settings.CHANNEL_LAYERS.get("default", {}).get("BACKEND", "")
+    if settings.WEBOX_RUNNER == "celery" and backend.endswith("InMemoryChannelLayer"):
+        return [
+            Error(
+                "Celery workers cannot reach sockets through the in-memory channel layer.",
+                hint="Set REDIS_URL so that workers and servers share the Redis channel layer, "
+                "or unset it to run provider calls in-process.",
+                id="webox.E002",
+            )
+        ]
+    if settings.WEBOX_RUNNER not in {"celery", "embedded"}:
+        return [Error(f"Unknown WEBOX_RUNNER {settings.WEBOX_RUNNER!r}.", id="webox.E003")]
+    return []
+
