@@ -1,0 +1,1 @@
+"""AI providers behind one streaming interface (see ``base.ChatProvider``)."""

@@ -1,0 +1,108 @@
+"""The one interface the rest of webox sees for any AI provider."""
+
+from __future__ import annotations
+
+import abc
+import enum
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+
+class ErrorCode(enum.StrEnum):
+    AUTH = "auth"
+    RATE_LIMITED = "rate_limited"
+    BAD_REQUEST = "bad_request"
+    MODEL_NOT_FOUND = "model_not_found"
+    UPSTREAM_ERROR = "upstream_error"
+    TIMEOUT = "timeout"
+    CONNECTION_LOST = "connection_lost"
+    # Not a provider's fault: raised by webox itself (unknown provider name, cancelled, orphaned).
+    PROVIDER_UNKNOWN = "provider_unknown"
+    ORPHANED = "orphaned"
+
+
+# Codes for which trying the same call again later can succeed.
+RETRYABLE_CODES = frozenset(
+    {ErrorCode.RATE_LIMITED, ErrorCode.UPSTREAM_ERROR, ErrorCode.TIMEOUT, ErrorCode.CONNECTION_LOST}
+)
+
+
+class ProviderError(Exception):
+    """Every failure of a provider call, whatever the SDK raised.
+
+    ``detail`` is safe to show a user and to log: it never holds an API key.
+    """
+
+    def __init__(self, code: ErrorCode, detail: str, *, retry_after: float | None = None):
+        super().__init__(f"{code}: {detail}")
+        self.code = ErrorCode(code)
+        self.detail = detail
+        self.retry_after = retry_after
+
+    @property
+    def retryable(self) -> bool:
+        return self.code in RETRYABLE_CODES
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    role: str  # "user" or "assistant"
+    content: str
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    model: str
+    messages: tuple[ChatMessage, ...]
+    system_prompt: str = ""
+    temperature: float | None = None
+    max_tokens: int | None = None
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class StreamResult:
+    """The last item of every successful stream."""
+
+    finish_reason: str
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    ttft_ms: int | None = None
+    duration_ms: int = 0
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    """Where a provider lives and how to reach it; ``api_key`` is kept out of ``repr``."""
+
+    name: str
+    kind: str
+    base_url: str = ""
+    api_key: str = field(default="", repr=False)
+    models: tuple[str, ...] = ()
+    default_model: str = ""
+    context_tokens: int | None = None
+    source: str = "env"  # "env", "db" or "builtin"
+
+
+class ChatProvider(abc.ABC):
+    """One provider endpoint. Subclasses live one per module in ``chat/providers/``."""
+
+    def __init__(self, config: ProviderConfig):
+        self.config = config
+
+    @abc.abstractmethod
+    def stream(self, request: ChatRequest) -> AsyncIterator[TextDelta | StreamResult]:
+        """Yield ``TextDelta`` items as text arrives, then exactly one ``StreamResult``.
+
+        Raises ``ProviderError`` for every failure; before the first delta transient errors may
+        already have been retried, after it nothing is retried.
+        """
+
+    @abc.abstractmethod
+    async def list_models(self) -> list[str]:
+        """The model names the endpoint serves now (its models listing)."""
