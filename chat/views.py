@@ -1,7 +1,33 @@
+"""The chat page. Its data comes from the REST API and the WebSocket; these views serve the shell."""
+
+from functools import lru_cache
+
 from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_GET
+from pygments.formatters import HtmlFormatter
+
+from .rendering import highlight_css
+
+DARK_CODE_STYLE = "github-dark"
 
 
 @login_required
-def home(request):
-    return render(request, "chat/home.html")
+@require_GET
+def home(request, conversation_id: int | None = None):
+    return render(request, "chat/home.html", {"conversation_id": conversation_id})
+
+
+@lru_cache(maxsize=1)
+def _code_css() -> str:
+    dark = HtmlFormatter(style=DARK_CODE_STYLE, classstyle=True).get_style_defs(".md pre code")
+    return f"{highlight_css()}\n@media (prefers-color-scheme: dark) {{\n{dark}\n}}\n"
+
+
+@require_GET
+def code_css(request):
+    """Colours for highlighted code in replies, light and dark, from Pygments."""
+    response = HttpResponse(_code_css(), content_type="text/css; charset=utf-8")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response

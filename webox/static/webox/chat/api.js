@@ -1,0 +1,53 @@
+// The REST calls the chat page makes: session cookie + CSRF header, JSON in and out.
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    super((body && body.detail) || `Request failed (${status})`);
+    this.status = status;
+    this.body = body;
+  }
+}
+
+function csrfToken() {
+  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+  return match ? decodeURIComponent(match[1]) : "";
+}
+
+export class Api {
+  constructor(root) {
+    this.root = root.endsWith("/") ? root : `${root}/`;
+  }
+
+  async request(method, path, body) {
+    const headers = { Accept: "application/json" };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (method !== "GET") headers["X-CSRFToken"] = csrfToken();
+    const response = await fetch(this.root + path, {
+      method,
+      headers,
+      credentials: "same-origin",
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (response.status === 401) {
+      // The session ended (logged out in another tab): back to the login page.
+      window.location.assign(`/accounts/login/?next=${encodeURIComponent(window.location.pathname)}`);
+    }
+    if (response.status === 204) return null;
+    const data = await response.json().catch(() => null);
+    if (!response.ok) throw new ApiError(response.status, data);
+    return data;
+  }
+
+  providers() { return this.request("GET", "providers"); }
+  conversations({ q = "", archived = false, page = 1 } = {}) {
+    const params = new URLSearchParams({ archived: String(archived), page: String(page) });
+    if (q) params.set("q", q);
+    return this.request("GET", `conversations?${params}`);
+  }
+  conversation(id) { return this.request("GET", `conversations/${id}`); }
+  updateConversation(id, fields) { return this.request("PATCH", `conversations/${id}`, fields); }
+  deleteConversation(id) { return this.request("DELETE", `conversations/${id}`); }
+  send(payload) { return this.request("POST", "send", payload); }
+  cancel(messageId) { return this.request("POST", `messages/${messageId}/cancel`, {}); }
+  regenerate(messageId) { return this.request("POST", `messages/${messageId}/regenerate`, {}); }
+}

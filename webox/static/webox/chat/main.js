@@ -1,0 +1,308 @@
+// The chat page: wires the sidebar, the thread, the composer and the conversation's WebSocket.
+
+import { Api } from "./api.js";
+import { Composer } from "./composer.js";
+import { Sidebar } from "./sidebar.js";
+import { ConversationSocket, socketUrl } from "./socket.js";
+import { Thread } from "./thread.js";
+
+const CONNECTION_TEXT = { connecting: "Connecting…", reconnecting: "Reconnecting…", offline: "Offline, retrying…",
+  online: "" };
+
+class ChatPage {
+  constructor(root) {
+    this.root = root;
+    this.api = new Api(root.dataset.apiRoot);
+    this.wsRoot = root.dataset.wsRoot;
+    this.chatUrl = root.dataset.chatUrl;
+    this.conversation = null;
+    this.socket = null;
+    this.resyncPending = false;
+    this.titleEl = document.getElementById("conversation-title");
+    this.connectionEl = document.getElementById("connection-status");
+    this.announcer = document.getElementById("announcer");
+
+    this.thread = new Thread(document.getElementById("thread"), {
+      cancel: (id) => this.cancel(id),
+      regenerate: (id) => this.regenerate(id),
+      announce: (text) => this.announce(text),
+    });
+    this.composer = new Composer(document.getElementById("composer"), {
+      userId: root.dataset.userId,
+      onSend: (text, picks) => this.send(text, picks),
+    });
+    this.sidebar = new Sidebar(document.getElementById("sidebar"), {
+      api: this.api,
+      chatUrl: this.chatUrl,
+      onOpen: (id) => { this.closeSidebar(); this.open(id, { push: true }); },
+      onRemoved: (id) => { if (this.conversation && this.conversation.id === id) this.newChat({ push: true }); },
+      onRenamed: (conversation) => this.conversationUpdated(conversation),
+    });
+
+    document.getElementById("new-chat").addEventListener("click", (event) => {
+      if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+      event.preventDefault();
+      this.closeSidebar();
+      this.newChat({ push: true });
+    });
+    this.sidebarToggle = document.getElementById("sidebar-toggle");
+    this.sidebarToggle.addEventListener("click", () => this.toggleSidebar());
+    window.addEventListener("popstate", () => this.route());
+  }
+
+  async start() {
+    const [providers] = await Promise.all([
+      this.api.providers().catch(() => []),
+      this.sidebar.reload(),
+    ]);
+    this.composer.setProviders(providers);
+    await this.route();
+    this.root.dataset.ready = "true";
+  }
+
+  /** Opens what the address names: /c/<id>/ or a new chat. */
+  route() {
+    const match = window.location.pathname.match(/\/c\/(\d+)\/?$/);
+    if (match) return this.open(Number(match[1]), { push: false });
+    return this.newChat({ push: false });
+  }
+
+  newChat({ push }) {
+    this.closeSocket();
+    this.conversation = null;
+    this.thread.clear();
+    this.setTitle(null);
+    this.sidebar.setCurrent(null);
+    this.composer.applyDefaults(null);
+    if (push && window.location.pathname !== this.chatUrl) window.history.pushState({}, "", this.chatUrl);
+    this.composer.focus();
+  }
+
+  async open(id, { push }) {
+    this.closeSocket();
+    this.thread.clear();
+    this.sidebar.setCurrent(id);
+    if (push) window.history.pushState({}, "", this.sidebar.url(id));
+    let data;
+    try {
+      data = await this.api.conversation(id);
+    } catch (error) {
+      this.conversation = null;
+      this.setTitle(null, error.status === 404 ? "Conversation not found" : "Could not load the conversation");
+      return;
+    }
+    const { messages = [], ...conversation } = data;
+    this.conversation = conversation;
+    this.setTitle(conversation);
+    this.composer.applyDefaults(conversation);
+    this.thread.upsertMany(messages);
+    this.thread.scrollToEnd();
+    this.connect();
+  }
+
+  setTitle(conversation, fallback = "New chat") {
+    const title = conversation ? conversation.title || "Untitled conversation" : fallback;
+    this.titleEl.textContent = title;
+    document.title = `${title} · webox`;
+  }
+
+  conversationUpdated(conversation) {
+    this.sidebar.upsert(conversation, { moveToTop: false });
+    if (this.conversation && this.conversation.id === conversation.id) {
+      this.conversation = { ...this.conversation, ...conversation };
+      this.setTitle(this.conversation);
+    }
+  }
+
+  // --- Sending and reply actions ---------------------------------------------------------------
+
+  async send(text, picks) {
+    const payload = {
+      message: text,
+      selected_providers: picks.providers,
+      selected_models: picks.models,
+      system_prompt: picks.systemPrompt,
+      ...picks.params,
+    };
+    if (this.conversation) payload.conversation_id = this.conversation.id;
+    const result = await this.api.send(payload);
+    const conversation = result.conversation;
+    const isNew = !this.conversation || this.conversation.id !== conversation.id;
+    this.conversation = { ...this.conversation, ...conversation };
+    this.setTitle(this.conversation);
+    this.sidebar.upsert(conversation);
+    this.sidebar.setCurrent(conversation.id);
+    this.thread.upsertMany([result.user_message, ...result.replies]);
+    this.thread.scrollToEnd();
+    if (isNew) {
+      window.history.pushState({}, "", this.sidebar.url(conversation.id));
+      this.connect();
+    }
+    this.rememberPicks(picks);
+  }
+
+  /** Stores the picks on the conversation when they differ from what it has. */
+  rememberPicks(picks) {
+    const c = this.conversation;
+    const wanted = { default_providers: picks.providers, default_models: picks.models,
+      default_params: { ...(c.default_params || {}), ...picks.params } };
+    if (!("temperature" in picks.params)) delete wanted.default_params.temperature;
+    if (!("max_tokens" in picks.params)) delete wanted.default_params.max_tokens;
+    const same = JSON.stringify([c.default_providers, c.default_models, c.default_params])
+      === JSON.stringify([wanted.default_providers, wanted.default_models, wanted.default_params]);
+    const fields = same ? {} : wanted;
+    if ((c.system_prompt || "") !== picks.systemPrompt) fields.system_prompt = picks.systemPrompt;
+    if (!Object.keys(fields).length) return;
+    const id = c.id;
+    this.api.updateConversation(id, fields)
+      .then((updated) => { if (this.conversation && this.conversation.id === id) this.conversation = updated; })
+      .catch(() => {});
+  }
+
+  async cancel(messageId) {
+    // The socket's message.cancelled event finishes the reply; the response only confirms.
+    try {
+      await this.api.cancel(messageId);
+    } catch (error) {
+      if (error.status !== 409) this.announce(`Could not stop the reply: ${error.message}`);
+    }
+  }
+
+  async regenerate(messageId) {
+    try {
+      const result = await this.api.regenerate(messageId);
+      this.thread.upsert(result.reply);
+    } catch (error) {
+      this.announce(`Could not regenerate: ${error.message}`);
+    }
+  }
+
+  announce(text) {
+    // Clearing first makes screen readers repeat an identical message.
+    this.announcer.textContent = "";
+    window.setTimeout(() => { this.announcer.textContent = text; }, 30);
+  }
+
+  // --- The socket ------------------------------------------------------------------------------
+
+  connect() {
+    this.closeSocket();
+    const id = this.conversation.id;
+    this.connectedOnce = false;
+    this.socket = new ConversationSocket(socketUrl(this.wsRoot, id), {
+      onEvent: (event) => this.onEvent(event),
+      onConnect: () => { this.resyncPending = true; },
+      onState: (state) => this.setConnection(state),
+      onFatal: (code) => {
+        this.setConnection("online");
+        if (code === 4401) window.location.assign(`/accounts/login/?next=${encodeURIComponent(location.pathname)}`);
+        else this.setTitle(null, "Conversation not found");
+      },
+    });
+    this.socket.open();
+  }
+
+  closeSocket() {
+    if (this.socket) this.socket.close();
+    this.socket = null;
+    this.setConnection("online");
+  }
+
+  setConnection(state) {
+    this.connectionEl.textContent = CONNECTION_TEXT[state] || "";
+    this.connectionEl.dataset.state = state;
+  }
+
+  onEvent(event) {
+    const thread = this.thread;
+    switch (event.type) {
+      case "snapshot": {
+        const complete = thread.applySnapshot(event.replies || []);
+        // After a (re)connect or a requested resync the snapshot lists every active reply; any
+        // reply still active here that it leaves out has ended meanwhile, so fetch the stored state.
+        const full = this.resyncPending;
+        this.resyncPending = false;
+        const listed = new Set((event.replies || []).map((r) => r.id));
+        const ended = thread.activeReplies().some((r) => !listed.has(r.id));
+        if (!complete || (full && (ended || this.connectedOnce))) this.refetch();
+        this.connectedOnce = true;
+        break;
+      }
+      case "message.created":
+        if (!thread.upsert(event.message)) this.refetch();
+        if (this.conversation) this.sidebar.upsert({ ...this.conversation, updated_at: event.message.created_at });
+        break;
+      case "message.updated":
+        if (!thread.upsert(event.message)) this.refetch();
+        break;
+      case "message.delta": {
+        const outcome = thread.applyDelta(event.message_id, event.seq, event.text);
+        if (outcome === "gap") this.resync();
+        else if (outcome === "unknown") this.refetch();
+        break;
+      }
+      case "message.completed":
+        if (!thread.applyFinish(event.message_id, { ...event, status: "complete" })) this.refetch();
+        break;
+      case "message.error":
+        if (!thread.applyFinish(event.message_id, { ...event, status: "error" })) this.refetch();
+        break;
+      case "message.cancelled":
+        if (!thread.applyFinish(event.message_id, { ...event, status: "cancelled" })) this.refetch();
+        break;
+      case "conversation.updated":
+        this.conversationUpdated(event.conversation);
+        break;
+      case "error":
+        console.warn("webox socket:", event.code, event.detail);
+        break;
+      default:
+        break;
+    }
+  }
+
+  resync() {
+    if (this.resyncPending) return;
+    if (this.socket && this.socket.send({ type: "resync" })) this.resyncPending = true;
+  }
+
+  /** Brings finished and unseen messages up to date from the stored conversation. */
+  refetch() {
+    if (this.refetching || !this.conversation) return;
+    const id = this.conversation.id;
+    this.refetching = window.setTimeout(async () => {
+      try {
+        const data = await this.api.conversation(id);
+        if (!this.conversation || this.conversation.id !== id) return;
+        this.thread.upsertMany(data.messages || []);
+      } catch {
+        // The next reconnect or event tries again.
+      } finally {
+        this.refetching = null;
+      }
+    }, 50);
+  }
+
+  // --- Narrow screens: the sidebar slides over the thread -----------------------------------
+
+  toggleSidebar() {
+    const open = !this.root.classList.contains("sidebar-open");
+    this.root.classList.toggle("sidebar-open", open);
+    this.sidebarToggle.setAttribute("aria-expanded", String(open));
+    if (open) document.getElementById("conversation-filter").focus();
+  }
+
+  closeSidebar() {
+    this.root.classList.remove("sidebar-open");
+    this.sidebarToggle.setAttribute("aria-expanded", "false");
+  }
+}
+
+const root = document.getElementById("chat-app");
+if (root) {
+  const page = new ChatPage(root);
+  page.start().catch((error) => {
+    console.error(error);
+    root.dataset.ready = "error";
+  });
+}

@@ -1,0 +1,196 @@
+// The conversation list: newest activity first, filter by title, rename, archive, delete.
+
+import { debounce, el, iconButton } from "./dom.js";
+
+export class Sidebar {
+  /**
+   * @param {HTMLElement} root  the <aside>
+   * @param {{api: Api, chatUrl: string, onOpen: Function, onRemoved: Function, onRenamed: Function}} options
+   */
+  constructor(root, { api, chatUrl, onOpen, onRemoved, onRenamed }) {
+    this.root = root;
+    this.api = api;
+    this.chatUrl = chatUrl;
+    this.onOpen = onOpen;
+    this.onRemoved = onRemoved;
+    this.onRenamed = onRenamed;
+    this.list = root.querySelector("#conversation-list");
+    this.empty = root.querySelector("#conversation-empty");
+    this.loadMore = root.querySelector("#load-more");
+    this.filter = root.querySelector("#conversation-filter");
+    this.activeTab = root.querySelector("#show-active");
+    this.archivedTab = root.querySelector("#show-archived");
+    this.renameDialog = document.getElementById("rename-dialog");
+    this.deleteDialog = document.getElementById("delete-dialog");
+    this.archived = false;
+    this.page = 1;
+    this.currentId = null;
+    this.items = new Map();
+    this.generation = 0;
+
+    this.filter.addEventListener("input", debounce(() => this.reload(), 200));
+    this.loadMore.addEventListener("click", () => this.fetchPage(this.page + 1));
+    this.activeTab.addEventListener("click", () => this.showArchived(false));
+    this.archivedTab.addEventListener("click", () => this.showArchived(true));
+    for (const dialog of [this.renameDialog, this.deleteDialog]) {
+      for (const button of dialog.querySelectorAll("[data-close]")) {
+        button.addEventListener("click", () => dialog.close("cancel"));
+      }
+    }
+  }
+
+  url(id) { return `${this.chatUrl}c/${id}/`; }
+
+  showArchived(archived) {
+    this.archived = archived;
+    this.activeTab.setAttribute("aria-pressed", String(!archived));
+    this.archivedTab.setAttribute("aria-pressed", String(archived));
+    this.reload();
+  }
+
+  async reload() {
+    this.items.clear();
+    this.list.replaceChildren();
+    await this.fetchPage(1);
+  }
+
+  async fetchPage(page) {
+    const generation = ++this.generation;
+    let data;
+    try {
+      data = await this.api.conversations({ q: this.filter.value.trim(), archived: this.archived, page });
+    } catch {
+      this.empty.textContent = "Could not load conversations.";
+      this.empty.hidden = false;
+      return;
+    }
+    if (generation !== this.generation) return; // a newer filter won
+    if (page === 1) { this.items.clear(); this.list.replaceChildren(); }
+    this.page = page;
+    for (const conversation of data.results) this.upsert(conversation, { append: true });
+    this.loadMore.hidden = !data.next;
+    this.renderEmpty();
+  }
+
+  renderEmpty() {
+    this.empty.hidden = this.items.size > 0;
+    if (this.filter.value.trim()) this.empty.textContent = "No conversation matches.";
+    else this.empty.textContent = this.archived ? "No archived conversations." : "No conversations yet.";
+  }
+
+  matches(conversation) {
+    const q = this.filter.value.trim().toLowerCase();
+    return Boolean(conversation.archived) === this.archived
+      && (!q || (conversation.title || "").toLowerCase().includes(q));
+  }
+
+  /** Adds or refreshes a conversation; new activity moves it to the top unless `append`. */
+  upsert(conversation, { append = false, moveToTop = !append } = {}) {
+    let item = this.items.get(conversation.id);
+    if (!this.matches(conversation)) {
+      if (item) this.remove(conversation.id);
+      return;
+    }
+    if (!item) {
+      item = this.buildItem(conversation);
+      this.items.set(conversation.id, item);
+      if (append) this.list.append(item.element);
+      else this.list.prepend(item.element);
+    } else if (moveToTop && this.list.firstElementChild !== item.element) {
+      this.list.prepend(item.element);
+    }
+    item.conversation = { ...item.conversation, ...conversation };
+    this.renderItem(item);
+    this.renderEmpty();
+  }
+
+  buildItem(conversation) {
+    const item = { conversation };
+    item.title = el("span", { class: "conv-title" });
+    item.preview = el("span", { class: "conv-preview" });
+    item.link = el("a", { class: "conv-link", href: this.url(conversation.id) }, item.title, item.preview);
+    item.link.addEventListener("click", (event) => {
+      if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+      event.preventDefault();
+      this.onOpen(conversation.id);
+    });
+    item.rename = iconButton("i-pencil", "Rename", () => this.rename(item));
+    item.archive = iconButton("i-archive", "Archive", () => this.toggleArchive(item));
+    item.remove = iconButton("i-trash", "Delete", () => this.confirmDelete(item), "danger");
+    item.element = el("li", { class: "conv-item", "data-id": conversation.id }, item.link,
+      el("div", { class: "conv-actions" }, item.rename, item.archive, item.remove));
+    return item;
+  }
+
+  renderItem(item) {
+    const c = item.conversation;
+    const title = c.title || "Untitled conversation";
+    item.title.textContent = title;
+    item.preview.textContent = c.preview || "";
+    item.preview.hidden = !c.preview;
+    const archived = Boolean(c.archived);
+    item.rename.setAttribute("aria-label", `Rename “${title}”`);
+    item.archive.setAttribute("aria-label", `${archived ? "Unarchive" : "Archive"} “${title}”`);
+    item.archive.title = archived ? "Unarchive" : "Archive";
+    item.archive.querySelector("use").setAttribute("href", archived ? "#i-unarchive" : "#i-archive");
+    item.remove.setAttribute("aria-label", `Delete “${title}”`);
+    if (c.id === this.currentId) item.link.setAttribute("aria-current", "page");
+    else item.link.removeAttribute("aria-current");
+  }
+
+  setCurrent(id) {
+    this.currentId = id;
+    for (const item of this.items.values()) this.renderItem(item);
+  }
+
+  remove(id) {
+    const item = this.items.get(id);
+    if (!item) return;
+    item.element.remove();
+    this.items.delete(id);
+    this.renderEmpty();
+  }
+
+  async rename(item) {
+    const input = this.renameDialog.querySelector("#rename-input");
+    input.value = item.conversation.title || "";
+    const answer = await this.ask(this.renameDialog, input);
+    const title = input.value.trim();
+    if (answer !== "ok" || !title || title === item.conversation.title) return;
+    const conversation = await this.api.updateConversation(item.conversation.id, { title });
+    this.upsert(conversation, { moveToTop: false });
+    this.onRenamed(conversation);
+  }
+
+  async toggleArchive(item) {
+    const conversation = await this.api.updateConversation(item.conversation.id,
+      { archived: !item.conversation.archived });
+    this.upsert(conversation, { moveToTop: false });
+    this.onRenamed(conversation);
+  }
+
+  async confirmDelete(item) {
+    this.deleteDialog.querySelector("#delete-name").textContent = item.conversation.title || "Untitled conversation";
+    const answer = await this.ask(this.deleteDialog, this.deleteDialog.querySelector("[data-close]"));
+    if (answer !== "ok") return;
+    const id = item.conversation.id;
+    await this.api.deleteConversation(id);
+    this.remove(id);
+    this.onRemoved(id);
+  }
+
+  /** Opens a modal dialog and resolves with the value of the button that closed it. */
+  ask(dialog, focusTarget) {
+    const opener = document.activeElement;
+    dialog.returnValue = "cancel";
+    dialog.showModal();
+    focusTarget.focus();
+    if (focusTarget.select) focusTarget.select();
+    return new Promise((resolve) => {
+      dialog.addEventListener("close", () => {
+        if (opener && opener.isConnected) opener.focus();
+        resolve(dialog.returnValue);
+      }, { once: true });
+    });
+  }
+}

@@ -1,0 +1,343 @@
+// The conversation thread: one turn per user message, one column per provider, replies streaming in.
+//
+// Safety rule: streamed text only ever reaches the page through a Text node; the one thing
+// written with innerHTML is the server's sanitised `content_html`.
+
+import { copyText, el, formatMs, icon, iconButton } from "./dom.js";
+
+const ACTIVE = new Set(["pending", "streaming"]);
+const STATUS_LABEL = { pending: "Waiting", streaming: "Streaming", error: "Failed", cancelled: "Stopped" };
+const ERROR_LABEL = {
+  auth: "The provider rejected the API key.",
+  rate_limited: "The provider is rate limiting requests.",
+  bad_request: "The provider refused the request.",
+  model_not_found: "The provider does not know this model.",
+  upstream_error: "The provider had an internal error.",
+  timeout: "The provider took too long to answer.",
+  connection_lost: "The connection to the provider was lost.",
+  provider_unknown: "This provider is not configured.",
+  orphaned: "The reply was interrupted by a server restart.",
+};
+
+class Reply {
+  constructor(thread, message) {
+    this.thread = thread;
+    this.id = message.id;
+    this.provider = message.provider;
+    this.seq = 0;
+    this.build();
+    this.update(message);
+  }
+
+  build() {
+    const label = `${this.provider} reply`;
+    this.statusEl = el("span", { class: "badge" });
+    this.pagerEl = el("span", { class: "pager", hidden: true });
+    this.stopButton = iconButton("i-stop", `Stop ${label}`, () => this.thread.actions.cancel(this.id), "stop");
+    this.modelEl = el("span", { class: "model-name" });
+    this.headEl = el("header", { class: "reply-head" },
+      el("div", { class: "reply-title" }, el("span", { class: "provider-name" }, this.provider), this.modelEl),
+      this.pagerEl, this.statusEl, this.stopButton);
+    this.textNode = document.createTextNode("");
+    this.streamEl = el("div", { class: "stream-text" }, this.textNode);
+    this.htmlEl = el("div", { class: "md", hidden: true });
+    this.typingEl = el("span", { class: "typing", "aria-hidden": "true" }, el("i"), el("i"), el("i"));
+    this.bodyEl = el("div", { class: "reply-body", "aria-live": "polite" }, this.streamEl, this.htmlEl, this.typingEl);
+    this.errorEl = el("div", { class: "reply-error", role: "alert", hidden: true });
+    this.statsEl = el("span", { class: "stats" });
+    this.copyButton = iconButton("i-copy", `Copy ${label}`, () => this.copy(), "copy");
+    this.regenButton = iconButton("i-refresh", `Regenerate ${label}`, () => this.thread.actions.regenerate(this.id),
+      "regenerate");
+    this.footEl = el("footer", { class: "reply-foot" }, this.statsEl,
+      el("div", { class: "reply-actions" }, this.copyButton, this.regenButton));
+    this.element = el("section", { class: "reply", "data-message-id": this.id, "data-provider": this.provider },
+      this.headEl, this.bodyEl, this.errorEl, this.footEl);
+  }
+
+  get active() { return ACTIVE.has(this.status); }
+
+  /** Applies a full message object (REST or message.created/updated). */
+  update(message) {
+    this.message = { ...this.message, ...message };
+    this.modelEl.textContent = message.model || "";
+    this.setStatus(message.status);
+    if (ACTIVE.has(message.status)) {
+      // A stored checkpoint never overrides text the socket has already delivered.
+      if ((message.seq || 0) >= this.seq) this.setText(message.content || "", message.seq || 0);
+    } else {
+      this.finish(message);
+    }
+  }
+
+  setStatus(status) {
+    this.status = status;
+    this.element.dataset.status = status;
+    this.statusEl.textContent = STATUS_LABEL[status] || "";
+    this.statusEl.hidden = !STATUS_LABEL[status];
+    this.stopButton.hidden = !this.active;
+    this.copyButton.hidden = this.active;
+    this.regenButton.hidden = this.active;
+    this.typingEl.hidden = !(this.active && !this.textNode.data);
+    this.bodyEl.setAttribute("aria-busy", String(this.active));
+  }
+
+  setText(text, seq) {
+    this.textNode.data = text;
+    this.seq = seq;
+    this.typingEl.hidden = !(this.active && !text);
+  }
+
+  /** A streamed delta; returns false when a gap means the socket must resync. */
+  delta(seq, text) {
+    if (!this.active || seq <= this.seq) return true;
+    if (seq > this.seq + 1) return false;
+    if (this.status === "pending") this.setStatus("streaming");
+    this.textNode.appendData(text);
+    this.seq = seq;
+    this.typingEl.hidden = true;
+    return true;
+  }
+
+  /** Completed, failed or cancelled: the stored text and its server-rendered HTML. */
+  finish(fields) {
+    const status = fields.status;
+    this.message = { ...this.message, ...fields };
+    if (typeof fields.seq === "number") this.seq = fields.seq;
+    const content = fields.content ?? this.textNode.data;
+    this.message.content = content;
+    if (fields.content_html) {
+      this.htmlEl.innerHTML = fields.content_html;
+      this.htmlEl.hidden = false;
+      this.streamEl.hidden = true;
+    } else {
+      this.textNode.data = content;
+      this.htmlEl.hidden = true;
+      this.streamEl.hidden = !content;
+    }
+    this.setStatus(status);
+    if (status === "error") {
+      const code = fields.error_code || fields.code || "";
+      const detail = fields.error_detail || fields.detail || "";
+      this.errorEl.replaceChildren(
+        el("strong", {}, ERROR_LABEL[code] || "The provider failed."),
+        detail ? el("span", { class: "error-detail" }, ` ${detail}`) : "",
+        code ? el("code", { class: "error-code" }, code) : "");
+      this.errorEl.hidden = false;
+    } else {
+      this.errorEl.hidden = true;
+    }
+    this.renderStats();
+  }
+
+  renderStats() {
+    const m = this.message;
+    const parts = [];
+    const tokens = m.usage && m.usage.completion_tokens;
+    if (tokens != null) parts.push(`${tokens} tokens`);
+    if (m.ttft_ms != null) parts.push(`${formatMs(m.ttft_ms)} to first token`);
+    if (m.duration_ms != null) parts.push(`${formatMs(m.duration_ms)} total`);
+    this.statsEl.textContent = parts.join(" · ");
+    if (m.usage && m.usage.prompt_tokens != null) this.statsEl.title = `${m.usage.prompt_tokens} prompt tokens`;
+  }
+
+  async copy() {
+    await copyText(this.message.content || "");
+    this.copyButton.classList.add("done");
+    this.copyButton.querySelector("use").setAttribute("href", "#i-check");
+    this.thread.announce(`${this.provider} reply copied`);
+    setTimeout(() => {
+      this.copyButton.classList.remove("done");
+      this.copyButton.querySelector("use").setAttribute("href", "#i-copy");
+    }, 1500);
+  }
+}
+
+/** The replies of one provider in one turn: the newest shown, earlier ones a click away. */
+class Column {
+  constructor(provider) {
+    this.provider = provider;
+    this.replies = [];
+    this.index = 0;
+    this.element = el("div", { class: "column", "data-provider": provider });
+  }
+
+  add(reply) {
+    this.replies.push(reply);
+    this.element.append(reply.element);
+    this.index = this.replies.length - 1;
+    this.refresh();
+  }
+
+  show(index) {
+    this.index = Math.max(0, Math.min(this.replies.length - 1, index));
+    this.refresh();
+  }
+
+  refresh() {
+    const count = this.replies.length;
+    this.replies.forEach((reply, i) => {
+      reply.element.hidden = i !== this.index;
+      reply.pagerEl.hidden = count < 2;
+      if (count < 2) return;
+      const prev = iconButton("i-chevron-left", `Earlier ${this.provider} reply`, () => this.show(i - 1), "pager-button");
+      const next = iconButton("i-chevron-right", `Later ${this.provider} reply`, () => this.show(i + 1), "pager-button");
+      prev.disabled = i === 0;
+      next.disabled = i === count - 1;
+      reply.pagerEl.replaceChildren(prev, el("span", {}, `${i + 1}/${count}`), next);
+    });
+  }
+}
+
+class Turn {
+  constructor(thread, userMessage) {
+    this.thread = thread;
+    this.id = userMessage.id;
+    this.columns = new Map();
+    this.userEl = el("div", { class: "user-message" });
+    this.stopAll = el("button", { type: "button", class: "button ghost small stop-turn", hidden: true },
+      icon("i-stop"), el("span", {}, "Stop all"));
+    this.stopAll.addEventListener("click", () => this.cancelAll());
+    this.repliesEl = el("div", { class: "replies" });
+    this.element = el("article", { class: "turn", "data-message-id": this.id, "aria-label": "Turn" },
+      el("div", { class: "turn-head" }, this.userEl, this.stopAll), this.repliesEl);
+    this.setUser(userMessage);
+  }
+
+  setUser(message) {
+    const body = el("div", { class: "bubble md" });
+    if (message.content_html) body.innerHTML = message.content_html;
+    else body.append(el("p", { class: "plain" }, message.content || ""));
+    this.userEl.replaceChildren(body);
+  }
+
+  addReply(reply) {
+    let column = this.columns.get(reply.provider);
+    if (!column) {
+      column = new Column(reply.provider);
+      this.columns.set(reply.provider, column);
+      this.repliesEl.append(column.element);
+      this.repliesEl.style.setProperty("--cols", String(this.columns.size));
+    }
+    column.add(reply);
+    reply.column = column;
+    this.refresh();
+  }
+
+  replies() { return [...this.columns.values()].flatMap((c) => c.replies); }
+
+  refresh() {
+    this.stopAll.hidden = this.replies().filter((r) => r.active).length < 2;
+  }
+
+  cancelAll() {
+    for (const reply of this.replies()) if (reply.active) this.thread.actions.cancel(reply.id);
+  }
+}
+
+export class Thread {
+  /**
+   * @param {HTMLElement} container  the scrolling thread element
+   * @param {{cancel: Function, regenerate: Function, announce: Function}} actions
+   */
+  constructor(container, actions) {
+    this.container = container;
+    this.actions = actions;
+    this.turns = new Map();
+    this.replies = new Map();
+    this.emptyState = container.querySelector("#empty-state");
+  }
+
+  clear() {
+    this.turns.clear();
+    this.replies.clear();
+    this.container.querySelectorAll(".turn").forEach((node) => node.remove());
+    this.emptyState.hidden = false;
+  }
+
+  announce(text) { this.actions.announce(text); }
+
+  /** Adds or refreshes a message; returns false if it answers a turn this page has not seen. */
+  upsert(message) {
+    return this.keepingBottom(() => this.upsertOne(message));
+  }
+
+  upsertMany(messages) {
+    let complete = true;
+    this.keepingBottom(() => { for (const m of messages) complete = this.upsertOne(m) && complete; });
+    return complete;
+  }
+
+  upsertOne(message) {
+    if (message.role === "user") {
+      const turn = this.turns.get(message.id);
+      if (turn) turn.setUser(message);
+      else this.addTurn(new Turn(this, message));
+      return true;
+    }
+    if (message.role !== "assistant") return true;
+    const known = this.replies.get(message.id);
+    if (known) {
+      known.update(message);
+      known.column && this.turns.get(message.reply_to)?.refresh();
+      return true;
+    }
+    const turn = this.turns.get(message.reply_to);
+    if (!turn) return false;
+    const reply = new Reply(this, message);
+    this.replies.set(reply.id, reply);
+    turn.addReply(reply);
+    return true;
+  }
+
+  addTurn(turn) {
+    this.turns.set(turn.id, turn);
+    this.emptyState.hidden = true;
+    this.container.append(turn.element);
+  }
+
+  activeReplies() { return [...this.replies.values()].filter((r) => r.active); }
+
+  /** Snapshot entries are authoritative: replace the text and the seq. */
+  applySnapshot(entries) {
+    let complete = true;
+    this.keepingBottom(() => {
+      for (const message of entries) {
+        const reply = this.replies.get(message.id);
+        if (!reply) { complete = this.upsertOne(message) && complete; continue; }
+        reply.setStatus(message.status || reply.status);
+        reply.setText(message.content || "", message.seq || 0);
+      }
+    });
+    return complete;
+  }
+
+  /** Returns "ok", "gap" (resync needed) or "unknown" (refetch needed). */
+  applyDelta(messageId, seq, text) {
+    const reply = this.replies.get(messageId);
+    if (!reply) return "unknown";
+    let ok = true;
+    this.keepingBottom(() => { ok = reply.delta(seq, text); });
+    return ok ? "ok" : "gap";
+  }
+
+  applyFinish(messageId, fields) {
+    const reply = this.replies.get(messageId);
+    if (!reply) return false;
+    this.keepingBottom(() => reply.finish(fields));
+    this.turns.get(reply.message.reply_to)?.refresh();
+    const outcome = { complete: "finished", error: "failed", cancelled: "was stopped" }[fields.status];
+    this.announce(`${reply.provider} reply ${outcome}`);
+    return true;
+  }
+
+  /** Runs `change` and keeps the view pinned to the bottom if it was there before. */
+  keepingBottom(change) {
+    const box = this.container;
+    const pinned = box.scrollHeight - box.scrollTop - box.clientHeight < 96;
+    const result = change();
+    if (pinned) box.scrollTop = box.scrollHeight;
+    return result;
+  }
+
+  scrollToEnd() { this.container.scrollTop = this.container.scrollHeight; }
+}
