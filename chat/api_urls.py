@@ -1,1 +1,12 @@
-urlpatterns: list = []
+from django.urls import path
+
+from . import api
+
+urlpatterns = [
+    path("send", api.SendApi.as_view(), name="api-send"),
+    path("conversations", api.ConversationListApi.as_view(), name="api-conversations"),
+    path("conversations/<int:conversation_id>", api.ConversationDetailApi.as_view(), name="api-conversation"),
+    path("messages/<int:message_id>/cancel", api.CancelApi.as_view(), name="api-message-cancel"),
+    path("messages/<int:message_id>/regenerate", api.RegenerateApi.as_view(), name="api-message-regenerate"),
+    path("messages/<int:message_id>/choose", api.ChooseApi.as_view(), name="api-message-choose"),
+]

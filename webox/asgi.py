@@ -10,8 +10,9 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
+from chat.runners import remember_server_loop  # noqa: E402
 
-application = (
+application = remember_server_loop(
     ProtocolTypeRouter(
         {
             "http": django_asgi_app,

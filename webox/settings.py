@@ -148,6 +148,8 @@ STORAGES = {
 
 # --- Redis, channel layer, Celery ----------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
+# Prefix of every Redis key and channel webox uses, so installations can share one Redis.
+WEBOX_REDIS_PREFIX = env_str("WEBOX_REDIS_PREFIX", "webox")
 # "embedded": provider calls run on the server's event loop; "celery": on Celery workers.
 WEBOX_RUNNER = env_str("WEBOX_RUNNER") or ("celery" if REDIS_URL else "embedded")
 
@@ -157,11 +159,11 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": env_str("WEBOX_CHANNEL_PREFIX", "webox")},
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": WEBOX_REDIS_PREFIX},
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}}
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
@@ -172,10 +174,11 @@ CELERY_TASK_ACKS_LATE = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
+WEBOX_SWEEP_INTERVAL_SECONDS = env_float("WEBOX_SWEEP_INTERVAL_SECONDS", 15.0)
 CELERY_BEAT_SCHEDULE = {
     "sweep-orphaned-replies": {
         "task": "chat.tasks.sweep_orphaned_replies",
-        "schedule": env_float("WEBOX_SWEEP_INTERVAL_SECONDS", 15.0),
+        "schedule": WEBOX_SWEEP_INTERVAL_SECONDS,
     },
 }
 

@@ -1,0 +1,197 @@
+"""The chat REST API: thin views over chat/services.py and chat/selectors.py."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.exceptions import APIException
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from . import services
+from .models import ContextMode
+from .selectors import (
+    ConversationNotFound,
+    conversation_get_for_user,
+    conversation_list_for_user,
+    conversation_messages,
+    message_get_for_user,
+)
+from .serializers import (
+    ConversationDetailSerializer,
+    ConversationListItemSerializer,
+    ConversationOutputSerializer,
+    MessageOutputSerializer,
+)
+
+
+class ChatInputApiError(APIException):
+    status_code = 400
+
+    def __init__(self, exc: services.ChatInputError):
+        self.status_code = exc.status
+        detail = {"detail": exc.detail}
+        if exc.field:
+            detail["errors"] = {exc.field: [exc.detail]}
+        super().__init__(detail=detail)
+
+
+def get_conversation(request, conversation_id):
+    try:
+        return conversation_get_for_user(user=request.user, conversation_id=conversation_id)
+    except ConversationNotFound:
+        raise Http404("No such conversation.") from None
+
+
+def get_message(request, message_id):
+    try:
+        return message_get_for_user(user=request.user, message_id=message_id)
+    except ConversationNotFound:
+        raise Http404("No such message.") from None
+
+
+class ParametersSerializer(serializers.Serializer):
+    temperature = serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=2)
+    max_tokens = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=200_000)
+
+
+class SendApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        conversation_id = serializers.IntegerField(required=False, allow_null=True)
+        message = serializers.CharField(trim_whitespace=False, max_length=services.MAX_MESSAGE_CHARS)
+        selected_providers = serializers.ListField(child=serializers.CharField(max_length=100), allow_empty=False)
+        selected_models = serializers.DictField(child=serializers.CharField(max_length=200), required=False)
+        temperature = serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=2)
+        max_tokens = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=200_000)
+        system_prompt = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+        provider_params = serializers.DictField(child=ParametersSerializer(), required=False)
+
+    class OutputSerializer(serializers.Serializer):
+        conversation = ConversationOutputSerializer()
+        user_message = MessageOutputSerializer()
+        replies = MessageOutputSerializer(many=True)
+
+    @extend_schema(request=InputSerializer, responses={202: OutputSerializer},
+                   summary="Send one message to several providers; the replies stream over the WebSocket.")
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        conversation_id = fields.pop("conversation_id", None)
+        conversation = get_conversation(request, conversation_id) if conversation_id is not None else None
+        try:
+            result = services.message_send(user=request.user, conversation=conversation, **fields)
+        except services.ChatInputError as exc:
+            raise ChatInputApiError(exc) from exc
+        body = {"conversation": result.conversation, "user_message": result.user_message, "replies": result.replies}
+        return Response(self.OutputSerializer(body).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ConversationInputSerializer(serializers.Serializer):
+    title = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    system_prompt = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    archived = serializers.BooleanField(required=False)
+    default_providers = serializers.ListField(child=serializers.CharField(max_length=100), required=False)
+    default_models = serializers.DictField(child=serializers.CharField(max_length=200), required=False)
+    default_params = serializers.DictField(required=False)
+    context_mode = serializers.ChoiceField(choices=ContextMode.choices, required=False)
+
+
+class ConversationPagination(PageNumberPagination):
+    page_size = 30
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+
+class ConversationListApi(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("q", str, description="Only titles containing this text."),
+            OpenApiParameter("archived", bool, description="false (default), true, or all"),
+            OpenApiParameter("page", int),
+        ],
+        responses={200: ConversationListItemSerializer(many=True)},
+    )
+    def get(self, request):
+        archived_param = request.query_params.get("archived", "false").lower()
+        archived = {"false": False, "0": False, "true": True, "1": True, "all": None}.get(archived_param, False)
+        conversations = conversation_list_for_user(user=request.user, query=request.query_params.get("q", "").strip(),
+                                                   archived=archived)
+        paginator = ConversationPagination()
+        page = paginator.paginate_queryset(conversations, request, view=self)
+        return paginator.get_paginated_response(ConversationListItemSerializer(page, many=True).data)
+
+    @extend_schema(request=ConversationInputSerializer, responses={201: ConversationOutputSerializer})
+    def post(self, request):
+        data = ConversationInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = {k: v for k, v in data.validated_data.items() if k != "archived"}
+        conversation = services.conversation_create(owner=request.user, **fields)
+        return Response(ConversationOutputSerializer(conversation).data, status=status.HTTP_201_CREATED)
+
+
+class ConversationDetailApi(APIView):
+    @extend_schema(responses={200: ConversationDetailSerializer})
+    def get(self, request, conversation_id):
+        conversation = get_conversation(request, conversation_id)
+        data = ConversationOutputSerializer(conversation).data
+        data["messages"] = MessageOutputSerializer(conversation_messages(conversation=conversation), many=True).data
+        return Response(data)
+
+    @extend_schema(request=ConversationInputSerializer, responses={200: ConversationOutputSerializer})
+    def put(self, request, conversation_id):
+        return self._update(request, conversation_id)
+
+    @extend_schema(request=ConversationInputSerializer, responses={200: ConversationOutputSerializer})
+    def patch(self, request, conversation_id):
+        return self._update(request, conversation_id)
+
+    def _update(self, request, conversation_id):
+        conversation = get_conversation(request, conversation_id)
+        data = ConversationInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            services.conversation_update(conversation=conversation, **data.validated_data)
+        except services.ChatInputError as exc:
+            raise ChatInputApiError(exc) from exc
+        return Response(ConversationOutputSerializer(conversation).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, conversation_id):
+        services.conversation_delete(conversation=get_conversation(request, conversation_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MessageActionApi(APIView):
+    """Base for POST /messages/{id}/<action>."""
+
+    def call(self, request, message_id, action):
+        message = get_message(request, message_id)
+        try:
+            return action(reply=message)
+        except services.ChatInputError as exc:
+            raise ChatInputApiError(exc) from exc
+
+
+class CancelApi(MessageActionApi):
+    @extend_schema(request=None, responses={202: MessageOutputSerializer})
+    def post(self, request, message_id):
+        reply = self.call(request, message_id, services.reply_cancel)
+        return Response(MessageOutputSerializer(reply).data, status=status.HTTP_202_ACCEPTED)
+
+
+class RegenerateApi(MessageActionApi):
+    @extend_schema(request=None, responses={202: inline_serializer("RegenerateOutput", {
+        "reply": MessageOutputSerializer()})})
+    def post(self, request, message_id):
+        reply = self.call(request, message_id, services.reply_regenerate)
+        return Response({"reply": MessageOutputSerializer(reply).data}, status=status.HTTP_202_ACCEPTED)
+
+
+class ChooseApi(MessageActionApi):
+    @extend_schema(request=None, responses={200: MessageOutputSerializer})
+    def post(self, request, message_id):
+        reply = self.call(request, message_id, services.reply_choose)
+        return Response(MessageOutputSerializer(reply).data)

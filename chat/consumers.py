@@ -1,0 +1,214 @@
+"""The conversation socket: a snapshot on connect, then the live events, with seq checks.
+
+Thin: authenticate, check access (on connect and on every client event), call one service,
+forward events. Lost or doubled deltas are caught here by their seq and repaired from the stream
+state, so what reaches a client is gap-free even when the channel layer dropped something.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from functools import partial
+
+from asgiref.sync import sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.contrib.auth.models import AnonymousUser
+
+from . import events
+from .selectors import ConversationNotFound, active_replies, conversation_get_for_user, message_get_for_user
+from .serializers import message_data
+from .services import ChatInputError, message_send, reply_cancel
+from .streamstate import stream_store
+
+db = partial(sync_to_async, thread_sensitive=False)
+
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+AUTH_TIMEOUT_SECONDS = 10
+ENDED = float("inf")
+BEARER_SUBPROTOCOL = "webox.bearer"
+SEND_FIELDS = ("message", "selected_providers", "selected_models", "temperature", "max_tokens", "system_prompt",
+               "provider_params")
+
+
+def user_from_token(raw_token: str):
+    from rest_framework.exceptions import AuthenticationFailed
+    from rest_framework_simplejwt.authentication import JWTAuthentication
+    from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+
+    auth = JWTAuthentication()
+    try:
+        return auth.get_user(auth.get_validated_token(raw_token.encode()))
+    except (InvalidToken, TokenError, AuthenticationFailed):
+        return None
+
+
+def snapshot_replies(conversation_id: int, only: list[int] | None = None) -> list[dict]:
+    """Replies with their text so far: the stream state's when it is ahead of the last checkpoint."""
+    replies = active_replies(conversation_id=conversation_id)
+    if only is not None:
+        from .models import Message
+
+        replies = list(Message.objects.filter(pk__in=only, conversation_id=conversation_id))
+    states = stream_store().read_sync([reply.pk for reply in replies])
+    data = []
+    for reply in replies:
+        item = message_data(reply)
+        state = states.get(reply.pk)
+        if state is not None and state.seq > reply.seq:
+            item["content"], item["seq"] = state.text, state.seq
+        data.append(item)
+    return data
+
+
+class ConversationConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self):
+        self.conversation_id = int(self.scope["url_route"]["kwargs"]["conversation_id"])
+        self.user = AnonymousUser()
+        self.joined = False
+        self.known_seq: dict[int, int] = {}
+        self.auth_timer: asyncio.Task | None = None
+        subprotocols = self.scope.get("subprotocols") or []
+        if BEARER_SUBPROTOCOL in subprotocols:
+            # Sec-WebSocket-Protocol: webox.bearer, <access token> — keeps the token out of URLs and logs.
+            token = next((p for p in subprotocols if p != BEARER_SUBPROTOCOL), "")
+            self.user = await db(user_from_token)(token) or AnonymousUser()
+            await self.accept(subprotocol=BEARER_SUBPROTOCOL)
+        else:
+            scope_user = self.scope.get("user")
+            if scope_user is not None and scope_user.is_authenticated:
+                self.user = scope_user
+            await self.accept()
+        if self.user.is_authenticated:
+            await self.join()
+        elif BEARER_SUBPROTOCOL in subprotocols:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+        else:
+            self.auth_timer = asyncio.get_running_loop().create_task(self._close_unless_authenticated())
+
+    async def _close_unless_authenticated(self):
+        await asyncio.sleep(AUTH_TIMEOUT_SECONDS)
+        if not self.user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+
+    async def join(self):
+        if not await self.may_access():
+            return
+        await self.channel_layer.group_add(events.conversation_group(self.conversation_id), self.channel_name)
+        self.joined = True
+        await self.send_snapshot()
+
+    async def may_access(self) -> bool:
+        try:
+            await db(conversation_get_for_user)(user=self.user, conversation_id=self.conversation_id)
+            return True
+        except ConversationNotFound:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return False
+
+    async def send_snapshot(self, only: list[int] | None = None):
+        replies = await db(snapshot_replies)(self.conversation_id, only)
+        for reply in replies:
+            self.known_seq[reply["id"]] = reply["seq"]
+        await self.send_json({"type": events.SNAPSHOT, "conversation_id": self.conversation_id, "replies": replies})
+
+    async def disconnect(self, code):
+        if self.auth_timer is not None:
+            self.auth_timer.cancel()
+        if self.joined:
+            await self.channel_layer.group_discard(events.conversation_group(self.conversation_id), self.channel_name)
+
+    # --- client -> server ---------------------------------------------------------------------
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        try:
+            content = json.loads(text_data or bytes_data or "")
+        except (TypeError, ValueError):
+            await self.send_json(events.error(code="bad_frame", detail="Frames must be JSON objects."))
+            return
+        await self.receive_json(content)
+
+    async def receive_json(self, content, **kwargs):
+        if not isinstance(content, dict) or not isinstance(content.get("type"), str):
+            await self.send_json(events.error(code="bad_frame", detail="Frames must be JSON objects with a type."))
+            return
+        kind = content["type"]
+        if not self.user.is_authenticated:
+            await self.authenticate_by_frame(content)
+            return
+        if kind == "auth":
+            await self.send_json(events.error(code="bad_frame", detail="Already authenticated."))
+            return
+        handler = {"send": self.client_send, "cancel": self.client_cancel, "resync": self.client_resync}.get(kind)
+        if handler is None:
+            await self.send_json(events.error(code="unknown_type", detail=f"Unknown frame type {kind[:40]!r}."))
+            return
+        if await self.may_access():
+            await handler(content)
+
+    async def authenticate_by_frame(self, content):
+        token = content.get("token") if content.get("type") == "auth" else None
+        user = await db(user_from_token)(token) if isinstance(token, str) else None
+        if user is None:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        self.user = user
+        await self.join()
+
+    async def client_send(self, content):
+        fields = {name: content[name] for name in SEND_FIELDS if name in content}
+        try:
+            await db(self._send)(fields)
+        except ChatInputError as exc:
+            await self.send_json(events.error(code="invalid", detail=exc.detail))
+        except TypeError:
+            await self.send_json(events.error(code="invalid", detail="Unexpected fields in the send frame."))
+
+    def _send(self, fields):
+        conversation = conversation_get_for_user(user=self.user, conversation_id=self.conversation_id)
+        message_send(user=self.user, conversation=conversation, **fields)
+
+    async def client_cancel(self, content):
+        try:
+            await db(self._cancel)(content.get("message_id"))
+        except ConversationNotFound:
+            await self.send_json(events.error(code="not_found", detail="No such reply in this conversation."))
+        except ChatInputError as exc:
+            await self.send_json(events.error(code="invalid", detail=exc.detail))
+
+    def _cancel(self, message_id):
+        reply = message_get_for_user(user=self.user, message_id=message_id)
+        if reply.conversation_id != self.conversation_id:
+            raise ConversationNotFound
+        reply_cancel(reply=reply)
+
+    async def client_resync(self, content):
+        await self.send_snapshot()
+
+    # --- server -> client (channel layer) -------------------------------------------------------
+    async def chat_events(self, message):
+        for event in message["events"]:
+            kind = event.get("type")
+            if kind == events.MESSAGE_DELTA:
+                await self.forward_delta(event)
+                continue
+            if kind == events.MESSAGE_CREATED and event["message"]["role"] == "assistant":
+                self.known_seq.setdefault(event["message"]["id"], 0)
+            elif kind in (events.MESSAGE_COMPLETED, events.MESSAGE_ERROR, events.MESSAGE_CANCELLED):
+                # Ended: any delta still on its way is stale.
+                self.known_seq[event["message_id"]] = ENDED
+            await self.send_json(event)
+            if kind == events.CONVERSATION_DELETED:
+                await self.close(code=CLOSE_FORBIDDEN)
+
+    async def forward_delta(self, event):
+        message_id, seq = event["message_id"], event["seq"]
+        known = self.known_seq.get(message_id, 0)
+        if seq <= known:
+            return  # a duplicate, or text the snapshot already gave
+        if seq == known + 1:
+            self.known_seq[message_id] = seq
+            await self.send_json(event)
+            return
+        # A gap: something between was lost on the way. Send the truth instead.
+        await self.send_snapshot(only=[message_id])

@@ -1,0 +1,91 @@
+"""The one orchestration loop: generate one reply, from claim to final event.
+
+Used the same way by both runners: the embedded default runs it on the server's event loop,
+Celery workers on their process's long-lived loop (chat/runners.py). Steps: claim the reply
+(so it never runs twice), build its context, stream from its provider, hand deltas to the
+publisher (coalesced, recorded, published), then store the end — complete, error or cancelled,
+always with the text so far — and publish that event once it is committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from contextlib import aclosing
+from functools import partial
+
+from asgiref.sync import sync_to_async
+
+from . import events, services
+from .context import build_chat_request
+from .providers.base import ErrorCode, ProviderError, StreamResult, TextDelta
+from .providers.registry import build_provider, get_provider_config
+from .publisher import get_publisher
+from .streamstate import stream_store
+
+logger = logging.getLogger(__name__)
+
+# Database work runs in a thread pool so hundreds of streams on one loop do not queue behind one thread.
+db = partial(sync_to_async, thread_sensitive=False)
+
+
+async def generate_reply(reply_id: int) -> None:
+    reply = await db(services.reply_start)(reply_id=reply_id)
+    if reply is None:
+        return  # already claimed, cancelled or deleted
+    publisher = get_publisher()
+    stream = publisher.open(reply_id=reply.pk, conversation_id=reply.conversation_id)
+    started = time.monotonic()
+    first_token_at: float | None = None
+    result: StreamResult | None = None
+    failure: ProviderError | None = None
+    try:
+        config = await db(get_provider_config)(reply.provider)
+        if config is None:
+            raise ProviderError(ErrorCode.PROVIDER_UNKNOWN, f"The provider {reply.provider!r} is not configured.")
+        request = await db(build_chat_request)(reply, context_tokens=config.context_tokens)
+        async with aclosing(build_provider(config).stream(request)) as items:
+            async for item in items:
+                if isinstance(item, TextDelta):
+                    if first_token_at is None:
+                        first_token_at = time.monotonic()
+                    stream.append(item.text)
+                else:
+                    result = item
+        if result is None:
+            raise ProviderError(ErrorCode.CONNECTION_LOST, "The provider's stream ended without finishing.")
+    except ProviderError as exc:
+        failure = exc
+    except asyncio.CancelledError:
+        if not stream.cancel_requested:
+            await _end_abandoned(publisher, stream)
+            raise
+        asyncio.current_task().uncancel()
+    except Exception:
+        logger.exception("reply %s failed unexpectedly", reply_id)
+        failure = ProviderError(ErrorCode.UPSTREAM_ERROR, "webox hit an unexpected error while streaming.")
+
+    await publisher.close(stream)
+    ttft_ms = int((first_token_at - started) * 1000) if first_token_at is not None else None
+    duration_ms = int((time.monotonic() - started) * 1000)
+    common = {"reply_id": reply.pk, "content": stream.text, "seq": stream.seq}
+    if result is not None and failure is None and not stream.cancel_requested:
+        ended = await db(services.reply_complete)(**common, result=result)
+    elif failure is not None:
+        ended = await db(services.reply_fail)(**common, code=failure.code, detail=failure.detail,
+                                              ttft_ms=ttft_ms, duration_ms=duration_ms)
+    else:
+        ended = await db(services.reply_stop)(**common, ttft_ms=ttft_ms, duration_ms=duration_ms)
+    if ended is not None:
+        event = await db(services.reply_terminal_event)(ended)
+        await events.publish(reply.conversation_id, [event])
+    await stream_store().forget(reply.pk)
+
+
+async def _end_abandoned(publisher, stream) -> None:
+    """The loop is shutting down under us: publish what we have; the sweep will end the reply."""
+    try:
+        await asyncio.shield(publisher.close(stream))
+    except Exception:
+        logger.exception("could not flush reply %s while shutting down", stream.reply_id)

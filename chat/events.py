@@ -1,0 +1,55 @@
+"""Every event webox sends to sockets: names, shapes and the one way they go out.
+
+Events travel the channel layer to the group of their conversation as one ``chat.events``
+message carrying a list, so one flush of many replies costs one publish. They are only ever
+sent after the data they describe is committed. Documented in docs/api.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels.layers import get_channel_layer
+
+SNAPSHOT = "snapshot"
+MESSAGE_CREATED = "message.created"
+MESSAGE_DELTA = "message.delta"
+MESSAGE_COMPLETED = "message.completed"
+MESSAGE_ERROR = "message.error"
+MESSAGE_CANCELLED = "message.cancelled"
+MESSAGE_UPDATED = "message.updated"
+CONVERSATION_UPDATED = "conversation.updated"
+CONVERSATION_DELETED = "conversation.deleted"
+ERROR = "error"
+
+# The channel-layer message type; the consumer's ``chat_events`` handler receives it.
+LAYER_MESSAGE_TYPE = "chat.events"
+
+Event = dict[str, Any]
+
+
+def conversation_group(conversation_id: int) -> str:
+    return f"conversation.{conversation_id}"
+
+
+def delta(*, message_id: int, seq: int, text: str) -> Event:
+    return {"type": MESSAGE_DELTA, "message_id": message_id, "seq": seq, "text": text}
+
+
+def error(*, code: str, detail: str) -> Event:
+    return {"type": ERROR, "code": code, "detail": detail}
+
+
+async def publish(conversation_id: int, events: list[Event]) -> None:
+    """Send events to every socket on the conversation, in order, as one layer message."""
+    if events:
+        await get_channel_layer().group_send(
+            conversation_group(conversation_id), {"type": LAYER_MESSAGE_TYPE, "events": events}
+        )
+
+
+def publish_from_sync(conversation_id: int, events: list[Event]) -> None:
+    """``publish`` for synchronous code (services' ``on_commit`` callbacks)."""
+    from asgiref.sync import async_to_sync
+
+    async_to_sync(publish)(conversation_id, events)

@@ -1,0 +1,156 @@
+"""Coalesce the deltas of every reply on this event loop and publish them in batches.
+
+One publisher per event loop (the server's loop in the embedded default, the one long-lived loop
+of a Celery worker process). Each flush costs, for the whole process: one Redis round trip that
+records every reply's text and seq and reads every cancel flag, then one channel-layer message per
+conversation that has new text, carrying all of its replies' deltas. The flush interval widens
+when more conversations are active than ``WEBOX_MAX_PUBLISH_RATE`` allows at the base interval.
+The text so far is checkpointed to the database about once a second per reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import weakref
+from dataclasses import dataclass, field
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+
+from . import events
+from .streamstate import FlushEntry, stream_store
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class ReplyStream:
+    reply_id: int
+    conversation_id: int
+    task: asyncio.Task | None
+    chunks: list[str] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)
+    seq: int = 0
+    checkpointed_seq: int = 0
+    last_checkpoint: float = field(default_factory=time.monotonic)
+    cancel_requested: bool = False
+    # Set once the provider call is over: a cancel arriving later must not interrupt the final writes.
+    finishing: bool = False
+
+    def append(self, text: str) -> None:
+        if text:
+            self.chunks.append(text)
+            self.pending.append(text)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.chunks)
+
+
+class Publisher:
+    def __init__(self) -> None:
+        self.streams: dict[int, ReplyStream] = {}
+        self._flush_lock = asyncio.Lock()
+        self._runner: asyncio.Task | None = None
+        self._checkpointing: asyncio.Task | None = None
+
+    def interval(self) -> float:
+        base = settings.WEBOX_FLUSH_INTERVAL_MS / 1000
+        conversations = len({s.conversation_id for s in self.streams.values()})
+        return max(base, conversations / max(settings.WEBOX_MAX_PUBLISH_RATE, 1))
+
+    def open(self, *, reply_id: int, conversation_id: int) -> ReplyStream:
+        stream = ReplyStream(reply_id, conversation_id, asyncio.current_task())
+        self.streams[reply_id] = stream
+        if self._runner is None or self._runner.done():
+            self._runner = asyncio.get_running_loop().create_task(self._run(), name="webox-publisher")
+        return stream
+
+    async def close(self, stream: ReplyStream) -> None:
+        """Publish what is left of a reply's text and stop tracking it."""
+        stream.finishing = True
+        try:
+            await self.flush()
+        except Exception:
+            # The final text still reaches the database and the final event; sockets repair from those.
+            logger.exception("final flush of reply %s failed", stream.reply_id)
+        self.streams.pop(stream.reply_id, None)
+
+    async def _run(self) -> None:
+        while self.streams:
+            await asyncio.sleep(self.interval())
+            try:
+                await self.flush()
+            except Exception:
+                # A failed flush (Redis away) loses nothing: the text stays pending for the next one.
+                logger.exception("publisher flush failed")
+            self._maybe_checkpoint()
+
+    async def flush(self) -> None:
+        async with self._flush_lock:
+            due = [s for s in self.streams.values() if s.pending]
+            entries = []
+            for stream in due:
+                chunk = "".join(stream.pending)
+                entries.append(FlushEntry(stream.reply_id, chunk, stream.seq + 1, stream.text))
+            watched = [s.reply_id for s in self.streams.values() if not s.cancel_requested]
+            if not entries and not watched:
+                return
+            cancelled = await stream_store().record_flush(entries, watched)
+            by_conversation: dict[int, list[dict]] = {}
+            for stream, entry in zip(due, entries, strict=True):
+                stream.pending.clear()
+                stream.seq = entry.seq
+                by_conversation.setdefault(stream.conversation_id, []).append(
+                    events.delta(message_id=stream.reply_id, seq=entry.seq, text=entry.chunk)
+                )
+            if by_conversation:
+                await asyncio.gather(*(events.publish(cid, evs) for cid, evs in by_conversation.items()))
+            for reply_id in cancelled:
+                stream = self.streams.get(reply_id)
+                if stream and not stream.cancel_requested and not stream.finishing:
+                    stream.cancel_requested = True
+                    if stream.task is not None:
+                        stream.task.cancel()
+
+    def _maybe_checkpoint(self) -> None:
+        if self._checkpointing is not None and not self._checkpointing.done():
+            return
+        now = time.monotonic()
+        every = settings.WEBOX_CHECKPOINT_INTERVAL_MS / 1000
+        # Streams without new text still checkpoint now and then: it is their heartbeat.
+        heartbeat = max(every * 10, 1.0)
+        due = [
+            s for s in self.streams.values()
+            if (s.seq > s.checkpointed_seq and now - s.last_checkpoint >= every)
+            or now - s.last_checkpoint >= heartbeat
+        ]
+        if not due:
+            return
+        checkpoints = [(s.reply_id, s.text, s.seq) for s in due]
+        for stream in due:
+            stream.last_checkpoint = now
+            stream.checkpointed_seq = stream.seq
+        self._checkpointing = asyncio.get_running_loop().create_task(self._checkpoint(checkpoints))
+
+    @staticmethod
+    async def _checkpoint(checkpoints: list[tuple[int, str, int]]) -> None:
+        from .services import replies_checkpoint
+
+        try:
+            await sync_to_async(replies_checkpoint, thread_sensitive=False)(checkpoints=checkpoints)
+        except Exception:
+            logger.exception("checkpoint of %d replies failed", len(checkpoints))
+
+
+_publishers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Publisher] = weakref.WeakKeyDictionary()
+
+
+def get_publisher() -> Publisher:
+    loop = asyncio.get_running_loop()
+    publisher = _publishers.get(loop)
+    if publisher is None:
+        publisher = _publishers[loop] = Publisher()
+    return publisher

@@ -1,0 +1,72 @@
+"""Output shapes shared by the REST API and the socket events."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from .models import ACTIVE_STATUSES, Conversation, Message
+from .rendering import render_markdown
+
+
+class UsageSerializer(serializers.Serializer):
+    prompt_tokens = serializers.IntegerField(allow_null=True)
+    completion_tokens = serializers.IntegerField(allow_null=True)
+
+
+class MessageOutputSerializer(serializers.ModelSerializer):
+    conversation_id = serializers.IntegerField()
+    reply_to = serializers.IntegerField(source="reply_to_id", allow_null=True)
+    content_html = serializers.SerializerMethodField()
+    usage = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Message
+        fields = [
+            "id", "conversation_id", "role", "content", "content_html", "provider", "model", "reply_to",
+            "status", "error_code", "error_detail", "usage", "ttft_ms", "duration_ms", "finish_reason",
+            "parameters", "chosen", "seq", "created_at", "completed_at",
+        ]
+        read_only_fields = fields
+
+    def get_content_html(self, message: Message) -> str:
+        # Active replies are shown as plain text while they grow; only finished text is rendered.
+        return "" if message.status in ACTIVE_STATUSES else render_markdown(message.content)
+
+    @staticmethod
+    def get_usage(message: Message) -> dict:
+        return {"prompt_tokens": message.prompt_tokens, "completion_tokens": message.completion_tokens}
+
+
+class ConversationOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Conversation
+        fields = [
+            "id", "title", "system_prompt", "default_providers", "default_models", "default_params",
+            "context_mode", "archived", "created_at", "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class ConversationListItemSerializer(serializers.ModelSerializer):
+    preview = serializers.CharField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Conversation
+        fields = ["id", "title", "created_at", "updated_at", "archived", "context_mode", "preview"]
+        read_only_fields = fields
+
+
+class ConversationDetailSerializer(ConversationOutputSerializer):
+    messages = MessageOutputSerializer(many=True, read_only=True)
+
+    class Meta(ConversationOutputSerializer.Meta):
+        fields = [*ConversationOutputSerializer.Meta.fields, "messages"]
+        read_only_fields = fields
+
+
+def message_data(message: Message) -> dict:
+    return MessageOutputSerializer(message).data
+
+
+def conversation_data(conversation: Conversation) -> dict:
+    return ConversationOutputSerializer(conversation).data

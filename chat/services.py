@@ -1,0 +1,342 @@
+"""Every write to conversations and messages. Views, consumers, tasks and the engine call these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from . import events, runners
+from .models import ACTIVE_STATUSES, ContextMode, Conversation, Message, ReplyStatus, Role
+from .providers.base import ErrorCode, StreamResult
+from .providers.registry import provider_configs
+from .serializers import conversation_data, message_data
+from .streamstate import stream_store
+
+MAX_MESSAGE_CHARS = 100_000
+MAX_PROVIDERS_PER_TURN = 8
+TITLE_CHARS = 60
+
+
+class ChatInputError(Exception):
+    """Bad input from a user: the message is safe to show them. ``status`` is the HTTP status."""
+
+    def __init__(self, detail: str, *, field: str | None = None, status: int = 400):
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+        self.status = status
+
+
+@dataclass(frozen=True)
+class SendResult:
+    conversation: Conversation
+    user_message: Message
+    replies: list[Message]
+    conversation_created: bool
+
+
+def title_from_message(text: str) -> str:
+    words = " ".join(text.split())
+    if len(words) <= TITLE_CHARS:
+        return words
+    cut = words[:TITLE_CHARS].rsplit(" ", 1)[0] or words[:TITLE_CHARS]
+    return cut + "…"
+
+
+def _clean_number(value, *, field: str, kind: type, low, high):
+    if value is None or value == "":
+        return None
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        raise ChatInputError(f"{field} must be a number.", field=field) from None
+    if isinstance(value, bool) or not (low <= number <= high):
+        raise ChatInputError(f"{field} must be between {low} and {high}.", field=field)
+    return number
+
+
+def _clean_parameters(params: dict | None, *, field: str) -> dict:
+    params = params or {}
+    if not isinstance(params, dict):
+        raise ChatInputError(f"{field} must be an object.", field=field)
+    cleaned = {
+        "temperature": _clean_number(params.get("temperature"), field=f"{field}.temperature", kind=float,
+                                     low=0.0, high=2.0),
+        "max_tokens": _clean_number(params.get("max_tokens"), field=f"{field}.max_tokens", kind=int,
+                                    low=1, high=200_000),
+    }
+    return {key: value for key, value in cleaned.items() if value is not None}
+
+
+def _resolve_targets(selected_providers, selected_models) -> list[tuple[str, str]]:
+    if not isinstance(selected_providers, list) or not selected_providers:
+        raise ChatInputError("Pick at least one provider.", field="selected_providers")
+    if len(selected_providers) > MAX_PROVIDERS_PER_TURN:
+        raise ChatInputError(f"Pick at most {MAX_PROVIDERS_PER_TURN} providers.", field="selected_providers")
+    if len(set(map(str, selected_providers))) != len(selected_providers):
+        raise ChatInputError("A provider is picked twice.", field="selected_providers")
+    selected_models = selected_models or {}
+    if not isinstance(selected_models, dict):
+        raise ChatInputError("selected_models must be an object.", field="selected_models")
+    configs = {config.name: config for config in provider_configs()}
+    targets = []
+    for name in selected_providers:
+        config = configs.get(name) if isinstance(name, str) else None
+        if config is None:
+            raise ChatInputError(f"Unknown provider {str(name)[:100]!r}.", field="selected_providers")
+        model = selected_models.get(name) or config.default_model or (config.models[0] if config.models else "")
+        if not isinstance(model, str) or not model.strip() or len(model) > 200:
+            raise ChatInputError(f"Pick a model for {name}.", field="selected_models")
+        targets.append((name, model.strip()))
+    return targets
+
+
+def _after_commit_publish(conversation_id: int, event_list: list[dict]) -> None:
+    transaction.on_commit(lambda: events.publish_from_sync(conversation_id, event_list))
+
+
+def _touch(conversation: Conversation) -> None:
+    conversation.save(update_fields=["updated_at"])
+
+
+def conversation_create(*, owner, title: str = "", system_prompt: str = "", default_providers=None,
+                        default_models=None, default_params=None, context_mode: str = ContextMode.OWN
+                        ) -> Conversation:
+    return Conversation.objects.create(
+        owner=owner, title=title.strip()[:200], system_prompt=system_prompt,
+        default_providers=default_providers or [], default_models=default_models or {},
+        default_params=default_params or {}, context_mode=context_mode,
+    )
+
+
+def conversation_update(*, conversation: Conversation, **fields) -> Conversation:
+    allowed = {"title", "system_prompt", "archived", "default_providers", "default_models", "default_params",
+               "context_mode", "metadata"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ChatInputError(f"Cannot change {', '.join(sorted(unknown))}.")
+    for name, value in fields.items():
+        setattr(conversation, name, value.strip()[:200] if name == "title" else value)
+    with transaction.atomic():
+        conversation.save(update_fields=[*fields, "updated_at"])
+        data = conversation_data(conversation)
+        _after_commit_publish(conversation.pk, [{"type": events.CONVERSATION_UPDATED, "conversation": data}])
+    return conversation
+
+
+def conversation_delete(*, conversation: Conversation) -> None:
+    """Delete it, stopping every reply still generating in it."""
+    active = list(conversation.messages.filter(status__in=ACTIVE_STATUSES).values_list("pk", flat=True))
+    stream_store().request_cancel(active)
+    conversation_id = conversation.pk
+    with transaction.atomic():
+        conversation.delete()
+        _after_commit_publish(conversation_id, [{"type": events.CONVERSATION_DELETED,
+                                                 "conversation_id": conversation_id}])
+
+
+def message_send(*, user, conversation: Conversation | None, message: str, selected_providers,
+                 selected_models=None, temperature=None, max_tokens=None, system_prompt: str | None = None,
+                 provider_params=None) -> SendResult:
+    """Store the user's message and one pending reply per provider, then start generating them."""
+    if not isinstance(message, str) or not message.strip():
+        raise ChatInputError("Write a message first.", field="message")
+    if len(message) > MAX_MESSAGE_CHARS:
+        raise ChatInputError(f"A message holds at most {MAX_MESSAGE_CHARS} characters.", field="message")
+    if system_prompt is not None and not isinstance(system_prompt, str):
+        raise ChatInputError("system_prompt must be text.", field="system_prompt")
+    targets = _resolve_targets(selected_providers, selected_models)
+    shared = _clean_parameters({"temperature": temperature, "max_tokens": max_tokens}, field="parameters")
+    if provider_params is not None and not isinstance(provider_params, dict):
+        raise ChatInputError("provider_params must be an object.", field="provider_params")
+    per_provider = {
+        name: {**shared, **_clean_parameters((provider_params or {}).get(name), field=f"provider_params.{name}")}
+        for name, _ in targets
+    }
+
+    with transaction.atomic():
+        created = conversation is None
+        if created:
+            conversation = conversation_create(owner=user, title=title_from_message(message))
+        changed = []
+        if system_prompt is not None and system_prompt != conversation.system_prompt:
+            conversation.system_prompt = system_prompt
+            changed.append("system_prompt")
+        if not conversation.title:
+            conversation.title = title_from_message(message)
+            changed.append("title")
+        conversation.save(update_fields=[*changed, "updated_at"])
+        user_message = Message.objects.create(conversation=conversation, role=Role.USER, content=message)
+        replies = [
+            Message.objects.create(
+                conversation=conversation, role=Role.ASSISTANT, provider=name, model=model, reply_to=user_message,
+                status=ReplyStatus.PENDING, parameters=per_provider[name],
+            )
+            for name, model in targets
+        ]
+        event_list = []
+        if created or changed:
+            event_list.append({"type": events.CONVERSATION_UPDATED, "conversation": conversation_data(conversation)})
+        event_list += [{"type": events.MESSAGE_CREATED, "message": message_data(m)} for m in [user_message, *replies]]
+        _after_commit_publish(conversation.pk, event_list)
+        reply_ids = [reply.pk for reply in replies]
+        transaction.on_commit(lambda: runners.start_replies(reply_ids))
+    return SendResult(conversation, user_message, replies, created)
+
+
+def reply_regenerate(*, reply: Message) -> Message:
+    """A new reply from the same provider and model to the same user message."""
+    if reply.role != Role.ASSISTANT:
+        raise ChatInputError("Only an assistant reply can be regenerated.")
+    with transaction.atomic():
+        new_reply = Message.objects.create(
+            conversation=reply.conversation, role=Role.ASSISTANT, provider=reply.provider, model=reply.model,
+            reply_to=reply.reply_to, status=ReplyStatus.PENDING, parameters=reply.parameters,
+        )
+        _touch(reply.conversation)
+        _after_commit_publish(reply.conversation_id, [{"type": events.MESSAGE_CREATED,
+                                                       "message": message_data(new_reply)}])
+        transaction.on_commit(lambda: runners.start_replies([new_reply.pk]))
+    return new_reply
+
+
+def reply_cancel(*, reply: Message) -> Message:
+    """Stop a reply. A pending one ends here; a streaming one is stopped by whichever worker runs it."""
+    if reply.role != Role.ASSISTANT or reply.status not in ACTIVE_STATUSES:
+        raise ChatInputError("This reply is not generating.", status=409)
+    with transaction.atomic():
+        stopped_before_start = Message.objects.filter(pk=reply.pk, status=ReplyStatus.PENDING).update(
+            status=ReplyStatus.CANCELLED, completed_at=timezone.now(), updated_at=timezone.now()
+        )
+        reply.refresh_from_db()
+        if stopped_before_start:
+            _after_commit_publish(reply.conversation_id, [reply_terminal_event(reply)])
+    if not stopped_before_start:
+        stream_store().request_cancel([reply.pk])
+    return reply
+
+
+def reply_choose(*, reply: Message) -> Message:
+    """Mark this reply as the chosen answer of its turn (and no other)."""
+    if reply.role != Role.ASSISTANT or reply.status != ReplyStatus.COMPLETE:
+        raise ChatInputError("Only a completed reply can be chosen.", status=409)
+    with transaction.atomic():
+        siblings = list(Message.objects.select_for_update().filter(reply_to_id=reply.reply_to_id, role=Role.ASSISTANT))
+        changed = []
+        for sibling in siblings:
+            should = sibling.pk == reply.pk
+            if sibling.chosen != should:
+                sibling.chosen = should
+                sibling.save(update_fields=["chosen", "updated_at"])
+                changed.append(sibling)
+        _after_commit_publish(reply.conversation_id,
+                              [{"type": events.MESSAGE_UPDATED, "message": message_data(m)} for m in changed])
+    reply.refresh_from_db()
+    return reply
+
+
+# --- The engine's writes (chat/engine.py calls these through sync_to_async) -------------------
+
+def reply_start(*, reply_id: int) -> Message | None:
+    """Claim a pending reply for generation. Only one caller can ever win, so no reply runs twice."""
+    now = timezone.now()
+    claimed = Message.objects.filter(pk=reply_id, status=ReplyStatus.PENDING).update(
+        status=ReplyStatus.STREAMING, started_at=now, updated_at=now
+    )
+    if not claimed:
+        return None
+    return Message.objects.select_related("conversation", "reply_to").get(pk=reply_id)
+
+
+def replies_checkpoint(*, checkpoints: list[tuple[int, str, int]]) -> None:
+    """Store the text so far of streaming replies; also the heartbeat the orphan sweep reads."""
+    now = timezone.now()
+    with transaction.atomic():
+        for reply_id, content, seq in checkpoints:
+            Message.objects.filter(pk=reply_id, status=ReplyStatus.STREAMING).update(
+                content=content, seq=seq, updated_at=now
+            )
+
+
+def _finish(reply_id: int, status: str, **fields) -> Message | None:
+    now = timezone.now()
+    ended = Message.objects.filter(pk=reply_id, status__in=ACTIVE_STATUSES).update(
+        status=status, completed_at=now, updated_at=now, **fields
+    )
+    return Message.objects.get(pk=reply_id) if ended else None
+
+
+def reply_complete(*, reply_id: int, content: str, seq: int, result: StreamResult) -> Message | None:
+    return _finish(
+        reply_id, ReplyStatus.COMPLETE, content=content, seq=seq, prompt_tokens=result.prompt_tokens,
+        completion_tokens=result.completion_tokens, ttft_ms=result.ttft_ms, duration_ms=result.duration_ms,
+        finish_reason=result.finish_reason or "",
+    )
+
+
+def reply_fail(*, reply_id: int, content: str, seq: int, code: str, detail: str, ttft_ms: int | None,
+               duration_ms: int | None) -> Message | None:
+    return _finish(reply_id, ReplyStatus.ERROR, content=content, seq=seq, error_code=str(code),
+                   error_detail=detail[:2000], ttft_ms=ttft_ms, duration_ms=duration_ms)
+
+
+def reply_stop(*, reply_id: int, content: str, seq: int, ttft_ms: int | None, duration_ms: int | None
+               ) -> Message | None:
+    return _finish(reply_id, ReplyStatus.CANCELLED, content=content, seq=seq, ttft_ms=ttft_ms,
+                   duration_ms=duration_ms, finish_reason="cancelled")
+
+
+def reply_terminal_event(reply: Message) -> dict:
+    """The event that tells sockets a reply has ended, with its final text."""
+    data = message_data(reply)
+    if reply.status == ReplyStatus.COMPLETE:
+        return {"type": events.MESSAGE_COMPLETED, "message_id": reply.pk, "content": data["content"],
+                "content_html": data["content_html"], "usage": data["usage"], "ttft_ms": reply.ttft_ms,
+                "duration_ms": reply.duration_ms, "finish_reason": reply.finish_reason, "seq": reply.seq}
+    if reply.status == ReplyStatus.ERROR:
+        return {"type": events.MESSAGE_ERROR, "message_id": reply.pk, "code": reply.error_code,
+                "detail": reply.error_detail, "content": data["content"], "content_html": data["content_html"],
+                "seq": reply.seq}
+    return {"type": events.MESSAGE_CANCELLED, "message_id": reply.pk, "content": data["content"],
+            "content_html": data["content_html"], "seq": reply.seq}
+
+
+def replies_sweep_orphans(*, stale_seconds: int | None = None) -> list[Message]:
+    """End every reply whose stream stopped checkpointing: its worker died or lost its way.
+
+    The partial text is kept (the stream state's, when it is newer than the last checkpoint).
+    A reply the user asked to stop ends as cancelled; any other as an ``orphaned`` error.
+    """
+    stale = stale_seconds if stale_seconds is not None else settings.WEBOX_REPLY_STALE_SECONDS
+    cutoff = timezone.now() - timedelta(seconds=stale)
+    candidates = list(Message.objects.filter(Q(status__in=ACTIVE_STATUSES), updated_at__lt=cutoff))
+    if not candidates:
+        return []
+    store = stream_store()
+    states = store.read_sync([m.pk for m in candidates])
+    cancelled = store.cancel_requested([m.pk for m in candidates])
+    ended = []
+    for message in candidates:
+        state = states.get(message.pk)
+        content, seq = (state.text, state.seq) if state and state.seq >= message.seq else (message.content, message.seq)
+        with transaction.atomic():
+            updated = Message.objects.filter(pk=message.pk, status__in=ACTIVE_STATUSES, updated_at__lt=cutoff)
+            fields = {"content": content, "seq": seq, "completed_at": timezone.now(), "updated_at": timezone.now()}
+            if message.pk in cancelled:
+                count = updated.update(status=ReplyStatus.CANCELLED, finish_reason="cancelled", **fields)
+            else:
+                count = updated.update(
+                    status=ReplyStatus.ERROR, error_code=ErrorCode.ORPHANED,
+                    error_detail="The reply stopped making progress (its worker stopped or lost its connection).",
+                    **fields,
+                )
+            if count:
+                message.refresh_from_db()
+                _after_commit_publish(message.conversation_id, [reply_terminal_event(message)])
+                ended.append(message)
+    return ended

@@ -1,0 +1,206 @@
+"""The text of every reply that is streaming, readable by any server process.
+
+Deltas reach sockets through the channel layer, which can lose a message (a full channel, a
+pub/sub reconnect). Every flush therefore first records the reply's whole text so far and its
+last seq here; a socket that sees a seq gap, or connects mid-stream, reads the truth from here.
+Cancel requests travel the same way, so they reach a reply on any worker.
+
+Two stores with one interface: Redis (production shape) and process memory (embedded default).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import weakref
+from dataclasses import dataclass
+from functools import lru_cache
+
+from django.conf import settings
+
+KEY_TTL_SECONDS = 3600
+CANCEL_TTL_SECONDS = 600
+
+
+@dataclass(frozen=True)
+class StreamState:
+    text: str
+    seq: int
+
+
+@dataclass
+class FlushEntry:
+    """One reply's share of a flush: the new chunk, its seq, and the full text for repair."""
+
+    reply_id: int
+    chunk: str
+    seq: int
+    full_text: str
+
+
+class MemoryStreamStore:
+    """Process-local store for the embedded default (one server process)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._states: dict[int, tuple[str, int, float]] = {}
+        self._cancels: dict[int, float] = {}
+
+    def _expire(self, now: float) -> None:
+        for reply_id in [k for k, (_, _, expires) in self._states.items() if expires < now]:
+            del self._states[reply_id]
+        for reply_id in [k for k, expires in self._cancels.items() if expires < now]:
+            del self._cancels[reply_id]
+
+    async def record_flush(self, entries: list[FlushEntry], watched: list[int]) -> set[int]:
+        now = time.monotonic()
+        with self._lock:
+            for entry in entries:
+                self._states[entry.reply_id] = (entry.full_text, entry.seq, now + KEY_TTL_SECONDS)
+            self._expire(now)
+            return {reply_id for reply_id in watched if reply_id in self._cancels}
+
+    async def read(self, reply_ids: list[int]) -> dict[int, StreamState]:
+        return self.read_sync(reply_ids)
+
+    def read_sync(self, reply_ids: list[int]) -> dict[int, StreamState]:
+        with self._lock:
+            return {
+                reply_id: StreamState(self._states[reply_id][0], self._states[reply_id][1])
+                for reply_id in reply_ids
+                if reply_id in self._states
+            }
+
+    def request_cancel(self, reply_ids: list[int]) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for reply_id in reply_ids:
+                self._cancels[reply_id] = now + CANCEL_TTL_SECONDS
+
+    def cancel_requested(self, reply_ids: list[int]) -> set[int]:
+        with self._lock:
+            return {reply_id for reply_id in reply_ids if reply_id in self._cancels}
+
+    async def forget(self, reply_id: int) -> None:
+        # The text stays readable for a short while: a socket may still be repairing from it.
+        with self._lock:
+            self._cancels.pop(reply_id, None)
+            if reply_id in self._states:
+                text, seq, _ = self._states[reply_id]
+                self._states[reply_id] = (text, seq, time.monotonic() + 60)
+
+
+class RedisStreamStore:
+    """Redis keys per reply: ``text`` (APPENDed), ``seq``, ``cancel``; all expire."""
+
+    def __init__(self, url: str, prefix: str = "webox:reply") -> None:
+        import redis
+        import redis.asyncio as aioredis
+
+        self.url = url
+        self.prefix = prefix
+        # redis-py 8 raises instead of waiting when a pool is exhausted: size the pools explicitly.
+        self._sync = redis.Redis.from_url(url, max_connections=200, decode_responses=True)
+        self._async_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._aioredis = aioredis
+
+    def _async(self):
+        loop = asyncio.get_running_loop()
+        client = self._async_clients.get(loop)
+        if client is None:
+            client = self._aioredis.Redis.from_url(self.url, max_connections=200, decode_responses=True)
+            self._async_clients[loop] = client
+        return client
+
+    def _text_key(self, reply_id: int) -> str:
+        return f"{self.prefix}:{reply_id}:text"
+
+    def _seq_key(self, reply_id: int) -> str:
+        return f"{self.prefix}:{reply_id}:seq"
+
+    def _cancel_key(self, reply_id: int) -> str:
+        return f"{self.prefix}:{reply_id}:cancel"
+
+    async def record_flush(self, entries: list[FlushEntry], watched: list[int]) -> set[int]:
+        """One round trip: append every chunk, set every seq, read every cancel flag."""
+        client = self._async()
+        pipe = client.pipeline(transaction=True)
+        for entry in entries:
+            pipe.append(self._text_key(entry.reply_id), entry.chunk)
+            pipe.expire(self._text_key(entry.reply_id), KEY_TTL_SECONDS)
+            pipe.set(self._seq_key(entry.reply_id), entry.seq, ex=KEY_TTL_SECONDS)
+        if watched:
+            pipe.mget([self._cancel_key(reply_id) for reply_id in watched])
+        results = await pipe.execute()
+        # APPEND returns the new length: a mismatch means the key was lost (Redis restarted or
+        # evicted it), so write the whole text again rather than keep a text with a hole.
+        repairs = [
+            entry for i, entry in enumerate(entries)
+            if results[3 * i] != len(entry.full_text.encode("utf-8"))
+        ]
+        if repairs:
+            pipe = client.pipeline(transaction=True)
+            for entry in repairs:
+                pipe.set(self._text_key(entry.reply_id), entry.full_text, ex=KEY_TTL_SECONDS)
+                pipe.set(self._seq_key(entry.reply_id), entry.seq, ex=KEY_TTL_SECONDS)
+            await pipe.execute()
+        if not watched:
+            return set()
+        flags = results[-1]
+        return {reply_id for reply_id, flag in zip(watched, flags, strict=True) if flag}
+
+    async def read(self, reply_ids: list[int]) -> dict[int, StreamState]:
+        if not reply_ids:
+            return {}
+        client = self._async()
+        pipe = client.pipeline(transaction=True)
+        for reply_id in reply_ids:
+            pipe.get(self._text_key(reply_id))
+            pipe.get(self._seq_key(reply_id))
+        values = await pipe.execute()
+        return self._states(reply_ids, values)
+
+    def read_sync(self, reply_ids: list[int]) -> dict[int, StreamState]:
+        if not reply_ids:
+            return {}
+        pipe = self._sync.pipeline(transaction=True)
+        for reply_id in reply_ids:
+            pipe.get(self._text_key(reply_id))
+            pipe.get(self._seq_key(reply_id))
+        return self._states(reply_ids, pipe.execute())
+
+    @staticmethod
+    def _states(reply_ids: list[int], values: list) -> dict[int, StreamState]:
+        states = {}
+        for i, reply_id in enumerate(reply_ids):
+            text, seq = values[2 * i], values[2 * i + 1]
+            if text is not None and seq is not None:
+                states[reply_id] = StreamState(text, int(seq))
+        return states
+
+    def request_cancel(self, reply_ids: list[int]) -> None:
+        if not reply_ids:
+            return
+        pipe = self._sync.pipeline(transaction=False)
+        for reply_id in reply_ids:
+            pipe.set(self._cancel_key(reply_id), "1", ex=CANCEL_TTL_SECONDS)
+        pipe.execute()
+
+    def cancel_requested(self, reply_ids: list[int]) -> set[int]:
+        if not reply_ids:
+            return set()
+        flags = self._sync.mget([self._cancel_key(reply_id) for reply_id in reply_ids])
+        return {reply_id for reply_id, flag in zip(reply_ids, flags, strict=True) if flag}
+
+    async def forget(self, reply_id: int) -> None:
+        # The text stays readable for a short while: a socket may still be repairing from it.
+        await self._async().delete(self._cancel_key(reply_id))
+        await self._async().expire(self._text_key(reply_id), 60)
+
+
+@lru_cache(maxsize=1)
+def stream_store() -> MemoryStreamStore | RedisStreamStore:
+    if settings.REDIS_URL:
+        return RedisStreamStore(settings.REDIS_URL, prefix=f"{settings.WEBOX_REDIS_PREFIX}:reply")
+    return MemoryStreamStore()
