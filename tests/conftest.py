@@ -35,3 +35,13 @@ def auth_client(user):
     client = APIClient()
     client.force_authenticate(user)
     return client
+
+
+@pytest.fixture
+def fake_provider():
+    """A fake OpenAI/Anthropic server on loopback (see tests/fake_provider.py), key ``test-key``."""
+    from tests.fake_provider import FakeProviderServer
+
+    server = FakeProviderServer().start()
+    yield server
+    server.stop()

@@ -1,15 +1,82 @@
-"""Which providers exist and how to build them: a plain mapping, no import side effects."""
+"""Which providers exist and how to build them: a plain mapping, no import side effects.
+
+Three sources, by name: the built-in ``demo`` provider, providers from the environment
+(``openai``, ``anthropic``, ``ollama``) and Provider records from the admin. A record wins over an
+environment or built-in provider of the same name, even a disabled record (which hides it).
+"""
 
 from __future__ import annotations
 
+import logging
+import os
+from urllib.parse import urlsplit, urlunsplit
+
 from django.conf import settings
 
+from .anthropic_messages import ANTHROPIC_DEFAULT_BASE_URL, AnthropicProvider
 from .base import ChatProvider, ProviderConfig
 from .demo import DEMO_MODELS, DemoProvider
+from .openai_compat import OPENAI_DEFAULT_BASE_URL, OpenAIProvider
+from .policy import PolicyProvider, StreamPolicy
+
+logger = logging.getLogger("chat.providers")
 
 PROVIDER_CLASSES: dict[str, type[ChatProvider]] = {
     "demo": DemoProvider,
+    "openai": OpenAIProvider,
+    "anthropic": AnthropicProvider,
 }
+
+OLLAMA_DEFAULT_BASE_URL = "http://localhost:11434/v1"
+
+
+def _env_list(name: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in os.environ.get(name, "").split(",") if item.strip())
+
+
+def _with_v1(url: str) -> str:
+    """Ollama is usually given as ``http://host:11434``; its OpenAI endpoint is under ``/v1``."""
+    parts = urlsplit(url)
+    path = parts.path.rstrip("/")
+    if not path.endswith("/v1"):
+        path += "/v1"
+    return urlunsplit(parts._replace(path=path))
+
+
+def _env_config(name: str, kind: str, prefix: str, *, key_var: str | None, base_url: str) -> ProviderConfig:
+    models = _env_list(f"{prefix}_MODELS")
+    default = os.environ.get(f"{prefix}_DEFAULT_MODEL", "").strip() or (models[0] if models else "")
+    if default and default not in models:
+        models = (default, *models)
+    return ProviderConfig(
+        name=name,
+        kind=kind,
+        base_url=base_url,
+        api_key=os.environ.get(key_var, "") if key_var else "",
+        models=models,
+        default_model=default,
+        source="env",
+    )
+
+
+def env_provider_configs() -> list[ProviderConfig]:
+    """``openai``, ``anthropic`` and ``ollama``, each when its key or base URL is set."""
+    configs = []
+    if os.environ.get("OPENAI_API_KEY") or os.environ.get("OPENAI_BASE_URL"):
+        configs.append(_env_config(
+            "openai", "openai", "OPENAI", key_var="OPENAI_API_KEY",
+            base_url=os.environ.get("OPENAI_BASE_URL") or OPENAI_DEFAULT_BASE_URL,
+        ))
+    if os.environ.get("ANTHROPIC_API_KEY") or os.environ.get("ANTHROPIC_BASE_URL"):
+        configs.append(_env_config(
+            "anthropic", "anthropic", "ANTHROPIC", key_var="ANTHROPIC_API_KEY",
+            base_url=os.environ.get("ANTHROPIC_BASE_URL") or ANTHROPIC_DEFAULT_BASE_URL,
+        ))
+    if os.environ.get("OLLAMA_BASE_URL"):
+        configs.append(_env_config(
+            "ollama", "openai", "OLLAMA", key_var=None, base_url=_with_v1(os.environ["OLLAMA_BASE_URL"]),
+        ))
+    return configs
 
 
 def builtin_provider_configs() -> list[ProviderConfig]:
@@ -19,14 +86,55 @@ def builtin_provider_configs() -> list[ProviderConfig]:
                            source="builtin")]
 
 
+def db_provider_config(provider) -> ProviderConfig:
+    """The config of a ``chat.models.Provider`` record, its key decrypted."""
+    from chat.crypto import SecretDecryptError, decrypt_secret
+
+    try:
+        api_key = decrypt_secret(provider.api_key_encrypted)
+    except SecretDecryptError:
+        logger.error("provider %s: the stored API key cannot be decrypted with the configured keys", provider.name)
+        api_key = ""
+    models = tuple(provider.model_names or ())
+    default = provider.default_model or (models[0] if models else "")
+    if provider.kind == "demo" and not models:
+        models, default = DEMO_MODELS, default or DEMO_MODELS[0]
+    return ProviderConfig(
+        name=provider.name,
+        kind=provider.kind,
+        base_url=provider.base_url,
+        api_key=api_key,
+        models=models,
+        default_model=default,
+        context_tokens=provider.context_tokens,
+        source="db",
+    )
+
+
+def all_provider_configs() -> list[tuple[ProviderConfig, bool]]:
+    """Every provider from every source with whether it is enabled (one query)."""
+    from chat.models import Provider
+
+    by_name: dict[str, tuple[ProviderConfig, bool]] = {}
+    for config in builtin_provider_configs() + env_provider_configs():
+        by_name[config.name] = (config, True)
+    for record in Provider.objects.all():
+        by_name[record.name] = (db_provider_config(record), record.enabled)
+    return list(by_name.values())
+
+
 def provider_configs() -> list[ProviderConfig]:
     """Every enabled provider, by name. Database access: call from sync code."""
-    return builtin_provider_configs()
+    return [config for config, enabled in all_provider_configs() if enabled]
 
 
 def get_provider_config(name: str) -> ProviderConfig | None:
     return next((config for config in provider_configs() if config.name == name), None)
 
 
-def build_provider(config: ProviderConfig) -> ChatProvider:
-    return PROVIDER_CLASSES[config.kind](config)
+def build_provider(config: ProviderConfig, *, policy: StreamPolicy | None = None) -> ChatProvider:
+    """The provider for ``config``; ``policy`` overrides the timeouts and retries from settings."""
+    cls = PROVIDER_CLASSES[config.kind]
+    if policy is not None and issubclass(cls, PolicyProvider):
+        return cls(config, policy=policy)
+    return cls(config)

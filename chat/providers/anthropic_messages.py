@@ -1,0 +1,171 @@
+"""Anthropic through the official ``anthropic`` SDK (Messages API, streamed)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anthropic
+import httpx2
+
+from .base import ChatRequest, ErrorCode, ProviderError, StreamResult, TextDelta
+from .policy import KEYLESS_PLACEHOLDER, PolicyProvider, parse_retry_after
+
+ANTHROPIC_DEFAULT_BASE_URL = "https://api.anthropic.com"
+# The Messages API requires max_tokens; used when the caller sets none.
+DEFAULT_MAX_TOKENS = 4096
+# The API wants the first message from the user; a conversation that starts with an assistant
+# turn (a greeting, say) gets this before it.
+LEADING_USER_PLACEHOLDER = "(The conversation so far follows.)"
+
+_FINISH_REASONS = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "max_tokens": "length",
+    "model_context_window_exceeded": "length",
+    "refusal": "content_filter",
+}
+
+_ERROR_TYPES = {
+    "authentication_error": ErrorCode.AUTH,
+    "permission_error": ErrorCode.AUTH,
+    "billing_error": ErrorCode.AUTH,
+    "rate_limit_error": ErrorCode.RATE_LIMITED,
+    "not_found_error": ErrorCode.MODEL_NOT_FOUND,
+    "invalid_request_error": ErrorCode.BAD_REQUEST,
+    "request_too_large": ErrorCode.BAD_REQUEST,
+    "timeout_error": ErrorCode.TIMEOUT,
+    "overloaded_error": ErrorCode.UPSTREAM_ERROR,
+    "api_error": ErrorCode.UPSTREAM_ERROR,
+}
+
+
+def anthropic_messages(request: ChatRequest) -> tuple[str, list[dict[str, str]]]:
+    """The ``system`` field and the messages, merged so that roles alternate from a user turn.
+
+    System-role history entries join the system prompt; empty messages (a failed reply) are
+    dropped, as the API refuses empty content.
+    """
+    system_parts = [request.system_prompt] if request.system_prompt else []
+    messages: list[dict[str, str]] = []
+    for message in request.messages:
+        if message.role == "system":
+            system_parts.append(message.content)
+            continue
+        if not message.content.strip():
+            continue
+        if messages and messages[-1]["role"] == message.role:
+            messages[-1]["content"] += "\n\n" + message.content
+        else:
+            messages.append({"role": message.role, "content": message.content})
+    if messages and messages[0]["role"] != "user":
+        messages.insert(0, {"role": "user", "content": LEADING_USER_PLACEHOLDER})
+    return "\n\n".join(part for part in system_parts if part), messages
+
+
+class AnthropicProvider(PolicyProvider):
+    """The Messages API: ``system`` at the top level, ``max_tokens`` always sent.
+
+    The SDK's API version (2026-10-21) refuses sampling parameters, so ``temperature`` is not sent.
+    """
+
+    def _client(self) -> anthropic.AsyncAnthropic:
+        return anthropic.AsyncAnthropic(
+            api_key=self.config.api_key or KEYLESS_PLACEHOLDER,
+            base_url=self.config.base_url or ANTHROPIC_DEFAULT_BASE_URL,
+            timeout=anthropic.Timeout(**self.policy.http_timeout()),
+            max_retries=0,
+        )
+
+    async def _attempt(self, request: ChatRequest) -> AsyncIterator[TextDelta | StreamResult]:
+        system, messages = anthropic_messages(request)
+        parameters: dict[str, Any] = {"system": system} if system else {}
+        async with self._client() as client:
+            try:
+                stream = await client.messages.create(
+                    model=request.model,
+                    messages=messages,
+                    max_tokens=request.max_tokens if request.max_tokens is not None else DEFAULT_MAX_TOKENS,
+                    stream=True,
+                    **parameters,
+                )
+            except anthropic.APIError as exc:
+                raise self._sdk_error(exc) from None
+            prompt_tokens = completion_tokens = None
+            stop_reason = None
+            stopped = False
+            try:
+                async for event in stream:
+                    if event.type == "message_start":
+                        usage = event.message.usage
+                        prompt_tokens = _input_tokens(usage)
+                        completion_tokens = usage.output_tokens
+                    elif event.type == "content_block_delta":
+                        if event.delta.type == "text_delta" and event.delta.text:
+                            yield TextDelta(event.delta.text)
+                    elif event.type == "message_delta":
+                        stop_reason = event.delta.stop_reason or stop_reason
+                        completion_tokens = event.usage.output_tokens
+                        if event.usage.input_tokens is not None:
+                            prompt_tokens = _input_tokens(event.usage)
+                    elif event.type == "message_stop":
+                        stopped = True
+            except anthropic.APIError as exc:
+                raise self._sdk_error(exc) from None
+            except httpx2.TimeoutException:
+                raise self._error(ErrorCode.TIMEOUT, "The provider stopped sending.") from None
+            except httpx2.TransportError:
+                raise self._error(ErrorCode.CONNECTION_LOST, "The connection dropped mid-reply.") from None
+            finally:
+                await stream.close()
+        if not stopped:
+            raise self._error(ErrorCode.CONNECTION_LOST, "The stream ended before the reply was complete.")
+        yield StreamResult(
+            finish_reason=_FINISH_REASONS.get(stop_reason or "end_turn", stop_reason or "stop"),
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+        )
+
+    async def list_models(self) -> list[str]:
+        async with self._client() as client:
+            try:
+                page = await self._bounded(client.models.list())
+                return sorted({model.id async for model in page})
+            except anthropic.APIError as exc:
+                raise self._sdk_error(exc) from None
+
+    def _sdk_error(self, exc: anthropic.APIError) -> ProviderError:
+        if isinstance(exc, anthropic.APITimeoutError):
+            return self._error(ErrorCode.TIMEOUT, "The provider did not answer in time.")
+        if isinstance(exc, anthropic.APIConnectionError):
+            return self._error(ErrorCode.CONNECTION_LOST, "Could not reach the provider, or the connection dropped.")
+        if not isinstance(exc, anthropic.APIStatusError):
+            return self._error(ErrorCode.UPSTREAM_ERROR, exc.message)
+        status = exc.status_code
+        code = _ERROR_TYPES.get(exc.type or "") or _status_code(status)
+        if code is ErrorCode.AUTH:
+            return self._error(code, f"The provider rejected the API key ({exc.type or f'HTTP {status}'}).")
+        upstream = exc.api_message or exc.message
+        prefix = f"HTTP {status}: " if status >= 400 else ""
+        return self._error(code, prefix + upstream, retry_after=parse_retry_after(exc.response.headers))
+
+
+def _input_tokens(usage: Any) -> int | None:
+    if usage.input_tokens is None:
+        return None
+    cached = (usage.cache_creation_input_tokens or 0) + (usage.cache_read_input_tokens or 0)
+    return usage.input_tokens + cached
+
+
+def _status_code(status: int) -> ErrorCode:
+    if status in (401, 402, 403):
+        return ErrorCode.AUTH
+    if status == 404:
+        return ErrorCode.MODEL_NOT_FOUND
+    if status == 429:
+        return ErrorCode.RATE_LIMITED
+    if status == 408:
+        return ErrorCode.TIMEOUT
+    if 400 <= status < 500:
+        return ErrorCode.BAD_REQUEST
+    return ErrorCode.UPSTREAM_ERROR

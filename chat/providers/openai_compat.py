@@ -1,0 +1,131 @@
+"""OpenAI-compatible endpoints through the official ``openai`` SDK (Chat Completions, streamed).
+
+One adapter serves OpenAI, Mistral, Groq, DeepSeek, OpenRouter, Together, Gemini's OpenAI endpoint
+and local Ollama, vLLM or LM Studio: only the base URL and the key differ.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import openai
+
+from .base import ChatRequest, ErrorCode, ProviderError, StreamResult, TextDelta
+from .policy import KEYLESS_PLACEHOLDER, PolicyProvider, parse_retry_after
+
+OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
+# api.openai.com refuses ``max_tokens`` for its reasoning models; most other servers only know it.
+_MAX_COMPLETION_TOKENS_HOSTS = frozenset({"api.openai.com"})
+
+
+def openai_messages(request: ChatRequest) -> list[dict[str, str]]:
+    messages = [{"role": "system", "content": request.system_prompt}] if request.system_prompt else []
+    messages += [{"role": message.role, "content": message.content} for message in request.messages]
+    return messages
+
+
+class OpenAIProvider(PolicyProvider):
+    """Chat Completions with ``stream_options={"include_usage": True}`` for token counts."""
+
+    @property
+    def base_url(self) -> str:
+        return self.config.base_url or OPENAI_DEFAULT_BASE_URL
+
+    def _client(self) -> openai.AsyncOpenAI:
+        return openai.AsyncOpenAI(
+            api_key=self.config.api_key or KEYLESS_PLACEHOLDER,
+            base_url=self.base_url,
+            timeout=openai.Timeout(**self.policy.http_timeout()),
+            max_retries=0,
+        )
+
+    def _parameters(self, request: ChatRequest) -> dict[str, Any]:
+        parameters: dict[str, Any] = {}
+        if request.temperature is not None:
+            parameters["temperature"] = request.temperature
+        if request.max_tokens is not None:
+            host = urlsplit(self.base_url).hostname or ""
+            name = "max_completion_tokens" if host in _MAX_COMPLETION_TOKENS_HOSTS else "max_tokens"
+            parameters[name] = request.max_tokens
+        return parameters
+
+    async def _attempt(self, request: ChatRequest) -> AsyncIterator[TextDelta | StreamResult]:
+        async with self._client() as client:
+            try:
+                stream = await client.chat.completions.create(
+                    model=request.model,
+                    messages=openai_messages(request),
+                    stream=True,
+                    stream_options={"include_usage": True},
+                    **self._parameters(request),
+                )
+            except openai.APIError as exc:
+                raise self._sdk_error(exc) from None
+            finish_reason = None
+            usage = None
+            try:
+                async for chunk in stream:
+                    if chunk.usage is not None:
+                        usage = chunk.usage
+                    for choice in chunk.choices:
+                        if choice.index != 0:
+                            continue
+                        if choice.delta is not None and choice.delta.content:
+                            yield TextDelta(choice.delta.content)
+                        if choice.finish_reason:
+                            finish_reason = choice.finish_reason
+            except openai.APIError as exc:
+                raise self._sdk_error(exc) from None
+            finally:
+                await stream.close()
+        if finish_reason is None:
+            raise self._error(ErrorCode.CONNECTION_LOST, "The stream ended before the reply was complete.")
+        yield StreamResult(
+            finish_reason=finish_reason,
+            prompt_tokens=usage.prompt_tokens if usage is not None else None,
+            completion_tokens=usage.completion_tokens if usage is not None else None,
+        )
+
+    async def list_models(self) -> list[str]:
+        async with self._client() as client:
+            try:
+                page = await self._bounded(client.models.list())
+                return sorted({model.id async for model in page})
+            except openai.APIError as exc:
+                raise self._sdk_error(exc) from None
+
+    def _sdk_error(self, exc: openai.APIError) -> ProviderError:
+        if isinstance(exc, openai.APITimeoutError):
+            return self._error(ErrorCode.TIMEOUT, "The provider did not answer in time.")
+        if isinstance(exc, openai.APIConnectionError):
+            return self._error(ErrorCode.CONNECTION_LOST, "Could not reach the provider, or the connection dropped.")
+        body = exc.body if isinstance(exc.body, dict) else {}
+        upstream = str(body.get("message") or "") or exc.message
+        status = exc.status_code if isinstance(exc, openai.APIStatusError) else None
+        retry_after = parse_retry_after(exc.response.headers) if isinstance(exc, openai.APIStatusError) else None
+        code = _error_code(status, exc.code, exc.type)
+        if code is ErrorCode.AUTH:
+            # Upstream auth messages tend to quote the rejected key: never pass them on.
+            return self._error(code, f"The provider rejected the API key (HTTP {status}).")
+        prefix = f"HTTP {status}: " if status else ""
+        return self._error(code, prefix + upstream, retry_after=retry_after)
+
+
+def _error_code(status: int | None, code: str | None, type_: str | None) -> ErrorCode:
+    if code == "model_not_found":
+        return ErrorCode.MODEL_NOT_FOUND
+    if status in (401, 403) or code == "invalid_api_key":
+        return ErrorCode.AUTH
+    if status == 404:
+        return ErrorCode.MODEL_NOT_FOUND
+    if status == 429 or code == "rate_limit_exceeded":
+        return ErrorCode.RATE_LIMITED
+    if status == 408:
+        return ErrorCode.TIMEOUT
+    if status is not None and 400 <= status < 500:
+        return ErrorCode.BAD_REQUEST
+    if status is None and type_ == "invalid_request_error":
+        return ErrorCode.BAD_REQUEST
+    return ErrorCode.UPSTREAM_ERROR

@@ -1,0 +1,186 @@
+"""Timeouts and retries shared by every network provider, so the policy is ours and visible.
+
+The SDKs' own retries are off (``max_retries=0``). Here, before the first text arrives, a
+retryable error (429, 5xx, connection failure, timeout) is retried with exponential backoff that
+honours ``Retry-After``, within ``WEBOX_PROVIDER_RETRY_BUDGET`` seconds in total and at most
+``WEBOX_PROVIDER_MAX_RETRIES`` times. After the first text nothing is retried: the error reaches
+the caller, who already showed part of the reply.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import dataclasses
+import email.utils
+import logging
+import random
+import re
+import time
+from collections.abc import AsyncIterator, Iterable, Mapping
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from .base import ChatProvider, ChatRequest, ErrorCode, ProviderConfig, ProviderError, StreamResult, TextDelta
+
+logger = logging.getLogger("chat.providers")
+
+# Sent as the key to endpoints configured without one (Ollama, vLLM, LM Studio): the SDKs need a
+# value, and an explicit one keeps them from falling back to OPENAI_API_KEY/ANTHROPIC_API_KEY.
+KEYLESS_PLACEHOLDER = "no-key"
+
+# Things shaped like API keys, removed from upstream messages (some echo the key they rejected).
+_KEY_LIKE = re.compile(r"\b(?:sk|pk|rk|gsk|xai)[-_][A-Za-z0-9_*\-.]{6,}", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class StreamPolicy:
+    connect_timeout: float
+    first_token_timeout: float
+    idle_timeout: float
+    retry_budget: float
+    max_retries: int
+    backoff_base: float = 0.5
+    backoff_max: float = 8.0
+
+    @classmethod
+    def from_settings(cls) -> StreamPolicy:
+        return cls(
+            connect_timeout=settings.WEBOX_PROVIDER_CONNECT_TIMEOUT,
+            first_token_timeout=settings.WEBOX_PROVIDER_FIRST_TOKEN_TIMEOUT,
+            idle_timeout=settings.WEBOX_PROVIDER_IDLE_TIMEOUT,
+            retry_budget=settings.WEBOX_PROVIDER_RETRY_BUDGET,
+            max_retries=settings.WEBOX_PROVIDER_MAX_RETRIES,
+            backoff_base=getattr(settings, "WEBOX_PROVIDER_BACKOFF_BASE", 0.5),
+        )
+
+    def without_retries(self) -> StreamPolicy:
+        return dataclasses.replace(self, max_retries=0)
+
+    def http_timeout(self) -> dict[str, float]:
+        """Keyword arguments for the SDKs' HTTP timeout.
+
+        Reads get a backstop a little longer than our own first-token and idle timeouts, which
+        fire first and say which one it was.
+        """
+        read = max(self.first_token_timeout, self.idle_timeout) + 5.0
+        return {"connect": self.connect_timeout, "read": read, "write": read, "pool": self.connect_timeout}
+
+    def retry_delay(self, error: ProviderError, *, retries: int, elapsed: float) -> float | None:
+        """Seconds to wait before trying again, or ``None`` when the error must reach the caller."""
+        if not error.retryable or retries >= self.max_retries:
+            return None
+        if error.retry_after is not None:
+            delay = max(0.0, error.retry_after)
+        else:
+            delay = min(self.backoff_max, self.backoff_base * 2**retries) * random.uniform(0.75, 1.0)
+        if elapsed + delay > self.retry_budget:
+            return None
+        return delay
+
+
+def parse_retry_after(headers: Mapping[str, str] | None) -> float | None:
+    """Seconds from ``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date)."""
+    if not headers:
+        return None
+    value = headers.get("retry-after-ms")
+    if value:
+        try:
+            return float(value) / 1000
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value) if value else None
+        if parsed is None:
+            return None
+        return max(0.0, parsed.timestamp() - time.time())
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` without any of ``secrets`` and without anything that looks like an API key."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "[redacted]")
+    return _KEY_LIKE.sub("[redacted]", text)[:500]
+
+
+class PolicyProvider(ChatProvider):
+    """A network provider: subclasses make one attempt; this class times it out and retries it."""
+
+    def __init__(self, config: ProviderConfig, *, policy: StreamPolicy | None = None):
+        super().__init__(config)
+        self.policy = policy or StreamPolicy.from_settings()
+
+    @abc.abstractmethod
+    def _attempt(self, request: ChatRequest) -> AsyncIterator[TextDelta | StreamResult]:
+        """One call: ``TextDelta`` items then one ``StreamResult`` (timings left to this class).
+
+        Raises ``ProviderError`` for every failure, including a stream that ends early.
+        """
+
+    def _error(self, code: ErrorCode, detail: str, *, retry_after: float | None = None) -> ProviderError:
+        return ProviderError(code, redact(detail, [self.config.api_key]), retry_after=retry_after)
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[TextDelta | StreamResult]:
+        started = time.monotonic()
+        retries = 0
+        while True:
+            attempt = self._attempt(request)
+            try:
+                async with asyncio.timeout(self.policy.first_token_timeout):
+                    first = await anext(attempt)
+                break
+            except (ProviderError, TimeoutError, StopAsyncIteration) as exc:
+                await attempt.aclose()
+                error = self._as_error(exc, first_token=True)
+                delay = self.policy.retry_delay(error, retries=retries, elapsed=time.monotonic() - started)
+                if delay is None:
+                    raise error from None
+                retries += 1
+                logger.warning(
+                    "provider %s: %s before the first token, retry %d in %.2fs: %s",
+                    self.config.name, error.code, retries, delay, error.detail,
+                )
+                await asyncio.sleep(delay)
+            except BaseException:
+                await attempt.aclose()
+                raise
+
+        ttft_ms = int((time.monotonic() - started) * 1000) if isinstance(first, TextDelta) else None
+        item = first
+        try:
+            while not isinstance(item, StreamResult):
+                yield item
+                try:
+                    async with asyncio.timeout(self.policy.idle_timeout):
+                        item = await anext(attempt)
+                except (TimeoutError, StopAsyncIteration) as exc:
+                    raise self._as_error(exc, first_token=False) from None
+        finally:
+            await attempt.aclose()
+        yield dataclasses.replace(item, ttft_ms=ttft_ms, duration_ms=int((time.monotonic() - started) * 1000))
+
+    def _as_error(self, exc: BaseException, *, first_token: bool) -> ProviderError:
+        if isinstance(exc, ProviderError):
+            return exc
+        if isinstance(exc, TimeoutError):
+            if first_token:
+                seconds = self.policy.first_token_timeout
+                return self._error(ErrorCode.TIMEOUT, f"No reply within {seconds:g}s (first-token timeout).")
+            seconds = self.policy.idle_timeout
+            return self._error(ErrorCode.TIMEOUT, f"The reply stalled for {seconds:g}s (idle timeout).")
+        return self._error(ErrorCode.CONNECTION_LOST, "The stream ended before the reply was complete.")
+
+    async def _bounded(self, awaitable):
+        """``awaitable`` within the first-token timeout (for non-streaming calls such as listings)."""
+        try:
+            async with asyncio.timeout(self.policy.first_token_timeout):
+                return await awaitable
+        except TimeoutError:
+            raise self._error(ErrorCode.TIMEOUT, "The provider did not answer in time.") from None
