@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import api
+from .provider_api import ProvidersApi
 
 urlpatterns = [
     path("send", api.SendApi.as_view(), name="api-send"),
@@ -9,4 +10,5 @@ urlpatterns = [
     path("messages/<int:message_id>/cancel", api.CancelApi.as_view(), name="api-message-cancel"),
     path("messages/<int:message_id>/regenerate", api.RegenerateApi.as_view(), name="api-message-regenerate"),
     path("messages/<int:message_id>/choose", api.ChooseApi.as_view(), name="api-message-choose"),
+    path("providers", ProvidersApi.as_view(), name="api-providers"),
 ]

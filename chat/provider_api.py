@@ -1,0 +1,24 @@
+"""``GET /api/chat/providers``: what the chat page's picker and API clients can choose from."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .providers.catalog import provider_catalog
+
+
+class ProvidersApi(APIView):
+    # Deliberately no base URL and no key: only what a user needs to pick.
+    class OutputSerializer(serializers.Serializer):
+        name = serializers.CharField()
+        kind = serializers.CharField()
+        models = serializers.ListField(child=serializers.CharField())
+        default_model = serializers.CharField(allow_blank=True)
+
+    @extend_schema(responses={200: OutputSerializer(many=True)}, operation_id="providers_list",
+                   summary="The enabled providers, their models and default model.")
+    def get(self, request):
+        return Response(self.OutputSerializer(provider_catalog(), many=True).data)
