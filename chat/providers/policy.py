@@ -115,7 +115,12 @@ class PolicyProvider(ChatProvider):
 
     def __init__(self, config: ProviderConfig, *, policy: StreamPolicy | None = None):
         super().__init__(config)
-        self.policy = policy or StreamPolicy.from_settings()
+        self._policy = policy
+
+    @property
+    def policy(self) -> StreamPolicy:
+        """The policy given to the constructor, else the one in settings now."""
+        return self._policy or StreamPolicy.from_settings()
 
     @abc.abstractmethod
     def _attempt(self, request: ChatRequest) -> AsyncIterator[TextDelta | StreamResult]:
@@ -128,18 +133,19 @@ class PolicyProvider(ChatProvider):
         return ProviderError(code, redact(detail, [self.config.api_key]), retry_after=retry_after)
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[TextDelta | StreamResult]:
+        policy = self.policy
         started = time.monotonic()
         retries = 0
         while True:
             attempt = self._attempt(request)
             try:
-                async with asyncio.timeout(self.policy.first_token_timeout):
+                async with asyncio.timeout(policy.first_token_timeout):
                     first = await anext(attempt)
                 break
             except (ProviderError, TimeoutError, StopAsyncIteration) as exc:
                 await attempt.aclose()
                 error = self._as_error(exc, first_token=True)
-                delay = self.policy.retry_delay(error, retries=retries, elapsed=time.monotonic() - started)
+                delay = policy.retry_delay(error, retries=retries, elapsed=time.monotonic() - started)
                 if delay is None:
                     raise error from None
                 retries += 1
@@ -158,7 +164,7 @@ class PolicyProvider(ChatProvider):
             while not isinstance(item, StreamResult):
                 yield item
                 try:
-                    async with asyncio.timeout(self.policy.idle_timeout):
+                    async with asyncio.timeout(policy.idle_timeout):
                         item = await anext(attempt)
                 except (TimeoutError, StopAsyncIteration) as exc:
                     raise self._as_error(exc, first_token=False) from None
