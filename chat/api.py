@@ -58,7 +58,7 @@ class ParametersSerializer(serializers.Serializer):
 
 
 class SendApi(APIView):
-    class InputSerializer(serializers.Serializer):
+    class SendInputSerializer(serializers.Serializer):
         conversation_id = serializers.IntegerField(required=False, allow_null=True)
         message = serializers.CharField(trim_whitespace=False, max_length=services.MAX_MESSAGE_CHARS)
         selected_providers = serializers.ListField(child=serializers.CharField(max_length=100), allow_empty=False)
@@ -68,15 +68,15 @@ class SendApi(APIView):
         system_prompt = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
         provider_params = serializers.DictField(child=ParametersSerializer(), required=False)
 
-    class OutputSerializer(serializers.Serializer):
+    class SendOutputSerializer(serializers.Serializer):
         conversation = ConversationOutputSerializer()
         user_message = MessageOutputSerializer()
         replies = MessageOutputSerializer(many=True)
 
-    @extend_schema(request=InputSerializer, responses={202: OutputSerializer},
+    @extend_schema(request=SendInputSerializer, responses={202: SendOutputSerializer},
                    summary="Send one message to several providers; the replies stream over the WebSocket.")
     def post(self, request):
-        data = self.InputSerializer(data=request.data)
+        data = self.SendInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         conversation_id = fields.pop("conversation_id", None)
@@ -86,7 +86,7 @@ class SendApi(APIView):
         except services.ChatInputError as exc:
             raise ChatInputApiError(exc) from exc
         body = {"conversation": result.conversation, "user_message": result.user_message, "replies": result.replies}
-        return Response(self.OutputSerializer(body).data, status=status.HTTP_202_ACCEPTED)
+        return Response(self.SendOutputSerializer(body).data, status=status.HTTP_202_ACCEPTED)
 
 
 class ConversationInputSerializer(serializers.Serializer):

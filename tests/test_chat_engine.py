@@ -1,0 +1,197 @@
+"""The whole path in the embedded default: REST or socket in, fake providers through the real SDKs, socket out."""
+
+import time
+from datetime import timedelta
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.utils import timezone
+
+from chat.models import Message, ReplyStatus
+from chat.provider_services import provider_create
+from chat.services import conversation_create, conversation_update, replies_sweep_orphans, reply_choose, reply_start
+from chat.streamstate import FlushEntry, stream_store
+
+from .chat_helpers import StreamLog, all_ended, collect_until, connect
+from .fake_provider import expected_reply
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def providers(fake_provider, settings):
+    settings.WEBOX_FLUSH_INTERVAL_MS = 20
+    made = {}
+    for name, kind in (("gpt", "openai"), ("claude", "anthropic"), ("local", "openai"), ("extra", "openai")):
+        made[name] = provider_create(
+            name=name, kind=kind, api_key="test-key", model_names=["fake-echo"], default_model="fake-echo",
+            base_url=fake_provider.anthropic_url if kind == "anthropic" else fake_provider.url,
+        )
+    return made
+
+
+async def rest_send(client, **body):
+    response = await sync_to_async(client.post)("/api/chat/send", body, format="json")
+    assert response.status_code == 202, response.content
+    return response.json()
+
+
+async def open_socket(user, conversation_id):
+    comm = await connect(user, conversation_id)
+    log = StreamLog()
+    await collect_until(comm, log, lambda lg: lg.of_type("snapshot"))
+    return comm, log
+
+
+async def test_one_message_to_three_providers_streams_every_reply_token_for_token(user, auth_client, providers):
+    conversation = await sync_to_async(conversation_create)(owner=user)
+    comm, log = await open_socket(user, conversation.pk)
+    models = {"gpt": "fake-echo;delay_ms=10", "claude": "fake-echo;delay_ms=10;tokens=12",
+              "local": "fake-echo;delay_ms=5;tokens=30"}
+    body = await rest_send(auth_client, conversation_id=conversation.pk, message="the quick brown fox",
+                           selected_providers=list(models), selected_models=models)
+    replies = {r["provider"]: r["id"] for r in body["replies"]}
+    await collect_until(comm, log, all_ended(replies.values()))
+    expected = {
+        "gpt": expected_reply("the quick brown fox"),
+        "claude": expected_reply("the quick brown fox", 12),
+        "local": expected_reply("the quick brown fox", 30),
+    }
+    for provider, reply_id in replies.items():
+        stored = await Message.objects.aget(pk=reply_id)
+        assert stored.status == ReplyStatus.COMPLETE, (provider, stored.error_code, stored.error_detail)
+        assert stored.content == "".join(expected[provider])
+        assert log.text[reply_id] == stored.content
+        assert log.seqs[reply_id] == list(range(1, stored.seq + 1))
+        assert stored.completion_tokens == len(expected[provider])
+        assert stored.prompt_tokens and stored.ttft_ms is not None and stored.duration_ms >= stored.ttft_ms
+        assert log.ended[reply_id]["usage"]["completion_tokens"] == len(expected[provider])
+    await comm.disconnect()
+
+
+async def test_a_turn_of_four_slow_providers_takes_about_as_long_as_one(user, auth_client, providers):
+    conversation = await sync_to_async(conversation_create)(owner=user)
+    comm, log = await open_socket(user, conversation.pk)
+    slow = "fake-echo;tokens=10;delay_ms=100"  # about one second each
+    names = ["gpt", "claude", "local", "extra"]
+    started = time.monotonic()
+    body = await rest_send(auth_client, conversation_id=conversation.pk, message="slow please",
+                           selected_providers=names, selected_models=dict.fromkeys(names, slow))
+    await collect_until(comm, log, all_ended([r["id"] for r in body["replies"]]))
+    elapsed = time.monotonic() - started
+    assert all(event["type"] == "message.completed" for event in log.ended.values())
+    assert elapsed < 2.5, f"4 one-second replies took {elapsed:.2f}s: they did not run concurrently"
+    await comm.disconnect()
+
+
+async def test_one_failing_provider_keeps_its_partial_text_and_leaves_the_others(user, auth_client, providers):
+    conversation = await sync_to_async(conversation_create)(owner=user)
+    comm, log = await open_socket(user, conversation.pk)
+    models = {"gpt": "fake-echo;delay_ms=10;tokens=8", "claude": "fake-echo;delay_ms=10;error=500;error_after=3"}
+    body = await rest_send(auth_client, conversation_id=conversation.pk, message="one of you fails",
+                           selected_providers=list(models), selected_models=models)
+    replies = {r["provider"]: r["id"] for r in body["replies"]}
+    await collect_until(comm, log, all_ended(replies.values()))
+    failed = await Message.objects.aget(pk=replies["claude"])
+    ok = await Message.objects.aget(pk=replies["gpt"])
+    assert failed.status == ReplyStatus.ERROR and failed.error_code
+    assert failed.content == "".join(expected_reply("one of you fails")[:3])
+    assert log.ended[failed.pk]["type"] == "message.error" and log.ended[failed.pk]["detail"]
+    assert log.ended[failed.pk]["content"] == failed.content
+    assert ok.status == ReplyStatus.COMPLETE and ok.content == "".join(expected_reply("one of you fails", 8))
+    await comm.disconnect()
+
+
+async def test_a_provider_that_hangs_mid_stream_ends_as_timeout_with_its_text(user, auth_client, providers, settings):
+    settings.WEBOX_PROVIDER_IDLE_TIMEOUT = 0.5
+    conversation = await sync_to_async(conversation_create)(owner=user)
+    comm, log = await open_socket(user, conversation.pk)
+    body = await rest_send(auth_client, conversation_id=conversation.pk, message="hang on",
+                           selected_providers=["gpt"], selected_models={"gpt": "fake-echo;hang_after=2"})
+    reply_id = body["replies"][0]["id"]
+    await collect_until(comm, log, all_ended([reply_id]))
+    stored = await Message.objects.aget(pk=reply_id)
+    assert (stored.status, stored.error_code) == (ReplyStatus.ERROR, "timeout")
+    assert stored.content == "".join(expected_reply("hang on")[:2])
+    await comm.disconnect()
+
+
+async def test_each_provider_is_sent_its_own_thread(user, auth_client, providers, fake_provider):
+    conversation = await sync_to_async(conversation_create)(owner=user, system_prompt="Answer briefly.")
+    comm, log = await open_socket(user, conversation.pk)
+    models = {"gpt": "fake-echo;tokens=4", "claude": "fake-echo;tokens=6"}
+    first = await rest_send(auth_client, conversation_id=conversation.pk, message="first question",
+                            selected_providers=list(models), selected_models=models)
+    await collect_until(comm, log, all_ended([r["id"] for r in first["replies"]]))
+    fake_provider.reset()
+    second = await rest_send(auth_client, conversation_id=conversation.pk, message="second question",
+                             selected_providers=list(models), selected_models=models)
+    await collect_until(comm, log, all_ended([r["id"] for r in second["replies"]]))
+    by_path = {("anthropic" if "/anthropic/" in r["path"] else "openai"): r["json"]
+               for r in fake_provider.chat_requests()}
+    assert by_path["openai"]["messages"] == [
+        {"role": "system", "content": "Answer briefly."},
+        {"role": "user", "content": "first question"},
+        {"role": "assistant", "content": "".join(expected_reply("first question", 4))},
+        {"role": "user", "content": "second question"},
+    ]
+    assert by_path["anthropic"]["system"] == "Answer briefly."
+    assert [(m["role"], m["content"] if isinstance(m["content"], str) else m["content"][0]["text"])
+            for m in by_path["anthropic"]["messages"]] == [
+        ("user", "first question"),
+        ("assistant", "".join(expected_reply("first question", 6))),
+        ("user", "second question"),
+    ]
+    await comm.disconnect()
+
+
+async def test_chosen_context_mode_gives_every_provider_the_chosen_reply(user, auth_client, providers, fake_provider):
+    conversation = await sync_to_async(conversation_create)(owner=user)
+    comm, log = await open_socket(user, conversation.pk)
+    models = {"gpt": "fake-echo;tokens=4", "claude": "fake-echo;tokens=6"}
+    first = await rest_send(auth_client, conversation_id=conversation.pk, message="pick one",
+                            selected_providers=list(models), selected_models=models)
+    await collect_until(comm, log, all_ended([r["id"] for r in first["replies"]]))
+    claude_reply = await Message.objects.aget(pk=next(r["id"] for r in first["replies"] if r["provider"] == "claude"))
+    await sync_to_async(reply_choose)(reply=claude_reply)
+    await sync_to_async(conversation_update)(conversation=conversation, context_mode="chosen")
+    fake_provider.reset()
+    second = await rest_send(auth_client, conversation_id=conversation.pk, message="and now",
+                             selected_providers=["gpt"], selected_models=models)
+    await collect_until(comm, log, all_ended([r["id"] for r in second["replies"]]))
+    [request] = fake_provider.chat_requests()
+    assert request["json"]["messages"][1] == {"role": "assistant", "content": claude_reply.content}
+    await comm.disconnect()
+
+
+def make_turn(conversation, *, status, content="", updated_ago=0):
+    question = Message.objects.create(conversation=conversation, role="user", content="q")
+    reply = Message.objects.create(conversation=conversation, role="assistant", provider="gpt", model="fake-echo",
+                                   reply_to=question, status=status, content=content)
+    Message.objects.filter(pk=reply.pk).update(updated_at=timezone.now() - timedelta(seconds=updated_ago))
+    return reply
+
+
+async def test_orphan_sweep_ends_a_stalled_reply_as_error_with_its_latest_text(user, settings):
+    settings.WEBOX_REPLY_STALE_SECONDS = 30
+    conversation = await sync_to_async(conversation_create)(owner=user)
+    stalled = await sync_to_async(make_turn)(conversation, status=ReplyStatus.STREAMING, content="Hel",
+                                             updated_ago=120)
+    fresh = await sync_to_async(make_turn)(conversation, status=ReplyStatus.STREAMING, content="ok", updated_ago=1)
+    await stream_store().record_flush([FlushEntry(stalled.pk, "lo", 2, "Hello")], [])
+    comm, log = await open_socket(user, conversation.pk)
+    ended = await sync_to_async(replies_sweep_orphans)()
+    assert [m.pk for m in ended] == [stalled.pk]
+    await collect_until(comm, log, all_ended([stalled.pk]))
+    stalled = await Message.objects.aget(pk=stalled.pk)
+    assert (stalled.status, stalled.error_code, stalled.content) == (ReplyStatus.ERROR, "orphaned", "Hello")
+    assert log.ended[stalled.pk]["content"] == "Hello"
+    assert (await Message.objects.aget(pk=fresh.pk)).status == ReplyStatus.STREAMING
+    await comm.disconnect()
+
+
+def test_a_reply_can_be_claimed_only_once(user):
+    conversation = conversation_create(owner=user)
+    reply = make_turn(conversation, status=ReplyStatus.PENDING)
+    assert reply_start(reply_id=reply.pk) is not None
+    assert reply_start(reply_id=reply.pk) is None
