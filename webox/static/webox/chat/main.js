@@ -253,6 +253,10 @@ class ChatPage {
       case "conversation.updated":
         this.conversationUpdated(event.conversation);
         break;
+      case "conversation.deleted":
+        if (this.conversation) this.sidebar.remove(this.conversation.id);
+        this.newChat({ push: true });
+        break;
       case "error":
         console.warn("webox socket:", event.code, event.detail);
         break;

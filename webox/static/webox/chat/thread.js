@@ -109,6 +109,7 @@ class Reply {
       this.htmlEl.innerHTML = fields.content_html;
       this.htmlEl.hidden = false;
       this.streamEl.hidden = true;
+      this.textNode.data = "";
     } else {
       this.textNode.data = content;
       this.htmlEl.hidden = true;

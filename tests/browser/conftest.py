@@ -1,0 +1,197 @@
+"""Browser tests: Debian's chromium drives a real daphne server whose providers are the fake server.
+
+The server runs as a subprocess (ASGI, so the WebSocket works) in embedded mode: provider calls
+happen on daphne's own loop. It gets its own database: a SQLite file in a temporary folder, or,
+when ``DATABASE_URL`` is set, a PostgreSQL database named like it plus ``_browser``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from chat.providers.policy import KEYLESS_PLACEHOLDER
+from tests.conftest import PASSWORD
+from tests.fake_provider import FakeProviderServer
+
+REPO = Path(__file__).resolve().parents[2]
+SCREENSHOTS = REPO / "docs" / "screenshots"
+CHROMIUM = os.environ.get("WEBOX_CHROMIUM", "/usr/bin/chromium")
+
+# Model names tell the fake provider how to answer (see tests/fake_provider.py).
+FAST = "fake-echo;delay_ms=20"
+MEDIUM = "fake-echo;delay_ms=50;tokens=60"
+SLOW = "fake-echo;delay_ms=60;tokens=400"
+BROKEN = "fake-echo;error=400"
+MODELS = ",".join((FAST, MEDIUM, SLOW, BROKEN))
+PROVIDERS = ("openai", "anthropic", "ollama")
+
+expect.set_options(timeout=15_000)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "browser: drives a real browser against a live daphne server")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _browser_database_url(url: str) -> str:
+    """The same server, database ``<name>_browser``, created empty."""
+    import psycopg
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/") + "_browser"
+    admin = urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+@pytest.fixture(scope="session")
+def fake_provider() -> Iterator[FakeProviderServer]:
+    server = FakeProviderServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def fake_ollama() -> Iterator[FakeProviderServer]:
+    """Ollama takes no key; webox sends the SDK a placeholder, which this one expects."""
+    server = FakeProviderServer(api_key=KEYLESS_PLACEHOLDER).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def live_server_url(fake_provider: FakeProviderServer, fake_ollama: FakeProviderServer,
+                    tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    var_dir = tmp_path_factory.mktemp("webox-browser")
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.browser.settings",
+        "DJANGO_DEBUG": "1",
+        "WEBOX_VAR_DIR": str(var_dir),
+        "WEBOX_RUNNER": "embedded",
+        "WEBOX_DEMO_PROVIDER": "0",
+        "WEBOX_CHANNEL_PREFIX": f"webox-browser-{uuid.uuid4().hex[:8]}",
+        "OPENAI_BASE_URL": fake_provider.url,
+        "OPENAI_API_KEY": fake_provider.api_key,
+        "OPENAI_MODELS": MODELS,
+        "ANTHROPIC_BASE_URL": fake_provider.anthropic_url,
+        "ANTHROPIC_API_KEY": fake_provider.api_key,
+        "ANTHROPIC_MODELS": MODELS,
+        "OLLAMA_BASE_URL": fake_ollama.url,
+        "OLLAMA_MODELS": MODELS,
+        "PYTHONUNBUFFERED": "1",
+    }
+    if env.get("DATABASE_URL"):
+        env["DATABASE_URL"] = _browser_database_url(env["DATABASE_URL"])
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=REPO, env=env, check=True)
+    port = _free_port()
+    log = (var_dir / "daphne.log").open("w")
+    daphne = Path(sys.executable).with_name("daphne")
+    process = subprocess.Popen(
+        [str(daphne), "-b", "127.0.0.1", "-p", str(port), "webox.asgi:application"],
+        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                log.close()
+                raise RuntimeError(f"daphne did not start:\n{(var_dir / 'daphne.log').read_text()}") from None
+            time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}"
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+    """Debian's chromium, never a downloaded browser."""
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update"],
+    }
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict, live_server_url: str) -> dict:
+    return {**browser_context_args, "base_url": live_server_url, "viewport": {"width": 1440, "height": 900},
+            "color_scheme": "light"}
+
+
+@pytest.fixture
+def page(page: Page) -> Page:
+    """The page, failing the test on any uncaught script error or dialog (an alert is an XSS)."""
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("dialog", lambda dialog: (errors.append(f"dialog: {dialog.message}"), dialog.dismiss()))
+    yield page
+    assert not errors, errors
+
+
+def sign_up(page: Page, username: str | None = None) -> str:
+    username = username or f"user{uuid.uuid4().hex[:10]}"
+    page.goto("/accounts/register/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Email").fill(f"{username}@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign up").click()
+    expect(page.locator("#chat-app")).to_have_attribute("data-ready", "true")
+    return username
+
+
+@pytest.fixture
+def chat(page: Page) -> Page:
+    """A signed-up user on the chat page."""
+    sign_up(page)
+    return page
+
+
+def pick(page: Page, picks: dict[str, str]) -> None:
+    """Selects exactly these providers, each with its model."""
+    for name in PROVIDERS:
+        checkbox = page.get_by_role("checkbox", name=name, exact=True)
+        if name in picks:
+            checkbox.check()
+            page.get_by_label(f"Model for {name}").select_option(picks[name])
+        else:
+            checkbox.uncheck()
+
+
+def send(page: Page, text: str) -> None:
+    box = page.get_by_role("textbox", name="Message")
+    box.fill(text)
+    box.press("Enter")
+
+
+def column(page: Page, provider: str, turn: int = -1):
+    """The visible reply of ``provider`` in a turn (the last by default)."""
+    turns = page.locator("article.turn")
+    chosen = turns.last if turn == -1 else turns.nth(turn)
+    return chosen.locator(f'.column[data-provider="{provider}"] .reply:not([hidden])')

@@ -1,0 +1,10 @@
+"""Settings for the daphne server the browser tests drive: the real ones, with static files served.
+
+Plain ``daphne`` has no static file handler; WhiteNoise serves them straight from the apps'
+``static/`` folders when asked to use the finders, so no ``collectstatic`` step is needed.
+"""
+
+from webox.settings import *  # noqa: F403
+
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

@@ -1,0 +1,192 @@
+"""One message, several providers: the columns stream, finish, stop, fail and survive reloads and drops."""
+
+import json
+import re
+
+import pytest
+from playwright.sync_api import Page, WebSocketRoute, expect
+
+from tests.fake_provider import expected_reply
+
+from .conftest import BROKEN, FAST, MEDIUM, PROVIDERS, SCREENSHOTS, SLOW, column, pick, send
+
+pytestmark = pytest.mark.browser
+
+STREAMING = re.compile(r"\S")
+
+
+def full_text(message: str, tokens: int | None = None) -> str:
+    return "".join(expected_reply(message, tokens))
+
+
+def test_one_message_streams_into_three_columns_side_by_side(chat: Page):
+    page = chat
+    pick(page, {name: MEDIUM for name in PROVIDERS})
+    box = page.get_by_role("textbox", name="Message")
+    box.fill("Compare **bold** words")
+    box.press("Shift+Enter")
+    box.type("and `inline code` please")
+    expect(box).to_have_value("Compare **bold** words\nand `inline code` please")
+    box.press("Enter")
+
+    turn = page.locator("article.turn")
+    expect(turn).to_have_count(1)
+    expect(turn.locator(".user-message strong")).to_have_text("bold")
+    for name in PROVIDERS:
+        reply = column(page, name)
+        expect(reply.locator(".provider-name")).to_have_text(name)
+        expect(reply.locator(".model-name")).to_have_text(MEDIUM)
+        expect(reply).to_have_attribute("data-status", "streaming")
+        expect(reply.locator(".stream-text")).to_have_text(re.compile(r"^You said: Compare"))
+        expect(reply.get_by_role("button", name=f"Stop {name} reply")).to_be_visible()
+
+    for name in PROVIDERS:
+        reply = column(page, name)
+        expect(reply).to_have_attribute("data-status", "complete")
+        expect(reply.locator(".md strong").first).to_have_text("bold")
+        expect(reply.locator(".md code").first).to_have_text("inline code")
+        expect(reply.locator(".stats")).to_have_text(re.compile(r"60 tokens · \d+ ms to first token · [\d.]+ s total"))
+        expect(reply.get_by_role("button", name=f"Copy {name} reply")).to_be_visible()
+        expect(reply.get_by_role("button", name=f"Regenerate {name} reply")).to_be_visible()
+
+    boxes = [page.locator(f'.column[data-provider="{name}"]').bounding_box() for name in PROVIDERS]
+    assert len({round(b["y"]) for b in boxes}) == 1, "side by side on a wide screen"
+    assert boxes[0]["x"] < boxes[1]["x"] < boxes[2]["x"]
+    expect(page.get_by_role("heading", level=1)).to_have_text("Compare **bold** words and `inline code` please")
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / "three-providers.png")
+    page.emulate_media(color_scheme="dark")
+    page.screenshot(path=SCREENSHOTS / "three-providers-dark.png")
+
+    page.set_viewport_size({"width": 420, "height": 900})
+    boxes = [page.locator(f'.column[data-provider="{name}"]').bounding_box() for name in PROVIDERS]
+    assert len({round(b["x"]) for b in boxes}) == 1, "stacked on a narrow screen"
+    assert boxes[0]["y"] < boxes[1]["y"] < boxes[2]["y"]
+
+
+def test_stopping_one_reply_keeps_its_partial_text_and_the_others_go_on(chat: Page):
+    page = chat
+    pick(page, {name: SLOW for name in PROVIDERS})
+    send(page, "Tell me a long story")
+    stopped = column(page, "openai")
+    expect(stopped.locator(".stream-text")).to_have_text(re.compile(r"^You said: Tell me a long story You"))
+
+    stopped.get_by_role("button", name="Stop openai reply").click()
+    expect(stopped).to_have_attribute("data-status", "cancelled")
+    expect(stopped.locator(".badge")).to_have_text("Stopped")
+    partial = stopped.locator(".reply-body").inner_text()
+    assert partial.startswith("You said: Tell me a long story You")
+    assert len(partial) < len(full_text("Tell me a long story", 400))
+    for name in ("anthropic", "ollama"):
+        expect(column(page, name)).to_have_attribute("data-status", "streaming")
+
+    page.get_by_role("button", name="Stop all").click()
+    for name in ("anthropic", "ollama"):
+        expect(column(page, name)).to_have_attribute("data-status", "cancelled")
+        expect(column(page, name).locator(".reply-body")).to_have_text(re.compile(r"^You said: Tell"))
+    assert stopped.locator(".reply-body").inner_text() == partial
+
+    page.reload()
+    expect(column(page, "openai")).to_have_attribute("data-status", "cancelled")
+    expect(column(page, "openai").locator(".reply-body")).to_have_text(partial)
+
+
+def test_a_failed_provider_shows_its_error_while_the_others_finish(chat: Page):
+    page = chat
+    pick(page, {"openai": BROKEN, "anthropic": FAST, "ollama": FAST})
+    send(page, "Hello there")
+    failed = column(page, "openai")
+    expect(failed).to_have_attribute("data-status", "error")
+    expect(failed.get_by_role("alert")).to_contain_text("The provider refused the request.")
+    expect(failed.locator(".badge")).to_have_text("Failed")
+    expect(failed.get_by_role("button", name="Regenerate openai reply")).to_be_visible()
+    for name in ("anthropic", "ollama"):
+        expect(column(page, name)).to_have_attribute("data-status", "complete")
+        expect(column(page, name).locator(".reply-body")).to_have_text(full_text("Hello there"))
+
+
+def test_reloading_mid_stream_continues_each_reply_where_it_was(chat: Page):
+    page = chat
+    message = "Describe the river delta"
+    pick(page, {name: MEDIUM for name in PROVIDERS})
+    send(page, message)
+    expect(column(page, "anthropic").locator(".stream-text")).to_have_text(re.compile(r"^You said: Describe"))
+    expect(page).to_have_url(re.compile(r"/c/\d+/$"))
+
+    page.reload()
+    for name in PROVIDERS:
+        reply = column(page, name)
+        expect(reply).to_have_attribute("data-status", "streaming")
+        expect(reply.locator(".stream-text")).to_have_text(re.compile(r"^You said: Describe"))
+    for name in PROVIDERS:
+        reply = column(page, name)
+        expect(reply).to_have_attribute("data-status", "complete")
+        # No piece lost and none doubled across the reload.
+        expect(reply.locator(".reply-body")).to_have_text(full_text(message, 60))
+
+
+def proxy_sockets(page: Page, on_server_frame=None) -> list[dict]:
+    """Routes the chat sockets through the test; returns one record per connection."""
+    connections: list[dict] = []
+
+    def handle(ws: WebSocketRoute) -> None:
+        server = ws.connect_to_server()
+        record = {"page": ws, "server": server, "sent": []}
+        connections.append(record)
+
+        def to_server(frame):
+            record["sent"].append(frame)
+            server.send(frame)
+
+        def to_page(frame):
+            if on_server_frame is None or on_server_frame(frame):
+                ws.send(frame)
+
+        ws.on_message(to_server)
+        server.on_message(to_page)
+
+    page.route_web_socket(re.compile(r"/api/chat/ws/\d+$"), handle)
+    return connections
+
+
+def test_a_dropped_socket_reconnects_and_the_replies_resume_without_loss(chat: Page):
+    page = chat
+    message = "Count the mountains"
+    connections = proxy_sockets(page)
+    pick(page, {"openai": MEDIUM, "anthropic": MEDIUM})
+    send(page, message)
+    expect(column(page, "openai").locator(".stream-text")).to_have_text(re.compile(r"^You said: Count the"))
+    assert len(connections) == 1
+
+    connections[0]["server"].close(code=1000)
+    connections[0]["page"].close(code=4000, reason="network dropped")
+    expect(page.locator("#connection-status")).to_have_attribute("data-state", re.compile("offline|reconnecting"))
+    for name in ("openai", "anthropic"):
+        reply = column(page, name)
+        expect(reply).to_have_attribute("data-status", "complete")
+        expect(reply.locator(".reply-body")).to_have_text(full_text(message, 60))
+    assert len(connections) >= 2
+    expect(page.locator("#connection-status")).to_have_attribute("data-state", "online")
+
+
+def test_a_lost_delta_makes_the_page_resync(chat: Page):
+    page = chat
+    message = "Spell the alphabet"
+    state = {"dropped": None}
+
+    def drop_one_delta(frame) -> bool:
+        event = json.loads(frame)
+        if state["dropped"] is None and event.get("type") == "message.delta" and event["seq"] == 5:
+            state["dropped"] = event
+            return False
+        return True
+
+    connections = proxy_sockets(page, drop_one_delta)
+    pick(page, {"ollama": MEDIUM})
+    send(page, message)
+    reply = column(page, "ollama")
+    expect(reply).to_have_attribute("data-status", "complete")
+    expect(reply.locator(".reply-body")).to_have_text(full_text(message, 60))
+    assert state["dropped"] is not None
+    assert any(json.loads(frame) == {"type": "resync"} for frame in connections[0]["sent"])
