@@ -3,20 +3,32 @@
 from functools import lru_cache
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 from pygments.formatters import HtmlFormatter
 
 from .rendering import highlight_css
+from .selectors import ConversationNotFound, conversation_get_for_user
 
 DARK_CODE_STYLE = "github-dark"
 
 
 @login_required
 @require_GET
-def home(request, conversation_id: int | None = None):
-    return render(request, "chat/home.html", {"conversation_id": conversation_id})
+def home(request):
+    return render(request, "chat/home.html", {"conversation": None})
+
+
+@login_required
+@require_GET
+def conversation(request, conversation_id: int):
+    """The same page, opened on one conversation (the script loads its messages)."""
+    try:
+        found = conversation_get_for_user(user=request.user, conversation_id=conversation_id)
+    except ConversationNotFound:
+        raise Http404("No such conversation.") from None
+    return render(request, "chat/home.html", {"conversation": found})
 
 
 @lru_cache(maxsize=1)

@@ -30,10 +30,11 @@ CHROMIUM = os.environ.get("WEBOX_CHROMIUM", "/usr/bin/chromium")
 
 # Model names tell the fake provider how to answer (see tests/fake_provider.py).
 FAST = "fake-echo;delay_ms=20"
+WORDY = "fake-echo;delay_ms=200"
 MEDIUM = "fake-echo;delay_ms=50;tokens=60"
 SLOW = "fake-echo;delay_ms=60;tokens=400"
 BROKEN = "fake-echo;error=400"
-MODELS = ",".join((FAST, MEDIUM, SLOW, BROKEN))
+MODELS = ",".join((FAST, WORDY, MEDIUM, SLOW, BROKEN))
 PROVIDERS = ("openai", "anthropic", "ollama")
 
 expect.set_options(timeout=15_000)

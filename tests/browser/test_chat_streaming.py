@@ -8,11 +8,11 @@ from playwright.sync_api import Page, WebSocketRoute, expect
 
 from tests.fake_provider import expected_reply
 
-from .conftest import BROKEN, FAST, MEDIUM, PROVIDERS, SCREENSHOTS, SLOW, column, pick, send
+from .conftest import BROKEN, FAST, MEDIUM, PROVIDERS, SCREENSHOTS, SLOW, WORDY, column, pick, send
 
 pytestmark = pytest.mark.browser
 
-STREAMING = re.compile(r"\S")
+STATS = re.compile(r"^12 tokens · \d+ ms to first token · [\d.]+ s total$")
 
 
 def full_text(message: str, tokens: int | None = None) -> str:
@@ -21,12 +21,13 @@ def full_text(message: str, tokens: int | None = None) -> str:
 
 def test_one_message_streams_into_three_columns_side_by_side(chat: Page):
     page = chat
-    pick(page, {name: MEDIUM for name in PROVIDERS})
+    pick(page, {name: WORDY for name in PROVIDERS})
     box = page.get_by_role("textbox", name="Message")
-    box.fill("Compare **bold** words")
+    box.fill("Compare **bold**, *italic*, `inline code`,")
     box.press("Shift+Enter")
-    box.type("and `inline code` please")
-    expect(box).to_have_value("Compare **bold** words\nand `inline code` please")
+    box.type("~~struck~~ and a [link](https://example.com/docs) please")
+    expect(box).to_have_value(
+        "Compare **bold**, *italic*, `inline code`,\n~~struck~~ and a [link](https://example.com/docs) please")
     box.press("Enter")
 
     turn = page.locator("article.turn")
@@ -35,7 +36,7 @@ def test_one_message_streams_into_three_columns_side_by_side(chat: Page):
     for name in PROVIDERS:
         reply = column(page, name)
         expect(reply.locator(".provider-name")).to_have_text(name)
-        expect(reply.locator(".model-name")).to_have_text(MEDIUM)
+        expect(reply.locator(".model-name")).to_have_text(WORDY)
         expect(reply).to_have_attribute("data-status", "streaming")
         expect(reply.locator(".stream-text")).to_have_text(re.compile(r"^You said: Compare"))
         expect(reply.get_by_role("button", name=f"Stop {name} reply")).to_be_visible()
@@ -43,16 +44,21 @@ def test_one_message_streams_into_three_columns_side_by_side(chat: Page):
     for name in PROVIDERS:
         reply = column(page, name)
         expect(reply).to_have_attribute("data-status", "complete")
-        expect(reply.locator(".md strong").first).to_have_text("bold")
-        expect(reply.locator(".md code").first).to_have_text("inline code")
-        expect(reply.locator(".stats")).to_have_text(re.compile(r"60 tokens · \d+ ms to first token · [\d.]+ s total"))
+        markdown = reply.locator(".md")
+        expect(markdown.locator("strong")).to_have_text("bold")
+        expect(markdown.locator("em")).to_have_text("italic")
+        expect(markdown.locator("code")).to_have_text("inline code")
+        expect(markdown.locator("s, del")).to_have_text("struck")
+        expect(markdown.get_by_role("link", name="link")).to_have_attribute("href", "https://example.com/docs")
+        expect(reply.locator(".stats")).to_have_text(STATS)
         expect(reply.get_by_role("button", name=f"Copy {name} reply")).to_be_visible()
         expect(reply.get_by_role("button", name=f"Regenerate {name} reply")).to_be_visible()
+        expect(reply.get_by_role("button", name=f"Stop {name} reply")).to_be_hidden()
 
     boxes = [page.locator(f'.column[data-provider="{name}"]').bounding_box() for name in PROVIDERS]
     assert len({round(b["y"]) for b in boxes}) == 1, "side by side on a wide screen"
     assert boxes[0]["x"] < boxes[1]["x"] < boxes[2]["x"]
-    expect(page.get_by_role("heading", level=1)).to_have_text("Compare **bold** words and `inline code` please")
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"^Compare \*\*bold\*\*, \*italic\*"))
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOTS / "three-providers.png")
