@@ -47,6 +47,13 @@ class ChatPage {
     });
     this.sidebarToggle = document.getElementById("sidebar-toggle");
     this.sidebarToggle.addEventListener("click", () => this.toggleSidebar());
+    document.getElementById("scrim").addEventListener("click", () => this.closeSidebar());
+    root.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && root.classList.contains("sidebar-open")) {
+        this.closeSidebar();
+        this.sidebarToggle.focus();
+      }
+    });
     window.addEventListener("popstate", () => this.route());
   }
 

@@ -19,6 +19,8 @@ const ERROR_LABEL = {
   orphaned: "The reply was interrupted by a server restart.",
 };
 
+const EMPTY_TEXT = { complete: "The provider sent an empty reply.", cancelled: "Stopped before any text arrived." };
+
 class Reply {
   constructor(thread, message) {
     this.thread = thread;
@@ -60,6 +62,7 @@ class Reply {
   update(message) {
     this.message = { ...this.message, ...message };
     this.modelEl.textContent = message.model || "";
+    this.modelEl.title = message.model || "";
     this.setStatus(message.status);
     if (ACTIVE.has(message.status)) {
       // A stored checkpoint never overrides text the socket has already delivered.
@@ -79,6 +82,7 @@ class Reply {
     this.regenButton.hidden = this.active;
     this.typingEl.hidden = !(this.active && !this.textNode.data);
     this.bodyEl.setAttribute("aria-busy", String(this.active));
+    this.footEl.hidden = this.active;
   }
 
   setText(text, seq) {
@@ -111,11 +115,13 @@ class Reply {
       this.streamEl.hidden = true;
       this.textNode.data = "";
     } else {
-      this.textNode.data = content;
+      this.textNode.data = content || EMPTY_TEXT[status] || "";
       this.htmlEl.hidden = true;
-      this.streamEl.hidden = !content;
+      this.streamEl.hidden = false;
     }
+    this.streamEl.classList.toggle("placeholder", !content);
     this.setStatus(status);
+    this.bodyEl.hidden = status === "error" && !content;
     if (status === "error") {
       const code = fields.error_code || fields.code || "";
       const detail = fields.error_detail || fields.detail || "";
@@ -305,6 +311,7 @@ export class Thread {
       for (const message of entries) {
         const reply = this.replies.get(message.id);
         if (!reply) { complete = this.upsertOne(message) && complete; continue; }
+        if (!reply.active) continue; // ended is final: a snapshot taken just before cannot revive it
         reply.setStatus(message.status || reply.status);
         reply.setText(message.content || "", message.seq || 0);
       }
