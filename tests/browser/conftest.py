@@ -89,7 +89,8 @@ def live_server_url(fake_provider: FakeProviderServer, fake_ollama: FakeProvider
         "WEBOX_VAR_DIR": str(var_dir),
         "WEBOX_RUNNER": "embedded",
         "WEBOX_DEMO_PROVIDER": "0",
-        "WEBOX_CHANNEL_PREFIX": f"webox-browser-{uuid.uuid4().hex[:8]}",
+        # Its own Redis namespace: its database restarts ids, so keys from other runs must not match.
+        "WEBOX_REDIS_PREFIX": f"webox-browser-{uuid.uuid4().hex[:10]}",
         "OPENAI_BASE_URL": fake_provider.url,
         "OPENAI_API_KEY": fake_provider.api_key,
         "OPENAI_MODELS": MODELS,
