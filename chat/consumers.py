@@ -56,7 +56,7 @@ def snapshot_replies(conversation_id: int, only: list[int] | None = None) -> lis
     for reply in replies:
         item = message_data(reply)
         state = states.get(reply.pk)
-        if state is not None and state.seq > reply.seq:
+        if state is not None and state.seq >= reply.seq:
             item["content"], item["seq"] = state.text, state.seq
         data.append(item)
     return data

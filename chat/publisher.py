@@ -48,6 +48,11 @@ class ReplyStream:
     def text(self) -> str:
         return "".join(self.chunks)
 
+    @property
+    def published_text(self) -> str:
+        """The text up to ``seq``: what sockets have been sent, without what is still pending."""
+        return "".join(self.chunks[: len(self.chunks) - len(self.pending)])
+
 
 class Publisher:
     def __init__(self) -> None:
@@ -91,8 +96,10 @@ class Publisher:
     async def flush(self) -> None:
         async with self._flush_lock:
             due = [s for s in self.streams.values() if s.pending]
-            entries = []
+            entries, taken = [], []
             for stream in due:
+                # Text keeps arriving while this flush awaits Redis: take only what is here now.
+                taken.append(len(stream.pending))
                 chunk = "".join(stream.pending)
                 entries.append(FlushEntry(stream.reply_id, chunk, stream.seq + 1, stream.text))
             watched = [s.reply_id for s in self.streams.values() if not s.cancel_requested]
@@ -100,8 +107,8 @@ class Publisher:
                 return
             cancelled = await stream_store().record_flush(entries, watched)
             by_conversation: dict[int, list[dict]] = {}
-            for stream, entry in zip(due, entries, strict=True):
-                stream.pending.clear()
+            for stream, entry, count in zip(due, entries, taken, strict=True):
+                del stream.pending[:count]
                 stream.seq = entry.seq
                 by_conversation.setdefault(stream.conversation_id, []).append(
                     events.delta(message_id=stream.reply_id, seq=entry.seq, text=entry.chunk)
@@ -129,7 +136,7 @@ class Publisher:
         ]
         if not due:
             return
-        checkpoints = [(s.reply_id, s.text, s.seq) for s in due]
+        checkpoints = [(s.reply_id, s.published_text, s.seq) for s in due]
         for stream in due:
             stream.last_checkpoint = now
             stream.checkpointed_seq = stream.seq

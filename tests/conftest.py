@@ -1,3 +1,6 @@
+import os
+import uuid
+
 import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
@@ -45,3 +48,44 @@ def fake_provider():
     server = FakeProviderServer().start()
     yield server
     server.stop()
+
+
+# One Redis namespace and Celery queue per test session: test databases restart their ids, so
+# keys or tasks left by an earlier run must never be mistaken for this run's.
+TEST_NAMESPACE = f"webox-test-{uuid.uuid4().hex[:10]}"
+
+
+def pytest_configure(config):
+    from django.conf import settings
+
+    settings.WEBOX_REDIS_PREFIX = TEST_NAMESPACE
+    layer_config = settings.CHANNEL_LAYERS["default"].setdefault("CONFIG", {})
+    if "hosts" in layer_config:
+        layer_config["prefix"] = TEST_NAMESPACE
+    from webox.celery import app
+
+    app.conf.task_default_queue = TEST_NAMESPACE
+    os.environ["WEBOX_REDIS_PREFIX"] = TEST_NAMESPACE
+    os.environ["WEBOX_CELERY_QUEUE"] = TEST_NAMESPACE
+
+
+@pytest.fixture
+def in_process_runner(settings):
+    """Generate replies on the test's own event loop, whatever REDIS_URL says."""
+    settings.WEBOX_RUNNER = "embedded"
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """After the session, end the connections that stream threads left open, so that PostgreSQL
+    lets the test database be dropped."""
+    yield
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )

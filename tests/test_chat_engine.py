@@ -15,7 +15,7 @@ from chat.streamstate import FlushEntry, stream_store
 from .chat_helpers import StreamLog, all_ended, collect_until, connect
 from .fake_provider import expected_reply
 
-pytestmark = [pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("in_process_runner")]
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from chat.services import conversation_create, message_send
 
 from .chat_helpers import StreamLog, all_ended, collect_until, connect
 
-pytestmark = [pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("in_process_runner")]
 
 
 @pytest.fixture(autouse=True)

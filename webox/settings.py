@@ -172,6 +172,7 @@ else:
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_DEFAULT_QUEUE = env_str("WEBOX_CELERY_QUEUE", "webox")
 # Acked on receipt: a provider call must never run twice, so a lost task is left to the
 # orphan sweep rather than redelivered after the visibility timeout.
 CELERY_TASK_ACKS_LATE = False
@@ -201,6 +202,7 @@ WEBOX_PROVIDER_FIRST_TOKEN_TIMEOUT = env_float("WEBOX_PROVIDER_FIRST_TOKEN_TIMEO
 WEBOX_PROVIDER_IDLE_TIMEOUT = env_float("WEBOX_PROVIDER_IDLE_TIMEOUT", 30.0)
 WEBOX_PROVIDER_RETRY_BUDGET = env_float("WEBOX_PROVIDER_RETRY_BUDGET", 20.0)
 WEBOX_PROVIDER_MAX_RETRIES = env_int("WEBOX_PROVIDER_MAX_RETRIES", 3)
+WEBOX_PROVIDER_BACKOFF_BASE = env_float("WEBOX_PROVIDER_BACKOFF_BASE", 0.5)
 
 # --- REST API ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -252,6 +254,8 @@ LOGGING = {
         # header or URL with a credential can reach the log.
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
+        "httpx2": {"level": "WARNING"},
+        "httpcore2": {"level": "WARNING"},
         "openai": {"level": "WARNING"},
         "anthropic": {"level": "WARNING"},
     },

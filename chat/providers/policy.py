@@ -52,7 +52,7 @@ class StreamPolicy:
             idle_timeout=settings.WEBOX_PROVIDER_IDLE_TIMEOUT,
             retry_budget=settings.WEBOX_PROVIDER_RETRY_BUDGET,
             max_retries=settings.WEBOX_PROVIDER_MAX_RETRIES,
-            backoff_base=getattr(settings, "WEBOX_PROVIDER_BACKOFF_BASE", 0.5),
+            backoff_base=settings.WEBOX_PROVIDER_BACKOFF_BASE,
         )
 
     def without_retries(self) -> StreamPolicy:
