@@ -70,3 +70,26 @@ def test_copy_and_regenerate_a_reply(chat: Page):
     expect(versions.nth(1)).to_be_hidden()
     expect(page.locator("article.turn")).to_have_count(1)
     expect(page.get_by_role("textbox", name="Message")).to_have_value(re.compile("^$"))
+
+
+def test_choosing_the_reply_that_follow_ups_see(chat: Page):
+    page = chat
+    pick(page, {"openai": FAST, "anthropic": FAST})
+    page.get_by_text("Settings").click()
+    page.get_by_label("Follow-ups see").select_option("chosen")
+    send(page, "Pick your favourite")
+    for name in ("openai", "anthropic"):
+        expect(column(page, name)).to_have_attribute("data-status", "complete")
+
+    page.get_by_role("button", name="Choose anthropic reply for follow-ups").click()
+    expect(column(page, "anthropic").locator(".chosen-badge")).to_be_visible()
+    page.get_by_role("button", name="Choose openai reply for follow-ups").click()
+    expect(column(page, "openai").locator(".chosen-badge")).to_be_visible()
+    expect(column(page, "anthropic").locator(".chosen-badge")).to_be_hidden()
+
+    page.reload()
+    expect(page.locator("#chat-app")).to_have_attribute("data-ready", "true")
+    expect(page.get_by_label("Follow-ups see")).to_have_value("chosen")
+    expect(page.get_by_role("button", name="Choose openai reply for follow-ups")).to_have_attribute(
+        "aria-pressed", "true")
+    expect(column(page, "anthropic").locator(".chosen-badge")).to_be_hidden()

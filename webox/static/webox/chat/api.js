@@ -50,4 +50,5 @@ export class Api {
   send(payload) { return this.request("POST", "send", payload); }
   cancel(messageId) { return this.request("POST", `messages/${messageId}/cancel`, {}); }
   regenerate(messageId) { return this.request("POST", `messages/${messageId}/regenerate`, {}); }
+  choose(messageId) { return this.request("POST", `messages/${messageId}/choose`, {}); }
 }

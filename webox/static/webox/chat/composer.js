@@ -10,7 +10,7 @@ export class Composer {
    * @param {HTMLFormElement} form
    * @param {{userId: string, onSend: Function}} options
    */
-  constructor(form, { userId, onSend }) {
+  constructor(form, { userId, onSend, onContextMode }) {
     this.form = form;
     this.onSend = onSend;
     this.storageKey = `webox:chat-defaults:${userId}`;
@@ -20,6 +20,8 @@ export class Composer {
     this.temperature = form.querySelector("#temperature");
     this.maxTokens = form.querySelector("#max-tokens");
     this.systemPrompt = form.querySelector("#system-prompt");
+    this.contextMode = form.querySelector("#context-mode");
+    this.contextMode.addEventListener("change", () => { this.renderSummary(); onContextMode(this.contextMode.value); });
     this.summary = form.querySelector("#settings-summary");
     this.error = form.querySelector("#composer-error");
     this.sendButton = form.querySelector("#send-button");
@@ -91,6 +93,7 @@ export class Composer {
     this.temperature.value = params.temperature ?? "";
     this.maxTokens.value = params.max_tokens ?? "";
     this.systemPrompt.value = conversation ? conversation.system_prompt || "" : "";
+    this.contextMode.value = conversation ? conversation.context_mode || "own" : picks.contextMode || "own";
     this.renderSummary();
   }
 
@@ -109,7 +112,7 @@ export class Composer {
     const params = {};
     if (this.temperature.value !== "") params.temperature = Number(this.temperature.value);
     if (this.maxTokens.value !== "") params.max_tokens = Number(this.maxTokens.value);
-    return { providers, models, params, systemPrompt: this.systemPrompt.value };
+    return { providers, models, params, systemPrompt: this.systemPrompt.value, contextMode: this.contextMode.value };
   }
 
   loadUserDefault() {
@@ -124,7 +127,8 @@ export class Composer {
   saveUserDefault(picks) {
     try {
       window.localStorage.setItem(this.storageKey,
-        JSON.stringify({ providers: picks.providers, models: picks.models, params: picks.params }));
+        JSON.stringify({ providers: picks.providers, models: picks.models, params: picks.params,
+          contextMode: picks.contextMode }));
     } catch {
       // Storage full or disabled: the conversation still remembers the picks.
     }
@@ -135,6 +139,7 @@ export class Composer {
     if (this.temperature.value !== "") parts.push(`temperature ${this.temperature.value}`);
     if (this.maxTokens.value !== "") parts.push(`${this.maxTokens.value} tokens max`);
     if (this.systemPrompt.value.trim()) parts.push("system prompt");
+    if (this.contextMode.value === "chosen") parts.push("follow-ups see the chosen reply");
     this.summary.textContent = parts.length ? `· ${parts.join(", ")}` : "";
   }
 

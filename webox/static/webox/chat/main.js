@@ -25,11 +25,13 @@ class ChatPage {
     this.thread = new Thread(document.getElementById("thread"), {
       cancel: (id) => this.cancel(id),
       regenerate: (id) => this.regenerate(id),
+      choose: (id) => this.choose(id),
       announce: (text) => this.announce(text),
     });
     this.composer = new Composer(document.getElementById("composer"), {
       userId: root.dataset.userId,
       onSend: (text, picks) => this.send(text, picks),
+      onContextMode: (mode) => this.setContextMode(mode),
     });
     this.sidebar = new Sidebar(document.getElementById("sidebar"), {
       api: this.api,
@@ -81,6 +83,7 @@ class ChatPage {
     this.setTitle(null);
     this.sidebar.setCurrent(null);
     this.composer.applyDefaults(null);
+    this.thread.setContextMode(this.composer.picks().contextMode);
     if (push && window.location.pathname !== this.chatUrl) window.history.pushState({}, "", this.chatUrl);
     this.composer.focus();
   }
@@ -102,6 +105,7 @@ class ChatPage {
     this.conversation = conversation;
     this.setTitle(conversation);
     this.composer.applyDefaults(conversation);
+    this.thread.setContextMode(conversation.context_mode);
     this.thread.upsertMany(messages);
     this.thread.scrollToEnd();
     this.connect();
@@ -159,11 +163,22 @@ class ChatPage {
       === JSON.stringify([wanted.default_providers, wanted.default_models, wanted.default_params]);
     const fields = same ? {} : wanted;
     if ((c.system_prompt || "") !== picks.systemPrompt) fields.system_prompt = picks.systemPrompt;
+    if ((c.context_mode || "own") !== picks.contextMode) fields.context_mode = picks.contextMode;
     if (!Object.keys(fields).length) return;
     const id = c.id;
     this.api.updateConversation(id, fields)
       .then((updated) => { if (this.conversation && this.conversation.id === id) this.conversation = updated; })
       .catch(() => {});
+  }
+
+  /** The conversation's context mode changed in the settings; a new chat stores it on its first send. */
+  setContextMode(mode) {
+    this.thread.setContextMode(mode);
+    if (!this.conversation) return;
+    const id = this.conversation.id;
+    this.api.updateConversation(id, { context_mode: mode })
+      .then((updated) => { if (this.conversation && this.conversation.id === id) this.conversation = updated; })
+      .catch((error) => this.announce(`Could not change the context mode: ${error.message}`));
   }
 
   async cancel(messageId) {
@@ -172,6 +187,14 @@ class ChatPage {
       await this.api.cancel(messageId);
     } catch (error) {
       if (error.status !== 409) this.announce(`Could not stop the reply: ${error.message}`);
+    }
+  }
+
+  async choose(messageId) {
+    try {
+      this.thread.upsert(await this.api.choose(messageId));
+    } catch (error) {
+      this.announce(`Could not choose the reply: ${error.message}`);
     }
   }
 

@@ -34,12 +34,13 @@ class Reply {
   build() {
     const label = `${this.provider} reply`;
     this.statusEl = el("span", { class: "badge" });
+    this.chosenEl = el("span", { class: "badge chosen-badge", hidden: true }, "Chosen");
     this.pagerEl = el("span", { class: "pager", hidden: true });
     this.stopButton = iconButton("i-stop", `Stop ${label}`, () => this.thread.actions.cancel(this.id), "stop");
     this.modelEl = el("span", { class: "model-name" });
     this.headEl = el("header", { class: "reply-head" },
       el("div", { class: "reply-title" }, el("span", { class: "provider-name" }, this.provider), this.modelEl),
-      this.pagerEl, this.statusEl, this.stopButton);
+      this.pagerEl, this.chosenEl, this.statusEl, this.stopButton);
     this.textNode = document.createTextNode("");
     this.streamEl = el("div", { class: "stream-text" }, this.textNode);
     this.htmlEl = el("div", { class: "md", hidden: true });
@@ -50,8 +51,10 @@ class Reply {
     this.copyButton = iconButton("i-copy", `Copy ${label}`, () => this.copy(), "copy");
     this.regenButton = iconButton("i-refresh", `Regenerate ${label}`, () => this.thread.actions.regenerate(this.id),
       "regenerate");
+    this.chooseButton = iconButton("i-star", `Choose ${label} for follow-ups`, () => this.thread.actions.choose(this.id),
+      "choose");
     this.footEl = el("footer", { class: "reply-foot" }, this.statsEl,
-      el("div", { class: "reply-actions" }, this.copyButton, this.regenButton));
+      el("div", { class: "reply-actions" }, this.chooseButton, this.copyButton, this.regenButton));
     this.element = el("section", { class: "reply", "data-message-id": this.id, "data-provider": this.provider },
       this.headEl, this.bodyEl, this.errorEl, this.footEl);
   }
@@ -63,6 +66,10 @@ class Reply {
     this.message = { ...this.message, ...message };
     this.modelEl.textContent = message.model || "";
     this.modelEl.title = message.model || "";
+    const chosen = Boolean(this.message.chosen);
+    this.element.dataset.chosen = String(chosen);
+    this.chosenEl.hidden = !chosen;
+    this.chooseButton.setAttribute("aria-pressed", String(chosen));
     this.setStatus(message.status);
     if (ACTIVE.has(message.status)) {
       // A stored checkpoint never overrides text the socket has already delivered.
@@ -80,6 +87,7 @@ class Reply {
     this.stopButton.hidden = !this.active;
     this.copyButton.hidden = this.active;
     this.regenButton.hidden = this.active;
+    this.chooseButton.hidden = status !== "complete";
     this.typingEl.hidden = !(this.active && !this.textNode.data);
     this.bodyEl.setAttribute("aria-busy", String(this.active));
     this.footEl.hidden = this.active;
@@ -252,6 +260,11 @@ export class Thread {
     this.turns = new Map();
     this.replies = new Map();
     this.emptyState = container.querySelector("#empty-state");
+  }
+
+  /** "own" or "chosen": in "chosen" mode each finished reply offers to be the turn's answer. */
+  setContextMode(mode) {
+    this.container.classList.toggle("mode-chosen", mode === "chosen");
   }
 
   clear() {
