@@ -16,6 +16,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.contrib.auth.models import AnonymousUser
 
 from . import events
+from .models import Message
 from .selectors import ConversationNotFound, active_replies, conversation_get_for_user, message_get_for_user
 from .serializers import message_data
 from .services import ChatInputError, message_send, reply_cancel
@@ -46,10 +47,9 @@ def user_from_token(raw_token: str):
 
 def snapshot_replies(conversation_id: int, only: list[int] | None = None) -> list[dict]:
     """Replies with their text so far: the stream state's when it is ahead of the last checkpoint."""
-    replies = active_replies(conversation_id=conversation_id)
-    if only is not None:
-        from .models import Message
-
+    if only is None:
+        replies = active_replies(conversation_id=conversation_id)
+    else:
         replies = list(Message.objects.filter(pk__in=only, conversation_id=conversation_id))
     states = stream_store().read_sync([reply.pk for reply in replies])
     data = []

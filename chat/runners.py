@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import Coroutine
 
 from django.conf import settings
@@ -18,7 +19,7 @@ logger = logging.getLogger(__name__)
 
 _server_loop: asyncio.AbstractEventLoop | None = None
 _tasks: set[asyncio.Task] = set()
-_sweepers: set[asyncio.AbstractEventLoop] = set()
+_sweepers: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
 
 
 def start_replies(reply_ids: list[int]) -> None:

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Case, PositiveIntegerField, Q, TextField, Value, When
 from django.utils import timezone
 
 from . import events, runners
@@ -255,12 +255,16 @@ def reply_start(*, reply_id: int) -> Message | None:
 
 def replies_checkpoint(*, checkpoints: list[tuple[int, str, int]]) -> None:
     """Store the text so far of streaming replies; also the heartbeat the orphan sweep reads."""
-    now = timezone.now()
-    with transaction.atomic():
-        for reply_id, content, seq in checkpoints:
-            Message.objects.filter(pk=reply_id, status=ReplyStatus.STREAMING).update(
-                content=content, seq=seq, updated_at=now
-            )
+    if not checkpoints:
+        return
+    # One statement for all of them; replies that have ended meanwhile are left alone.
+    Message.objects.filter(pk__in=[reply_id for reply_id, _, _ in checkpoints], status=ReplyStatus.STREAMING).update(
+        content=Case(*(When(pk=reply_id, then=Value(content)) for reply_id, content, _ in checkpoints),
+                     output_field=TextField()),
+        seq=Case(*(When(pk=reply_id, then=Value(seq)) for reply_id, _, seq in checkpoints),
+                 output_field=PositiveIntegerField()),
+        updated_at=timezone.now(),
+    )
 
 
 def _finish(reply_id: int, status: str, **fields) -> Message | None:

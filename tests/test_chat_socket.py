@@ -236,3 +236,28 @@ async def test_deleting_a_conversation_stops_its_replies(user, conversation, set
         while reply_id in get_publisher().streams:
             await asyncio.sleep(0.02)
     assert not await Message.objects.filter(pk=reply_id).aexists()
+
+
+async def test_streaming_text_is_checkpointed_to_the_database_as_it_grows(user, conversation, settings):
+    settings.WEBOX_DEMO_DELAY_MS = 30
+    settings.WEBOX_CHECKPOINT_INTERVAL_MS = 200
+    comm = await connect(user, conversation.pk)
+    log = StreamLog()
+    await collect_until(comm, log, lambda lg: lg.of_type("snapshot"))
+    result = await sync_to_async(message_send)(user=user, conversation=conversation, message="checkpoint me",
+                                                selected_providers=["demo"])
+    reply_id = result.replies[0].pk
+    checkpoint = None
+    async with asyncio.timeout(10):
+        while checkpoint is None:
+            await asyncio.sleep(0.05)
+            row = await Message.objects.aget(pk=reply_id)
+            if row.status == "streaming" and row.seq > 0:
+                checkpoint = row
+    await collect_until(comm, log, all_ended([reply_id]))
+    deltas = {e["seq"]: e["text"] for e in log.of_type("message.delta") if e["message_id"] == reply_id}
+    # The checkpoint holds exactly the text of the deltas up to its seq: a reconnect can go on from it.
+    assert checkpoint.content == "".join(deltas[seq] for seq in range(1, checkpoint.seq + 1))
+    final = await Message.objects.aget(pk=reply_id)
+    assert final.seq > checkpoint.seq and final.content.startswith(checkpoint.content)
+    await comm.disconnect()
