@@ -80,7 +80,7 @@ def test_stopping_one_reply_keeps_its_partial_text_and_the_others_go_on(chat: Pa
 
     stopped.get_by_role("button", name="Stop openai reply").click()
     expect(stopped).to_have_attribute("data-status", "cancelled")
-    expect(stopped.locator(".badge")).to_have_text("Stopped")
+    expect(stopped.locator(".status-badge")).to_have_text("Stopped")
     partial = stopped.locator(".reply-body").inner_text()
     assert partial.startswith("You said: Tell me a long story You")
     assert len(partial) < len(full_text("Tell me a long story", 400))
@@ -105,7 +105,7 @@ def test_a_failed_provider_shows_its_error_while_the_others_finish(chat: Page):
     failed = column(page, "openai")
     expect(failed).to_have_attribute("data-status", "error")
     expect(failed.get_by_role("alert")).to_contain_text("The provider refused the request.")
-    expect(failed.locator(".badge")).to_have_text("Failed")
+    expect(failed.locator(".status-badge")).to_have_text("Failed")
     expect(failed.get_by_role("button", name="Regenerate openai reply")).to_be_visible()
     for name in ("anthropic", "ollama"):
         expect(column(page, name)).to_have_attribute("data-status", "complete")

@@ -18,6 +18,10 @@ class ChatPage {
     this.conversation = null;
     this.socket = null;
     this.resyncPending = false;
+    this.connectedOnce = false;
+    this.refetching = null;
+    // Bumped by every navigation, so a slow load of a conversation left behind is dropped.
+    this.navigation = 0;
     this.titleEl = document.getElementById("conversation-title");
     this.connectionEl = document.getElementById("connection-status");
     this.announcer = document.getElementById("announcer");
@@ -38,7 +42,7 @@ class ChatPage {
       chatUrl: this.chatUrl,
       onOpen: (id) => { this.closeSidebar(); this.open(id, { push: true }); },
       onRemoved: (id) => { if (this.conversation && this.conversation.id === id) this.newChat({ push: true }); },
-      onRenamed: (conversation) => this.conversationUpdated(conversation),
+      onChanged: (conversation) => this.conversationUpdated(conversation),
     });
 
     document.getElementById("new-chat").addEventListener("click", (event) => {
@@ -77,6 +81,7 @@ class ChatPage {
   }
 
   newChat({ push }) {
+    this.navigation += 1;
     this.closeSocket();
     this.conversation = null;
     this.thread.clear();
@@ -89,6 +94,7 @@ class ChatPage {
   }
 
   async open(id, { push }) {
+    const navigation = ++this.navigation;
     this.closeSocket();
     this.thread.clear();
     this.sidebar.setCurrent(id);
@@ -97,10 +103,12 @@ class ChatPage {
     try {
       data = await this.api.conversation(id);
     } catch (error) {
+      if (navigation !== this.navigation) return;
       this.conversation = null;
       this.setTitle(null, error.status === 404 ? "Conversation not found" : "Could not load the conversation");
       return;
     }
+    if (navigation !== this.navigation) return;
     const { messages = [], ...conversation } = data;
     this.conversation = conversation;
     this.setTitle(conversation);

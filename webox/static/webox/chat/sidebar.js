@@ -5,17 +5,18 @@ import { debounce, el, iconButton } from "./dom.js";
 export class Sidebar {
   /**
    * @param {HTMLElement} root  the <aside>
-   * @param {{api: Api, chatUrl: string, onOpen: Function, onRemoved: Function, onRenamed: Function}} options
+   * @param {{api: Api, chatUrl: string, onOpen: Function, onRemoved: Function, onChanged: Function}} options
    */
-  constructor(root, { api, chatUrl, onOpen, onRemoved, onRenamed }) {
+  constructor(root, { api, chatUrl, onOpen, onRemoved, onChanged }) {
     this.root = root;
     this.api = api;
     this.chatUrl = chatUrl;
     this.onOpen = onOpen;
     this.onRemoved = onRemoved;
-    this.onRenamed = onRenamed;
+    this.onChanged = onChanged;
     this.list = root.querySelector("#conversation-list");
     this.empty = root.querySelector("#conversation-empty");
+    this.error = root.querySelector("#sidebar-error");
     this.loadMore = root.querySelector("#load-more");
     this.filter = root.querySelector("#conversation-filter");
     this.activeTab = root.querySelector("#show-active");
@@ -114,9 +115,9 @@ export class Sidebar {
       event.preventDefault();
       this.onOpen(conversation.id);
     });
-    item.rename = iconButton("i-pencil", "Rename", () => this.rename(item));
-    item.archive = iconButton("i-archive", "Archive", () => this.toggleArchive(item));
-    item.remove = iconButton("i-trash", "Delete", () => this.confirmDelete(item), "danger");
+    item.rename = iconButton("i-pencil", "Rename", () => this.act(() => this.rename(item)));
+    item.archive = iconButton("i-archive", "Archive", () => this.act(() => this.toggleArchive(item)));
+    item.remove = iconButton("i-trash", "Delete", () => this.act(() => this.confirmDelete(item)), "danger");
     item.element = el("li", { class: "conv-item", "data-id": conversation.id }, item.link,
       el("div", { class: "conv-actions" }, item.rename, item.archive, item.remove));
     return item;
@@ -151,6 +152,17 @@ export class Sidebar {
     this.renderEmpty();
   }
 
+  /** Runs a list action, showing its failure instead of losing it. */
+  async act(action) {
+    this.error.hidden = true;
+    try {
+      await action();
+    } catch (error) {
+      this.error.textContent = error.message || "That did not work.";
+      this.error.hidden = false;
+    }
+  }
+
   async rename(item) {
     const input = this.renameDialog.querySelector("#rename-input");
     input.value = item.conversation.title || "";
@@ -159,14 +171,14 @@ export class Sidebar {
     if (answer !== "ok" || !title || title === item.conversation.title) return;
     const conversation = await this.api.updateConversation(item.conversation.id, { title });
     this.upsert(conversation, { moveToTop: false });
-    this.onRenamed(conversation);
+    this.onChanged(conversation);
   }
 
   async toggleArchive(item) {
     const conversation = await this.api.updateConversation(item.conversation.id,
       { archived: !item.conversation.archived });
     this.upsert(conversation, { moveToTop: false });
-    this.onRenamed(conversation);
+    this.onChanged(conversation);
   }
 
   async confirmDelete(item) {

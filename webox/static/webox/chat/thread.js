@@ -33,7 +33,7 @@ class Reply {
 
   build() {
     const label = `${this.provider} reply`;
-    this.statusEl = el("span", { class: "badge" });
+    this.statusEl = el("span", { class: "badge status-badge" });
     this.chosenEl = el("span", { class: "badge chosen-badge", hidden: true }, "Chosen");
     this.pagerEl = el("span", { class: "pager", hidden: true });
     this.stopButton = iconButton("i-stop", `Stop ${label}`, () => this.thread.actions.cancel(this.id), "stop");
