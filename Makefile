@@ -32,7 +32,10 @@ lint: install
 	$(VENV)/bin/ruff check .
 
 worker: install
-	$(VENV)/bin/celery -A webox worker -P threads -c 200 -B --loglevel INFO
+	$(VENV)/bin/celery -A webox worker -P threads -c 200 --loglevel INFO
+
+beat: install
+	$(VENV)/bin/celery -A webox beat --loglevel INFO --schedule var/celerybeat-schedule
 
 bench: install
 	$(PY) -m benchmarks

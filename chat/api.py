@@ -105,18 +105,31 @@ class ConversationPagination(PageNumberPagination):
     max_page_size = 100
 
 
+ARCHIVED_FILTERS = {"false": False, "0": False, "true": True, "1": True, "all": None}
+
+
+class ConversationPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = ConversationListItemSerializer(many=True)
+
+
 class ConversationListApi(APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("q", str, description="Only titles containing this text."),
-            OpenApiParameter("archived", bool, description="false (default), true, or all"),
+            OpenApiParameter("archived", str, enum=["false", "true", "all"], description="Default: false."),
             OpenApiParameter("page", int),
+            OpenApiParameter("page_size", int, description="At most 100; default 30."),
         ],
-        responses={200: ConversationListItemSerializer(many=True)},
+        responses={200: ConversationPageSerializer},
     )
     def get(self, request):
         archived_param = request.query_params.get("archived", "false").lower()
-        archived = {"false": False, "0": False, "true": True, "1": True, "all": None}.get(archived_param, False)
+        if archived_param not in ARCHIVED_FILTERS:
+            raise ChatInputApiError(services.ChatInputError("archived must be true, false or all.", field="archived"))
+        archived = ARCHIVED_FILTERS[archived_param]
         conversations = conversation_list_for_user(user=request.user, query=request.query_params.get("q", "").strip(),
                                                    archived=archived)
         paginator = ConversationPagination()
@@ -127,8 +140,10 @@ class ConversationListApi(APIView):
     def post(self, request):
         data = ConversationInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        fields = {k: v for k, v in data.validated_data.items() if k != "archived"}
-        conversation = services.conversation_create(owner=request.user, **fields)
+        try:
+            conversation = services.conversation_create(owner=request.user, **data.validated_data)
+        except services.ChatInputError as exc:
+            raise ChatInputApiError(exc) from exc
         return Response(ConversationOutputSerializer(conversation).data, status=status.HTTP_201_CREATED)
 
 

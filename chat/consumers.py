@@ -111,7 +111,9 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
         replies = await db(snapshot_replies)(self.conversation_id, only)
         for reply in replies:
             self.known_seq[reply["id"]] = reply["seq"]
-        await self.send_json({"type": events.SNAPSHOT, "conversation_id": self.conversation_id, "replies": replies})
+        # partial: a repair of the listed replies only; the others are as the client knows them.
+        await self.send_json({"type": events.SNAPSHOT, "conversation_id": self.conversation_id, "replies": replies,
+                              "partial": only is not None})
 
     async def disconnect(self, code):
         if self.auth_timer is not None:

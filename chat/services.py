@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -15,7 +16,9 @@ from .models import ACTIVE_STATUSES, ContextMode, Conversation, Message, ReplySt
 from .providers.base import ErrorCode, StreamResult
 from .providers.registry import provider_configs
 from .serializers import conversation_data, message_data
-from .streamstate import stream_store
+from .streamstate import StreamStoreUnavailable, stream_store
+
+logger = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 100_000
 MAX_PROVIDERS_PER_TURN = 8
@@ -104,13 +107,50 @@ def _touch(conversation: Conversation) -> None:
     conversation.save(update_fields=["updated_at"])
 
 
+def _clean_default_providers(names) -> list[str]:
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        raise ChatInputError("default_providers must be a list of provider names.", field="default_providers")
+    known = {config.name for config in provider_configs()}
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ChatInputError(f"Unknown provider {unknown[0][:100]!r}.", field="default_providers")
+    return list(dict.fromkeys(names))
+
+
+def _clean_default_params(params) -> dict:
+    """``{temperature, max_tokens, provider_params: {provider: {temperature, max_tokens}}}``, checked."""
+    if not isinstance(params, dict):
+        raise ChatInputError("default_params must be an object.", field="default_params")
+    unknown = set(params) - {"temperature", "max_tokens", "provider_params"}
+    if unknown:
+        raise ChatInputError(f"default_params cannot hold {sorted(unknown)[0]!r}.", field="default_params")
+    cleaned = _clean_parameters(params, field="default_params")
+    per_provider = params.get("provider_params") or {}
+    if not isinstance(per_provider, dict):
+        raise ChatInputError("default_params.provider_params must be an object.", field="default_params")
+    if per_provider:
+        cleaned["provider_params"] = {
+            str(name)[:100]: _clean_parameters(values, field=f"default_params.provider_params.{name}")
+            for name, values in per_provider.items()
+        }
+    return cleaned
+
+
+def _clean_defaults(fields: dict) -> dict:
+    if "default_providers" in fields:
+        fields["default_providers"] = _clean_default_providers(fields["default_providers"])
+    if "default_params" in fields:
+        fields["default_params"] = _clean_default_params(fields["default_params"])
+    return fields
+
+
 def conversation_create(*, owner, title: str = "", system_prompt: str = "", default_providers=None,
-                        default_models=None, default_params=None, context_mode: str = ContextMode.OWN
-                        ) -> Conversation:
+                        default_models=None, default_params=None, context_mode: str = ContextMode.OWN,
+                        archived: bool = False) -> Conversation:
+    defaults = _clean_defaults({"default_providers": default_providers or [], "default_params": default_params or {}})
     return Conversation.objects.create(
-        owner=owner, title=title.strip()[:200], system_prompt=system_prompt,
-        default_providers=default_providers or [], default_models=default_models or {},
-        default_params=default_params or {}, context_mode=context_mode,
+        owner=owner, title=title.strip()[:200], system_prompt=system_prompt, default_models=default_models or {},
+        context_mode=context_mode, archived=archived, **defaults,
     )
 
 
@@ -120,6 +160,7 @@ def conversation_update(*, conversation: Conversation, **fields) -> Conversation
     unknown = set(fields) - allowed
     if unknown:
         raise ChatInputError(f"Cannot change {', '.join(sorted(unknown))}.")
+    _clean_defaults(fields)
     for name, value in fields.items():
         setattr(conversation, name, value.strip()[:200] if name == "title" else value)
     with transaction.atomic():
@@ -132,7 +173,11 @@ def conversation_update(*, conversation: Conversation, **fields) -> Conversation
 def conversation_delete(*, conversation: Conversation) -> None:
     """Delete it, stopping every reply still generating in it."""
     active = list(conversation.messages.filter(status__in=ACTIVE_STATUSES).values_list("pk", flat=True))
-    stream_store().request_cancel(active)
+    try:
+        stream_store().request_cancel(active)
+    except StreamStoreUnavailable:
+        # Still delete: the replies' final writes then find no row, and their text goes nowhere.
+        logger.warning("could not signal %d replies of conversation %s to stop", len(active), conversation.pk)
     conversation_id = conversation.pk
     with transaction.atomic():
         conversation.delete()
@@ -217,7 +262,11 @@ def reply_cancel(*, reply: Message) -> Message:
         if stopped_before_start:
             _after_commit_publish(reply.conversation_id, [reply_terminal_event(reply)])
     if not stopped_before_start:
-        stream_store().request_cancel([reply.pk])
+        try:
+            stream_store().request_cancel([reply.pk])
+        except StreamStoreUnavailable:
+            raise ChatInputError("The reply cannot be stopped right now: the stream service is unreachable.",
+                                 status=503) from None
     return reply
 
 

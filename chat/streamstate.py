@@ -23,6 +23,10 @@ KEY_TTL_SECONDS = 3600
 CANCEL_TTL_SECONDS = 600
 
 
+class StreamStoreUnavailable(Exception):
+    """The store cannot be reached (Redis is down): cancel requests cannot be delivered."""
+
+
 @dataclass(frozen=True)
 class StreamState:
     text: str
@@ -180,12 +184,17 @@ class RedisStreamStore:
         return states
 
     def request_cancel(self, reply_ids: list[int]) -> None:
+        import redis
+
         if not reply_ids:
             return
         pipe = self._sync.pipeline(transaction=False)
         for reply_id in reply_ids:
             pipe.set(self._cancel_key(reply_id), "1", ex=CANCEL_TTL_SECONDS)
-        pipe.execute()
+        try:
+            pipe.execute()
+        except redis.RedisError as exc:
+            raise StreamStoreUnavailable(str(exc)) from exc
 
     def cancel_requested(self, reply_ids: list[int]) -> set[int]:
         if not reply_ids:

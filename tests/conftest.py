@@ -65,6 +65,8 @@ def pytest_configure(config):
     from webox.celery import app
 
     app.conf.task_default_queue = TEST_NAMESPACE
+    if settings.REDIS_URL:
+        app.conf.broker_transport_options = {"global_keyprefix": f"{TEST_NAMESPACE}:"}
     os.environ["WEBOX_REDIS_PREFIX"] = TEST_NAMESPACE
     os.environ["WEBOX_CELERY_QUEUE"] = TEST_NAMESPACE
 

@@ -206,3 +206,72 @@ def test_browsable_api_renders_the_send_endpoint(client, user):
     client.force_login(user)
     page = client.get("/api/chat/conversations", HTTP_ACCEPT="text/html")
     assert page.status_code == 200 and b"Conversation List" in page.content
+
+
+def test_nested_validation_errors_have_a_readable_detail(auth_client):
+    response = send(auth_client, provider_params={"demo": {"temperature": 5}})
+    assert response.status_code == 400
+    detail = response.json()["detail"]
+    assert detail == "provider_params: demo: temperature: Ensure this value is less than or equal to 2."
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"default_providers": ["nope"]}, "default_providers"),
+        ({"default_params": {"temperature": 9}}, "default_params.temperature"),
+        ({"default_params": {"colour": "blue"}}, "default_params"),
+        ({"default_params": {"provider_params": {"demo": {"max_tokens": -5}}}},
+         "default_params.provider_params.demo.max_tokens"),
+    ],
+)
+def test_conversation_defaults_are_checked(auth_client, user, body, field):
+    created = auth_client.post("/api/chat/conversations", body, format="json")
+    assert created.status_code == 400 and field in created.json()["errors"]
+    conversation = conversation_create(owner=user)
+    patched = auth_client.patch(f"/api/chat/conversations/{conversation.pk}", body, format="json")
+    assert patched.status_code == 400 and field in patched.json()["errors"]
+    conversation.refresh_from_db()
+    assert conversation.default_providers == [] and conversation.default_params == {}
+
+
+def test_valid_defaults_are_stored(auth_client):
+    body = {"default_providers": ["demo"], "default_params": {"temperature": 0.7, "provider_params": {
+        "demo": {"max_tokens": 300}}}, "archived": True}
+    created = auth_client.post("/api/chat/conversations", body, format="json").json()
+    assert created["default_params"] == {"temperature": 0.7, "provider_params": {"demo": {"max_tokens": 300}}}
+    assert created["archived"] is True
+
+
+def test_unknown_archived_filter_is_a_400(auth_client):
+    response = auth_client.get("/api/chat/conversations", {"archived": "maybe"})
+    assert response.status_code == 400 and "archived" in response.json()["detail"]
+
+
+@pytest.fixture
+def unreachable_stream_store(monkeypatch):
+    from chat import services
+    from chat.streamstate import RedisStreamStore
+
+    store = RedisStreamStore("redis://127.0.0.1:1/0")  # nothing listens on port 1
+    monkeypatch.setattr(services, "stream_store", lambda: store)
+
+
+def test_cancel_with_the_stream_store_down_is_a_503_and_changes_nothing(auth_client, user, unreachable_stream_store):
+    conversation = conversation_create(owner=user)
+    question = Message.objects.create(conversation=conversation, role="user", content="hi")
+    reply = Message.objects.create(conversation=conversation, role="assistant", provider="demo", model="demo-echo",
+                                   reply_to=question, status=ReplyStatus.STREAMING)
+    response = auth_client.post(f"/api/chat/messages/{reply.pk}/cancel")
+    assert response.status_code == 503 and "unreachable" in response.json()["detail"]
+    reply.refresh_from_db()
+    assert reply.status == ReplyStatus.STREAMING
+
+
+def test_delete_with_the_stream_store_down_still_deletes(auth_client, user, unreachable_stream_store):
+    conversation = conversation_create(owner=user)
+    question = Message.objects.create(conversation=conversation, role="user", content="hi")
+    Message.objects.create(conversation=conversation, role="assistant", provider="demo", model="demo-echo",
+                           reply_to=question, status=ReplyStatus.STREAMING)
+    assert auth_client.delete(f"/api/chat/conversations/{conversation.pk}").status_code == 204
+    assert not Conversation.objects.filter(pk=conversation.pk).exists()

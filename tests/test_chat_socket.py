@@ -177,7 +177,9 @@ async def test_a_lost_delta_is_detected_by_seq_and_repaired(user, conversation, 
                                                 selected_providers=["demo"])
     reply_id = result.replies[0].pk
     await collect_until(comm, log, all_ended([reply_id]))
-    assert len(log.of_type("snapshot")) == 2  # the connect one and the repair
+    connect_snapshot, repair = log.of_type("snapshot")
+    assert connect_snapshot["partial"] is False
+    assert repair["partial"] is True and [r["id"] for r in repair["replies"]] == [reply_id]
     stored = await Message.objects.aget(pk=reply_id)
     assert log.text[reply_id] == stored.content
 

@@ -3,14 +3,24 @@
 from rest_framework.views import exception_handler as drf_exception_handler
 
 
+def first_message(errors) -> str:
+    """The first human-readable message in DRF's nested error structure."""
+    if isinstance(errors, dict):
+        for key, value in errors.items():
+            message = first_message(value)
+            if message:
+                return message if key == "non_field_errors" else f"{key}: {message}"
+        return ""
+    if isinstance(errors, list):
+        return next((m for m in map(first_message, errors) if m), "")
+    return str(errors)
+
+
 def exception_handler(exc, context):
     """DRF's handler, plus a top-level ``detail`` on validation errors so every 4xx has a message."""
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(response.data, dict) and "detail" not in response.data:
-        fields = response.data
-        first = next(iter(fields.values()), None)
-        message = first[0] if isinstance(first, list) and first else first
-        response.data = {"detail": str(message) if message else "Invalid input.", "errors": fields}
+        response.data = {"detail": first_message(response.data) or "Invalid input.", "errors": response.data}
     elif response is not None and isinstance(response.data, list):
-        response.data = {"detail": str(response.data[0]) if response.data else "Invalid input."}
+        response.data = {"detail": first_message(response.data) or "Invalid input."}
     return response

@@ -173,6 +173,8 @@ CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = env_str("WEBOX_CELERY_QUEUE", "webox")
+# The broker's keys carry the prefix too, so two installations can share one Redis database.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": f"{WEBOX_REDIS_PREFIX}:"} if REDIS_URL else {}
 # Acked on receipt: a provider call must never run twice, so a lost task is left to the
 # orphan sweep rather than redelivered after the visibility timeout.
 CELERY_TASK_ACKS_LATE = False

@@ -1,4 +1,4 @@
-"""``manage.py providers list|add|remove|check``: providers for operators working from a shell.
+"""``manage.py providers list|add|remove|check|rotate-keys``: providers for operators working from a shell.
 
 Keys are never taken on the command line (shell history, ``ps``): ``add`` reads one from an
 environment variable (``--api-key-env``) or from standard input (``--api-key-stdin``).
