@@ -63,6 +63,8 @@ class Reply {
 
   /** Applies a full message object (REST or message.created/updated). */
   update(message) {
+    // Ended is final: an active copy of an ended reply is an older read (a refetch racing an event).
+    if (this.status && !this.active && ACTIVE.has(message.status)) return;
     this.message = { ...this.message, ...message };
     this.modelEl.textContent = message.model || "";
     this.modelEl.title = message.model || "";
@@ -298,7 +300,7 @@ export class Thread {
     const known = this.replies.get(message.id);
     if (known) {
       known.update(message);
-      known.column && this.turns.get(message.reply_to)?.refresh();
+      this.turns.get(message.reply_to)?.refresh();
       return true;
     }
     const turn = this.turns.get(message.reply_to);
