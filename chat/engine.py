@@ -22,6 +22,7 @@ from .context import build_chat_request
 from .providers.base import ErrorCode, ProviderError, StreamResult, TextDelta
 from .providers.registry import build_provider, get_provider_config
 from .publisher import get_publisher
+from .serializers import message_data
 from .streamstate import stream_store
 
 logger = logging.getLogger(__name__)
@@ -78,8 +79,7 @@ async def generate_reply(reply_id: int) -> None:
     else:
         ended = await db(services.reply_stop)(**common, ttft_ms=ttft_ms, duration_ms=duration_ms)
     if ended is not None:
-        event = await db(services.reply_terminal_event)(ended)
-        await events.publish(reply.conversation_id, [event])
+        await events.publish(reply.conversation_id, [events.message_ended(await db(message_data)(ended))])
     await stream_store().forget(reply.pk)
 
 

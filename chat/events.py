@@ -36,6 +36,34 @@ def delta(*, message_id: int, seq: int, text: str) -> Event:
     return {"type": MESSAGE_DELTA, "message_id": message_id, "seq": seq, "text": text}
 
 
+def message_created(message: dict) -> Event:
+    return {"type": MESSAGE_CREATED, "message": message}
+
+
+def message_updated(message: dict) -> Event:
+    return {"type": MESSAGE_UPDATED, "message": message}
+
+
+def message_ended(message: dict) -> Event:
+    """The event that tells sockets a reply has ended, with its final text (``message``: serialized)."""
+    common = {"message_id": message["id"], "content": message["content"], "content_html": message["content_html"],
+              "seq": message["seq"]}
+    if message["status"] == "complete":
+        return {"type": MESSAGE_COMPLETED, **common, "usage": message["usage"], "ttft_ms": message["ttft_ms"],
+                "duration_ms": message["duration_ms"], "finish_reason": message["finish_reason"]}
+    if message["status"] == "error":
+        return {"type": MESSAGE_ERROR, **common, "code": message["error_code"], "detail": message["error_detail"]}
+    return {"type": MESSAGE_CANCELLED, **common}
+
+
+def conversation_updated(conversation: dict) -> Event:
+    return {"type": CONVERSATION_UPDATED, "conversation": conversation}
+
+
+def conversation_deleted(conversation_id: int) -> Event:
+    return {"type": CONVERSATION_DELETED, "conversation_id": conversation_id}
+
+
 def error(*, code: str, detail: str) -> Event:
     return {"type": ERROR, "code": code, "detail": detail}
 

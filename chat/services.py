@@ -166,7 +166,7 @@ def conversation_update(*, conversation: Conversation, **fields) -> Conversation
     with transaction.atomic():
         conversation.save(update_fields=[*fields, "updated_at"])
         data = conversation_data(conversation)
-        _after_commit_publish(conversation.pk, [{"type": events.CONVERSATION_UPDATED, "conversation": data}])
+        _after_commit_publish(conversation.pk, [events.conversation_updated(data)])
     return conversation
 
 
@@ -181,8 +181,7 @@ def conversation_delete(*, conversation: Conversation) -> None:
     conversation_id = conversation.pk
     with transaction.atomic():
         conversation.delete()
-        _after_commit_publish(conversation_id, [{"type": events.CONVERSATION_DELETED,
-                                                 "conversation_id": conversation_id}])
+        _after_commit_publish(conversation_id, [events.conversation_deleted(conversation_id)])
 
 
 def message_send(*, user, conversation: Conversation | None, message: str, selected_providers,
@@ -226,8 +225,8 @@ def message_send(*, user, conversation: Conversation | None, message: str, selec
         ]
         event_list = []
         if created or changed:
-            event_list.append({"type": events.CONVERSATION_UPDATED, "conversation": conversation_data(conversation)})
-        event_list += [{"type": events.MESSAGE_CREATED, "message": message_data(m)} for m in [user_message, *replies]]
+            event_list.append(events.conversation_updated(conversation_data(conversation)))
+        event_list += [events.message_created(message_data(m)) for m in [user_message, *replies]]
         _after_commit_publish(conversation.pk, event_list)
         reply_ids = [reply.pk for reply in replies]
         transaction.on_commit(lambda: runners.start_replies(reply_ids))
@@ -244,8 +243,7 @@ def reply_regenerate(*, reply: Message) -> Message:
             reply_to=reply.reply_to, status=ReplyStatus.PENDING, parameters=reply.parameters,
         )
         _touch(reply.conversation)
-        _after_commit_publish(reply.conversation_id, [{"type": events.MESSAGE_CREATED,
-                                                       "message": message_data(new_reply)}])
+        _after_commit_publish(reply.conversation_id, [events.message_created(message_data(new_reply))])
         transaction.on_commit(lambda: runners.start_replies([new_reply.pk]))
     return new_reply
 
@@ -260,7 +258,7 @@ def reply_cancel(*, reply: Message) -> Message:
         )
         reply.refresh_from_db()
         if stopped_before_start:
-            _after_commit_publish(reply.conversation_id, [reply_terminal_event(reply)])
+            _after_commit_publish(reply.conversation_id, [events.message_ended(message_data(reply))])
     if not stopped_before_start:
         try:
             stream_store().request_cancel([reply.pk])
@@ -284,7 +282,7 @@ def reply_choose(*, reply: Message) -> Message:
                 sibling.save(update_fields=["chosen", "updated_at"])
                 changed.append(sibling)
         _after_commit_publish(reply.conversation_id,
-                              [{"type": events.MESSAGE_UPDATED, "message": message_data(m)} for m in changed])
+                              [events.message_updated(message_data(m)) for m in changed])
     reply.refresh_from_db()
     return reply
 
@@ -344,21 +342,6 @@ def reply_stop(*, reply_id: int, content: str, seq: int, ttft_ms: int | None, du
                    duration_ms=duration_ms, finish_reason="cancelled")
 
 
-def reply_terminal_event(reply: Message) -> dict:
-    """The event that tells sockets a reply has ended, with its final text."""
-    data = message_data(reply)
-    if reply.status == ReplyStatus.COMPLETE:
-        return {"type": events.MESSAGE_COMPLETED, "message_id": reply.pk, "content": data["content"],
-                "content_html": data["content_html"], "usage": data["usage"], "ttft_ms": reply.ttft_ms,
-                "duration_ms": reply.duration_ms, "finish_reason": reply.finish_reason, "seq": reply.seq}
-    if reply.status == ReplyStatus.ERROR:
-        return {"type": events.MESSAGE_ERROR, "message_id": reply.pk, "code": reply.error_code,
-                "detail": reply.error_detail, "content": data["content"], "content_html": data["content_html"],
-                "seq": reply.seq}
-    return {"type": events.MESSAGE_CANCELLED, "message_id": reply.pk, "content": data["content"],
-            "content_html": data["content_html"], "seq": reply.seq}
-
-
 def replies_sweep_orphans(*, stale_seconds: int | None = None) -> list[Message]:
     """End every reply whose stream stopped checkpointing: its worker died or lost its way.
 
@@ -390,6 +373,6 @@ def replies_sweep_orphans(*, stale_seconds: int | None = None) -> list[Message]:
                 )
             if count:
                 message.refresh_from_db()
-                _after_commit_publish(message.conversation_id, [reply_terminal_event(message)])
+                _after_commit_publish(message.conversation_id, [events.message_ended(message_data(message))])
                 ended.append(message)
     return ended
