@@ -256,10 +256,11 @@ class ChatPage {
     switch (event.type) {
       case "snapshot": {
         const complete = thread.applySnapshot(event.replies || []);
-        // After a (re)connect or a requested resync the snapshot lists every active reply; any
-        // reply still active here that it leaves out has ended meanwhile, so fetch the stored state.
-        const full = this.resyncPending;
-        this.resyncPending = false;
+        // A full snapshot (on connect and for a resync; "partial": false) lists every active reply;
+        // one still active here that it leaves out has ended meanwhile, so fetch the stored state.
+        // A partial one only repairs the replies it lists.
+        const full = event.partial === undefined ? this.resyncPending : !event.partial;
+        if (full) this.resyncPending = false;
         const listed = new Set((event.replies || []).map((r) => r.id));
         const ended = thread.activeReplies().some((r) => !listed.has(r.id));
         if (!complete || (full && (ended || this.connectedOnce))) this.refetch();
