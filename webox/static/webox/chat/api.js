@@ -1,6 +1,6 @@
 // The REST calls the chat page makes: session cookie + CSRF header, JSON in and out.
 
-export class ApiError extends Error {
+class ApiError extends Error {
   constructor(status, body) {
     super((body && body.detail) || `Request failed (${status})`);
     this.status = status;
