@@ -67,7 +67,7 @@ async def generate_reply(reply_id: int) -> None:
         logger.exception("reply %s failed unexpectedly", reply_id)
         failure = ProviderError(ErrorCode.UPSTREAM_ERROR, "webox hit an unexpected error while streaming.")
 
-    await publisher.close(stream)
+    final_deltas = await publisher.close(stream)
     ttft_ms = int((first_token_at - started) * 1000) if first_token_at is not None else None
     duration_ms = int((time.monotonic() - started) * 1000)
     common = {"reply_id": reply.pk, "content": stream.text, "seq": stream.seq}
@@ -78,14 +78,16 @@ async def generate_reply(reply_id: int) -> None:
                                               ttft_ms=ttft_ms, duration_ms=duration_ms)
     else:
         ended = await db(services.reply_stop)(**common, ttft_ms=ttft_ms, duration_ms=duration_ms)
-    if ended is not None:
-        await events.publish(reply.conversation_id, [events.message_ended(await db(message_data)(ended))])
+    # The last deltas travel with the final event: one layer message for the end of a reply.
+    ending = [events.message_ended(await db(message_data)(ended))] if ended is not None else []
+    await events.publish(reply.conversation_id, final_deltas + ending)
     await stream_store().forget(reply.pk)
 
 
 async def _end_abandoned(publisher, stream) -> None:
     """The loop is shutting down under us: publish what we have; the sweep will end the reply."""
     try:
-        await asyncio.shield(publisher.close(stream))
+        final_deltas = await asyncio.shield(publisher.close(stream))
+        await asyncio.shield(events.publish(stream.conversation_id, final_deltas))
     except Exception:
         logger.exception("could not flush reply %s while shutting down", stream.reply_id)

@@ -73,15 +73,22 @@ class Publisher:
             self._runner = asyncio.get_running_loop().create_task(self._run(), name="webox-publisher")
         return stream
 
-    async def close(self, stream: ReplyStream) -> None:
-        """Publish what is left of a reply's text and stop tracking it."""
+    async def close(self, stream: ReplyStream) -> list[dict]:
+        """Record what is left of a reply's text and stop tracking it.
+
+        Returns the reply's last delta events, recorded but not yet published: the caller sends
+        them in the same layer message as the reply's final event, once that is committed.
+        Only this reply is flushed, so replies ending do not add flushes of everything else.
+        """
         stream.finishing = True
         try:
-            await self.flush()
+            final = await self.flush(only=stream, publish=False)
         except Exception:
             # The final text still reaches the database and the final event; sockets repair from those.
             logger.exception("final flush of reply %s failed", stream.reply_id)
+            final = []
         self.streams.pop(stream.reply_id, None)
+        return final
 
     async def _run(self) -> None:
         while self.streams:
@@ -93,27 +100,30 @@ class Publisher:
                 logger.exception("publisher flush failed")
             self._maybe_checkpoint()
 
-    async def flush(self) -> None:
+    async def flush(self, only: ReplyStream | None = None, publish: bool = True) -> list[dict]:
+        """Record and publish the pending text of every stream (or of ``only``); returns the deltas."""
         async with self._flush_lock:
-            due = [s for s in self.streams.values() if s.pending]
+            streams = [only] if only is not None else list(self.streams.values())
+            due = [s for s in streams if s.pending]
             entries, taken = [], []
             for stream in due:
                 # Text keeps arriving while this flush awaits Redis: take only what is here now.
                 taken.append(len(stream.pending))
                 chunk = "".join(stream.pending)
                 entries.append(FlushEntry(stream.reply_id, chunk, stream.seq + 1, stream.text))
-            watched = [s.reply_id for s in self.streams.values() if not s.cancel_requested]
+            watched = [] if only is not None else [s.reply_id for s in streams if not s.cancel_requested]
             if not entries and not watched:
-                return
+                return []
             cancelled = await stream_store().record_flush(entries, watched)
+            deltas: list[dict] = []
             by_conversation: dict[int, list[dict]] = {}
             for stream, entry, count in zip(due, entries, taken, strict=True):
                 del stream.pending[:count]
                 stream.seq = entry.seq
-                by_conversation.setdefault(stream.conversation_id, []).append(
-                    events.delta(message_id=stream.reply_id, seq=entry.seq, text=entry.chunk)
-                )
-            if by_conversation:
+                delta = events.delta(message_id=stream.reply_id, seq=entry.seq, text=entry.chunk)
+                deltas.append(delta)
+                by_conversation.setdefault(stream.conversation_id, []).append(delta)
+            if publish and by_conversation:
                 await asyncio.gather(*(events.publish(cid, evs) for cid, evs in by_conversation.items()))
             for reply_id in cancelled:
                 stream = self.streams.get(reply_id)
@@ -121,6 +131,7 @@ class Publisher:
                     stream.cancel_requested = True
                     if stream.task is not None:
                         stream.task.cancel()
+            return deltas
 
     def _maybe_checkpoint(self) -> None:
         if self._checkpointing is not None and not self._checkpointing.done():
