@@ -124,6 +124,7 @@ class ConversationListApi(APIView):
             OpenApiParameter("page_size", int, description="At most 100; default 30."),
         ],
         responses={200: ConversationPageSerializer},
+        operation_id="chat_conversations_list",
     )
     def get(self, request):
         archived_param = request.query_params.get("archived", "false").lower()

@@ -29,6 +29,7 @@ Both formats produce the same text for the same model name. The OpenAI SDK's bas
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 import time
@@ -44,10 +45,18 @@ _INT_OPTIONS = ("tokens", "delay_ms", "ttft_ms", "error", "fail_times", "drop_af
 
 
 def expected_reply(last_user_message: str, tokens: int | None = None) -> list[str]:
-    """The exact pieces the server streams for ``fake-echo`` (``tokens=`` makes it that long)."""
-    words = ["You", "said:", *(last_user_message.split() or ["(nothing)"])]
-    count = len(words) if tokens is None else tokens
-    return [("" if i == 0 else " ") + words[i % len(words)] for i in range(count)]
+    """The exact pieces the server streams for ``fake-echo`` (``tokens=`` makes it that long).
+
+    "You said: " and then the message a word at a time, its line breaks kept, so a message
+    holding Markdown blocks (headings, lists, tables, code) comes back as the same Markdown.
+    """
+    echoed = re.findall(r"\s*\S+", last_user_message) or ["(nothing)"]
+    if not echoed[0][0].isspace():
+        echoed[0] = " " + echoed[0]
+    pieces = ["You", " said:", *echoed]
+    count = len(pieces) if tokens is None else tokens
+    # Beyond the end the reply starts over, a space before its first word.
+    return [pieces[i % len(pieces)] if i < len(pieces) or i % len(pieces) else " You" for i in range(count)]
 
 
 class BadModel(ValueError):

@@ -203,3 +203,19 @@ def test_a_lost_delta_makes_the_page_resync(chat: Page):
     expect(reply.locator(".reply-body")).to_have_text(full_text(message, 60))
     assert state["dropped"] is not None
     assert any(json.loads(frame) == {"type": "resync"} for frame in connections[0]["sent"])
+
+
+def test_a_finished_reply_renders_headings_lists_tables_and_highlighted_code(chat: Page):
+    page = chat
+    pick(page, {"openai": FAST})
+    send(page, "Here:\n\n## Plan\n\n- first step\n- second step\n\n| tool | cost |\n|---|---:|\n| webox | 0 |\n\n"
+               "```python\ndef greet():\n    return 'hi'\n```")
+    reply = column(page, "openai")
+    expect(reply).to_have_attribute("data-status", "complete")
+    markdown = reply.locator(".md")
+    expect(markdown.get_by_role("heading", name="Plan")).to_be_visible()
+    expect(markdown.locator("li")).to_have_text(["first step", "second step"])
+    expect(markdown.locator("table td")).to_have_text(["webox", "0"])
+    expect(markdown.locator("pre code")).to_contain_text("def greet():")
+    # Pygments marked up the keyword: the code is highlighted, not just preformatted.
+    expect(markdown.locator("pre code span.k").first).to_have_text("def")
