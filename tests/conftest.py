@@ -97,3 +97,15 @@ def pytest_collection_modifyitems(config, items):
     """Browser tests last: Playwright's sync API keeps an event loop running on the main thread
     for the rest of the session, which tests that run their own loop cannot share."""
     items.sort(key=lambda item: "tests/browser/" in item.nodeid.replace("\\", "/"))
+
+
+
+@pytest.fixture
+def fast_policy(settings):
+    """Short timeouts and backoff so that the failure tests take fractions of a second."""
+    settings.WEBOX_PROVIDER_CONNECT_TIMEOUT = 1.0
+    settings.WEBOX_PROVIDER_FIRST_TOKEN_TIMEOUT = 1.0
+    settings.WEBOX_PROVIDER_IDLE_TIMEOUT = 0.5
+    settings.WEBOX_PROVIDER_RETRY_BUDGET = 3.0
+    settings.WEBOX_PROVIDER_MAX_RETRIES = 3
+    settings.WEBOX_PROVIDER_BACKOFF_BASE = 0.01

@@ -5,44 +5,18 @@ import time
 
 import pytest
 
-from chat.providers.base import ChatMessage, ChatRequest, ErrorCode, ProviderConfig, ProviderError, StreamResult
+from chat.providers.base import ChatMessage, ChatRequest, ErrorCode, ProviderConfig
 from chat.providers.openai_compat import OpenAIProvider
 from chat.providers.registry import build_provider
 from tests.fake_provider import expected_reply
+from tests.provider_helpers import ask, collect, failure
 
-
-@pytest.fixture(autouse=True)
-def fast_policy(settings):
-    settings.WEBOX_PROVIDER_CONNECT_TIMEOUT = 1.0
-    settings.WEBOX_PROVIDER_FIRST_TOKEN_TIMEOUT = 1.0
-    settings.WEBOX_PROVIDER_IDLE_TIMEOUT = 0.5
-    settings.WEBOX_PROVIDER_RETRY_BUDGET = 3.0
-    settings.WEBOX_PROVIDER_MAX_RETRIES = 3
-    settings.WEBOX_PROVIDER_BACKOFF_BASE = 0.01
+pytestmark = pytest.mark.usefixtures("fast_policy")
 
 
 @pytest.fixture
 def provider(fake_provider):
     return build_provider(ProviderConfig(name="fake", kind="openai", base_url=fake_provider.url, api_key="test-key"))
-
-
-def ask(model: str, text: str = "hello there", **fields) -> ChatRequest:
-    return ChatRequest(model=model, messages=(ChatMessage("user", text),), **fields)
-
-
-async def collect(provider, request, into: list[str] | None = None) -> tuple[list[str], StreamResult]:
-    pieces = [] if into is None else into
-    async for item in provider.stream(request):
-        if isinstance(item, StreamResult):
-            return pieces, item
-        pieces.append(item.text)
-    raise AssertionError("the stream ended without a StreamResult")
-
-
-async def failure(provider, request, into: list[str] | None = None) -> ProviderError:
-    with pytest.raises(ProviderError) as caught:
-        await collect(provider, request, into)
-    return caught.value
 
 
 async def test_streams_text_and_usage(provider):
