@@ -13,6 +13,7 @@ import asyncio
 import logging
 import time
 from contextlib import aclosing
+from dataclasses import dataclass
 from functools import partial
 
 from asgiref.sync import sync_to_async
@@ -31,6 +32,13 @@ logger = logging.getLogger(__name__)
 db = partial(sync_to_async, thread_sensitive=False)
 
 
+@dataclass
+class Outcome:
+    result: StreamResult | None = None
+    failure: ProviderError | None = None
+    first_token_at: float | None = None
+
+
 async def generate_reply(reply_id: int) -> None:
     reply = await db(services.reply_start)(reply_id=reply_id)
     if reply is None:
@@ -38,26 +46,11 @@ async def generate_reply(reply_id: int) -> None:
     publisher = get_publisher()
     stream = publisher.open(reply_id=reply.pk, conversation_id=reply.conversation_id)
     started = time.monotonic()
-    first_token_at: float | None = None
-    result: StreamResult | None = None
-    failure: ProviderError | None = None
+    outcome = Outcome()
     try:
-        config = await db(get_provider_config)(reply.provider)
-        if config is None:
-            raise ProviderError(ErrorCode.PROVIDER_UNKNOWN, f"The provider {reply.provider!r} is not configured.")
-        request = await db(build_chat_request)(reply, context_tokens=config.context_tokens)
-        async with aclosing(build_provider(config).stream(request)) as items:
-            async for item in items:
-                if isinstance(item, TextDelta):
-                    if first_token_at is None:
-                        first_token_at = time.monotonic()
-                    stream.append(item.text)
-                else:
-                    result = item
-        if result is None:
-            raise ProviderError(ErrorCode.CONNECTION_LOST, "The provider's stream ended without finishing.")
+        await stream_from_provider(reply, stream, outcome)
     except ProviderError as exc:
-        failure = exc
+        outcome.failure = exc
     except asyncio.CancelledError:
         if not stream.cancel_requested:
             await _end_abandoned(publisher, stream)
@@ -65,23 +58,49 @@ async def generate_reply(reply_id: int) -> None:
         asyncio.current_task().uncancel()
     except Exception:
         logger.exception("reply %s failed unexpectedly", reply_id)
-        failure = ProviderError(ErrorCode.UPSTREAM_ERROR, "webox hit an unexpected error while streaming.")
-
+        outcome.failure = ProviderError(ErrorCode.UPSTREAM_ERROR, "webox hit an unexpected error while streaming.")
     final_deltas = await publisher.close(stream)
-    ttft_ms = int((first_token_at - started) * 1000) if first_token_at is not None else None
+    await end_reply(reply, stream, outcome, final_deltas, started)
+
+
+async def stream_from_provider(reply, stream, outcome: Outcome) -> None:
+    """Ask the reply's provider and hand every piece of text to the publisher."""
+    config = await db(get_provider_config)(reply.provider)
+    if config is None:
+        raise ProviderError(ErrorCode.PROVIDER_UNKNOWN, f"The provider {reply.provider!r} is not configured.")
+    request = await db(build_chat_request)(reply, context_tokens=config.context_tokens)
+    async with aclosing(build_provider(config).stream(request)) as items:
+        async for item in items:
+            if isinstance(item, TextDelta):
+                if outcome.first_token_at is None:
+                    outcome.first_token_at = time.monotonic()
+                stream.append(item.text)
+            else:
+                outcome.result = item
+    if outcome.result is None:
+        raise ProviderError(ErrorCode.CONNECTION_LOST, "The provider's stream ended without finishing.")
+
+
+async def end_reply(reply, stream, outcome: Outcome, final_deltas: list[dict], started: float) -> None:
+    """Store how the reply ended, with its whole text, then tell the sockets."""
+    ttft_ms = int((outcome.first_token_at - started) * 1000) if outcome.first_token_at is not None else None
     duration_ms = int((time.monotonic() - started) * 1000)
     common = {"reply_id": reply.pk, "content": stream.text, "seq": stream.seq}
-    if result is not None and failure is None and not stream.cancel_requested:
-        ended = await db(services.reply_complete)(**common, result=result)
-    elif failure is not None:
-        ended = await db(services.reply_fail)(**common, code=failure.code, detail=failure.detail,
+    if stream.cancel_requested:
+        ended = await db(services.reply_stop)(**common, ttft_ms=ttft_ms, duration_ms=duration_ms)
+    elif outcome.failure is not None:
+        ended = await db(services.reply_fail)(**common, code=outcome.failure.code, detail=outcome.failure.detail,
                                               ttft_ms=ttft_ms, duration_ms=duration_ms)
     else:
-        ended = await db(services.reply_stop)(**common, ttft_ms=ttft_ms, duration_ms=duration_ms)
+        ended = await db(services.reply_complete)(**common, result=outcome.result)
     # The last deltas travel with the final event: one layer message for the end of a reply.
     ending = [events.message_ended(await db(message_data)(ended))] if ended is not None else []
-    await events.publish(reply.conversation_id, final_deltas + ending)
-    await stream_store().forget(reply.pk)
+    try:
+        await events.publish(reply.conversation_id, final_deltas + ending)
+        await stream_store().forget(reply.pk)
+    except Exception:
+        # Stored already; sockets that missed the end find it on their next snapshot or fetch.
+        logger.exception("could not publish the end of reply %s", reply.pk)
 
 
 async def _end_abandoned(publisher, stream) -> None:
