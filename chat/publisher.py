@@ -33,7 +33,7 @@ class ReplyStream:
     chunks: list[str] = field(default_factory=list)
     pending: list[str] = field(default_factory=list)
     seq: int = 0
-    checkpointed_seq: int = 0
+    checkpointed_seq: int = 0  # -1: the last checkpoint failed
     last_checkpoint: float = field(default_factory=time.monotonic)
     cancel_requested: bool = False
     # Set once the provider call is over: a cancel arriving later must not interrupt the final writes.
@@ -153,14 +153,17 @@ class Publisher:
             stream.checkpointed_seq = stream.seq
         self._checkpointing = asyncio.get_running_loop().create_task(self._checkpoint(checkpoints))
 
-    @staticmethod
-    async def _checkpoint(checkpoints: list[tuple[int, str, int]]) -> None:
+    async def _checkpoint(self, checkpoints: list[tuple[int, str, int]]) -> None:
         from .services import replies_checkpoint
 
         try:
             await sync_to_async(replies_checkpoint, thread_sensitive=False)(checkpoints=checkpoints)
         except Exception:
             logger.exception("checkpoint of %d replies failed", len(checkpoints))
+            # Not written: try these again at the next checkpoint interval, new text or not.
+            for reply_id, _, _ in checkpoints:
+                if reply_id in self.streams:
+                    self.streams[reply_id].checkpointed_seq = -1
 
 
 _publishers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Publisher] = weakref.WeakKeyDictionary()
