@@ -1,4 +1,4 @@
-"""Run the benchmarks: ``python -m benchmarks [--quick] [--only streams,interval,snapshot]``.
+"""Run the benchmarks: ``python -m benchmarks [--quick] [--only streams,interval,snapshot,worker]``.
 
 Loopback only, bounded, stops by itself. Needs Redis (WEBOX_BENCH_REDIS_URL, default db 5 on
 127.0.0.1) and PostgreSQL (WEBOX_BENCH_POSTGRES_URL, default user postgres on 127.0.0.1).
@@ -11,15 +11,16 @@ import os
 import platform
 import time
 
-from . import interval, snapshot, streams_table
+from . import interval, snapshot, streams_table, worker
 from .common import RUN_ID, base_env, bench_database, delete_redis_keys, migrate, setup_django
 
 SCENARIOS = {
     "streams": streams_table.main,
     "interval": interval.main,
     "snapshot": snapshot.main,
+    "worker": worker.main,
 }
-DEFAULT = ["streams", "interval", "snapshot"]
+DEFAULT = ["streams", "interval", "snapshot", "worker"]
 
 
 def main() -> None:

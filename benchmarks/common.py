@@ -97,6 +97,67 @@ class Usage:
         return 100 * self.cpu / self.wall if self.wall else 0.0
 
 
+# Another process, read from /proc (psutil is not a dependency). CPU times are in clock ticks.
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _stat_fields(path: str) -> list[str]:
+    """Fields of a /proc ``stat`` file after the command name: [0] state, [2] pgrp, [11] utime, [12] stime."""
+    with open(path) as stat:
+        text = stat.read()
+    return text[text.rindex(")") + 2:].split()
+
+
+def group_pids(pgid: int) -> list[int]:
+    """Every live process of a process group (a worker and its pool children)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if int(_stat_fields(f"/proc/{entry}/stat")[2]) == pgid:
+                    pids.append(int(entry))
+            except (OSError, ValueError, IndexError):
+                continue  # gone meanwhile
+    return pids
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads), 0 if it is gone."""
+    try:
+        fields = _stat_fields(f"/proc/{pid}/stat")
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def thread_cpu_seconds(pid: int) -> dict[int, float]:
+    """User + system CPU time of each thread of a process, by thread id."""
+    times = {}
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return times
+    for tid in tids:
+        try:
+            fields = _stat_fields(f"/proc/{pid}/task/{tid}/stat")
+        except OSError:
+            continue
+        times[int(tid)] = (int(fields[11]) + int(fields[12])) / _TICK
+    return times
+
+
+def proc_status(pid: int, field: str) -> int:
+    """An integer field of /proc/<pid>/status (``VmRSS`` in kB, ``Threads``), 0 if the process is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith(f"{field}:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def percentile(values: Sequence[float], p: float) -> float:
     if not values:
         return float("nan")
@@ -172,6 +233,25 @@ def create_streaming_replies(conversations: int, per_conversation: int) -> list[
     )
     return [(c.pk, [r.pk for r in replies[i * per_conversation:(i + 1) * per_conversation]])
             for i, c in enumerate(convs)]
+
+
+def create_pending_replies(count: int, *, user_text: str, provider: str = "demo", model: str = "demo-echo"
+                           ) -> list[int]:
+    """``count`` conversations, each a user message and one pending reply to it, as ``message_send`` leaves
+    them (without starting them): returns the reply ids."""
+    from accounts.models import User
+    from chat.models import Conversation, Message, ReplyStatus, Role
+
+    name = f"bench-{uuid.uuid4().hex[:8]}"
+    user = User.objects.create_user(username=name, email=f"{name}@bench.invalid", password=uuid.uuid4().hex)
+    convs = Conversation.objects.bulk_create(Conversation(owner=user, title="bench") for _ in range(count))
+    asks = Message.objects.bulk_create(Message(conversation=c, role=Role.USER, content=user_text) for c in convs)
+    replies = Message.objects.bulk_create(
+        Message(conversation=c, role=Role.ASSISTANT, provider=provider, model=model, reply_to=ask,
+                status=ReplyStatus.PENDING)
+        for c, ask in zip(convs, asks, strict=True)
+    )
+    return [r.pk for r in replies]
 
 
 def delete_redis_keys(prefix: str) -> int:
