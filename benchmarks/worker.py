@@ -187,7 +187,9 @@ def measure(*, database_url: str, run: int, pool: str, concurrency: int, replies
     env = {**os.environ, **base_env(database_url=database_url, prefix=prefix), "WEBOX_LOG_LEVEL": "INFO",
            "WEBOX_CELERY_QUEUE": f"{prefix}-queue", "WEBOX_DEMO_DELAY_MS": str(DELAY_MS), "PYTHONUNBUFFERED": "1"}
     reply_ids = create_pending_replies(replies, user_text=USER_TEXT)
-    log = Path(tempfile.mkstemp(prefix=f"{prefix}-", suffix=".log")[1])
+    fd, name = tempfile.mkstemp(prefix=f"{prefix}-", suffix=".log")
+    os.close(fd)
+    log = Path(name)
     counter = LayerCounter(prefix)
     conn, child_conn = pipe()
     enqueuer = spawn(enqueuer_main, env, reply_ids, child_conn)
@@ -211,7 +213,7 @@ def measure(*, database_url: str, run: int, pool: str, concurrency: int, replies
                 samples["streaming"].append(counts[ReplyStatus.STREAMING])
                 samples["rss"].append(sum(proc_status(pid, "VmRSS") for pid in pids))
                 samples["threads"].append(sum(proc_status(pid, "Threads") for pid in pids))
-                if counts[ReplyStatus.PENDING] + counts[ReplyStatus.STREAMING] == 0:
+                if counts[ReplyStatus.PENDING] + counts[ReplyStatus.STREAMING] == 0 or worker.handle.poll() is not None:
                     break
                 time.sleep(POLL_SECONDS)
             wall = time.monotonic() - go
@@ -228,7 +230,7 @@ def measure(*, database_url: str, run: int, pool: str, concurrency: int, replies
         if enqueuer.is_alive():
             enqueuer.kill()
         delete_redis_keys(prefix)
-    log.unlink(missing_ok=True)
+        log.unlink(missing_ok=True)  # a worker that failed to start has its log's tail in the error
 
     rows = list(Message.objects.filter(pk__in=reply_ids).values(
         "id", "status", "started_at", "completed_at", "duration_ms", "completion_tokens"))
