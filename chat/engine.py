@@ -36,6 +36,8 @@ db = partial(sync_to_async, thread_sensitive=False)
 class Outcome:
     result: StreamResult | None = None
     failure: ProviderError | None = None
+    # When the provider was asked: timings count from here, as a provider's own StreamResult does.
+    asked_at: float | None = None
     first_token_at: float | None = None
 
 
@@ -45,7 +47,6 @@ async def generate_reply(reply_id: int) -> None:
         return  # already claimed, cancelled or deleted
     publisher = get_publisher()
     stream = publisher.open(reply_id=reply.pk, conversation_id=reply.conversation_id)
-    started = time.monotonic()
     outcome = Outcome()
     try:
         await stream_from_provider(reply, stream, outcome)
@@ -60,7 +61,7 @@ async def generate_reply(reply_id: int) -> None:
         logger.exception("reply %s failed unexpectedly", reply_id)
         outcome.failure = ProviderError(ErrorCode.UPSTREAM_ERROR, "webox hit an unexpected error while streaming.")
     final_deltas = await publisher.close(stream)
-    await end_reply(reply, stream, outcome, final_deltas, started)
+    await end_reply(reply, stream, outcome, final_deltas)
 
 
 async def stream_from_provider(reply, stream, outcome: Outcome) -> None:
@@ -69,6 +70,7 @@ async def stream_from_provider(reply, stream, outcome: Outcome) -> None:
     if config is None:
         raise ProviderError(ErrorCode.PROVIDER_UNKNOWN, f"The provider {reply.provider!r} is not configured.")
     request = await db(build_chat_request)(reply, context_tokens=config.context_tokens)
+    outcome.asked_at = time.monotonic()
     async with aclosing(build_provider(config).stream(request)) as items:
         async for item in items:
             if isinstance(item, TextDelta):
@@ -81,10 +83,11 @@ async def stream_from_provider(reply, stream, outcome: Outcome) -> None:
         raise ProviderError(ErrorCode.CONNECTION_LOST, "The provider's stream ended without finishing.")
 
 
-async def end_reply(reply, stream, outcome: Outcome, final_deltas: list[dict], started: float) -> None:
+async def end_reply(reply, stream, outcome: Outcome, final_deltas: list[dict]) -> None:
     """Store how the reply ended, with its whole text, then tell the sockets."""
-    ttft_ms = int((outcome.first_token_at - started) * 1000) if outcome.first_token_at is not None else None
-    duration_ms = int((time.monotonic() - started) * 1000)
+    asked_at = outcome.asked_at
+    ttft_ms = None if outcome.first_token_at is None else int((outcome.first_token_at - asked_at) * 1000)
+    duration_ms = None if asked_at is None else int((time.monotonic() - asked_at) * 1000)
     common = {"reply_id": reply.pk, "content": stream.text, "seq": stream.seq}
     if stream.cancel_requested:
         ended = await db(services.reply_stop)(**common, ttft_ms=ttft_ms, duration_ms=duration_ms)
