@@ -15,6 +15,7 @@ import logging
 import time
 import weakref
 from dataclasses import dataclass, field
+from functools import partial
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -33,6 +34,7 @@ class ReplyStream:
     chunks: list[str] = field(default_factory=list)
     pending: list[str] = field(default_factory=list)
     seq: int = 0
+    published_bytes: int = 0  # UTF-8 length of the text up to ``seq``
     checkpointed_seq: int = 0  # -1: the last checkpoint failed
     last_checkpoint: float = field(default_factory=time.monotonic)
     cancel_requested: bool = False
@@ -47,6 +49,9 @@ class ReplyStream:
     @property
     def text(self) -> str:
         return "".join(self.chunks)
+
+    def text_of_first(self, count: int) -> str:
+        return "".join(self.chunks[:count])
 
     @property
     def published_text(self) -> str:
@@ -110,7 +115,11 @@ class Publisher:
                 # Text keeps arriving while this flush awaits Redis: take only what is here now.
                 taken.append(len(stream.pending))
                 chunk = "".join(stream.pending)
-                entries.append(FlushEntry(stream.reply_id, chunk, stream.seq + 1, stream.text))
+                entries.append(FlushEntry(
+                    stream.reply_id, chunk, stream.seq + 1,
+                    full_text=partial(stream.text_of_first, len(stream.chunks)),
+                    total_bytes=stream.published_bytes + len(chunk.encode("utf-8")),
+                ))
             watched = [] if only is not None else [s.reply_id for s in streams if not s.cancel_requested]
             if not entries and not watched:
                 return []
@@ -120,6 +129,7 @@ class Publisher:
             for stream, entry, count in zip(due, entries, taken, strict=True):
                 del stream.pending[:count]
                 stream.seq = entry.seq
+                stream.published_bytes = entry.total_bytes
                 delta = events.delta(message_id=stream.reply_id, seq=entry.seq, text=entry.chunk)
                 deltas.append(delta)
                 by_conversation.setdefault(stream.conversation_id, []).append(delta)

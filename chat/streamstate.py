@@ -14,6 +14,7 @@ import asyncio
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -35,12 +36,23 @@ class StreamState:
 
 @dataclass
 class FlushEntry:
-    """One reply's share of a flush: the new chunk, its seq, and the full text for repair."""
+    """One reply's share of a flush: the new chunk, its seq, and the whole text up to it.
+
+    ``full_text`` may be a callable, so that the whole text is only built when a store needs it
+    (a repair), not on every flush; ``total_bytes`` is its UTF-8 length when already known.
+    """
 
     reply_id: int
     chunk: str
     seq: int
-    full_text: str
+    full_text: str | Callable[[], str]
+    total_bytes: int | None = None
+
+    def text(self) -> str:
+        return self.full_text() if callable(self.full_text) else self.full_text
+
+    def size(self) -> int:
+        return self.total_bytes if self.total_bytes is not None else len(self.text().encode("utf-8"))
 
 
 class MemoryStreamStore:
@@ -61,7 +73,10 @@ class MemoryStreamStore:
         now = time.monotonic()
         with self._lock:
             for entry in entries:
-                self._states[entry.reply_id] = (entry.full_text, entry.seq, now + KEY_TTL_SECONDS)
+                known = self._states.get(entry.reply_id)
+                # Appending keeps a flush's cost to its chunk; the whole text is built only once.
+                text = known[0] + entry.chunk if known and known[1] == entry.seq - 1 else entry.text()
+                self._states[entry.reply_id] = (text, entry.seq, now + KEY_TTL_SECONDS)
             self._expire(now)
             return {reply_id for reply_id in watched if reply_id in self._cancels}
 
@@ -141,12 +156,12 @@ class RedisStreamStore:
         # evicted it), so write the whole text again rather than keep a text with a hole.
         repairs = [
             entry for i, entry in enumerate(entries)
-            if results[3 * i] != len(entry.full_text.encode("utf-8"))
+            if results[3 * i] != entry.size()
         ]
         if repairs:
             pipe = client.pipeline(transaction=True)
             for entry in repairs:
-                pipe.set(self._text_key(entry.reply_id), entry.full_text, ex=KEY_TTL_SECONDS)
+                pipe.set(self._text_key(entry.reply_id), entry.text(), ex=KEY_TTL_SECONDS)
                 pipe.set(self._seq_key(entry.reply_id), entry.seq, ex=KEY_TTL_SECONDS)
             await pipe.execute()
         if not watched:

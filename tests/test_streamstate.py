@@ -1,0 +1,26 @@
+"""The stream state store: whole text and seq per reply, repaired when Redis lost a key."""
+
+import pytest
+from django.conf import settings
+
+from chat.streamstate import FlushEntry, RedisStreamStore, stream_store
+
+pytestmark = pytest.mark.skipif(not settings.REDIS_URL, reason="needs REDIS_URL")
+
+
+def chunks_entry(reply_id, chunks, count):
+    """The entry a publisher makes for its ``count``-th flush of one chunk each."""
+    return FlushEntry(reply_id, chunks[count - 1], count, full_text=lambda: "".join(chunks[:count]),
+                      total_bytes=len("".join(chunks[:count]).encode()))
+
+
+async def test_a_lost_text_key_is_rewritten_whole_at_the_next_flush():
+    store = stream_store()
+    assert isinstance(store, RedisStreamStore)
+    chunks = ["Héllo", " wörld", " again"]
+    await store.record_flush([chunks_entry(424242, chunks, 1)], [])
+    await store.record_flush([chunks_entry(424242, chunks, 2)], [])
+    await store._async().delete(store._text_key(424242))  # as if Redis restarted empty
+    await store.record_flush([chunks_entry(424242, chunks, 3)], [])
+    state = (await store.read([424242]))[424242]
+    assert (state.text, state.seq) == ("Héllo wörld again", 3)
