@@ -3,13 +3,13 @@
 A *producer* process (one event loop, like a Celery worker's long-lived loop) runs N stream slots.
 Each slot plays replies back to back, every reply 100-400 tokens of 4 bytes at ``rate`` tokens/s
 (a new reply starts the moment the previous one ends, so replies open and close all the time; a
-reply's close runs in its own task, as each reply is its own task in chat.engine).
+reply's close runs in its own task, as each reply is its own task in chat.streaming.engine).
 A *receiver* process subscribes to every conversation group through the same channel layer and
 records when each token arrives. Token i of a reply is *due* at a time both processes compute
 from the plan; latency is arrival minus due, so a producer that falls behind shows it.
 
 Modes:
-- ``publisher``: the real ``chat.publisher.Publisher`` (Redis stream state, checkpoints to PostgreSQL,
+- ``publisher``: the real ``chat.streaming.publisher.Publisher`` (Redis stream state, checkpoints to PostgreSQL,
   one layer message per conversation per flush, adaptive interval).
 - ``per-reply``: the same Redis stream-state write per flush, but one ``group_send`` per reply per
   flush at the base interval ``WEBOX_FLUSH_INTERVAL_MS`` (no per-conversation batching, no widening).
@@ -82,7 +82,7 @@ def receiver_main(env: dict, layer_kind: str, plan: Plan, conn) -> None:
 async def _receive(plan: Plan, conn) -> dict:
     from channels.layers import get_channel_layer
 
-    from chat import events
+    from chat.streaming import events
 
     layer = get_channel_layer()
     channel = await layer.new_channel()
@@ -181,9 +181,9 @@ async def _produce(mode: str, plan: Plan, conn) -> dict:
     from channels.layers import get_channel_layer
     from django.conf import settings
 
-    from chat import events
-    from chat.publisher import get_publisher
-    from chat.streamstate import stream_store
+    from chat.streaming import events
+    from chat.streaming.publisher import get_publisher
+    from chat.streaming.streamstate import stream_store
 
     layer, store = get_channel_layer(), stream_store()
     # Connections are opened before the clock starts: their setup is not what is measured.
@@ -204,7 +204,7 @@ async def _produce(mode: str, plan: Plan, conn) -> dict:
     close_waits: list[float] = []
 
     async def close(stream, ended: float):
-        # As chat.engine does after the provider's last token; timed until the final text is out.
+        # As chat.streaming.engine does after the provider's last token; timed until the final text is out.
         await (publisher.close(stream) if publisher is not None else per_reply.close(stream))
         if start + WARMUP <= ended <= start + plan.window:
             close_waits.append(time.monotonic() - ended)
@@ -305,8 +305,8 @@ class PerReplyFlusher:
             await self._flush_locked(streams)
 
     async def _flush_locked(self, streams: list[_Stream]) -> None:
-        from chat import events
-        from chat.streamstate import FlushEntry, stream_store
+        from chat.streaming import events
+        from chat.streaming.streamstate import FlushEntry, stream_store
 
         due = [(s, len(s.pending)) for s in streams if s.pending]
         if not due:

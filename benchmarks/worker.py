@@ -150,7 +150,7 @@ class LayerCounter:
 def enqueuer_main(env: dict[str, str], reply_ids: list[int], conn) -> None:
     """A separate process with the worker's settings: enqueue every task at once on "go"."""
     setup_django(env)
-    from chat.tasks import generate_reply
+    from chat.streaming.tasks import generate_reply
 
     # The first .delay() of a process connects to the broker (~200 ms): not what is measured. Reply 0
     # does not exist, so the worker's task returns at once (it also starts the worker's event loop).

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from . import api
-from .provider_api import ProvidersApi
+from .providers.api import ProvidersApi
 
 urlpatterns = [
     path("send", api.SendApi.as_view(), name="api-send"),

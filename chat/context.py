@@ -14,7 +14,7 @@ from __future__ import annotations
 from django.conf import settings
 
 from .models import ContextMode, Message, ReplyStatus, Role
-from .providers.base import ChatMessage, ChatRequest
+from .providers import ChatMessage, ChatRequest
 
 DEFAULT_RESERVED_OUTPUT_TOKENS = 1024
 

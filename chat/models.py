@@ -1,6 +1,9 @@
 from django.conf import settings
 from django.db import models
 
+# Provider records belong to the providers package; defined there, registered with this app.
+from .providers.models import Provider, ProviderKind  # noqa: F401
+
 
 class ContextMode(models.TextChoices):
     OWN = "own", "Each provider sees its own earlier replies"
@@ -94,30 +97,3 @@ class Message(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
-
-
-class ProviderKind(models.TextChoices):
-    OPENAI = "openai", "OpenAI-compatible"
-    ANTHROPIC = "anthropic", "Anthropic"
-    DEMO = "demo", "Demo (offline)"
-
-
-class Provider(models.Model):
-    """A provider endpoint managed in the admin; environment-configured ones live beside these."""
-
-    name = models.SlugField(max_length=100, unique=True)
-    kind = models.CharField(max_length=20, choices=ProviderKind.choices)
-    base_url = models.URLField(blank=True)
-    api_key_encrypted = models.TextField(blank=True, editable=False)
-    enabled = models.BooleanField(default=True)
-    model_names = models.JSONField(default=list, blank=True, help_text="Models this endpoint serves.")
-    default_model = models.CharField(max_length=200, blank=True)
-    context_tokens = models.PositiveIntegerField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name

@@ -11,12 +11,10 @@ from django.db import transaction
 from django.db.models import Case, PositiveIntegerField, Q, TextField, Value, When
 from django.utils import timezone
 
-from . import events, runners
+from . import dispatch
 from .models import ACTIVE_STATUSES, ContextMode, Conversation, Message, ReplyStatus, Role
-from .providers.base import ErrorCode, StreamResult
-from .providers.registry import provider_configs
+from .providers import ErrorCode, StreamResult, provider_configs
 from .serializers import conversation_data, message_data
-from .streamstate import StreamStoreUnavailable, stream_store
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +98,7 @@ def _resolve_targets(selected_providers, selected_models) -> list[tuple[str, str
 
 
 def _after_commit_publish(conversation_id: int, event_list: list[dict]) -> None:
-    transaction.on_commit(lambda: events.publish_from_sync(conversation_id, event_list))
+    transaction.on_commit(lambda: dispatch.events.publish_from_sync(conversation_id, event_list))
 
 
 def _touch(conversation: Conversation) -> None:
@@ -166,7 +164,7 @@ def conversation_update(*, conversation: Conversation, **fields) -> Conversation
     with transaction.atomic():
         conversation.save(update_fields=[*fields, "updated_at"])
         data = conversation_data(conversation)
-        _after_commit_publish(conversation.pk, [events.conversation_updated(data)])
+        _after_commit_publish(conversation.pk, [dispatch.events.conversation_updated(data)])
     return conversation
 
 
@@ -174,14 +172,14 @@ def conversation_delete(*, conversation: Conversation) -> None:
     """Delete it, stopping every reply still generating in it."""
     active = list(conversation.messages.filter(status__in=ACTIVE_STATUSES).values_list("pk", flat=True))
     try:
-        stream_store().request_cancel(active)
-    except StreamStoreUnavailable:
+        dispatch.stream_store().request_cancel(active)
+    except dispatch.StreamStoreUnavailable:
         # Still delete: the replies' final writes then find no row, and their text goes nowhere.
         logger.warning("could not signal %d replies of conversation %s to stop", len(active), conversation.pk)
     conversation_id = conversation.pk
     with transaction.atomic():
         conversation.delete()
-        _after_commit_publish(conversation_id, [events.conversation_deleted(conversation_id)])
+        _after_commit_publish(conversation_id, [dispatch.events.conversation_deleted(conversation_id)])
 
 
 def message_send(*, user, conversation: Conversation | None, message: str, selected_providers,
@@ -225,11 +223,11 @@ def message_send(*, user, conversation: Conversation | None, message: str, selec
         ]
         event_list = []
         if created or changed:
-            event_list.append(events.conversation_updated(conversation_data(conversation)))
-        event_list += [events.message_created(message_data(m)) for m in [user_message, *replies]]
+            event_list.append(dispatch.events.conversation_updated(conversation_data(conversation)))
+        event_list += [dispatch.events.message_created(message_data(m)) for m in [user_message, *replies]]
         _after_commit_publish(conversation.pk, event_list)
         reply_ids = [reply.pk for reply in replies]
-        transaction.on_commit(lambda: runners.start_replies(reply_ids))
+        transaction.on_commit(lambda: dispatch.start_replies(reply_ids))
     return SendResult(conversation, user_message, replies, created)
 
 
@@ -243,8 +241,8 @@ def reply_regenerate(*, reply: Message) -> Message:
             reply_to=reply.reply_to, status=ReplyStatus.PENDING, parameters=reply.parameters,
         )
         _touch(reply.conversation)
-        _after_commit_publish(reply.conversation_id, [events.message_created(message_data(new_reply))])
-        transaction.on_commit(lambda: runners.start_replies([new_reply.pk]))
+        _after_commit_publish(reply.conversation_id, [dispatch.events.message_created(message_data(new_reply))])
+        transaction.on_commit(lambda: dispatch.start_replies([new_reply.pk]))
     return new_reply
 
 
@@ -258,11 +256,11 @@ def reply_cancel(*, reply: Message) -> Message:
         )
         reply.refresh_from_db()
         if stopped_before_start:
-            _after_commit_publish(reply.conversation_id, [events.message_ended(message_data(reply))])
+            _after_commit_publish(reply.conversation_id, [dispatch.events.message_ended(message_data(reply))])
     if not stopped_before_start:
         try:
-            stream_store().request_cancel([reply.pk])
-        except StreamStoreUnavailable:
+            dispatch.stream_store().request_cancel([reply.pk])
+        except dispatch.StreamStoreUnavailable:
             raise ChatInputError("The reply cannot be stopped right now: the stream service is unreachable.",
                                  status=503) from None
     return reply
@@ -282,7 +280,7 @@ def reply_choose(*, reply: Message) -> Message:
                 sibling.save(update_fields=["chosen", "updated_at"])
                 changed.append(sibling)
         _after_commit_publish(reply.conversation_id,
-                              [events.message_updated(message_data(m)) for m in changed])
+                              [dispatch.events.message_updated(message_data(m)) for m in changed])
     reply.refresh_from_db()
     return reply
 
@@ -353,7 +351,7 @@ def replies_sweep_orphans(*, stale_seconds: int | None = None) -> list[Message]:
     candidates = list(Message.objects.filter(Q(status__in=ACTIVE_STATUSES), updated_at__lt=cutoff))
     if not candidates:
         return []
-    store = stream_store()
+    store = dispatch.stream_store()
     states = store.read_sync([m.pk for m in candidates])
     cancelled = store.cancel_requested([m.pk for m in candidates])
     ended = []
@@ -373,6 +371,6 @@ def replies_sweep_orphans(*, stale_seconds: int | None = None) -> list[Message]:
                 )
             if count:
                 message.refresh_from_db()
-                _after_commit_publish(message.conversation_id, [events.message_ended(message_data(message))])
+                _after_commit_publish(message.conversation_id, [dispatch.events.message_ended(message_data(message))])
                 ended.append(message)
     return ended

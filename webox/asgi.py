@@ -9,8 +9,8 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from chat.routing import websocket_urlpatterns  # noqa: E402
-from chat.runners import remember_server_loop  # noqa: E402
+from chat.streaming.routing import websocket_urlpatterns  # noqa: E402
+from chat.streaming.runners import remember_server_loop  # noqa: E402
 
 application = remember_server_loop(
     ProtocolTypeRouter(

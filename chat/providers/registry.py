@@ -88,7 +88,7 @@ def builtin_provider_configs() -> list[ProviderConfig]:
 
 def db_provider_config(provider) -> ProviderConfig:
     """The config of a ``chat.models.Provider`` record, its key decrypted."""
-    from chat.crypto import SecretDecryptError, decrypt_secret
+    from .crypto import SecretDecryptError, decrypt_secret
 
     try:
         api_key = decrypt_secret(provider.api_key_encrypted)
@@ -113,7 +113,7 @@ def db_provider_config(provider) -> ProviderConfig:
 
 def all_provider_configs() -> list[tuple[ProviderConfig, bool]]:
     """Every provider from every source with whether it is enabled (one query)."""
-    from chat.models import Provider
+    from .models import Provider
 
     by_name: dict[str, tuple[ProviderConfig, bool]] = {}
     for config in builtin_provider_configs() + env_provider_configs():

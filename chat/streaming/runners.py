@@ -72,7 +72,7 @@ def remember_server_loop(app):
 async def _sweep_forever() -> None:
     from asgiref.sync import sync_to_async
 
-    from .services import replies_sweep_orphans
+    from chat.services import replies_sweep_orphans
 
     while True:
         await asyncio.sleep(settings.WEBOX_SWEEP_INTERVAL_SECONDS)

@@ -164,7 +164,7 @@ class Publisher:
         self._checkpointing = asyncio.get_running_loop().create_task(self._checkpoint(checkpoints))
 
     async def _checkpoint(self, checkpoints: list[tuple[int, str, int]]) -> None:
-        from .services import replies_checkpoint
+        from chat.services import replies_checkpoint
 
         try:
             await sync_to_async(replies_checkpoint, thread_sensitive=False)(checkpoints=checkpoints)

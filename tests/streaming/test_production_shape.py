@@ -16,12 +16,12 @@ from django.conf import settings
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from chat.models import Message, ReplyStatus
-from chat.provider_services import provider_create
+from chat.providers import provider_create
 from chat.services import conversation_create
+from tests.fake_provider import expected_reply
+from tests.processes import start_daphne, start_worker
 
-from .chat_helpers import TERMINAL, StreamLog
-from .fake_provider import expected_reply
-from .processes import start_daphne, start_worker
+from .conftest import TERMINAL, StreamLog
 
 services_ready = bool(settings.REDIS_URL) and settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
 if not services_ready and os.environ.get("WEBOX_REQUIRE_SERVICES") == "1":

@@ -9,7 +9,7 @@ from chat.providers.base import ChatMessage, ChatRequest, ErrorCode, ProviderCon
 from chat.providers.openai_compat import OpenAIProvider
 from chat.providers.registry import build_provider
 from tests.fake_provider import expected_reply
-from tests.provider_helpers import ask, collect, failure
+from tests.providers.conftest import ask, collect, failure
 
 pytestmark = pytest.mark.usefixtures("fast_policy")
 

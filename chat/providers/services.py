@@ -16,11 +16,11 @@ from asgiref.sync import async_to_sync
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from .base import ChatMessage, ChatRequest, ErrorCode, ProviderConfig, ProviderError, StreamResult
 from .crypto import encrypt_secret, reencrypt_secret
 from .models import Provider
-from .providers.base import ChatMessage, ChatRequest, ErrorCode, ProviderConfig, ProviderError, StreamResult
-from .providers.policy import StreamPolicy
-from .providers.registry import PROVIDER_CLASSES, build_provider, db_provider_config
+from .policy import StreamPolicy
+from .registry import PROVIDER_CLASSES, build_provider, db_provider_config
 
 logger = logging.getLogger("chat.providers")
 

@@ -8,7 +8,7 @@ from chat.providers.anthropic_messages import DEFAULT_MAX_TOKENS, LEADING_USER_P
 from chat.providers.base import ChatMessage, ChatRequest, ErrorCode, ProviderConfig
 from chat.providers.registry import build_provider
 from tests.fake_provider import expected_reply
-from tests.provider_helpers import ask, collect, failure
+from tests.providers.conftest import ask, collect, failure
 
 pytestmark = pytest.mark.usefixtures("fast_policy")
 

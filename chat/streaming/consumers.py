@@ -15,11 +15,12 @@ from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.contrib.auth.models import AnonymousUser
 
+from chat.models import Message
+from chat.selectors import ConversationNotFound, active_replies, conversation_get_for_user, message_get_for_user
+from chat.serializers import message_data
+from chat.services import ChatInputError, message_send, reply_cancel
+
 from . import events
-from .models import Message
-from .selectors import ConversationNotFound, active_replies, conversation_get_for_user, message_get_for_user
-from .serializers import message_data
-from .services import ChatInputError, message_send, reply_cancel
 from .streamstate import stream_store
 
 db = partial(sync_to_async, thread_sensitive=False)

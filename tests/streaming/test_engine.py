@@ -8,12 +8,12 @@ from asgiref.sync import sync_to_async
 from django.utils import timezone
 
 from chat.models import Message, ReplyStatus
-from chat.provider_services import provider_create
+from chat.providers import provider_create
 from chat.services import conversation_create, conversation_update, replies_sweep_orphans, reply_choose, reply_start
-from chat.streamstate import FlushEntry, stream_store
+from chat.streaming.streamstate import FlushEntry, stream_store
+from tests.fake_provider import expected_reply
 
-from .chat_helpers import StreamLog, all_ended, collect_until, connect
-from .fake_provider import expected_reply
+from .conftest import StreamLog, all_ended, collect_until, connect
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("in_process_runner")]
 

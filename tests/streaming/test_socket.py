@@ -6,12 +6,12 @@ import pytest
 from asgiref.sync import sync_to_async
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from chat import publisher as publisher_module
 from chat.models import Message
 from chat.providers.demo import demo_reply_text
 from chat.services import conversation_create, message_send
+from chat.streaming import publisher as publisher_module
 
-from .chat_helpers import StreamLog, all_ended, collect_until, connect
+from .conftest import StreamLog, all_ended, collect_until, connect
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("in_process_runner")]
 
@@ -204,7 +204,7 @@ async def test_cancel_keeps_partial_text(user, conversation, settings):
 
 
 def demo_reply_text_for(message: str) -> str:
-    from chat.providers.base import ChatMessage, ChatRequest
+    from chat.providers import ChatMessage, ChatRequest
 
     return demo_reply_text(ChatRequest(model="demo-echo", messages=(ChatMessage("user", message),)))
 
@@ -232,7 +232,7 @@ async def test_deleting_a_conversation_stops_its_replies(user, conversation, set
 
     await sync_to_async(conversation_delete)(conversation=conversation)
     await collect_until(comm, log, lambda lg: lg.of_type("conversation.deleted"))
-    from chat.publisher import get_publisher
+    from chat.streaming.publisher import get_publisher
 
     async with asyncio.timeout(5):
         while reply_id in get_publisher().streams:

@@ -7,7 +7,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .providers.catalog import provider_catalog
+from .catalog import provider_catalog
 
 
 class ProvidersApi(APIView):

@@ -18,12 +18,13 @@ from functools import partial
 
 from asgiref.sync import sync_to_async
 
-from . import events, services
-from .context import build_chat_request
-from .providers.base import ErrorCode, ProviderError, StreamResult, TextDelta
-from .providers.registry import build_provider, get_provider_config
+from chat import services
+from chat.context import build_chat_request
+from chat.providers import ErrorCode, ProviderError, StreamResult, TextDelta, build_provider, get_provider_config
+from chat.serializers import message_data
+
+from . import events
 from .publisher import get_publisher
-from .serializers import message_data
 from .streamstate import stream_store
 
 logger = logging.getLogger(__name__)
