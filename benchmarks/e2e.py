@@ -130,7 +130,24 @@ class Shape:
         if not figures["passed"]:
             print("    " + ", ".join(f"{k} {v}" for k, v in sorted(c.items()) if v and k not in ("ok", "streams")
                                    and not k.startswith("direct")), flush=True)
+        if c["not ended"]:
+            self.drain(nominal)
+
         return figures, costs
+
+    def drain(self, nominal: float, *, quiet: float = 5.0, limit: float = 120.0) -> None:
+        """Wait until replies a wave left behind have stopped reaching the provider, so that they do not
+        load the next wave: no new provider call for ``quiet`` + nominal seconds, at most ``limit``."""
+        t0 = last = time.monotonic()
+        late = 0
+        while time.monotonic() - last < quiet + nominal and time.monotonic() - t0 < limit:
+            time.sleep(1)
+            calls = len(self.fake.take())
+            if calls:
+                late += calls
+                last = time.monotonic()
+        print(f"    drained: {late} late provider calls over {time.monotonic() - t0:.0f} s"
+              + (" (gave up waiting)" if time.monotonic() - t0 >= limit else ""), flush=True)
 
     def idle(self, seconds: float) -> dict:
         with Sampler({**self.pids, "fake": self.fake.pid}) as sampler:
