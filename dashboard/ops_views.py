@@ -86,7 +86,7 @@ class OpsEndReplyApi(APIView):
 
 class OpsWorkerControlApi(APIView):
     permission_classes = [IsAdminUser]
-    action = staticmethod(ops.worker_drain)
+    control = staticmethod(ops.worker_drain)
 
     class InputSerializer(serializers.Serializer):
         hostname = serializers.CharField(max_length=255)
@@ -98,14 +98,14 @@ class OpsWorkerControlApi(APIView):
         if not health.uses_celery():
             raise Conflict("Replies run in-process: there are no Celery workers.")
         hostname = data.validated_data["hostname"]
-        if not self.action(hostname=hostname):
+        if not self.control(hostname=hostname):
             raise NotFound(f"{hostname} did not answer.")
         return Response({"hostname": hostname, "queue": ops.queue_name(), "ok": True})
 
 
 class OpsDrainApi(OpsWorkerControlApi):
-    action = staticmethod(ops.worker_drain)
+    control = staticmethod(ops.worker_drain)
 
 
 class OpsResumeApi(OpsWorkerControlApi):
-    action = staticmethod(ops.worker_resume)
+    control = staticmethod(ops.worker_resume)
