@@ -34,3 +34,10 @@ def test_swagger_start_up_code_is_served_as_a_script(client):
     response = client.get(own.replace("&amp;", "&"))
     assert response.status_code == 200 and response["Content-Type"].startswith("application/javascript")
     assert "SwaggerUIBundle" in response.content.decode() and "/api/schema/" in response.content.decode()
+
+
+def test_the_schema_lists_the_ops_endpoints(client):
+    response = client.get("/api/schema/", {"format": "json"})
+    assert response.status_code == 200
+    paths = response.json()["paths"]
+    assert {"/api/ops/status", "/api/ops/workers/drain", "/api/ops/workers/resume"} <= set(paths)
