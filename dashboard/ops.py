@@ -134,11 +134,13 @@ def ops_status() -> dict:
     if health.uses_celery():
         broker = health.broker_component()
         body["broker"] = {"state": broker.state, "detail": broker.detail}
+        body["workers"], body["queues"] = [], []
         if broker.state == health.OK:
-            body["workers"] = workers()
-            body["queues"] = queue_lengths()
-        else:
-            body["workers"], body["queues"] = [], []
+            try:
+                body["workers"] = workers()
+                body["queues"] = queue_lengths()
+            except Exception as exc:  # the broker went away meanwhile: report it, not a 500
+                body["broker"] = {"state": health.ERROR, "detail": type(exc).__name__}
     else:
         body["workers"], body["queues"] = None, None
     body["generated_in_ms"] = round((time.perf_counter() - started) * 1000, 1)
