@@ -19,6 +19,7 @@ SCENARIOS = {
     "interval": interval.main,
     "snapshot": snapshot.main,
     "worker": worker.main,
+    "load": lambda **options: __import__("benchmarks.load", fromlist=["main"]).main(**options),
 }
 DEFAULT = ["streams", "interval", "snapshot", "worker"]
 
