@@ -52,7 +52,7 @@ class Process:
     def output(self) -> str:
         return self.log.read_text(errors="replace")
 
-    def wait_for_output(self, text: str, timeout: float = 30) -> None:
+    def wait_for_output(self, text: str, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while text not in self.output():
             if self.handle.poll() is not None or time.monotonic() > deadline:
@@ -78,7 +78,8 @@ def start_daphne(tmp_path: Path, **env: str) -> tuple[Process, int]:
     port = free_port()
     process = Process([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "webox.asgi:application"],
                       child_env(**env), tmp_path / f"daphne-{port}.log")
-    deadline = time.monotonic() + 30
+    # Generous: on a shared CI machine, starting Django and daphne can take many seconds.
+    deadline = time.monotonic() + 60
     while True:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
