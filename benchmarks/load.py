@@ -15,6 +15,10 @@ Checked at the end, for every reply on every socket of its conversation and in t
   another reply's;
 - stuck: a reply not ended within ``stuck_after`` seconds of its turn's start.
 
+The turn times it prints are not a performance measurement: the fake provider and every client
+socket run in this one Python process, which is often the bottleneck (see docs/performance.md for
+the engine's figures).
+
 ``python -m benchmarks --only load`` runs it at size (``--quick``: smaller); the CI runs a short
 form through ``tests/streaming/test_load_short.py``.
 """
@@ -224,9 +228,10 @@ def summarize(outcome: Outcome, fake) -> Summary:
     took = [t.took * 1000 for t in turns if t.took is not None]
     posted = [t.posted * 1000 for t in turns if t.posted is not None]
     replies = sum(len(t.replies) for t in turns)
-    sockets = len(outcome.logs) * outcome.sockets_per_conversation
+    # The warm-up turn is checked with the others, but its conversation is not counted as load.
+    sockets = len(outcome.plan.conversations) * outcome.sockets_per_conversation
     checked = replies * outcome.tokens * outcome.sockets_per_conversation
-    row = [outcome.plan.users, len(outcome.logs), sockets, outcome.duration, len(turns), replies,
+    row = [outcome.plan.users, len(outcome.plan.conversations), sockets, outcome.duration, len(turns), replies,
            checked, len(took) / outcome.duration, median(posted),
            percentile(posted, 99), median(took), percentile(took, 99), len(lost), len(doubled),
            len(crossed), len(stuck), len(outcome.send_errors)]
@@ -241,7 +246,8 @@ def report(summaries: list[Summary]) -> None:
 
 
 def run_stack(tmp_path: Path, *, fake, users: int, conversations_per_user: int, sockets_per_conversation: int,
-              duration: float, tokens: int, delay_ms: int, concurrency: int, env: dict[str, str]) -> Summary:
+              duration: float, tokens: int, delay_ms: int, concurrency: int, env: dict[str, str],
+              stuck_after: float = 30.0) -> Summary:
     """Start daphne and a worker (stopped at the end, pass or fail), drive the load, check it."""
     from tests.processes import start_daphne, start_worker
 
@@ -251,7 +257,7 @@ def run_stack(tmp_path: Path, *, fake, users: int, conversations_per_user: int, 
     try:
         worker = start_worker(tmp_path, concurrency=concurrency, **env)
         outcome = asyncio.run(drive(port=port, plan=plan, sockets_per_conversation=sockets_per_conversation,
-                                    duration=duration, tokens=tokens, delay_ms=delay_ms))
+                                    duration=duration, tokens=tokens, delay_ms=delay_ms, stuck_after=stuck_after))
     finally:
         if worker is not None:
             worker.stop()
@@ -272,6 +278,6 @@ def main(*, database_url: str, quick: bool) -> None:
             concurrency = max(50, users * per_user * len(PROVIDERS) + 10)
             summaries.append(run_stack(Path(tmp), fake=fake, users=users, conversations_per_user=per_user,
                                        sockets_per_conversation=sockets, duration=duration, tokens=20,
-                                       delay_ms=20, concurrency=concurrency, env=env))
+                                       delay_ms=20, concurrency=concurrency, env=env, stuck_after=60.0))
             print(f"  {users} users x {per_user} conversations x {sockets} sockets: done", flush=True)
     report(summaries)
