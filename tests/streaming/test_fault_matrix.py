@@ -413,3 +413,21 @@ async def test_a_redis_restart_mid_turn_loses_no_text(tmp_path, processes, fake,
     finally:
         stop_all(processes.all)
         redis.stop()
+
+
+async def test_the_channel_layer_as_configured_publishes_again_right_after_a_redis_restart(tmp_path):
+    """Each pooled connection that the restart closed would fail its next publish (one lost event, e.g. a
+    reply's end) without the retry configured in CHANNEL_LAYERS."""
+    from channels_redis.pubsub import RedisPubSubChannelLayer
+
+    config = settings.CHANNEL_LAYERS["default"]["CONFIG"]
+    redis = RedisServer(tmp_path).start()
+    layer = RedisPubSubChannelLayer(hosts=[{**config["hosts"][0], "address": redis.url}],
+                                    prefix=f"{config['prefix']}-restart")
+    try:
+        await layer.group_send("conversation-1", {"type": "chat.events", "events": []})
+        await asyncio.to_thread(redis.restart)
+        await layer.group_send("conversation-1", {"type": "chat.events", "events": []})
+    finally:
+        await layer.flush()
+        redis.stop()
