@@ -431,3 +431,25 @@ async def test_the_channel_layer_as_configured_publishes_again_right_after_a_red
     finally:
         await layer.flush()
         redis.stop()
+
+
+def test_a_send_while_the_channel_layer_refuses_is_stored_and_its_replies_still_start(
+        settings, monkeypatch, user, providers, conversation, caplog):
+    """The events after a commit are best effort (a socket repairs by resync); the write and the start of its
+    replies are not: a layer that refuses must neither turn the send into a 500 nor keep its replies pending."""
+    from rest_framework.test import APIClient
+
+    from chat.streaming import runners
+
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+                                           "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]}}}  # nothing listens there
+    started = []
+    monkeypatch.setattr(runners, "start_replies", started.append)
+    client = APIClient()
+    client.force_authenticate(user)
+    response = client.post("/api/chat/send", {"conversation_id": conversation.pk, "message": "anyone?",
+                                              "selected_providers": ["gpt", "claude"]}, format="json")
+    assert response.status_code == 202, response.content
+    reply_ids = [r["id"] for r in response.json()["replies"]]
+    assert started == [reply_ids]
+    assert Message.objects.filter(pk__in=reply_ids, status=ReplyStatus.PENDING).count() == 2
