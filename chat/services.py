@@ -98,7 +98,9 @@ def _resolve_targets(selected_providers, selected_models) -> list[tuple[str, str
 
 
 def _after_commit_publish(conversation_id: int, event_list: list[dict]) -> None:
-    transaction.on_commit(lambda: dispatch.events.publish_from_sync(conversation_id, event_list))
+    # robust: an event the layer cannot take is logged and lost (sockets repair by resync), but it never
+    # turns a stored write into a 500 nor keeps the next callbacks (starting the replies) from running.
+    transaction.on_commit(lambda: dispatch.events.publish_from_sync(conversation_id, event_list), robust=True)
 
 
 def _touch(conversation: Conversation) -> None:

@@ -1,13 +1,20 @@
-"""Start webox's real processes (daphne, Celery workers) for tests, against the test database."""
+"""Start webox's real processes (daphne, Celery workers, a private Redis) for tests, against the test database.
+
+Also the client side of the real path: ``post`` (the REST API over HTTP) and ``ChatSocket`` (a
+conversation's WebSocket through daphne, every event kept in a ``StreamLog``). Loopback only.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -45,7 +52,7 @@ class Process:
     def output(self) -> str:
         return self.log.read_text(errors="replace")
 
-    def wait_for_output(self, text: str, timeout: float = 30) -> None:
+    def wait_for_output(self, text: str, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while text not in self.output():
             if self.handle.poll() is not None or time.monotonic() > deadline:
@@ -71,7 +78,8 @@ def start_daphne(tmp_path: Path, **env: str) -> tuple[Process, int]:
     port = free_port()
     process = Process([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "webox.asgi:application"],
                       child_env(**env), tmp_path / f"daphne-{port}.log")
-    deadline = time.monotonic() + 30
+    # Generous: on a shared CI machine, starting Django and daphne can take many seconds.
+    deadline = time.monotonic() + 60
     while True:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
@@ -82,12 +90,97 @@ def start_daphne(tmp_path: Path, **env: str) -> tuple[Process, int]:
             time.sleep(0.1)
 
 
-def start_worker(tmp_path: Path, *, beat: bool = False, **env: str) -> Process:
+def start_worker(tmp_path: Path, *, beat: bool = False, concurrency: int = 50, **env: str) -> Process:
     name = f"w{uuid.uuid4().hex[:6]}"
-    args = [sys.executable, "-m", "celery", "-A", "webox", "worker", "-P", "threads", "-c", "50", "-n", f"{name}@%h",
+    args = [sys.executable, "-m", "celery", "-A", "webox", "worker", "-P", "threads", "-c", str(concurrency),
+            "-n", f"{name}@%h",
             "--without-mingle", "--without-gossip", "--loglevel", "INFO"]
     if beat:
         args += ["-B", "--schedule", str(tmp_path / f"{name}-beat")]
     process = Process(args, child_env(**env), tmp_path / f"{name}.log")
     process.wait_for_output(" ready.")
     return process
+
+
+class RedisServer:
+    """A private ``redis-server`` on its own free port, without persistence: a restart loses every key,
+    as a crashed Redis without AOF does. Only for tests that break Redis; the others share the main one."""
+
+    def __init__(self, tmp_path: Path):
+        self.port = free_port()
+        self.tmp_path = tmp_path
+        self.handle: subprocess.Popen | None = None
+        self.starts = 0
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisServer:
+        self.starts += 1
+        log = (self.tmp_path / f"redis-{self.port}-{self.starts}.log").open("wb")
+        self.handle = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.tmp_path)], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
+                    sock.sendall(b"PING\r\n")
+                    if sock.recv(16).startswith(b"+PONG"):
+                        return self
+            except OSError:
+                pass
+            if self.handle.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"redis-server did not start on port {self.port}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        """SIGKILL: no save, no goodbye to the clients."""
+        if self.handle is not None and self.handle.poll() is None:
+            self.handle.kill()
+            self.handle.wait(10)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+def post(port: int, path: str, token: str, body: dict | None = None, *, timeout: float = 10) -> dict:
+    """POST JSON to daphne as the token's user; the decoded JSON answer."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}", data=json.dumps(body or {}).encode(), method="POST",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return json.loads(response.read())
+
+
+class ChatSocket:
+    """A conversation's socket through daphne, authenticated by bearer subprotocol; ``log`` holds what arrived."""
+
+    def __init__(self, port: int, conversation_id: int, token: str):
+        from tests.streaming.conftest import StreamLog
+
+        self.url = f"ws://127.0.0.1:{port}/api/chat/ws/{conversation_id}"
+        self.origin = f"http://127.0.0.1:{port}"
+        self.conversation_id = conversation_id
+        self.token = token
+        self.log = StreamLog()
+
+    async def __aenter__(self) -> ChatSocket:
+        import websockets
+
+        self.ws = await websockets.connect(self.url, subprotocols=["webox.bearer", self.token], origin=self.origin,
+                                           proxy=None, open_timeout=10)
+        await self.until(lambda log: log.of_type("snapshot"))
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.ws.close()
+
+    async def until(self, done, timeout: float = 30):
+        async with asyncio.timeout(timeout):
+            while not done(self.log):
+                self.log.add(json.loads(await self.ws.recv()))
+        return self.log

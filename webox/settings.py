@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("WEBOX_VAR_DIR", BASE_DIR / "var"))
@@ -169,7 +170,10 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": WEBOX_REDIS_PREFIX},
+            # A pooled connection that Redis closed (a restart) fails once, is reopened and the
+            # command retried once; without it that one publish, e.g. a reply's end, is lost.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "retry_on_error": [RedisConnectionError]}],
+                       "prefix": WEBOX_REDIS_PREFIX},
         }
     }
 else:
