@@ -19,9 +19,11 @@ def _count(queryset, owner_field: str) -> Coalesce:
 
 @admin.register(User)
 class WeboxUserAdmin(UserAdmin):
-    list_display = ("username", "email", "is_active", "is_staff", "conversation_total", "reply_total",
-                    "last_login", "date_joined")
+    list_display = ("username", "email", "is_active", "is_staff", "conversation_total", "reply_total", "last_login")
     actions = ["deactivate", "activate"]
+
+    class Media:
+        css = {"all": ("chat/admin/admin.css",)}
 
     def get_queryset(self, request):
         conversations = Conversation.objects.filter(owner=OuterRef("pk"))

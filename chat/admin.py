@@ -35,7 +35,7 @@ EMPTY = "—"
 
 def _figures(*pairs: tuple[str, object, str]) -> str:
     """``label value unit`` pairs with a known value, joined; the empty mark when none is known."""
-    known = [f"{label} {value:,}{unit}" if isinstance(value, int) else f"{label} {value}{unit}"
+    known = [f"{label} " * bool(label) + (f"{value:,}" if isinstance(value, int) else str(value)) + unit
              for label, value, unit in pairs if value not in (None, "")]
     return " · ".join(known) or EMPTY
 
@@ -107,6 +107,12 @@ class ReplyStatusFilter(ReplyValueFilter):
         return Message.objects.filter(conversation=OuterRef("pk"), role=Role.ASSISTANT, status__in=statuses)
 
 
+class LastActivityFilter(admin.DateFieldListFilter):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.title = "last activity"
+
+
 class ConversationChangeList(ChangeList):
     """Attaches the providers used and the active replies of the page's conversations (one query)."""
 
@@ -129,11 +135,11 @@ class ConversationChangeList(ChangeList):
 
 @admin.register(Conversation)
 class ConversationAdmin(admin.ModelAdmin):
-    list_display = ("title_display", "owner", "turns", "providers_display", "updated_at", "active_replies",
+    list_display = ("title_display", "owner", "turns", "providers_display", "last_activity", "active_replies",
                     "archived")
     list_display_links = ("title_display",)
     list_filter = (("owner", admin.RelatedOnlyFieldListFilter), ProviderFilter, ModelFilter, ReplyStatusFilter,
-                   "archived", "context_mode", "updated_at", "created_at")
+                   "archived", "context_mode", ("updated_at", LastActivityFilter), "created_at")
     search_fields = ("title", "messages__content")
     date_hierarchy = "created_at"
     list_select_related = ("owner",)
@@ -173,6 +179,10 @@ class ConversationAdmin(admin.ModelAdmin):
     @admin.display(description="turns", ordering="turn_count")
     def turns(self, conversation: Conversation) -> int:
         return conversation.turn_count
+
+    @admin.display(description="last activity", ordering="updated_at")
+    def last_activity(self, conversation: Conversation):
+        return conversation.updated_at
 
     @admin.display(description="providers used")
     def providers_display(self, conversation: Conversation) -> str:
@@ -333,8 +343,8 @@ class ErrorCodeFilter(MessageValueFilter):
 class MessageAdmin(admin.ModelAdmin):
     """Read-only: messages change through the chat (send, cancel, regenerate), never by hand."""
 
-    list_display = ("id", "conversation_link", "role", "provider", "model_display", "status", "error_code",
-                    "content_preview", "completion_tokens", "duration_ms", "created_at")
+    list_display = ("id", "conversation_link", "author", "model_display", "status_display", "content_preview",
+                    "figures", "created")
     list_filter = ("status", "role", MessageProviderFilter, MessageModelFilter, ErrorCodeFilter, "chosen",
                    "created_at")
     search_fields = ("content", "conversation__title")
@@ -370,13 +380,30 @@ class MessageAdmin(admin.ModelAdmin):
 
     @admin.display(description="conversation", ordering="conversation")
     def conversation_link(self, message: Message) -> str:
-        return _admin_link(message.conversation, Truncator(str(message.conversation)).chars(40))
+        return _admin_link(message.conversation, Truncator(str(message.conversation)).chars(24))
 
     @admin.display(description="answers")
     def reply_to_link(self, message: Message) -> str:
         if message.reply_to_id is None:
             return EMPTY
         return _admin_link(message.reply_to, Truncator(message.reply_to.content).chars(LIST_TEXT_CHARS))
+
+    @admin.display(description="from", ordering="provider")
+    def author(self, message: Message) -> str:
+        return message.provider if message.role == Role.ASSISTANT else message.get_role_display()
+
+    @admin.display(description="status", ordering="status")
+    def status_display(self, message: Message) -> str:
+        status = message.get_status_display()
+        return f"{status}: {message.error_code}" if message.error_code else status
+
+    @admin.display(description="usage", ordering="duration_ms")
+    def figures(self, message: Message) -> str:
+        return _figures(("", message.completion_tokens, " tok"), ("", message.duration_ms, " ms"))
+
+    @admin.display(description="created", ordering="created_at")
+    def created(self, message: Message) -> str:
+        return timezone.localtime(message.created_at).strftime("%Y-%m-%d %H:%M:%S")
 
     @admin.display(description="model", ordering="model")
     def model_display(self, message: Message) -> str:

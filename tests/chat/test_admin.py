@@ -93,6 +93,7 @@ def test_list_shows_turns_providers_and_active_replies(staff_client, thread):
     page = staff_client.get(LIST)
     assert page.status_code == 200
     html = page.content.decode()
+    assert "Last activity" in html or "last activity" in html
     row = html[html.index("Trip planning"):]
     row = row[:row.index("</tr>")]
     assert '<td class="field-turns">2</td>' in row
