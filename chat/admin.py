@@ -20,7 +20,7 @@ from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 
 from . import services
-from .exports import conversation_turns, conversations_export_json, conversations_export_markdown
+from .exports import conversations_export_json, conversations_export_markdown
 from .models import ACTIVE_STATUSES, Conversation, Message, ReplyStatus, Role
 from .providers import admin as provider_admin  # noqa: F401 - registers the Provider admin
 from .rendering import render_markdown
@@ -287,6 +287,27 @@ class ConversationAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{conversation}: {exc.detail}", messages.ERROR)
         self.message_user(request, f"Asked {stopped} active reply(ies) to stop.",
                           messages.SUCCESS if stopped else messages.INFO)
+
+
+def conversation_turns(conversation: Conversation) -> list[tuple[Message | None, list[Message]]]:
+    """Each turn as (its message, its replies in the order they were asked for).
+
+    A reply that answers no message (possible only through a hand-made row) gets a turn of its
+    own with no message, so that the page leaves nothing out.
+    """
+    messages = list(conversation.messages.order_by("created_at", "id"))
+    turns: dict[int | tuple, tuple[Message | None, list[Message]]] = {}
+    for message in messages:
+        if message.role != Role.ASSISTANT:
+            turns[message.pk] = (message, [])
+    for message in messages:
+        if message.role != Role.ASSISTANT:
+            continue
+        if message.reply_to_id in turns:
+            turns[message.reply_to_id][1].append(message)
+        else:
+            turns[("loose", message.pk)] = (None, [message])
+    return sorted(turns.values(), key=lambda turn: ((turn[0] or turn[1][0]).created_at, (turn[0] or turn[1][0]).pk))
 
 
 def thread_view(conversation: Conversation) -> list[dict]:

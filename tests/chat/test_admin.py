@@ -170,24 +170,26 @@ def action(client, name, conversations, **extra):
     return client.post(LIST, {"action": name, "_selected_action": [c.pk for c in conversations], **extra})
 
 
-def test_export_json_is_lossless(staff_client, thread):
+def test_export_json_is_the_users_lossless_format(staff_client, thread):
     conversation, replies = thread
     response = action(staff_client, "export_json", [conversation])
     assert response.status_code == 200
     assert response["Content-Disposition"].startswith('attachment; filename="webox-conversations-')
     document = json.loads(response.content)
+    assert (document["format"], document["version"]) == ("webox.conversations", 1)
     [exported] = document["conversations"]
     assert exported["title"] == "Trip planning" and exported["default_params"]["temperature"] == 0.7
-    first, second = exported["turns"]
-    assert first["message"]["content"] == "Where to in May?"
-    assert [r["id"] for r in first["replies"]] == [r.pk for r in replies[:4]]
-    lisbon = first["replies"][0]
-    assert lisbon["usage"] == {"prompt_tokens": 12, "completion_tokens": 34}
-    assert (lisbon["timings"]["ttft_ms"], lisbon["timings"]["duration_ms"]) == (210, 1500)
+    by_id = {m["id"]: m for m in exported["messages"]}
+    question = replies[0].reply_to_id
+    assert by_id[question]["content"] == "Where to in May?"
+    assert [m["id"] for m in exported["messages"] if m["reply_to"] == question] == [r.pk for r in replies[:4]]
+    lisbon = by_id[replies[0].pk]
+    assert (lisbon["prompt_tokens"], lisbon["completion_tokens"], lisbon["ttft_ms"], lisbon["duration_ms"]) == (
+        12, 34, 210, 1500)
     assert lisbon["parameters"] == {"temperature": 0.7} and lisbon["finish_reason"] == "stop"
-    assert first["replies"][1]["chosen"] is True
-    assert first["replies"][3]["status"] == "error" and first["replies"][3]["error_code"] == "timeout"
-    assert second["replies"][0]["status"] == "streaming"
+    assert by_id[replies[1].pk]["chosen"] is True
+    assert (by_id[replies[3].pk]["status"], by_id[replies[3].pk]["error_code"]) == ("error", "timeout")
+    assert by_id[replies[4].pk]["status"] == "streaming"
 
 
 def test_export_markdown_has_a_section_per_turn_and_provider(staff_client, thread):
@@ -199,7 +201,7 @@ def test_export_markdown_has_a_section_per_turn_and_provider(staff_client, threa
     assert text.index("## Turn 1") < text.index("### openai · gpt-x (version 1 of 2)") < text.index(
         "### openai · gpt-x (version 2 of 2)") < text.index("## Turn 2")
     assert "### anthropic · claude-y ✓ chosen" in text
-    assert "*Error: timeout*" in text
+    assert "Error timeout: No first token within 30 s." in text
 
 
 def test_archive_and_unarchive_actions(staff_client, thread, user):
