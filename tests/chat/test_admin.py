@@ -284,3 +284,27 @@ def test_message_cancel_action_stops_a_pending_reply(staff_client, thread):
     pending.refresh_from_db()
     assert pending.status == ReplyStatus.CANCELLED
     assert Message.objects.get(pk=replies[0].pk).status == ReplyStatus.COMPLETE
+
+
+def test_cancel_action_with_the_stream_store_down_says_so(staff_client, thread, monkeypatch):
+    from chat.streaming import streamstate
+
+    store = streamstate.RedisStreamStore("redis://127.0.0.1:1/0")  # nothing listens on port 1
+    monkeypatch.setattr(streamstate, "stream_store", lambda: store)
+    conversation, replies = thread
+    action(staff_client, "cancel_replies", [conversation])
+    messages = [str(m) for m in staff_client.get(LIST).context["messages"]]
+    assert messages[0] == "Trip planning: The reply cannot be stopped right now: the stream service is unreachable."
+    assert Message.objects.get(pk=replies[-1].pk).status == ReplyStatus.STREAMING
+
+
+def test_list_queries_do_not_grow_with_the_page(staff_client, thread, user, django_assert_max_num_queries):
+    with django_assert_max_num_queries(50) as counted:
+        staff_client.get(LIST)
+    one_conversation = len(counted.captured_queries)
+    for number in range(10):
+        conversation = Conversation.objects.create(owner=user, title=f"More {number}")
+        reply(conversation, Message.objects.create(conversation=conversation, role=Role.USER, content="hi"))
+    with django_assert_max_num_queries(one_conversation):
+        page = staff_client.get(LIST)
+    assert len(page.context["cl"].result_list) == 11
