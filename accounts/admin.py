@@ -1,8 +1,58 @@
-from django.contrib import admin
+"""Users in the admin: Django's user admin, with each user's chat totals and (de)activation."""
+
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
+from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
+
+from chat.models import Conversation, Message, Role
 
 from .models import User
+from .services import user_set_active
 
-admin.site.register(User, UserAdmin)
+
+def _count(queryset, owner_field: str) -> Coalesce:
+    """A per-user count as a subquery: several counts over joins would multiply each other."""
+    counted = queryset.order_by().values(owner_field).annotate(count=Count("pk")).values("count")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+@admin.register(User)
+class WeboxUserAdmin(UserAdmin):
+    list_display = ("username", "email", "is_active", "is_staff", "conversation_total", "reply_total", "last_login")
+    actions = ["deactivate", "activate"]
+
+    class Media:
+        css = {"all": ("chat/admin/admin.css",)}
+
+    def get_queryset(self, request):
+        conversations = Conversation.objects.filter(owner=OuterRef("pk"))
+        replies = Message.objects.filter(conversation__owner=OuterRef("pk"), role=Role.ASSISTANT)
+        return super().get_queryset(request).annotate(
+            conversation_total=_count(conversations, "owner"),
+            reply_total=_count(replies, "conversation__owner"),
+        )
+
+    @admin.display(description="conversations", ordering="conversation_total")
+    def conversation_total(self, user: User) -> int:
+        return user.conversation_total
+
+    @admin.display(description="replies", ordering="reply_total")
+    def reply_total(self, user: User) -> int:
+        return user.reply_total
+
+    @admin.action(description="Deactivate selected users (they can no longer sign in)", permissions=["change"])
+    def deactivate(self, request, queryset) -> None:
+        if queryset.filter(pk=request.user.pk).exists():
+            self.message_user(request, "You cannot deactivate your own account.", messages.ERROR)
+            return
+        changed = sum(user_set_active(user=user, active=False) for user in queryset)
+        self.message_user(request, f"Deactivated {changed} user(s).", messages.SUCCESS)
+
+    @admin.action(description="Reactivate selected users", permissions=["change"])
+    def activate(self, request, queryset) -> None:
+        changed = sum(user_set_active(user=user, active=True) for user in queryset)
+        self.message_user(request, f"Reactivated {changed} user(s).", messages.SUCCESS)
+
 
 from . import admin_invitations  # noqa: E402,F401  (registers the Invitation admin)

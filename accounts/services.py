@@ -73,3 +73,16 @@ def user_register(*, username: str, email: str, password: str, invitation: str =
         if mode == SIGNUP_INVITE:
             Invitation.objects.filter(token=invitation).update(used_by=user)
         return user
+
+
+def user_set_active(*, user: "User", active: bool) -> bool:
+    """Let the account sign in again or stop it from doing so; whether anything changed.
+
+    An inactive account's sessions and tokens are refused from its next request on (Django's
+    auth backend and simplejwt both check ``is_active``); its data stays.
+    """
+    if user.is_active == active:
+        return False
+    user.is_active = active
+    user.save(update_fields=["is_active"])
+    return True

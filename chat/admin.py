@@ -1,36 +1,467 @@
-from django.contrib import admin
+"""Conversations and messages in the Django admin: readable threads, and operator actions.
 
-from .models import Conversation, Message
+Every write goes through ``chat.services`` (archive, cancel, delete), so the conversation's open
+pages are told and streaming replies are stopped, exactly as when the user does it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
+from django.db.models import Count, Exists, IntegerField, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.http import HttpResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.text import Truncator
+
+from . import services
+from .exports import conversations_export_json, conversations_export_markdown
+from .models import ACTIVE_STATUSES, Conversation, Message, ReplyStatus, Role
 from .providers import admin as provider_admin  # noqa: F401 - registers the Provider admin
+from .rendering import render_markdown
+
+ADMIN_CSS = {"all": ("chat/admin/admin.css", "/chat/code.css")}
+LIST_TEXT_CHARS = 80
+FILTER_CHOICES_LIMIT = 100
+EMPTY = "—"
 
 
-class MessageInline(admin.TabularInline):
-    model = Message
-    extra = 0
-    fields = ("role", "provider", "model", "status", "content", "completion_tokens", "duration_ms", "created_at")
-    readonly_fields = ("created_at",)
-    show_change_link = True
+# --- shared display helpers ------------------------------------------------------------------
+
+def _figures(*pairs: tuple[str, object, str]) -> str:
+    """``label value unit`` pairs with a known value, joined; the empty mark when none is known."""
+    known = [f"{label} " * bool(label) + (f"{value:,}" if isinstance(value, int) else str(value)) + unit
+             for label, value, unit in pairs if value not in (None, "")]
+    return " · ".join(known) or EMPTY
+
+
+def usage_text(reply: Message) -> str:
+    return _figures(("prompt", reply.prompt_tokens, " tokens"), ("completion", reply.completion_tokens, " tokens"))
+
+
+def timings_text(reply: Message) -> str:
+    return _figures(("first token", reply.ttft_ms, " ms"), ("total", reply.duration_ms, " ms"))
+
+
+def parameters_text(parameters: dict | None) -> str:
+    if not parameters:
+        return "provider defaults"
+    return ", ".join(f"{key.replace('_', ' ')} {value}" for key, value in sorted(parameters.items())
+                     if not isinstance(value, dict))
+
+
+def _admin_link(obj, label: str | None = None) -> str:
+    url = reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
+    return format_html('<a href="{}">{}</a>', url, label or str(obj))
+
+
+# --- conversations -----------------------------------------------------------------------------
+
+class ReplyValueFilter(admin.SimpleListFilter):
+    """Conversations with at least one reply whose ``field`` has the chosen value."""
+
+    field = ""
+
+    def lookups(self, request, model_admin):
+        values = (Message.objects.filter(role=Role.ASSISTANT).exclude(**{self.field: ""})
+                  .order_by(self.field).values_list(self.field, flat=True).distinct())
+        return [(value, value) for value in values[:FILTER_CHOICES_LIMIT]]
+
+    def replies(self):
+        return Message.objects.filter(conversation=OuterRef("pk"), role=Role.ASSISTANT, **{self.field: self.value()})
+
+    def queryset(self, request, queryset):
+        if self.value() is None:
+            return queryset
+        # Exists, not a join: one row per conversation however many replies match.
+        return queryset.filter(Exists(self.replies()))
+
+
+class ProviderFilter(ReplyValueFilter):
+    title = "provider"
+    parameter_name = "provider"
+    field = "provider"
+
+
+class ModelFilter(ReplyValueFilter):
+    title = "model"
+    parameter_name = "model"
+    field = "model"
+
+
+class ReplyStatusFilter(ReplyValueFilter):
+    title = "reply status"
+    parameter_name = "reply_status"
+    field = "status"
+
+    def lookups(self, request, model_admin):
+        return [("active", "Active (pending or streaming)"), *ReplyStatus.choices]
+
+    def replies(self):
+        statuses = ACTIVE_STATUSES if self.value() == "active" else [self.value()]
+        return Message.objects.filter(conversation=OuterRef("pk"), role=Role.ASSISTANT, status__in=statuses)
+
+
+class LastActivityFilter(admin.DateFieldListFilter):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.title = "last activity"
+
+
+class ConversationChangeList(ChangeList):
+    """Attaches the providers used and the active replies of the page's conversations (one query)."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        self.result_list = list(self.result_list)
+        providers: dict[int, set[str]] = defaultdict(set)
+        active: dict[int, dict[str, int]] = defaultdict(dict)
+        rows = (Message.objects.filter(conversation__in=[c.pk for c in self.result_list], role=Role.ASSISTANT)
+                .values("conversation_id", "provider", "status").annotate(count=Count("id")).order_by())
+        for row in rows:
+            providers[row["conversation_id"]].add(row["provider"])
+            if row["status"] in ACTIVE_STATUSES:
+                counts = active[row["conversation_id"]]
+                counts[row["status"]] = counts.get(row["status"], 0) + row["count"]
+        for conversation in self.result_list:
+            conversation.providers_used = sorted(providers[conversation.pk])
+            conversation.active_counts = active[conversation.pk]
 
 
 @admin.register(Conversation)
 class ConversationAdmin(admin.ModelAdmin):
-    list_display = ("title", "owner", "archived", "context_mode", "created_at", "updated_at")
-    list_filter = ("archived", "context_mode", ("owner", admin.RelatedOnlyFieldListFilter), "created_at")
+    list_display = ("title_display", "owner", "turns", "providers_display", "last_activity", "active_replies",
+                    "archived")
+    list_display_links = ("title_display",)
+    list_filter = (("owner", admin.RelatedOnlyFieldListFilter), ProviderFilter, ModelFilter, ReplyStatusFilter,
+                   "archived", "context_mode", ("updated_at", LastActivityFilter), "created_at")
     search_fields = ("title", "messages__content")
     date_hierarchy = "created_at"
     list_select_related = ("owner",)
-    raw_id_fields = ("owner",)
-    inlines = [MessageInline]
+    list_per_page = 50
+    fieldsets = (
+        (None, {"fields": ("title", "owner_link", "archived", "created_at", "updated_at")}),
+        ("Settings", {"fields": ("context_mode", "system_prompt", "settings_display", "metadata_display")}),
+    )
+    readonly_fields = ("owner_link", "created_at", "updated_at", "settings_display", "metadata_display")
+    change_form_template = "admin/chat/conversation/change_form.html"
+    save_on_top = True
+    actions = ["export_json", "export_markdown", "archive", "unarchive", "cancel_replies", "delete_selected"]
 
-    def get_search_results(self, request, queryset, search_term):
-        queryset, _ = super().get_search_results(request, queryset, search_term)
-        # Searching message text joins many rows per conversation: show each once.
-        return queryset.distinct(), False
+    class Media:
+        css = ADMIN_CSS
+
+    def get_queryset(self, request):
+        turns = (Message.objects.filter(conversation=OuterRef("pk"), role=Role.USER).order_by()
+                 .values("conversation").annotate(count=Count("pk")).values("count"))
+        return super().get_queryset(request).annotate(
+            turn_count=Coalesce(Subquery(turns, output_field=IntegerField()), Value(0)),
+        )
+
+    def get_changelist(self, request, **kwargs):
+        return ConversationChangeList
+
+    def has_add_permission(self, request) -> bool:
+        # Conversations begin with a user's message; the admin manages them, it does not write them.
+        return False
+
+    # columns
+
+    @admin.display(description="title", ordering="title")
+    def title_display(self, conversation: Conversation) -> str:
+        return Truncator(str(conversation)).chars(LIST_TEXT_CHARS)
+
+    @admin.display(description="turns", ordering="turn_count")
+    def turns(self, conversation: Conversation) -> int:
+        return conversation.turn_count
+
+    @admin.display(description="last activity", ordering="updated_at")
+    def last_activity(self, conversation: Conversation):
+        return conversation.updated_at
+
+    @admin.display(description="providers used")
+    def providers_display(self, conversation: Conversation) -> str:
+        return ", ".join(getattr(conversation, "providers_used", [])) or EMPTY
+
+    @admin.display(description="active replies")
+    def active_replies(self, conversation: Conversation) -> str:
+        counts = getattr(conversation, "active_counts", {})
+        return ", ".join(f"{count} {status}" for status, count in sorted(counts.items())) or EMPTY
+
+    # change page
+
+    @admin.display(description="owner")
+    def owner_link(self, conversation: Conversation) -> str:
+        return _admin_link(conversation.owner, conversation.owner.get_username())
+
+    @admin.display(description="defaults for new messages")
+    def settings_display(self, conversation: Conversation) -> str:
+        params = conversation.default_params or {}
+        per_provider = params.get("provider_params") or {}
+        models = conversation.default_models or {}
+        rows = [
+            ("Providers", ", ".join(conversation.default_providers or []) or "none picked"),
+            ("Models", ", ".join(f"{name}: {model}" for name, model in sorted(models.items()))
+             or "each provider's default"),
+            ("Parameters", parameters_text(params)),
+            *((f"Parameters for {name}", parameters_text(values)) for name, values in sorted(per_provider.items())),
+        ]
+        return format_html('<dl class="webox-settings">{}</dl>',
+                           format_html_join("", "<dt>{}</dt><dd>{}</dd>", rows))
+
+    @admin.display(description="metadata")
+    def metadata_display(self, conversation: Conversation) -> str:
+        if not conversation.metadata:
+            return EMPTY
+        return format_html('<dl class="webox-settings">{}</dl>', format_html_join(
+            "", "<dt>{}</dt><dd>{}</dd>", sorted((str(k), str(v)) for k, v in conversation.metadata.items())))
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        conversation = self.get_object(request, object_id)
+        extra_context = {**(extra_context or {}), "thread": thread_view(conversation) if conversation else []}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def save_model(self, request, obj: Conversation, form, change: bool) -> None:
+        fields = {name: form.cleaned_data[name] for name in form.changed_data}
+        if fields:
+            services.conversation_update(conversation=obj, **fields)
+
+    def delete_model(self, request, obj: Conversation) -> None:
+        services.conversation_delete(conversation=obj)
+
+    def get_deleted_objects(self, objs, request):
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        # Messages cannot be deleted one by one (see MessageAdmin), but they go with their conversation.
+        perms_needed.discard(str(Message._meta.verbose_name))
+        return deleted, counts, perms_needed, protected
+
+    def delete_queryset(self, request, queryset) -> None:
+        for conversation in queryset:
+            services.conversation_delete(conversation=conversation)
+
+    # actions
+
+    def _download(self, body: str, content_type: str, extension: str) -> HttpResponse:
+        response = HttpResponse(body, content_type=f"{content_type}; charset=utf-8")
+        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+        response["Content-Disposition"] = f'attachment; filename="webox-conversations-{stamp}.{extension}"'
+        return response
+
+    @admin.action(description="Export selected conversations as JSON", permissions=["view"])
+    def export_json(self, request, queryset):
+        return self._download(conversations_export_json(queryset.order_by("created_at", "id")), "application/json",
+                              "json")
+
+    @admin.action(description="Export selected conversations as Markdown", permissions=["view"])
+    def export_markdown(self, request, queryset):
+        return self._download(conversations_export_markdown(queryset.order_by("created_at", "id")), "text/markdown",
+                              "md")
+
+    def _set_archived(self, request, queryset, archived: bool) -> None:
+        changed = [c for c in queryset if c.archived != archived]
+        for conversation in changed:
+            services.conversation_archive(conversation=conversation, archived=archived)
+        verb = "Archived" if archived else "Unarchived"
+        self.message_user(request, f"{verb} {len(changed)} conversation(s).", messages.SUCCESS)
+
+    @admin.action(description="Archive selected conversations", permissions=["change"])
+    def archive(self, request, queryset) -> None:
+        self._set_archived(request, queryset, True)
+
+    @admin.action(description="Unarchive selected conversations", permissions=["change"])
+    def unarchive(self, request, queryset) -> None:
+        self._set_archived(request, queryset, False)
+
+    @admin.action(description="Cancel the active replies of selected conversations", permissions=["change"])
+    def cancel_replies(self, request, queryset) -> None:
+        stopped = 0
+        for conversation in queryset:
+            try:
+                stopped += len(services.conversation_cancel_replies(conversation=conversation))
+            except services.ChatInputError as exc:
+                self.message_user(request, f"{conversation}: {exc.detail}", messages.ERROR)
+        self.message_user(request, f"Asked {stopped} active reply(ies) to stop.",
+                          messages.SUCCESS if stopped else messages.INFO)
+
+
+def conversation_turns(conversation: Conversation) -> list[tuple[Message | None, list[Message]]]:
+    """Each turn as (its message, its replies in the order they were asked for).
+
+    A reply that answers no message (possible only through a hand-made row) gets a turn of its
+    own with no message, so that the page leaves nothing out.
+    """
+    messages = list(conversation.messages.order_by("created_at", "id"))
+    turns: dict[int | tuple, tuple[Message | None, list[Message]]] = {}
+    for message in messages:
+        if message.role != Role.ASSISTANT:
+            turns[message.pk] = (message, [])
+    for message in messages:
+        if message.role != Role.ASSISTANT:
+            continue
+        if message.reply_to_id in turns:
+            turns[message.reply_to_id][1].append(message)
+        else:
+            turns[("loose", message.pk)] = (None, [message])
+    return sorted(turns.values(), key=lambda turn: ((turn[0] or turn[1][0]).created_at, (turn[0] or turn[1][0]).pk))
+
+
+def thread_view(conversation: Conversation) -> list[dict]:
+    """The conversation's turns for the change page: each message, its replies by provider."""
+    turns = []
+    for number, (message, replies) in enumerate(conversation_turns(conversation), start=1):
+        columns: dict[str, list[dict]] = {}
+        for reply in replies:
+            columns.setdefault(reply.provider, []).append({
+                "reply": reply,
+                # Active replies are shown as plain text while they grow, as on the chat page.
+                "html": None if reply.is_active else mark_safe(render_markdown(reply.content)),  # noqa: S308 - sanitised
+                "usage": usage_text(reply),
+                "timings": timings_text(reply),
+                "parameters": parameters_text(reply.parameters),
+                "url": reverse("admin:chat_message_change", args=[reply.pk]),
+            })
+        turns.append({
+            "number": number, "message": message,
+            "columns": [{"provider": name or "assistant", "versions": versions} for name, versions in columns.items()],
+        })
+    return turns
+
+
+# --- messages --------------------------------------------------------------------------------
+
+class MessageValueFilter(admin.SimpleListFilter):
+    """The distinct non-empty values of one field, as filter choices."""
+
+    field = ""
+
+    def lookups(self, request, model_admin):
+        values = Message.objects.exclude(**{self.field: ""}).order_by(self.field).values_list(self.field, flat=True)
+        return [(value, value) for value in values.distinct()[:FILTER_CHOICES_LIMIT]]
+
+    def queryset(self, request, queryset):
+        return queryset if self.value() is None else queryset.filter(**{self.field: self.value()})
+
+
+class MessageProviderFilter(MessageValueFilter):
+    title = parameter_name = field = "provider"
+
+
+class MessageModelFilter(MessageValueFilter):
+    title = parameter_name = field = "model"
+
+
+class ErrorCodeFilter(MessageValueFilter):
+    title = "error code"
+    parameter_name = field = "error_code"
 
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
-    list_display = ("id", "conversation", "role", "provider", "model", "status", "created_at")
-    list_filter = ("role", "status", "provider", "created_at")
+    """Read-only: messages change through the chat (send, cancel, regenerate), never by hand."""
+
+    list_display = ("id", "conversation_link", "author", "model_display", "status_display", "content_preview",
+                    "figures", "created")
+    list_filter = ("status", "role", MessageProviderFilter, MessageModelFilter, ErrorCodeFilter, "chosen",
+                   "created_at")
     search_fields = ("content", "conversation__title")
-    raw_id_fields = ("conversation", "reply_to")
+    list_select_related = ("conversation",)
+    list_per_page = 100
+    date_hierarchy = "created_at"
+    fieldsets = (
+        (None, {"fields": ("conversation_link", "reply_to_link", "role", "provider", "model", "status", "chosen")}),
+        ("Text", {"fields": ("content_display",)}),
+        ("Usage", {"fields": ("usage_display", "finish_reason", "parameters_display", "seq")}),
+        ("Timings", {"fields": ("timings_display", "created_at", "started_at", "completed_at")}),
+        ("Error", {"fields": ("error_code", "error_detail")}),
+    )
+    readonly_fields = ("conversation_link", "reply_to_link", "content_display", "usage_display",
+                       "parameters_display", "timings_display")
+    actions = ["cancel_replies"]
+
+    class Media:
+        css = ADMIN_CSS
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # A reply is removed with its conversation, which also stops it if it is still streaming.
+        return False
+
+    def has_cancel_permission(self, request) -> bool:
+        return request.user.has_perm("chat.change_message")
+
+    @admin.display(description="conversation", ordering="conversation")
+    def conversation_link(self, message: Message) -> str:
+        return _admin_link(message.conversation, Truncator(str(message.conversation)).chars(24))
+
+    @admin.display(description="answers")
+    def reply_to_link(self, message: Message) -> str:
+        if message.reply_to_id is None:
+            return EMPTY
+        return _admin_link(message.reply_to, Truncator(message.reply_to.content).chars(LIST_TEXT_CHARS))
+
+    @admin.display(description="from", ordering="provider")
+    def author(self, message: Message) -> str:
+        return message.provider if message.role == Role.ASSISTANT else message.get_role_display()
+
+    @admin.display(description="status", ordering="status")
+    def status_display(self, message: Message) -> str:
+        status = message.get_status_display()
+        return f"{status}: {message.error_code}" if message.error_code else status
+
+    @admin.display(description="usage", ordering="duration_ms")
+    def figures(self, message: Message) -> str:
+        return _figures(("", message.completion_tokens, " tok"), ("", message.duration_ms, " ms"))
+
+    @admin.display(description="created", ordering="created_at")
+    def created(self, message: Message) -> str:
+        return timezone.localtime(message.created_at).strftime("%Y-%m-%d %H:%M:%S")
+
+    @admin.display(description="model", ordering="model")
+    def model_display(self, message: Message) -> str:
+        return Truncator(message.model).chars(40)
+
+    @admin.display(description="text")
+    def content_preview(self, message: Message) -> str:
+        return Truncator(" ".join(message.content.split())).chars(LIST_TEXT_CHARS)
+
+    @admin.display(description="text")
+    def content_display(self, message: Message) -> str:
+        if message.role != Role.ASSISTANT or message.is_active:
+            return format_html('<div class="webox-plain">{}</div>', message.content)
+        return format_html('<div class="md webox-md">{}</div>', mark_safe(render_markdown(message.content)))  # noqa: S308
+
+    @admin.display(description="tokens")
+    def usage_display(self, message: Message) -> str:
+        return usage_text(message)
+
+    @admin.display(description="parameters")
+    def parameters_display(self, message: Message) -> str:
+        return parameters_text(message.parameters) if message.role == Role.ASSISTANT else EMPTY
+
+    @admin.display(description="time taken")
+    def timings_display(self, message: Message) -> str:
+        return timings_text(message)
+
+    @admin.action(description="Cancel selected replies that are still generating", permissions=["cancel"])
+    def cancel_replies(self, request, queryset) -> None:
+        stopped = 0
+        for reply in queryset.filter(role=Role.ASSISTANT, status__in=ACTIVE_STATUSES):
+            try:
+                services.reply_cancel(reply=reply)
+                stopped += 1
+            except services.ChatInputError as exc:
+                if exc.status != 409:
+                    self.message_user(request, f"Reply {reply.pk}: {exc.detail}", messages.ERROR)
+        self.message_user(request, f"Asked {stopped} reply(ies) to stop.",
+                          messages.SUCCESS if stopped else messages.INFO)
+

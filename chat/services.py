@@ -402,3 +402,28 @@ def _end_orphans(candidates: list[Message], cutoff) -> list[Message]:
                 _after_commit_publish(message.conversation_id, [dispatch.events.message_ended(message_data(message))])
                 ended.append(message)
     return ended
+
+
+# --- Operators' writes (the Django admin calls these) -------------------------------------------
+
+def conversation_archive(*, conversation: Conversation, archived: bool = True) -> Conversation:
+    """Archive (or, with ``archived=False``, bring back) a conversation; its sockets are told."""
+    if conversation.archived == archived:
+        return conversation
+    return conversation_update(conversation=conversation, archived=archived)
+
+
+def conversation_cancel_replies(*, conversation: Conversation) -> list[Message]:
+    """Stop every reply still generating in the conversation; the replies asked to stop.
+
+    A reply that ended meanwhile is skipped. Raises ``ChatInputError`` (503) when the stream
+    service cannot be reached to stop a streaming one.
+    """
+    stopped = []
+    for reply in conversation.messages.filter(role=Role.ASSISTANT, status__in=ACTIVE_STATUSES).order_by("id"):
+        try:
+            stopped.append(reply_cancel(reply=reply))
+        except ChatInputError as exc:
+            if exc.status != 409:
+                raise
+    return stopped

@@ -39,6 +39,9 @@ PROVIDERS = ("openai", "anthropic", "ollama")
 
 expect.set_options(timeout=15_000)
 
+# The live server's environment, for running its management commands (see ``manage``).
+LIVE_SERVER_ENV: dict[str, str] = {}
+
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "browser: drives a real browser against a live daphne server")
@@ -103,6 +106,7 @@ def live_server_url(fake_provider: FakeProviderServer, fake_ollama: FakeProvider
     }
     if env.get("DATABASE_URL"):
         env["DATABASE_URL"] = _browser_database_url(env["DATABASE_URL"])
+    LIVE_SERVER_ENV.update(env)
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=REPO, env=env, check=True)
     port = _free_port()
     log = (var_dir / "daphne.log").open("w")
@@ -155,6 +159,14 @@ def page(page: Page) -> Page:
     page.on("dialog", lambda dialog: (errors.append(f"dialog: {dialog.message}"), dialog.dismiss()))
     yield page
     assert not errors, errors
+
+
+def manage(*args: str) -> str:
+    """Run a management command against the live server's database; its output."""
+    assert LIVE_SERVER_ENV, "needs the live_server_url fixture"
+    done = subprocess.run([sys.executable, "manage.py", *args], cwd=REPO, env=LIVE_SERVER_ENV, check=True,
+                          capture_output=True, text=True)
+    return done.stdout
 
 
 def sign_up(page: Page, username: str | None = None) -> str:

@@ -75,3 +75,87 @@ def test_admin_action_refreshes_the_model_list(staff_client, fake_provider):
 def test_non_staff_cannot_reach_the_provider_admin(client, user):
     client.login(username=user.username, password=PASSWORD)
     assert client.get("/admin/chat/provider/add/").status_code == 302
+
+
+# --- providers configured outside the database, and the operator actions ------------------------
+
+LIST = "/admin/chat/provider/"
+
+
+def messages_of(client) -> list[str]:
+    return [str(m) for m in client.get(LIST).context["messages"]]
+
+
+@pytest.fixture
+def env_openai(monkeypatch, fake_provider):
+    monkeypatch.setenv("OPENAI_BASE_URL", fake_provider.url)
+    monkeypatch.setenv("OPENAI_API_KEY", fake_provider.api_key)
+    monkeypatch.setenv("OPENAI_MODELS", "fake-echo")
+    return fake_provider
+
+
+def test_environment_and_builtin_providers_are_listed_read_only_with_masked_keys(staff_client, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    monkeypatch.setenv("OPENAI_MODELS", "gpt-a,gpt-b")
+    provider_create(name="groq", kind="openai", api_key="sk-other-0123456789")
+    page = staff_client.get(LIST)
+    html = page.content.decode()
+    rows = {row["config"].name: row for row in page.context["configured_elsewhere"]}
+    assert set(rows) == {"demo", "openai"}
+    assert (rows["openai"]["source"], rows["demo"]["source"]) == ("environment", "built in")
+    section = html[html.index("Configured outside the database"):]
+    assert 'data-provider="openai"' in section and "read-only" in section and "gpt-a, gpt-b" in section
+    assert "••••WXYZ" in section and SECRET not in html and SECRET[:-4] not in html
+    # The record stays in the editable list above, not in the read-only section.
+    assert 'data-provider="groq"' not in section and [p.name for p in page.context["cl"].result_list] == ["groq"]
+
+
+def test_a_record_hiding_an_environment_provider_is_marked(staff_client, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    provider_create(name="openai", kind="openai", enabled=False)
+    html = staff_client.get(LIST).content.decode()
+    assert "hidden by the record of the same name above" in html
+
+
+def test_check_connection_action_reports_in_the_message_bar(staff_client, fake_provider):
+    good = provider_create(name="fake", kind="openai", base_url=fake_provider.url, api_key="test-key",
+                           model_names=["fake-echo"])
+    bad = provider_create(name="wrongkey", kind="openai", base_url=fake_provider.url, api_key="sk-wrong-000000000",
+                          model_names=["fake-echo"])
+    response = staff_client.post(LIST, {"action": "check_connection", "_selected_action": [good.pk, bad.pk]})
+    assert response.status_code == 302
+    reported = sorted(messages_of(staff_client))
+    assert reported[0].startswith("fake: ok, fake-echo answered in ")
+    assert reported[1].startswith("wrongkey: bad key (auth:")
+
+
+def test_check_connection_of_an_environment_provider(staff_client, env_openai):
+    response = staff_client.post(f"{LIST}configured/openai/check/")
+    assert response.status_code == 302 and response["Location"] == LIST
+    assert messages_of(staff_client)[0].startswith("openai: ok, fake-echo answered in ")
+    assert staff_client.get(f"{LIST}configured/openai/check/").status_code == 405
+
+
+def test_refresh_models_of_an_environment_provider_reports_the_listing(staff_client, env_openai):
+    env_openai.models = ["fake-echo", "fake-other"]
+    staff_client.post(f"{LIST}configured/openai/models/")
+    assert messages_of(staff_client) == ["openai: the endpoint lists 2 models: fake-echo, fake-other"]
+
+
+def test_unreachable_environment_provider_is_reported_not_raised(staff_client, monkeypatch):
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:1/v1")  # nothing listens on port 1
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    staff_client.post(f"{LIST}configured/openai/models/")
+    [message] = messages_of(staff_client)
+    assert message.startswith("openai: connection_lost:") and SECRET not in message
+
+
+def test_unknown_configured_provider_is_a_404(staff_client):
+    assert staff_client.post(f"{LIST}configured/nothing/check/").status_code == 404
+
+
+def test_non_staff_cannot_run_the_configured_operations(client, user, env_openai):
+    client.login(username=user.username, password=PASSWORD)
+    response = client.post(f"{LIST}configured/openai/check/")
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+    assert env_openai.requests == []
