@@ -14,9 +14,6 @@ import logging
 import time
 from contextlib import aclosing
 from dataclasses import dataclass
-from functools import partial
-
-from asgiref.sync import sync_to_async
 
 from chat import services
 from chat.context import build_chat_request
@@ -24,14 +21,11 @@ from chat.providers import ErrorCode, ProviderError, StreamResult, TextDelta, bu
 from chat.serializers import message_data
 
 from . import events
+from .db import db
 from .publisher import get_publisher
 from .streamstate import stream_store
 
 logger = logging.getLogger(__name__)
-
-# Database work runs in a thread pool so hundreds of streams on one loop do not queue behind one thread.
-db = partial(sync_to_async, thread_sensitive=False)
-
 
 @dataclass
 class Outcome:
