@@ -1,4 +1,7 @@
-"""Run the benchmarks: ``python -m benchmarks [--quick] [--only streams,interval,snapshot,worker]``.
+"""Run the benchmarks: ``python -m benchmarks [--quick] [SCENARIO ...] [--only streams,interval,snapshot,worker]``.
+
+``python -m benchmarks e2e`` runs webox end to end (its own processes and database, see benchmarks/e2e.py);
+it is not in the default set.
 
 Loopback only, bounded, stops by itself. Needs Redis (WEBOX_BENCH_REDIS_URL, default db 5 on
 127.0.0.1) and PostgreSQL (WEBOX_BENCH_POSTGRES_URL, default user postgres on 127.0.0.1).
@@ -11,7 +14,7 @@ import os
 import platform
 import time
 
-from . import interval, snapshot, streams_table, worker
+from . import e2e, interval, snapshot, streams_table, worker
 from .common import RUN_ID, base_env, bench_database, delete_redis_keys, migrate, setup_django
 
 SCENARIOS = {
@@ -19,17 +22,21 @@ SCENARIOS = {
     "interval": interval.main,
     "snapshot": snapshot.main,
     "worker": worker.main,
+    "e2e": e2e.main,
 }
 DEFAULT = ["streams", "interval", "snapshot", "worker"]
+STANDALONE = {"e2e"}  # starts webox's own processes on its own database: no shared database, no Django here
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer and shorter runs (about a minute)")
-    parser.add_argument("--only", default=",".join(DEFAULT),
-                        help=f"comma-separated scenarios among {', '.join(SCENARIOS)} (default: {','.join(DEFAULT)})")
+    parser.add_argument("scenarios", nargs="*", metavar="SCENARIO",
+                        help=f"scenarios to run among {', '.join(SCENARIOS)} (default: {' '.join(DEFAULT)})")
+    parser.add_argument("--only", default="", help="the same, comma-separated")
     args = parser.parse_args()
-    chosen = [name.strip() for name in args.only.split(",") if name.strip()]
+    chosen = [name.strip() for name in args.only.split(",") if name.strip()] + args.scenarios
+    chosen = list(dict.fromkeys(chosen)) or DEFAULT
     unknown = set(chosen) - set(SCENARIOS)
     if unknown:
         parser.error(f"unknown scenario(s): {', '.join(sorted(unknown))}")
@@ -38,12 +45,17 @@ def main() -> None:
     print(f"{platform.node()}: {os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.platform()}.")
     print("The machine may be shared and noisy: compare rows of the same run, not runs of different days.")
     began = time.monotonic()
+    shared = [name for name in chosen if name not in STANDALONE]
     try:
-        with bench_database() as database_url:
-            setup_django(base_env(database_url=database_url, prefix=f"{RUN_ID}-main"))
-            migrate()
-            for name in chosen:
-                SCENARIOS[name](database_url=database_url, quick=args.quick)
+        if shared:
+            with bench_database() as database_url:
+                setup_django(base_env(database_url=database_url, prefix=f"{RUN_ID}-main"))
+                migrate()
+                for name in shared:
+                    SCENARIOS[name](database_url=database_url, quick=args.quick)
+        for name in chosen:
+            if name in STANDALONE:
+                SCENARIOS[name](quick=args.quick)
     finally:
         delete_redis_keys(RUN_ID)
     print(f"\nDone in {time.monotonic() - began:.0f} s.")

@@ -155,13 +155,16 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     # --- plumbing ---------------------------------------------------------------------------------
-    def _record(self, body: Any) -> None:
-        self.server.owner.requests.append({
+    def _record(self, body: Any, received_at: float) -> None:
+        self.record = {
             "method": self.command,
             "path": self.path,
             "headers": {key.lower(): value for key, value in self.headers.items()},
             "json": body,
-        })
+            "received_at": received_at,  # time.time() when the request line was read
+            "piece_times": [],  # time.time() just after each piece was written
+        }
+        self.server.owner.requests.append(self.record)
 
     def _json(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         data = json.dumps(body).encode()
@@ -209,7 +212,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     # --- routes -----------------------------------------------------------------------------------
     def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
-        self._record(None)
+        self._record(None, time.time())
         anthropic = self.path.startswith("/anthropic/")
         path = self.path.split("?")[0].removeprefix("/anthropic")
         if path != "/v1/models":
@@ -230,13 +233,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(200, {"object": "list", "data": data})
 
     def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+        received_at = time.time()
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         try:
             body = json.loads(raw or b"null")
         except ValueError:
             body = None
-        self._record(body)
+        self._record(body, received_at)
         if self.path == "/v1/chat/completions":
             fmt = "openai"
         elif self.path == "/anthropic/v1/messages":
@@ -307,6 +311,7 @@ class _Handler(BaseHTTPRequestHandler):
             if index and behaviour.delay_ms:
                 time.sleep(behaviour.delay_ms / 1000)
             stream.delta(piece)
+            self.record["piece_times"].append(time.time())
         self._interrupt(behaviour, len(pieces), stream)
         stream.finish(truncated=truncated, prompt_tokens=words, completion_tokens=len(pieces))
         self._end_events()
@@ -399,6 +404,8 @@ class AnthropicStream:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+    # The listen backlog: the default of 5 makes a burst of hundreds of streams wait for SYN retries.
+    request_queue_size = 1024
     owner: FakeProviderServer
 
 

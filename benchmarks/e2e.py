@@ -1,0 +1,381 @@
+"""Scenario ``e2e``: webox end to end, as a client sees it, against a direct SDK call to the same provider.
+
+webox runs as deployed, driven only from the outside (HTTP, WebSocket, subprocesses):
+
+- *production shape*: one daphne and one Celery worker (``-P threads -c 200``) on a throwaway
+  PostgreSQL database and Redis under a prefix of this run;
+- *embedded default*: daphne alone, SQLite in a temporary ``WEBOX_VAR_DIR``, replies on its own loop.
+
+The provider is ``tests/fake_provider.py`` in its own process (OpenAI and Anthropic wire formats,
+behaviour chosen by the model name). The clients run in another process (``e2e_client``): each
+stream registers nothing more than a conversation and its socket, then ``POST /api/chat/send`` and
+reads the socket, every reply checked token for token. Direct SDK calls with the same model string
+run at the same instant as the sends, so TTFT overhead = webox TTFT − direct TTFT under the same load.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+import uuid
+from urllib.parse import urlsplit, urlunsplit
+
+from .common import POSTGRES_URL, RUN_ID, delete_redis_keys, pipe, print_table, spawn
+from .e2e_client import client_main
+from .e2e_procs import (
+    FakeProvider,
+    Sampler,
+    TempDir,
+    add_fake_records,
+    manage,
+    pg_counters,
+    shape_env,
+    start_daphne,
+    start_worker,
+)
+from .e2e_stats import analyse, nominal_s
+
+MODEL = "fake-echo;tokens=100;delay_ms=20;ttft_ms=200"  # 200 ms to the first token, then 50 tokens/s: 2.2 s
+SLOW_MODEL = "fake-echo;tokens=100;delay_ms=50;ttft_ms=200"  # 20 tokens/s: 5.2 s
+# Four providers, both wire formats, from the environment (openai, anthropic) and from Provider records.
+FANOUT = {"openai": "fake-echo;tokens=60;delay_ms=20;ttft_ms=150",
+          "anthropic": "fake-echo;tokens=80;delay_ms=20;ttft_ms=250",
+          "fake3": "fake-echo;tokens=40;delay_ms=30;ttft_ms=300",
+          "fake4": "fake-echo;tokens=100;delay_ms=20;ttft_ms=400"}
+SLOWEST = "fake4"
+WORKER_CONCURRENCY = 200
+PG_IDLE_S = 11  # PostgreSQL 15 backends report their statistics once idle for 10 s
+USERS = 4
+PG_CONNECTION_LIMIT = 60  # of the shared server's max_connections (100 on the benchmark machines)
+
+TTFT_COLUMNS = ["shape", "streams", "webox TTFT p50", "p95", "p99", "direct TTFT p50", "p95", "p99",
+                "overhead p50", "p95", "p99", "send→provider p50", "p99", "POST /send p50", "p99",
+                "finish/nominal p99", "ok / replies", "not opened", "lost", "wrong", "doubled", "gaps", "daphne CPU %",
+                "worker CPU %", "fake CPU %", "client CPU %", "daphne RSS MB", "worker RSS MB", "PG connections",
+                "HTTP 5xx"]
+
+
+class Budget:
+    def __init__(self, seconds: float) -> None:
+        self.end = time.monotonic() + seconds
+
+    def left(self) -> float:
+        return self.end - time.monotonic()
+
+
+class Shape:
+    """One running webox (its processes, the fake, a client process) and the waves run against it."""
+
+    def __init__(self, name: str, *, fake: FakeProvider, port: int, pids: dict[str, int], services: list,
+                 database_url: str | None = None) -> None:
+        self.name, self.fake, self.pids, self.services = name, fake, pids, services
+        self.database_url = database_url
+        self.base = f"http://127.0.0.1:{port}"
+        self.waves: list[tuple[dict, dict, dict]] = []  # (spec, figures, costs)
+
+    def start_client(self) -> None:
+        from .e2e_procs import FAKE_KEY
+
+        self.conn, child = pipe()
+        self.client = spawn(client_main, child, self.base, f"{self.fake.origin}/v1", FAKE_KEY, USERS)
+        if not self.conn.poll(120):
+            raise RuntimeError("the client process did not start")
+        ready = self.conn.recv()
+        if ready != "ready":
+            raise RuntimeError(f"the client process failed: {ready}")
+        self.pids = {**self.pids, "client": self.client.pid}
+
+    def stop_client(self) -> None:
+        with contextlib.suppress(OSError):
+            self.conn.send(None)
+        self.client.join(10)
+        if self.client.is_alive():
+            self.client.kill()
+
+    def wave(self, streams: int, *, models: dict[str, str] | None = None, direct: int | None = None,
+             sequential: bool = False, no_send: bool = False, timeout: float | None = None, label: str = ""
+             ) -> tuple[dict, dict]:
+        models = models or {"openai": MODEL}
+        nominal = max(nominal_s(m) for m in models.values())
+        if timeout is None:
+            timeout = (streams * (nominal + 1) if sequential else 3 * nominal + streams / 20) + 20
+        spec = {"streams": streams, "models": models, "tag": f"e2e-{uuid.uuid4().hex[:8]}", "sequential": sequential,
+                "direct": max(3, streams // 10) if direct is None else direct, "timeout": timeout,
+                "direct_model": next(iter(models.values())), "label": label, "no_send": no_send}
+        self.fake.take()
+        t0 = time.monotonic()
+        for service in self.services:
+            service.check_alive()
+        with Sampler({**self.pids, "fake": self.fake.pid}, self.database_url) as sampler:
+            self.conn.send(spec)
+            # Preparing the sockets is bounded by the client's own timeouts (60 s each, 50 at a time).
+            if not self.conn.poll(timeout * (streams if sequential else 1) + 120 + streams * 0.5):
+                raise RuntimeError(f"{self.name}: the client did not finish a wave of {streams}")
+            result = self.conn.recv()
+        if "fatal" in result:
+            raise RuntimeError(f"{self.name}: the client failed: {result['fatal']}")
+        figures = analyse(result, self.fake.take())
+        costs = {"cpu": sampler.cpu_percent, "rss": sampler.peak, "client cpu s": result["client_cpu_s"],
+                 "db connections": sampler.connections}
+        self.waves.append((spec, figures, costs))
+        c = figures["counts"]
+        print(f"  {self.name} {label or streams}: {c['ok']}/{c['replies expected']} ok, TTFT p50 "
+              f"{figures['ttft'][0]:.0f} ms (direct {figures['direct ttft'][0]:.0f}), send→provider p50 "
+              f"{figures['to provider'][0]:.0f} ms, POST p50 {figures['post'][0]:.0f} ms, "
+              f"finish/nominal p99 {figures['finish/nominal p99']:.2f}, {time.monotonic() - t0:.0f} s, "
+              f"{sampler.connections} PG connections, {sum(v for k, v in figures['statuses'].items() if ' 5' in k)} "
+              f"HTTP 5xx, "
+              f"{'pass' if figures['passed'] else 'FAIL'}", flush=True)
+        return figures, costs
+
+    def idle(self, seconds: float) -> dict:
+        with Sampler({**self.pids, "fake": self.fake.pid}) as sampler:
+            time.sleep(seconds)
+        return {"cpu": sampler.cpu_percent, "rss": sampler.peak}
+
+
+def ttft_row(shape: str, label: str, figures: dict, costs: dict) -> list:
+    c, cpu, rss = figures["counts"], costs["cpu"], costs["rss"]
+    return [shape, label, *figures["ttft"], *figures["direct ttft"], *figures["overhead"], *figures["to provider"],
+            *figures["post"], figures["finish/nominal p99"], f"{c['ok']} / {c['replies expected']}", c["not opened"],
+            c["lost"],
+            c["wrong"], c["doubled"], c["gaps"], cpu.get("daphne", 0.0), cpu.get("worker", float("nan")),
+            cpu["fake"], cpu["client"], rss["daphne"], rss.get("worker", float("nan")), costs["db connections"] or "–",
+            sum(v for k, v in figures["statuses"].items() if int(k.rsplit(" ", 1)[1]) >= 500)]
+
+
+def find_ceiling(shape: Shape, known: dict[int, bool], budget: Budget, *, cap: int, steps: int) -> tuple[int, list]:
+    """Raise the stream count (×2) from what is known until a wave fails, then bisect; bounded by ``budget``."""
+    passed = max((n for n, ok in known.items() if ok), default=0)
+    failed = min((n for n, ok in known.items() if not ok and n > passed), default=None)
+    tried = []
+    while failed is None and passed < cap and budget.left() > 0:
+        n = min(cap, max(10, passed * 2))
+        ok = shape.wave(n, label=f"ceiling {n}")[0]["passed"]
+        tried.append((n, ok))
+        passed, failed = (n, failed) if ok else (passed, n)
+    for _ in range(steps):
+        if failed is None or failed - passed <= max(1, passed // 10) or budget.left() < 0:
+            break
+        n = (passed + failed) // 2
+        ok = shape.wave(n, label=f"ceiling {n}")[0]["passed"]
+        tried.append((n, ok))
+        passed, failed = (n, failed) if ok else (passed, n)
+    return passed, tried
+
+
+def run_shape(shape: Shape, *, quick: bool, seconds: float, database_url: str | None, report: dict) -> None:
+    """Every wave against one shape; a wave is not started when less than a minute of ``seconds`` is left."""
+    budget = Budget(seconds)
+    name = shape.name
+    rows = report["ttft rows"]
+    report["idle"][name] = shape.idle(PG_IDLE_S if database_url and not quick else 5)
+    if database_url and not quick:
+        # Database cost of a turn: a wave that only creates conversations and joins their sockets, then
+        # the same with one send each; each read after the servers have been idle long enough to report.
+        k = 20
+        c0 = pg_counters(database_url)
+        shape.wave(k, direct=0, no_send=True, label="db: sockets only")
+        time.sleep(PG_IDLE_S)
+        c1 = pg_counters(database_url)
+        figures, costs = shape.wave(k, label="db: sockets + send")
+        rows.append(ttft_row(name, f"{k} (database wave)", figures, costs))
+        time.sleep(PG_IDLE_S)
+        c2 = pg_counters(database_url)
+        report["db"] = {"join": {key: (c1[key] - c0[key]) / k for key in c0},
+                        "reply": {key: (c2[key] - 2 * c1[key] + c0[key]) / k for key in c0}}
+    seq = 3 if quick else 20
+    figures, costs = shape.wave(seq, sequential=True, label="one at a time")
+    rows.append(ttft_row(name, "1 (sequential)", figures, costs))
+    levels = (10, 50) if quick else (10, 50, 100, 200)
+    known = {1: figures["passed"]}
+    for n in levels:
+        if budget.left() < 0:
+            print(f"  {name}: out of time, skipping {n} streams")
+            break
+        figures, costs = shape.wave(n)
+        rows.append(ttft_row(name, str(n), figures, costs))
+        known[n] = figures["passed"]
+        report["rss by streams"].setdefault(name, []).append((n, costs["rss"]))
+    ceiling, tried = find_ceiling(shape, known, budget, cap=400 if quick else 1000, steps=1 if quick else 3)
+    report["ceiling"][name] = (ceiling, sorted({**known, **dict(tried)}.items()))
+    for n, _ in tried:
+        spec, figures, costs = next(w for w in reversed(shape.waves) if w[0]["label"] == f"ceiling {n}")
+        rows.append(ttft_row(name, f"{n} (ceiling search)", figures, costs))
+    if budget.left() > 0:
+        turns = 3 if quick else 20
+        fan = shape.wave(turns, models=FANOUT, direct=0, label="fan-out 4")
+        alone = shape.wave(turns, models={SLOWEST: FANOUT[SLOWEST]}, direct=0, label="slowest alone")
+        report["fanout"].append((name, turns, fan, alone))
+    big = 200 if quick else 500
+    if budget.left() > 0:
+        figures, costs = shape.wave(big, models={"openai": SLOW_MODEL}, direct=10, timeout=90 if quick else 120,
+                                    label=f"{big} at 20 tokens/s")
+        report["big"].append((name, big, figures, costs))
+
+
+def print_report(report: dict) -> None:
+    print_table("TTFT overhead (ms): webox (send → first delta on the socket) vs direct SDK call (request → first "
+                f"chunk), model `{MODEL}` (nominal {nominal_s(MODEL):.1f} s)", TTFT_COLUMNS, report["ttft rows"])
+    rows = []
+    for name, (ceiling, tried) in report["ceiling"].items():
+        rows.append([name, ceiling, ", ".join(f"{n} {'ok' if ok else 'fail'}" for n, ok in tried if n > 1)])
+    print_table("Ceiling: most concurrent streams (sent at once) all correct and finished within 2× nominal",
+                ["shape", "ceiling", "waves tried"], rows)
+    rows = []
+    for name, idle in report["idle"].items():
+        per_stream = {}
+        for proc in ("daphne", "worker"):
+            points = [(n, rss.get(proc)) for n, rss in report["rss by streams"].get(name, []) if rss.get(proc)]
+            if points and proc in idle["rss"]:
+                n, mb = points[-1]
+                per_stream[proc] = 1024 * (mb - idle["rss"][proc]) / n
+        rows.append([name, idle["cpu"].get("daphne", 0.0), idle["cpu"].get("worker", float("nan")),
+                     idle["rss"]["daphne"], idle["rss"].get("worker", float("nan")),
+                     per_stream.get("daphne", float("nan")), per_stream.get("worker", float("nan"))])
+    print_table("Idle processes and memory per extra stream (RSS peak of the largest TTFT wave − idle, / streams)",
+                ["shape", "daphne CPU % idle", "worker CPU % idle", "daphne RSS MB idle", "worker RSS MB idle",
+                 "daphne kB / stream", "worker kB / stream"], rows)
+    if report.get("db"):
+        rows = [[label, *(report["db"][key][k] for k in ("xact_commit", "xact_rollback", "tup_inserted",
+                                                          "tup_updated", "tup_deleted", "tup_fetched"))]
+                for key, label in (("join", "create a conversation + join its socket"),
+                                   ("reply", "one send, one reply (the difference)"))]
+        print_table("Database per turn, production shape (pg_stat_database deltas over 20 turns, / 20)",
+                    ["what", "transactions (≈ statements, autocommit)", "rollbacks", "rows inserted", "rows updated",
+                     "rows deleted", "rows fetched"], rows)
+    rows = []
+    for name, turns, (fan, _), (alone, _) in report["fanout"]:
+        for label, figures in (("4 providers", fan), (f"{SLOWEST} alone", alone)):
+            c = figures["counts"]
+            rows.append([name, label, turns, *figures["ttft"][::2], *figures["turn"],
+                         f"{c['ok']} / {c['replies expected']}", c["lost"] + c["wrong"] + c["doubled"]])
+    nominals = ", ".join(f"{p} {nominal_s(m):.1f} s" for p, m in FANOUT.items())
+    print_table(f"Fan-out: N turns at once, each to 4 providers (nominal {nominals}), vs {SLOWEST} alone",
+                ["shape", "turn", "turns", "TTFT p50 ms", "TTFT p99 ms", "turn p50 ms", "turn p99 ms", "ok / replies",
+                 "lost+wrong+doubled"], rows)
+    rows = []
+    for name, n, figures, costs in report["big"]:
+        c = figures["counts"]
+        rows.append([name, n, *figures["lag"], figures["delivered %"], *figures["ttft"][::2], *figures["turn"],
+                     f"{c['ok']} / {c['replies expected']}", c["lost"], c["wrong"], c["doubled"], c["gaps"],
+                     costs["cpu"].get("daphne", 0.0), costs["cpu"].get("worker", float("nan")),
+                     costs["rss"]["daphne"], costs["rss"].get("worker", float("nan"))])
+    print_table(f"Many streams at once, `{SLOW_MODEL}` (20 tokens/s, nominal {nominal_s(SLOW_MODEL):.1f} s); "
+                f"lag = fake wrote the token → client received it", [
+                    "shape", "streams", "lag p50 ms", "lag p99 ms", "tokens delivered %", "TTFT p50 ms",
+                    "TTFT p99 ms", "turn p50 ms", "turn p99 ms", "ok / replies", "lost", "wrong", "doubled", "gaps",
+                    "daphne CPU %", "worker CPU %", "daphne RSS MB", "worker RSS MB"], rows)
+    statuses: dict[str, int] = {}
+    errors = []
+    for name, shape in report["shapes"].items():
+        for _, figures, _ in shape.waves:
+            for key, count in figures["statuses"].items():
+                statuses[f"{name} {key}"] = statuses.get(f"{name} {key}", 0) + count
+            errors += figures["http errors"]
+    print_table("HTTP status codes seen by the clients", ["shape, request, status", "count"],
+                sorted([k, v] for k, v in statuses.items()))
+    server_errors = {k: v for k, v in statuses.items() if int(k.rsplit(" ", 1)[1]) >= 500}
+    if server_errors:
+        print(f"\n**SERVER ERRORS: {server_errors}**")
+        for error in dict.fromkeys(" ".join(e.split()) for e in errors[:10]):
+            print(f"    {error[:200]}")
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+@contextlib.contextmanager
+def throwaway_database():
+    """``webox_e2e_*`` on the benchmark's PostgreSQL, owned by a role of its own, both dropped at the end.
+
+    webox connects as that role, whose ``CONNECTION LIMIT`` keeps the run from taking every connection of a
+    PostgreSQL shared with others (a superuser's connections are not limited)."""
+    import psycopg
+
+    name = "webox_e2e_" + RUN_ID.replace("-", "_")[len("webox-bench-"):]
+    parts = urlsplit(POSTGRES_URL)
+    with psycopg.connect(f"{POSTGRES_URL}/postgres", autocommit=True) as admin:
+        admin.execute(f'CREATE ROLE "{name}" LOGIN CONNECTION LIMIT {PG_CONNECTION_LIMIT}')
+        admin.execute(f'CREATE DATABASE "{name}" OWNER "{name}"')
+    try:
+        yield urlunsplit(parts._replace(netloc=f"{name}@{parts.hostname}:{parts.port or 5432}", path=f"/{name}"))
+    finally:
+        with psycopg.connect(f"{POSTGRES_URL}/postgres", autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.execute(f'DROP ROLE IF EXISTS "{name}"')
+
+
+def production(report: dict, *, quick: bool) -> None:
+    began = time.monotonic()
+    prefix = f"{RUN_ID}-e2e"
+    with contextlib.ExitStack() as stack:
+        stack.callback(delete_redis_keys, prefix)
+        database_url = stack.enter_context(throwaway_database())
+        log_dir = stack.enter_context(TempDir())
+        fake = stack.enter_context(FakeProvider())
+        env = shape_env(shape="production", fake_origin=fake.origin, var_dir=log_dir, database_url=database_url,
+                        prefix=prefix)
+        manage(env, "migrate", "--noinput")
+        add_fake_records(env, fake.origin)
+        daphne, port = start_daphne(env, log_dir)
+        stack.callback(daphne.stop)
+        worker = start_worker(env, log_dir, concurrency=WORKER_CONCURRENCY)
+        stack.callback(worker.stop)
+        shape = Shape("production", fake=fake, port=port, pids={"daphne": daphne.pid, "worker": worker.pid},
+                      services=[daphne, worker], database_url=database_url)
+        report["shapes"]["production"] = shape
+        shape.start_client()
+        stack.callback(shape.stop_client)
+        print(f"\n## production shape: daphne pid {daphne.pid}, worker pid {worker.pid} (-P threads "
+              f"-c {WORKER_CONCURRENCY}), fake pid {fake.pid}, client pid {shape.client.pid}", flush=True)
+        print(f"  started in {time.monotonic() - began:.0f} s (migrate, 2 provider records, daphne, worker, "
+              f"{USERS} users registered)", flush=True)
+        run_shape(shape, quick=quick, seconds=60 if quick else 540, database_url=database_url, report=report)
+        report["log errors"]["production"] = {s.name: s.errors() for s in (daphne, worker)}
+
+
+def embedded(report: dict, *, quick: bool) -> None:
+    began = time.monotonic()
+    with contextlib.ExitStack() as stack:
+        var_dir = stack.enter_context(TempDir())
+        fake = stack.enter_context(FakeProvider())
+        env = shape_env(shape="embedded", fake_origin=fake.origin, var_dir=var_dir)
+        manage(env, "migrate", "--noinput")
+        add_fake_records(env, fake.origin)
+        daphne, port = start_daphne(env, var_dir)
+        stack.callback(daphne.stop)
+        shape = Shape("embedded", fake=fake, port=port, pids={"daphne": daphne.pid}, services=[daphne])
+        report["shapes"]["embedded"] = shape
+        shape.start_client()
+        stack.callback(shape.stop_client)
+        print(f"\n## embedded default: daphne pid {daphne.pid} (SQLite, in-process runner), fake pid {fake.pid}, "
+              f"client pid {shape.client.pid}", flush=True)
+        print(f"  started in {time.monotonic() - began:.0f} s", flush=True)
+        run_shape(shape, quick=quick, seconds=30 if quick else 240, database_url=None, report=report)
+        report["log errors"]["embedded"] = {"daphne": daphne.errors()}
+
+
+def main(*, quick: bool, **_) -> None:
+    began = time.monotonic()
+    print(f"\n## E2E. webox end to end, as a client sees it ({'quick' if quick else 'full'})")
+    if os.environ.get("WEBOX_BENCH_E2E_ENV"):
+        print(f"Extra settings of webox's processes: {os.environ['WEBOX_BENCH_E2E_ENV']}")
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    report = {"ttft rows": [], "ceiling": {}, "idle": {}, "rss by streams": {}, "fanout": [], "big": [],
+              "shapes": {}, "log errors": {}}
+    try:
+        production(report, quick=quick)
+        embedded(report, quick=quick)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if report["ttft rows"]:
+            print_report(report)
+            for name, services in report["log errors"].items():
+                for service, (count, first) in services.items():
+                    print(f"\n{name} {service}: {count} log lines with ERROR or Traceback" + (
+                        f"; the first:\n\n```\n{first}\n```" if first else "."))
+            print(f"\nE2E took {time.monotonic() - began:.0f} s.")
