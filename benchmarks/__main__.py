@@ -1,7 +1,7 @@
 """Run the benchmarks: ``python -m benchmarks [--quick] [SCENARIO ...] [--only streams,interval,snapshot,worker]``.
 
 ``python -m benchmarks e2e`` runs webox end to end (its own processes and database, see benchmarks/e2e.py);
-it is not in the default set.
+it is not in the default set; nor is ``reads`` (the conversation list and detail with 10k conversations).
 
 Loopback only, bounded, stops by itself. Needs Redis (WEBOX_BENCH_REDIS_URL, default db 5 on
 127.0.0.1) and PostgreSQL (WEBOX_BENCH_POSTGRES_URL, default user postgres on 127.0.0.1).
@@ -14,7 +14,7 @@ import os
 import platform
 import time
 
-from . import e2e, interval, snapshot, streams_table, worker
+from . import e2e, interval, reads, snapshot, streams_table, worker
 from .common import RUN_ID, base_env, bench_database, delete_redis_keys, migrate, setup_django
 
 SCENARIOS = {
@@ -23,6 +23,7 @@ SCENARIOS = {
     "snapshot": snapshot.main,
     "worker": worker.main,
     "e2e": e2e.main,
+    "reads": reads.main,
 }
 DEFAULT = ["streams", "interval", "snapshot", "worker"]
 STANDALONE = {"e2e"}  # starts webox's own processes on its own database: no shared database, no Django here
