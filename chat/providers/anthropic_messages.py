@@ -80,7 +80,7 @@ class AnthropicProvider(PolicyProvider):
     async def _attempt(self, request: ChatRequest) -> AsyncIterator[TextDelta | StreamResult]:
         system, messages = anthropic_messages(request)
         parameters: dict[str, Any] = {"system": system} if system else {}
-        async with self._client() as client:
+        async with self._stream_client() as client:
             try:
                 stream = await client.messages.create(
                     model=request.model,

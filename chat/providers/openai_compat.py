@@ -52,7 +52,7 @@ class OpenAIProvider(PolicyProvider):
         return parameters
 
     async def _attempt(self, request: ChatRequest) -> AsyncIterator[TextDelta | StreamResult]:
-        async with self._client() as client:
+        async with self._stream_client() as client:
             try:
                 stream = await client.chat.completions.create(
                     model=request.model,
