@@ -24,7 +24,7 @@ def database_busy(exc: BaseException) -> bool:
         PoolTimeout = ()  # noqa: N806
     text = str(exc)
     return (isinstance(exc.__cause__, PoolTimeout) or "too many clients" in text
-            or "remaining connection slots" in text)
+            or "too many connections for role" in text or "remaining connection slots" in text)
 
 
 def first_message(errors) -> str:

@@ -6,6 +6,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import anthropic
+
+# Imported on first use by the SDK: at process start instead of inside the first reply.
+import anthropic.resources.messages  # noqa: F401
 import httpx2
 
 from .base import ChatRequest, ErrorCode, ProviderError, StreamResult, TextDelta

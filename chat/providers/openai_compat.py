@@ -12,6 +12,10 @@ from urllib.parse import urlsplit
 
 import openai
 
+# The SDK imports its chat resources (and builds their models) on first use: here, at process start,
+# rather than inside the first reply of every worker (about a second on these machines).
+import openai.resources.chat.completions  # noqa: F401
+
 from .base import ChatRequest, ErrorCode, ProviderError, StreamResult, TextDelta
 from .policy import KEYLESS_PLACEHOLDER, PolicyProvider, parse_retry_after
 
