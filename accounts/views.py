@@ -1,14 +1,22 @@
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from .forms import RegisterForm
+from .services import SIGNUP_CLOSED, SIGNUP_INVITE, invitation_get_usable, signup_mode
 
 
 @require_http_methods(["GET", "POST"])
 def register(request):
-    form = RegisterForm(request.POST or None)
+    mode = signup_mode()
+    if mode == SIGNUP_CLOSED:
+        raise Http404("Sign-up is closed.")
+    token = request.POST.get("invitation") or request.GET.get("invite", "")
+    if mode == SIGNUP_INVITE and request.method == "GET" and invitation_get_usable(token=token) is None:
+        return render(request, "accounts/register.html", {"invite_needed": True}, status=403)
+    form = RegisterForm(request.POST or None, initial={"invitation": token})
     if request.method == "POST" and form.is_valid():
         user = form.save()
         if user is not None:

@@ -1,7 +1,7 @@
 """Run the benchmarks: ``python -m benchmarks [--quick] [SCENARIO ...] [--only streams,interval,snapshot,worker]``.
 
 ``python -m benchmarks e2e`` runs webox end to end (its own processes and database, see benchmarks/e2e.py);
-it is not in the default set; nor is ``reads`` (the conversation list and detail with 10k conversations).
+it is not in the default set.
 
 Loopback only, bounded, stops by itself. Needs Redis (WEBOX_BENCH_REDIS_URL, default db 5 on
 127.0.0.1) and PostgreSQL (WEBOX_BENCH_POSTGRES_URL, default user postgres on 127.0.0.1).

@@ -52,9 +52,9 @@ PG_CONNECTION_LIMIT = 60  # of the shared server's max_connections (100 on the b
 
 TTFT_COLUMNS = ["shape", "streams", "webox TTFT p50", "p95", "p99", "direct TTFT p50", "p95", "p99",
                 "overhead p50", "p95", "p99", "send→provider p50", "p99", "POST /send p50", "p99",
-                "finish/nominal p99", "ok / replies", "not opened", "lost", "wrong", "doubled", "gaps", "daphne CPU %",
-                "worker CPU %", "fake CPU %", "client CPU %", "daphne RSS MB", "worker RSS MB", "PG connections",
-                "HTTP 5xx"]
+                "finish/nominal p99", "ok / replies", "not opened", "not ended", "wrong", "doubled", "gaps",
+                "daphne CPU %", "worker CPU %", "fake CPU %", "client CPU %", "daphne RSS MB", "worker RSS MB",
+                "PG connections", "HTTP 5xx"]
 
 
 class Budget:
@@ -126,9 +126,28 @@ class Shape:
               f"{figures['to provider'][0]:.0f} ms, POST p50 {figures['post'][0]:.0f} ms, "
               f"finish/nominal p99 {figures['finish/nominal p99']:.2f}, {time.monotonic() - t0:.0f} s, "
               f"{sampler.connections} PG connections, {sum(v for k, v in figures['statuses'].items() if ' 5' in k)} "
-              f"HTTP 5xx, "
-              f"{'pass' if figures['passed'] else 'FAIL'}", flush=True)
+              f"HTTP 5xx, {'pass' if figures['passed'] else 'FAIL'}", flush=True)
+        if not figures["passed"]:
+            print("    " + ", ".join(f"{k} {v}" for k, v in sorted(c.items()) if v and k not in ("ok", "streams")
+                                   and not k.startswith("direct")), flush=True)
+        if c["not ended"]:
+            self.drain(nominal)
+
         return figures, costs
+
+    def drain(self, nominal: float, *, quiet: float = 5.0, limit: float = 120.0) -> None:
+        """Wait until replies a wave left behind have stopped reaching the provider, so that they do not
+        load the next wave: no new provider call for ``quiet`` + nominal seconds, at most ``limit``."""
+        t0 = last = time.monotonic()
+        late = 0
+        while time.monotonic() - last < quiet + nominal and time.monotonic() - t0 < limit:
+            time.sleep(1)
+            calls = len(self.fake.take())
+            if calls:
+                late += calls
+                last = time.monotonic()
+        print(f"    drained: {late} late provider calls over {time.monotonic() - t0:.0f} s"
+              + (" (gave up waiting)" if time.monotonic() - t0 >= limit else ""), flush=True)
 
     def idle(self, seconds: float) -> dict:
         with Sampler({**self.pids, "fake": self.fake.pid}) as sampler:
@@ -140,7 +159,7 @@ def ttft_row(shape: str, label: str, figures: dict, costs: dict) -> list:
     c, cpu, rss = figures["counts"], costs["cpu"], costs["rss"]
     return [shape, label, *figures["ttft"], *figures["direct ttft"], *figures["overhead"], *figures["to provider"],
             *figures["post"], figures["finish/nominal p99"], f"{c['ok']} / {c['replies expected']}", c["not opened"],
-            c["lost"],
+            c["not ended"],
             c["wrong"], c["doubled"], c["gaps"], cpu.get("daphne", 0.0), cpu.get("worker", float("nan")),
             cpu["fake"], cpu["client"], rss["daphne"], rss.get("worker", float("nan")), costs["db connections"] or "–",
             sum(v for k, v in figures["statuses"].items() if int(k.rsplit(" ", 1)[1]) >= 500)]
@@ -199,6 +218,9 @@ def run_shape(shape: Shape, *, quick: bool, seconds: float, database_url: str | 
         rows.append(ttft_row(name, str(n), figures, costs))
         known[n] = figures["passed"]
         report["rss by streams"].setdefault(name, []).append((n, costs["rss"]))
+        if figures["counts"]["ok"] < figures["counts"]["replies expected"] / 2:
+            print(f"  {name}: fewer than half of the replies were right at {n} streams: not raising further")
+            break
     ceiling, tried = find_ceiling(shape, known, budget, cap=400 if quick else 1000, steps=1 if quick else 3)
     report["ceiling"][name] = (ceiling, sorted({**known, **dict(tried)}.items()))
     for n, _ in tried:
@@ -251,23 +273,23 @@ def print_report(report: dict) -> None:
         for label, figures in (("4 providers", fan), (f"{SLOWEST} alone", alone)):
             c = figures["counts"]
             rows.append([name, label, turns, *figures["ttft"][::2], *figures["turn"],
-                         f"{c['ok']} / {c['replies expected']}", c["lost"] + c["wrong"] + c["doubled"]])
+                         f"{c['ok']} / {c['replies expected']}", c["replies expected"] - c["ok"]])
     nominals = ", ".join(f"{p} {nominal_s(m):.1f} s" for p, m in FANOUT.items())
     print_table(f"Fan-out: N turns at once, each to 4 providers (nominal {nominals}), vs {SLOWEST} alone",
                 ["shape", "turn", "turns", "TTFT p50 ms", "TTFT p99 ms", "turn p50 ms", "turn p99 ms", "ok / replies",
-                 "lost+wrong+doubled"], rows)
+                 "not right (any reason)"], rows)
     rows = []
     for name, n, figures, costs in report["big"]:
         c = figures["counts"]
         rows.append([name, n, *figures["lag"], figures["delivered %"], *figures["ttft"][::2], *figures["turn"],
-                     f"{c['ok']} / {c['replies expected']}", c["lost"], c["wrong"], c["doubled"], c["gaps"],
+                     f"{c['ok']} / {c['replies expected']}", c["not ended"], c["wrong"], c["doubled"], c["gaps"],
                      costs["cpu"].get("daphne", 0.0), costs["cpu"].get("worker", float("nan")),
                      costs["rss"]["daphne"], costs["rss"].get("worker", float("nan"))])
     print_table(f"Many streams at once, `{SLOW_MODEL}` (20 tokens/s, nominal {nominal_s(SLOW_MODEL):.1f} s); "
                 f"lag = fake wrote the token → client received it", [
                     "shape", "streams", "lag p50 ms", "lag p99 ms", "tokens delivered %", "TTFT p50 ms",
-                    "TTFT p99 ms", "turn p50 ms", "turn p99 ms", "ok / replies", "lost", "wrong", "doubled", "gaps",
-                    "daphne CPU %", "worker CPU %", "daphne RSS MB", "worker RSS MB"], rows)
+                    "TTFT p99 ms", "turn p50 ms", "turn p99 ms", "ok / replies", "not ended", "wrong", "doubled",
+                    "gaps", "daphne CPU %", "worker CPU %", "daphne RSS MB", "worker RSS MB"], rows)
     statuses: dict[str, int] = {}
     errors = []
     for name, shape in report["shapes"].items():
@@ -355,7 +377,7 @@ def embedded(report: dict, *, quick: bool) -> None:
         print(f"\n## embedded default: daphne pid {daphne.pid} (SQLite, in-process runner), fake pid {fake.pid}, "
               f"client pid {shape.client.pid}", flush=True)
         print(f"  started in {time.monotonic() - began:.0f} s", flush=True)
-        run_shape(shape, quick=quick, seconds=30 if quick else 240, database_url=None, report=report)
+        run_shape(shape, quick=quick, seconds=60 if quick else 300, database_url=None, report=report)
         report["log errors"]["embedded"] = {"daphne": daphne.errors()}
 
 

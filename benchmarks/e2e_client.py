@@ -188,11 +188,14 @@ class Client:
         text = "hello from the end to end benchmark"
         results, directs = [], []
         deadline = time.time() + spec["timeout"]
-        if spec.get("sequential"):
+        if spec.get("sequential"):  # one webox stream at a time, each paired with one direct call
             for s in streams:
-                results.append(await self.run_stream(s, message=f"{tag} s{s['index']} {text}", models=models,
-                                                     deadline=time.time() + spec["timeout"]))
-                directs.append(await self.direct(message=f"{tag} d{s['index']} {text}", model=direct_model))
+                result, direct = await asyncio.gather(
+                    self.run_stream(s, message=f"{tag} s{s['index']} {text}", models=models,
+                                    deadline=time.time() + spec["timeout"]),
+                    self.direct(message=f"{tag} d{s['index']} {text}", model=direct_model))
+                results.append(result)
+                directs.append(direct)
         else:
             jobs = [self.run_stream(s, message=f"{tag} s{s['index']} {text}", models=models, deadline=deadline)
                     for s in streams]

@@ -51,7 +51,7 @@ def analyse(wave: dict, fake_records: list[dict]) -> dict:
             model = models[provider]
             counts["ok"] += r["ok"]
             counts["wrong"] += r["wrong"]
-            counts["lost"] += not r["ended"]
+            counts["not ended"] += not r["ended"]
             counts["doubled"] += bool(r["dups"])
             counts["gaps"] += r["gaps"]
             counts["repairs"] += r["repairs"]

@@ -346,9 +346,35 @@ def replies_sweep_orphans(*, stale_seconds: int | None = None) -> list[Message]:
     The partial text is kept (the stream state's, when it is newer than the last checkpoint).
     A reply the user asked to stop ends as cancelled; any other as an ``orphaned`` error.
     """
-    stale = stale_seconds if stale_seconds is not None else settings.WEBOX_REPLY_STALE_SECONDS
-    cutoff = timezone.now() - timedelta(seconds=stale)
+    cutoff = _stale_cutoff(stale_seconds)
     candidates = list(Message.objects.filter(Q(status__in=ACTIVE_STATUSES), updated_at__lt=cutoff))
+    return _end_orphans(candidates, cutoff)
+
+
+def reply_end_stuck(*, reply_id: int, stale_seconds: int | None = None) -> Message:
+    """End one stuck reply now, as the sweep would (an operator's button on the ops page).
+
+    Only a reply that has not checkpointed for ``WEBOX_REPLY_STALE_SECONDS`` counts as stuck: a
+    live stream is stopped with ``reply_cancel`` instead, which its worker honours.
+    """
+    cutoff = _stale_cutoff(stale_seconds)
+    reply = Message.objects.filter(pk=reply_id, role=Role.ASSISTANT).first()
+    if reply is None:
+        raise ChatInputError("No such reply.", status=404)
+    if reply.status not in ACTIVE_STATUSES or reply.updated_at >= cutoff:
+        raise ChatInputError("This reply is not stuck.", status=409)
+    ended = _end_orphans([reply], cutoff)
+    if not ended:
+        raise ChatInputError("This reply is not stuck.", status=409)
+    return ended[0]
+
+
+def _stale_cutoff(stale_seconds: int | None):
+    stale = stale_seconds if stale_seconds is not None else settings.WEBOX_REPLY_STALE_SECONDS
+    return timezone.now() - timedelta(seconds=stale)
+
+
+def _end_orphans(candidates: list[Message], cutoff) -> list[Message]:
     if not candidates:
         return []
     store = dispatch.stream_store()

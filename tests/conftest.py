@@ -109,3 +109,28 @@ def fast_policy(settings):
     settings.WEBOX_PROVIDER_RETRY_BUDGET = 3.0
     settings.WEBOX_PROVIDER_MAX_RETRIES = 3
     settings.WEBOX_PROVIDER_BACKOFF_BASE = 0.01
+
+
+@pytest.fixture
+def make_reply(user):
+    """A stored reply row in a given state, for figures read from the database.
+
+    ``idle_seconds`` moves its last checkpoint into the past.
+    """
+    from chat.models import Conversation, Message, Role
+
+    conversation = Conversation.objects.create(owner=user, title="ops")
+    question = Message.objects.create(conversation=conversation, role=Role.USER, content="hi")
+
+    def make(status="streaming", *, provider="gpt", model="m", idle_seconds=0, **fields):
+        reply = Message.objects.create(conversation=conversation, role=Role.ASSISTANT, reply_to=question,
+                                       provider=provider, model=model, status=status, **fields)
+        if idle_seconds:
+            from datetime import timedelta
+
+            from django.utils import timezone
+
+            Message.objects.filter(pk=reply.pk).update(updated_at=timezone.now() - timedelta(seconds=idle_seconds))
+        return reply
+
+    return make

@@ -1,8 +1,59 @@
-"""Site-wide middleware."""
+"""Request middleware: a request id on every request, its response and its log lines; a 503, not a 500,
+when no database connection is free."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
 
 from django.http import HttpResponse, JsonResponse
 
+from . import logging_context
 from .api import BUSY_DETAIL, BUSY_RETRY_AFTER_SECONDS, database_busy
+
+logger = logging.getLogger("webox.request")
+
+REQUEST_ID_HEADER = "X-Request-ID"
+# An id from the proxy in front is kept when it is plainly an id; anything else is replaced.
+VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# URL arguments that name a conversation or a reply (chat/api_urls.py, dashboard/urls.py).
+CONVERSATION_KWARGS = ("conversation_id",)
+REPLY_KWARGS = ("message_id", "reply_id")
+
+
+class RequestContextMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        incoming = request.headers.get(REQUEST_ID_HEADER, "")
+        request.request_id = incoming if VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        tokens = [(logging_context.request_id, logging_context.request_id.set(request.request_id)),
+                  (logging_context.current_request, logging_context.current_request.set(request))]
+        started = time.perf_counter()
+        try:
+            response = self.get_response(request)
+            response[REQUEST_ID_HEADER] = request.request_id
+            logger.info("%s %s %s", request.method, request.path, response.status_code,
+                        extra={"status": response.status_code, "method": request.method,
+                               "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
+            return response
+        finally:
+            for var, token in reversed(tokens):
+                var.reset(token)
+            logging_context.conversation_id.set(None)
+            logging_context.reply_id.set(None)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        for name in CONVERSATION_KWARGS:
+            if name in view_kwargs:
+                logging_context.conversation_id.set(view_kwargs[name])
+        for name in REPLY_KWARGS:
+            if name in view_kwargs:
+                logging_context.reply_id.set(view_kwargs[name])
+        return None
 
 
 class DatabaseBusyMiddleware:

@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework_simplejwt",
     "drf_spectacular",
+    # Swagger UI and ReDoc assets served from /static/, so /api/docs/ works without internet.
+    "drf_spectacular_sidecar",
     "channels",
     "webox",
     "accounts",
@@ -67,6 +69,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "webox.middleware.RequestContextMiddleware",
     "webox.middleware.DatabaseBusyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -91,6 +94,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "accounts.context_processors.signup",
             ],
         },
     },
@@ -221,6 +225,13 @@ WEBOX_PROVIDER_RETRY_BUDGET = env_float("WEBOX_PROVIDER_RETRY_BUDGET", 20.0)
 WEBOX_PROVIDER_MAX_RETRIES = env_int("WEBOX_PROVIDER_MAX_RETRIES", 3)
 WEBOX_PROVIDER_BACKOFF_BASE = env_float("WEBOX_PROVIDER_BACKOFF_BASE", 0.5)
 
+# --- Operations ------------------------------------------------------------------------------
+# /metrics outside DEBUG: a bearer token and/or client addresses or networks (CIDR) allowed.
+WEBOX_METRICS_TOKEN = env_str("WEBOX_METRICS_TOKEN")
+WEBOX_METRICS_ALLOW = env_list("WEBOX_METRICS_ALLOW")
+# Who may create an account: "open" (anyone), "invite" (with a staff-made invitation), "closed".
+WEBOX_SIGNUP = env_str("WEBOX_SIGNUP", "open")
+
 # --- REST API ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -243,6 +254,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Send one message to several AI providers and stream every reply.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Security ------------------------------------------------------------------------------
@@ -255,18 +269,26 @@ if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
     # Probes inside the network speak plain HTTP.
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz(/live|/ready)?$"]
     SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
     SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", True)
 
+# "json": one JSON object per line (webox/logging_context.py), for log collectors; "plain": text.
+WEBOX_LOG_FORMAT = env_str("WEBOX_LOG_FORMAT") or ("plain" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "webox.logging_context.ContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "webox.logging_context.WeboxJsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": WEBOX_LOG_FORMAT, "filters": ["context"]},
+    },
     "root": {"handlers": ["console"], "level": env_str("WEBOX_LOG_LEVEL", "INFO")},
     "loggers": {
         # The SDKs' HTTP clients log request lines at INFO; keep them quiet so that no

@@ -19,6 +19,7 @@ from chat import services
 from chat.context import build_chat_request
 from chat.providers import ErrorCode, ProviderError, StreamResult, TextDelta, build_provider, get_provider_config
 from chat.serializers import message_data
+from webox.logging_context import bind_reply
 
 from . import events
 from .db import db
@@ -26,6 +27,7 @@ from .publisher import get_publisher
 from .streamstate import stream_store
 
 logger = logging.getLogger(__name__)
+
 
 @dataclass
 class Outcome:
@@ -40,6 +42,7 @@ async def generate_reply(reply_id: int) -> None:
     reply = await db(services.reply_start)(reply_id=reply_id)
     if reply is None:
         return  # already claimed, cancelled or deleted
+    bind_reply(reply=reply.pk, conversation=reply.conversation_id)
     publisher = get_publisher()
     stream = publisher.open(reply_id=reply.pk, conversation_id=reply.conversation_id)
     outcome = Outcome()
@@ -91,6 +94,10 @@ async def end_reply(reply, stream, outcome: Outcome, final_deltas: list[dict]) -
                                               ttft_ms=ttft_ms, duration_ms=duration_ms)
     else:
         ended = await db(services.reply_complete)(**common, result=outcome.result)
+    if ended is not None:
+        logger.info("reply %s ended %s", ended.pk, ended.status, extra={
+            "status": ended.status, "provider": ended.provider, "model": ended.model,
+            "error_code": ended.error_code, "ttft_ms": ended.ttft_ms, "duration_ms": ended.duration_ms})
     # The last deltas travel with the final event: one layer message for the end of a reply.
     ending = [events.message_ended(await db(message_data)(ended))] if ended is not None else []
     try:
