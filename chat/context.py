@@ -12,6 +12,7 @@ The oldest turns are dropped until the estimate fits the model's context budget.
 from __future__ import annotations
 
 from django.conf import settings
+from django.db.models import Q
 
 from .models import ContextMode, Message, ReplyStatus, Role
 from .providers import ChatMessage, ChatRequest
@@ -38,15 +39,18 @@ def pick_answer(replies: list[Message], *, provider: str, mode: str) -> Message 
 def build_chat_request(reply: Message, *, context_tokens: int | None = None) -> ChatRequest:
     conversation = reply.conversation
     # Turns before the one being answered (ids grow with time), with every reply to them,
-    # including replies regenerated later.
-    earlier = list(
-        Message.objects.filter(conversation=conversation, reply_to__isnull=True, role=Role.USER,
-                               id__lt=reply.reply_to_id).order_by("id")
-    )
+    # including replies regenerated later: one query for both.
+    earlier: list[Message] = []
     replies_by_turn: dict[int, list[Message]] = {}
-    for answer in Message.objects.filter(conversation=conversation, role=Role.ASSISTANT,
-                                         reply_to_id__lt=reply.reply_to_id).order_by("id"):
-        replies_by_turn.setdefault(answer.reply_to_id, []).append(answer)
+    for message in Message.objects.filter(
+        Q(role=Role.USER, reply_to__isnull=True, id__lt=reply.reply_to_id)
+        | Q(role=Role.ASSISTANT, reply_to_id__lt=reply.reply_to_id),
+        conversation=conversation,
+    ).order_by("id"):
+        if message.role == Role.USER:
+            earlier.append(message)
+        else:
+            replies_by_turn.setdefault(message.reply_to_id, []).append(message)
     turns: list[list[ChatMessage]] = []
     for message in earlier:
         turn = [ChatMessage("user", message.content)]

@@ -1,6 +1,30 @@
 """Shared REST API pieces."""
 
+from django.db import OperationalError
+from rest_framework import status
+from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+# Seconds a client is told to wait when the database has no connection free.
+BUSY_RETRY_AFTER_SECONDS = 2
+BUSY_DETAIL = "The server is busy: no database connection was free in time. Nothing was stored; try again shortly."
+
+
+def database_busy(exc: BaseException) -> bool:
+    """Whether ``exc`` means "no database connection right now" (a retry later can succeed).
+
+    Our pool waited ``DATABASE_POOL_TIMEOUT`` in vain, or PostgreSQL itself refused a client
+    because its ``max_connections`` were taken.
+    """
+    if not isinstance(exc, OperationalError):
+        return False
+    try:
+        from psycopg_pool import PoolTimeout
+    except ImportError:  # SQLite-only installs
+        PoolTimeout = ()  # noqa: N806
+    text = str(exc)
+    return (isinstance(exc.__cause__, PoolTimeout) or "too many clients" in text
+            or "too many connections for role" in text or "remaining connection slots" in text)
 
 
 def first_message(errors) -> str:
@@ -17,7 +41,11 @@ def first_message(errors) -> str:
 
 
 def exception_handler(exc, context):
-    """DRF's handler, plus a top-level ``detail`` on validation errors so every 4xx has a message."""
+    """DRF's handler, plus a top-level ``detail`` on validation errors so every 4xx has a message,
+    and a 503 with Retry-After, never a 500, when the database has no connection free."""
+    if database_busy(exc):
+        return Response({"detail": BUSY_DETAIL}, status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                        headers={"Retry-After": str(BUSY_RETRY_AFTER_SECONDS)})
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(response.data, dict) and "detail" not in response.data:
         response.data = {"detail": first_message(response.data) or "Invalid input.", "errors": response.data}

@@ -1,4 +1,5 @@
-"""Request middleware: a request id on every request, its response and its log lines."""
+"""Request middleware: a request id on every request, its response and its log lines; a 503, not a 500,
+when no database connection is free."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ import re
 import time
 import uuid
 
+from django.http import HttpResponse, JsonResponse
+
 from . import logging_context
+from .api import BUSY_DETAIL, BUSY_RETRY_AFTER_SECONDS, database_busy
 
 logger = logging.getLogger("webox.request")
 
@@ -50,3 +54,24 @@ class RequestContextMiddleware:
             if name in view_kwargs:
                 logging_context.reply_id.set(view_kwargs[name])
         return None
+
+
+class DatabaseBusyMiddleware:
+    """A 503 with Retry-After instead of a 500 when no database connection is free (any view;
+    the REST API's own exception handler answers the same for its views)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exc):
+        if not database_busy(exc):
+            return None
+        if request.path.startswith("/api/"):
+            response = JsonResponse({"detail": BUSY_DETAIL}, status=503)
+        else:
+            response = HttpResponse(BUSY_DETAIL, status=503, content_type="text/plain; charset=utf-8")
+        response["Retry-After"] = str(BUSY_RETRY_AFTER_SECONDS)
+        return response

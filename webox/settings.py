@@ -71,6 +71,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "webox.middleware.RequestContextMiddleware",
+    "webox.middleware.DatabaseBusyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -102,12 +103,24 @@ TEMPLATES = [
 
 # --- Database -----------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL")
+# PostgreSQL connections come from one bounded pool per process (psycopg_pool through Django):
+# daphne runs each request's sync code in a new thread, and connections kept per thread piled up
+# until PostgreSQL refused clients. With a pool, a connection goes back after each request, task
+# or engine step; past ``DATABASE_POOL_MAX`` a caller waits up to ``DATABASE_POOL_TIMEOUT`` seconds,
+# then gets a 503 (webox/api.py). The sum of the maxima over all processes must stay under
+# PostgreSQL's max_connections (docs/deployment.md).
+DATABASE_POOL_MIN = env_int("DATABASE_POOL_MIN", 2)
+DATABASE_POOL_MAX = env_int("DATABASE_POOL_MAX", 10)
+DATABASE_POOL_TIMEOUT = env_float("DATABASE_POOL_TIMEOUT", 10.0)
 if DATABASE_URL:
-    DATABASES = {
-        "default": dj_database_url.parse(
-            DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 600), conn_health_checks=True
-        )
-    }
+    # CONN_MAX_AGE must be 0 with a pool: "closing" a connection hands it back to the pool.
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0, conn_health_checks=True)}
+    if DATABASE_POOL_MAX > 0:  # 0: no pool (behind PgBouncer, say); connections close after each use
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": min(DATABASE_POOL_MIN, DATABASE_POOL_MAX),
+            "max_size": DATABASE_POOL_MAX,
+            "timeout": DATABASE_POOL_TIMEOUT,
+        }
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {

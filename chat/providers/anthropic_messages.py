@@ -6,6 +6,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import anthropic
+
+# Imported on first use by the SDK: at process start instead of inside the first reply.
+import anthropic.resources.messages  # noqa: F401
 import httpx2
 
 from .base import ChatRequest, ErrorCode, ProviderError, StreamResult, TextDelta
@@ -80,7 +83,7 @@ class AnthropicProvider(PolicyProvider):
     async def _attempt(self, request: ChatRequest) -> AsyncIterator[TextDelta | StreamResult]:
         system, messages = anthropic_messages(request)
         parameters: dict[str, Any] = {"system": system} if system else {}
-        async with self._client() as client:
+        async with self._stream_client() as client:
             try:
                 stream = await client.messages.create(
                     model=request.model,

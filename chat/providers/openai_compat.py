@@ -12,6 +12,10 @@ from urllib.parse import urlsplit
 
 import openai
 
+# The SDK imports its chat resources (and builds their models) on first use: here, at process start,
+# rather than inside the first reply of every worker (about a second on these machines).
+import openai.resources.chat.completions  # noqa: F401
+
 from .base import ChatRequest, ErrorCode, ProviderError, StreamResult, TextDelta
 from .policy import KEYLESS_PLACEHOLDER, PolicyProvider, parse_retry_after
 
@@ -52,7 +56,7 @@ class OpenAIProvider(PolicyProvider):
         return parameters
 
     async def _attempt(self, request: ChatRequest) -> AsyncIterator[TextDelta | StreamResult]:
-        async with self._client() as client:
+        async with self._stream_client() as client:
             try:
                 stream = await client.chat.completions.create(
                     model=request.model,

@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import contextlib
 import dataclasses
 import email.utils
 import logging
 import random
 import re
 import time
+import weakref
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 
@@ -32,6 +36,12 @@ KEYLESS_PLACEHOLDER = "no-key"
 
 # Things shaped like API keys, removed from upstream messages (some echo the key they rejected).
 _KEY_LIKE = re.compile(r"\b(?:sk|pk|rk|gsk|xai)[-_][A-Za-z0-9_*\-.]{6,}", re.IGNORECASE)
+
+# SDK clients kept per event loop (their HTTP pools are bound to it), by adapter, URL, key and
+# timeouts; the least recently used beyond this many are closed.
+MAX_CLIENTS_PER_LOOP = 64
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, OrderedDict[tuple, Any]] = weakref.WeakKeyDictionary()
+_closing: set[asyncio.Task] = set()
 
 
 @dataclass(frozen=True)
@@ -128,6 +138,32 @@ class PolicyProvider(ChatProvider):
 
         Raises ``ProviderError`` for every failure, including a stream that ends early.
         """
+
+    def _client(self) -> Any:
+        """A new SDK client for this provider's URL, key and timeouts (its own HTTP pool)."""
+        raise NotImplementedError
+
+    @contextlib.asynccontextmanager
+    async def _stream_client(self):
+        """This provider's SDK client on this event loop, made once and kept open.
+
+        Building a client per stream cost a TLS context and a new connection each time (most of
+        webox's time-to-first-token overhead); a kept client reuses its keep-alive connections.
+        """
+        loop = asyncio.get_running_loop()
+        clients = _clients.setdefault(loop, OrderedDict())
+        key = (type(self).__name__, self.config.base_url, self.config.api_key,
+               tuple(sorted(self.policy.http_timeout().items())))
+        client = clients.get(key)
+        if client is None or client.is_closed():
+            client = clients[key] = self._client()
+            while len(clients) > MAX_CLIENTS_PER_LOOP:
+                _, old = clients.popitem(last=False)
+                task = loop.create_task(old.close())
+                _closing.add(task)
+                task.add_done_callback(_closing.discard)
+        clients.move_to_end(key)
+        yield client
 
     def _error(self, code: ErrorCode, detail: str, *, retry_after: float | None = None) -> ProviderError:
         return ProviderError(code, redact(detail, [self.config.api_key]), retry_after=retry_after)

@@ -129,7 +129,14 @@ def provider_configs() -> list[ProviderConfig]:
 
 
 def get_provider_config(name: str) -> ProviderConfig | None:
-    return next((config for config in provider_configs() if config.name == name), None)
+    """The enabled provider called ``name``: one query, and only its key decrypted (once per reply)."""
+    from .models import Provider
+
+    record = Provider.objects.filter(name=name).first()
+    if record is not None:  # a record wins over a built-in or environment provider, even disabled
+        return db_provider_config(record) if record.enabled else None
+    return next((config for config in builtin_provider_configs() + env_provider_configs() if config.name == name),
+                None)
 
 
 def build_provider(config: ProviderConfig, *, policy: StreamPolicy | None = None) -> ChatProvider:

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from functools import partial
 
-from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.contrib.auth.models import AnonymousUser
 
@@ -21,9 +19,8 @@ from chat.serializers import message_data
 from chat.services import ChatInputError, message_send, reply_cancel
 
 from . import events
+from .db import db
 from .streamstate import stream_store
-
-db = partial(sync_to_async, thread_sensitive=False)
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403

@@ -14,9 +14,6 @@ import logging
 import time
 from contextlib import aclosing
 from dataclasses import dataclass
-from functools import partial
-
-from asgiref.sync import sync_to_async
 
 from chat import services
 from chat.context import build_chat_request
@@ -25,13 +22,11 @@ from chat.serializers import message_data
 from webox.logging_context import bind_reply
 
 from . import events
+from .db import db
 from .publisher import get_publisher
 from .streamstate import stream_store
 
 logger = logging.getLogger(__name__)
-
-# Database work runs in a thread pool so hundreds of streams on one loop do not queue behind one thread.
-db = partial(sync_to_async, thread_sensitive=False)
 
 
 @dataclass

@@ -3,7 +3,9 @@
 One publisher per event loop (the server's loop in the embedded default, the one long-lived loop
 of a Celery worker process). Each flush costs, for the whole process: one Redis round trip that
 records every reply's text and seq and reads every cancel flag, then one channel-layer message per
-conversation that has new text, carrying all of its replies' deltas. The flush interval widens
+conversation that has new text, carrying all of its replies' deltas. A reply's first text does not
+wait for the next tick: it goes out at once (batched with the other first texts of the same loop
+turn), unless the rate cap has already widened the interval. The flush interval widens
 when more conversations are active than ``WEBOX_MAX_PUBLISH_RATE`` allows at the base interval.
 The text so far is checkpointed to the database about once a second per reply.
 """
@@ -14,13 +16,14 @@ import asyncio
 import logging
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from . import events
+from .db import db
 from .streamstate import FlushEntry, stream_store
 
 logger = logging.getLogger(__name__)
@@ -40,11 +43,16 @@ class ReplyStream:
     cancel_requested: bool = False
     # Set once the provider call is over: a cancel arriving later must not interrupt the final writes.
     finishing: bool = False
+    # Called with the stream when its first text arrives (the publisher sends that at once).
+    on_first_text: Callable[[ReplyStream], None] | None = field(default=None, repr=False)
 
     def append(self, text: str) -> None:
         if text:
+            first = not self.chunks
             self.chunks.append(text)
             self.pending.append(text)
+            if first and self.on_first_text is not None:
+                self.on_first_text(self)
 
     @property
     def text(self) -> str:
@@ -65,6 +73,8 @@ class Publisher:
         self._flush_lock = asyncio.Lock()
         self._runner: asyncio.Task | None = None
         self._checkpointing: asyncio.Task | None = None
+        self._first: list[ReplyStream] = []
+        self._first_flush: asyncio.Task | None = None
 
     def interval(self) -> float:
         base = settings.WEBOX_FLUSH_INTERVAL_MS / 1000
@@ -72,7 +82,7 @@ class Publisher:
         return max(base, conversations / max(settings.WEBOX_MAX_PUBLISH_RATE, 1))
 
     def open(self, *, reply_id: int, conversation_id: int) -> ReplyStream:
-        stream = ReplyStream(reply_id, conversation_id, asyncio.current_task())
+        stream = ReplyStream(reply_id, conversation_id, asyncio.current_task(), on_first_text=self._first_text)
         self.streams[reply_id] = stream
         if self._runner is None or self._runner.done():
             self._runner = asyncio.get_running_loop().create_task(self._run(), name="webox-publisher")
@@ -95,6 +105,24 @@ class Publisher:
         self.streams.pop(stream.reply_id, None)
         return final
 
+    def _first_text(self, stream: ReplyStream) -> None:
+        """A reply's first text: publish it now, unless the rate cap is already stretching ticks."""
+        if self.interval() > settings.WEBOX_FLUSH_INTERVAL_MS / 1000:
+            return
+        self._first.append(stream)
+        if self._first_flush is None or self._first_flush.done():
+            self._first_flush = asyncio.get_running_loop().create_task(self._flush_first())
+
+    async def _flush_first(self) -> None:
+        await asyncio.sleep(0)  # first texts arriving in this same loop turn share the flush
+        while self._first:
+            streams, self._first = self._first, []
+            try:
+                await self.flush(only=streams)
+            except Exception:
+                # Still pending: the next tick sends it.
+                logger.exception("publisher flush of first deltas failed")
+
     async def _run(self) -> None:
         while self.streams:
             await asyncio.sleep(self.interval())
@@ -105,10 +133,13 @@ class Publisher:
                 logger.exception("publisher flush failed")
             self._maybe_checkpoint()
 
-    async def flush(self, only: ReplyStream | None = None, publish: bool = True) -> list[dict]:
+    async def flush(self, only: ReplyStream | list[ReplyStream] | None = None, publish: bool = True) -> list[dict]:
         """Record and publish the pending text of every stream (or of ``only``); returns the deltas."""
         async with self._flush_lock:
-            streams = [only] if only is not None else list(self.streams.values())
+            if only is None:
+                streams = list(self.streams.values())
+            else:
+                streams = only if isinstance(only, list) else [only]
             due = [s for s in streams if s.pending]
             entries, taken = [], []
             for stream in due:
@@ -167,7 +198,7 @@ class Publisher:
         from chat.services import replies_checkpoint
 
         try:
-            await sync_to_async(replies_checkpoint, thread_sensitive=False)(checkpoints=checkpoints)
+            await db(replies_checkpoint)(checkpoints=checkpoints)
         except Exception:
             logger.exception("checkpoint of %d replies failed", len(checkpoints))
             # Not written: try these again at the next checkpoint interval, new text or not.

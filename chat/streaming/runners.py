@@ -70,13 +70,13 @@ def remember_server_loop(app):
 
 
 async def _sweep_forever() -> None:
-    from asgiref.sync import sync_to_async
-
     from chat.services import replies_sweep_orphans
+
+    from .db import db
 
     while True:
         await asyncio.sleep(settings.WEBOX_SWEEP_INTERVAL_SECONDS)
         try:
-            await sync_to_async(replies_sweep_orphans, thread_sensitive=False)()
+            await db(replies_sweep_orphans)()
         except Exception:
             logger.exception("orphan sweep failed")

@@ -49,14 +49,22 @@ def test_ready_is_503_when_the_database_is_down(client, settings):
     settings.WEBOX_RUNNER = "embedded"
     saved = dict(connection.settings_dict)
     connection.close()
+    pooled = connection.vendor == "postgresql" and bool(saved["OPTIONS"].get("pool"))
     if connection.vendor == "postgresql":
         connection.settings_dict["PORT"] = "1"
+        if pooled:
+            # The pool made earlier keeps its working connections: a new one, quick to give up.
+            connection.close_pool()
+            connection.settings_dict["OPTIONS"] = {**saved["OPTIONS"],
+                                                   "pool": {**saved["OPTIONS"]["pool"], "timeout": 1}}
     else:
         connection.settings_dict["NAME"] = "/nonexistent-directory/webox.sqlite3"
     try:
         response = client.get("/healthz/ready")
     finally:
         connection.close()
+        if pooled:
+            connection.close_pool()
         connection.settings_dict.update(saved)
     assert response.status_code == 503
     assert components(response)["database"]["state"] == "error"
