@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -170,7 +171,9 @@ def conversation_update(*, conversation: Conversation, **fields) -> Conversation
 
 def conversation_delete(*, conversation: Conversation) -> None:
     """Delete it, stopping every reply still generating in it."""
-    active = list(conversation.messages.filter(status__in=ACTIVE_STATUSES).values_list("pk", flat=True))
+    # Pending replies need no flag: their rows go, so no worker can claim them.
+    active = [m.stream_key for m in conversation.messages.filter(status=ReplyStatus.STREAMING).only("pk", "stream_id")
+              if m.stream_key]
     try:
         dispatch.stream_store().request_cancel(active)
     except dispatch.StreamStoreUnavailable:
@@ -257,9 +260,10 @@ def reply_cancel(*, reply: Message) -> Message:
         reply.refresh_from_db()
         if stopped_before_start:
             _after_commit_publish(reply.conversation_id, [dispatch.events.message_ended(message_data(reply))])
-    if not stopped_before_start:
+    if not stopped_before_start and reply.stream_key:
+        # Not pending any more, so claimed: the flag is named by this claim's stream key.
         try:
-            dispatch.stream_store().request_cancel([reply.pk])
+            dispatch.stream_store().request_cancel([reply.stream_key])
         except dispatch.StreamStoreUnavailable:
             raise ChatInputError("The reply cannot be stopped right now: the stream service is unreachable.",
                                  status=503) from None
@@ -291,7 +295,7 @@ def reply_start(*, reply_id: int) -> Message | None:
     """Claim a pending reply for generation. Only one caller can ever win, so no reply runs twice."""
     now = timezone.now()
     claimed = Message.objects.filter(pk=reply_id, status=ReplyStatus.PENDING).update(
-        status=ReplyStatus.STREAMING, started_at=now, updated_at=now
+        status=ReplyStatus.STREAMING, started_at=now, updated_at=now, stream_id=uuid.uuid4().hex
     )
     if not claimed:
         return None
@@ -352,16 +356,17 @@ def replies_sweep_orphans(*, stale_seconds: int | None = None) -> list[Message]:
     if not candidates:
         return []
     store = dispatch.stream_store()
-    states = store.read_sync([m.pk for m in candidates])
-    cancelled = store.cancel_requested([m.pk for m in candidates])
+    keys = [m.stream_key for m in candidates if m.stream_key]
+    states = store.read_sync(keys)
+    cancelled = store.cancel_requested(keys)
     ended = []
     for message in candidates:
-        state = states.get(message.pk)
+        state = states.get(message.stream_key) if message.stream_key else None
         content, seq = (state.text, state.seq) if state and state.seq >= message.seq else (message.content, message.seq)
         with transaction.atomic():
             updated = Message.objects.filter(pk=message.pk, status__in=ACTIVE_STATUSES, updated_at__lt=cutoff)
             fields = {"content": content, "seq": seq, "completed_at": timezone.now(), "updated_at": timezone.now()}
-            if message.pk in cancelled:
+            if message.stream_key in cancelled:
                 count = updated.update(status=ReplyStatus.CANCELLED, finish_reason="cancelled", **fields)
             else:
                 count = updated.update(

@@ -52,11 +52,12 @@ def snapshot_replies(conversation_id: int, only: list[int] | None = None) -> lis
         replies = active_replies(conversation_id=conversation_id)
     else:
         replies = list(Message.objects.filter(pk__in=only, conversation_id=conversation_id))
-    states = stream_store().read_sync([reply.pk for reply in replies])
+    # By stream key: state left by another reply with the same id (a restored database) is never read.
+    states = stream_store().read_sync([reply.stream_key for reply in replies if reply.stream_key])
     data = []
     for reply in replies:
         item = message_data(reply)
-        state = states.get(reply.pk)
+        state = states.get(reply.stream_key) if reply.stream_key else None
         if state is not None and state.seq >= reply.seq:
             item["content"], item["seq"] = state.text, state.seq
         data.append(item)
