@@ -3,12 +3,28 @@ from django.contrib.auth import views as auth_views
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from webox.throttles import Throttled
+
+from . import throttles
 from .forms import RegisterForm
+
+
+def _too_many(response, exc: Throttled):
+    response.status_code = 429
+    response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @require_http_methods(["GET", "POST"])
 def register(request):
     form = RegisterForm(request.POST or None)
+    if request.method == "POST":
+        try:
+            throttles.check_register(request)
+        except Throttled as exc:
+            form = RegisterForm()
+            form.add_error(None, exc.detail)
+            return _too_many(render(request, "accounts/register.html", {"form": form}), exc)
     if request.method == "POST" and form.is_valid():
         user = form.save()
         if user is not None:
@@ -20,6 +36,15 @@ def register(request):
 class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
+
+    def post(self, request, *args, **kwargs):
+        try:
+            throttles.check_login(request, request.POST.get("username"))
+        except Throttled as exc:
+            form = self.get_form_class()(request)
+            form.add_error(None, exc.detail)
+            return _too_many(self.render_to_response(self.get_context_data(form=form)), exc)
+        return super().post(request, *args, **kwargs)
 
 
 class LogoutView(auth_views.LogoutView):

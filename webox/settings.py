@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt",
     "drf_spectacular",
     "channels",
+    "csp",
     "webox",
     "accounts",
     "chat",
@@ -66,7 +67,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: an oversized body is refused before anything reads it.
+    "webox.middleware.RequestLimitsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -219,11 +223,18 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 30,
     "EXCEPTION_HANDLER": "webox.api.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "webox.api.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_ACCESS_MINUTES", 15)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env_int("JWT_REFRESH_DAYS", 7)),
     "AUTH_HEADER_TYPES": ("Bearer",),
+    # Tokens carry a digest of the password hash: a password change ends every token issued before.
+    "CHECK_REVOKE_TOKEN": True,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "webox API",
@@ -248,6 +259,45 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", True)
+
+# --- Cache, throttles and limits ----------------------------------------------------------
+# The throttles count here: with REDIS_URL every process counts in the same Redis.
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                          "KEY_PREFIX": WEBOX_REDIS_PREFIX}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Rates are "COUNT/SECONDS" (fixed windows); a COUNT of 0 turns the limit off.
+WEBOX_SEND_RATE = env_str("WEBOX_SEND_RATE", "30/60")  # turns per user, REST and socket together
+WEBOX_LOGIN_RATE_IP = env_str("WEBOX_LOGIN_RATE_IP", "30/300")  # log-in and token attempts per address
+WEBOX_LOGIN_RATE_ACCOUNT = env_str("WEBOX_LOGIN_RATE_ACCOUNT", "10/300")  # ... per username
+WEBOX_REGISTER_RATE_IP = env_str("WEBOX_REGISTER_RATE_IP", "10/3600")  # sign-ups per address
+# Per user; staff can override both per user in the admin (accounts.UserLimits). 0: no limit.
+WEBOX_MAX_ACTIVE_REPLIES = env_int("WEBOX_MAX_ACTIVE_REPLIES", 16)  # pending + streaming at once
+WEBOX_MONTHLY_TOKEN_BUDGET = env_int("WEBOX_MONTHLY_TOKEN_BUDGET", 0)  # prompt + completion, calendar month UTC
+# The largest WebSocket frame the conversation socket reads; larger ones get an error frame.
+# daphne drops frames over its own --websocket-max-message-size (1 MiB by default) first.
+WEBOX_WS_MAX_FRAME_BYTES = env_int("WEBOX_WS_MAX_FRAME_BYTES", 512 * 1024)
+
+# --- Content-Security-Policy (django-csp 4) ------------------------------------------------
+# No inline script, no inline handlers, nothing from another origin. The one inline script
+# (the chat page's import map) carries the per-request nonce.
+from csp.constants import NONCE, NONE, SELF  # noqa: E402
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 LOGGING = {
     "version": 1,
