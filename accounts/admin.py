@@ -7,7 +7,7 @@ from .models import MonthlyUsage, User, UserLimits
 class UserLimitsInline(admin.StackedInline):
     model = UserLimits
     can_delete = True
-    extra = 0
+    extra = 1  # shown empty; left empty, no row is stored and the site defaults apply
     max_num = 1
 
 

@@ -22,9 +22,8 @@ def register(request):
         try:
             throttles.check_register(request)
         except Throttled as exc:
-            form = RegisterForm()
-            form.add_error(None, exc.detail)
-            return _too_many(render(request, "accounts/register.html", {"form": form}), exc)
+            context = {"form": RegisterForm(), "limit_error": exc.detail}
+            return _too_many(render(request, "accounts/register.html", context), exc)
     if request.method == "POST" and form.is_valid():
         user = form.save()
         if user is not None:
@@ -41,9 +40,8 @@ class LoginView(auth_views.LoginView):
         try:
             throttles.check_login(request, request.POST.get("username"))
         except Throttled as exc:
-            form = self.get_form_class()(request)
-            form.add_error(None, exc.detail)
-            return _too_many(self.render_to_response(self.get_context_data(form=form)), exc)
+            context = self.get_context_data(form=self.get_form_class()(request), limit_error=exc.detail)
+            return _too_many(self.render_to_response(context), exc)
         return super().post(request, *args, **kwargs)
 
 
