@@ -1,6 +1,7 @@
 """Shared REST API pieces."""
 
-from rest_framework import parsers
+from csp.constants import UNSAFE_INLINE
+from rest_framework import parsers, renderers
 from rest_framework.exceptions import ParseError
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -13,6 +14,16 @@ class JSONParser(parsers.JSONParser):
             return super().parse(stream, media_type, parser_context)
         except RecursionError:
             raise ParseError("JSON parse error - the body is nested too deeply.") from None
+
+
+class BrowsableAPIRenderer(renderers.BrowsableAPIRenderer):
+    """DRF's HTML pages use inline styles (never inline script): allow those styles on these pages only."""
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        response = (renderer_context or {}).get("response")
+        if response is not None:
+            response._csp_update = {"style-src": [UNSAFE_INLINE]}  # read by django-csp's middleware
+        return super().render(data, accepted_media_type, renderer_context)
 
 
 def first_message(errors) -> str:

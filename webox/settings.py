@@ -223,6 +223,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 30,
     "EXCEPTION_HANDLER": "webox.api.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer", "webox.api.BrowsableAPIRenderer"],
     "DEFAULT_PARSER_CLASSES": [
         "webox.api.JSONParser",
         "rest_framework.parsers.FormParser",
