@@ -22,7 +22,9 @@ class BrowsableAPIRenderer(renderers.BrowsableAPIRenderer):
     def render(self, data, accepted_media_type=None, renderer_context=None):
         response = (renderer_context or {}).get("response")
         if response is not None:
-            response._csp_update = {"style-src": [UNSAFE_INLINE]}  # read by django-csp's middleware
+            # Read by django-csp's middleware. Attributes: replaced, as hashes would void 'unsafe-inline'.
+            response._csp_update = {"style-src": [UNSAFE_INLINE]}
+            response._csp_replace = {"style-src-attr": [UNSAFE_INLINE]}
         return super().render(data, accepted_media_type, renderer_context)
 
 

@@ -283,13 +283,22 @@ WEBOX_WS_MAX_FRAME_BYTES = env_int("WEBOX_WS_MAX_FRAME_BYTES", 512 * 1024)
 # --- Content-Security-Policy (django-csp 4) ------------------------------------------------
 # No inline script, no inline handlers, nothing from another origin. The one inline script
 # (the chat page's import map) carries the per-request nonce.
-from csp.constants import NONCE, NONE, SELF  # noqa: E402
+import base64  # noqa: E402
+import hashlib  # noqa: E402
 
+from csp.constants import NONCE, NONE, SELF, UNSAFE_HASHES  # noqa: E402
+
+# Rendered Markdown aligns table columns with exactly these style attributes (chat/rendering.py).
+_TABLE_ALIGN = [
+    "'sha256-{}'".format(base64.b64encode(hashlib.sha256(f"text-align:{side}".encode()).digest()).decode())
+    for side in ("left", "center", "right")
+]
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF, NONCE],
         "style-src": [SELF],
+        "style-src-attr": [UNSAFE_HASHES, *_TABLE_ALIGN],
         "img-src": [SELF, "data:"],
         "font-src": [SELF],
         "connect-src": [SELF],
