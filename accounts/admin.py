@@ -7,7 +7,7 @@ from django.db.models.functions import Coalesce
 
 from chat.models import Conversation, Message, Role
 
-from .models import User
+from .models import MonthlyUsage, User, UserLimits
 from .services import user_set_active
 
 
@@ -17,8 +17,27 @@ def _count(queryset, owner_field: str) -> Coalesce:
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
+class UserLimitsInline(admin.StackedInline):
+    model = UserLimits
+    can_delete = True
+    extra = 1  # shown empty; left empty, no row is stored and the site defaults apply
+    max_num = 1
+
+
+class MonthlyUsageInline(admin.TabularInline):
+    model = MonthlyUsage
+    extra = 0
+    can_delete = False
+    readonly_fields = ("month", "tokens")
+    ordering = ("-month",)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(User)
 class WeboxUserAdmin(UserAdmin):
+    inlines = [UserLimitsInline, MonthlyUsageInline]
     list_display = ("username", "email", "is_active", "is_staff", "conversation_total", "reply_total", "last_login")
     actions = ["deactivate", "activate"]
 

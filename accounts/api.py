@@ -1,13 +1,25 @@
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework_simplejwt import serializers as jwt_serializers
+from rest_framework_simplejwt import views as jwt_views
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.utils import get_md5_hash_password
 
+from webox import throttles as limits
+
+from . import throttles
 from .services import SignupRefused, user_register
+
+
+def _throttled(exc: limits.Throttled) -> exceptions.Throttled:
+    return exceptions.Throttled(wait=exc.retry_after, detail=exc.detail)
 
 
 class UserOutputSerializer(serializers.Serializer):
@@ -37,6 +49,10 @@ class RegisterApi(APIView):
     @extend_schema(request=RegisterInputSerializer, responses={201: RegisterOutputSerializer},
                    description="403 when WEBOX_SIGNUP is closed, or invite without a usable invitation.")
     def post(self, request):
+        try:
+            throttles.check_register(request)
+        except limits.Throttled as exc:
+            raise _throttled(exc) from None
         data = self.RegisterInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
@@ -54,3 +70,33 @@ class MeApi(APIView):
     @extend_schema(responses={200: UserOutputSerializer})
     def get(self, request):
         return Response(UserOutputSerializer(request.user).data)
+
+
+class TokenObtainApi(jwt_views.TokenObtainPairView):
+    """simplejwt's view, with attempts limited per address and per account."""
+
+    def post(self, request, *args, **kwargs):
+        username = request.data.get("username") if hasattr(request.data, "get") else None
+        try:
+            throttles.check_login(request, username)
+        except limits.Throttled as exc:
+            raise _throttled(exc) from None
+        return super().post(request, *args, **kwargs)
+
+
+class TokenRefreshSerializer(jwt_serializers.TokenRefreshSerializer):
+    """A refresh token counts only while its user exists, is active and has the same password."""
+
+    def validate(self, attrs):
+        token = self.token_class(attrs["refresh"])  # a TokenError here is the view's 401
+        user_id = token.payload.get(jwt_settings.USER_ID_CLAIM)
+        user = get_user_model().objects.filter(**{jwt_settings.USER_ID_FIELD: user_id}).first()
+        revoked = jwt_settings.CHECK_REVOKE_TOKEN and user is not None and (
+            token.payload.get(jwt_settings.REVOKE_TOKEN_CLAIM) != get_md5_hash_password(user.password))
+        if user is None or revoked or not jwt_settings.USER_AUTHENTICATION_RULE(user):
+            raise exceptions.AuthenticationFailed(self.error_messages["no_active_account"], "no_active_account")
+        return super().validate(attrs)
+
+
+class TokenRefreshApi(jwt_views.TokenRefreshView):
+    serializer_class = TokenRefreshSerializer

@@ -4,8 +4,17 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from webox.throttles import Throttled
+
+from . import throttles
 from .forms import RegisterForm
 from .services import SIGNUP_CLOSED, SIGNUP_INVITE, invitation_get_usable, signup_mode
+
+
+def _too_many(response, exc: Throttled):
+    response.status_code = 429
+    response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @require_http_methods(["GET", "POST"])
@@ -17,6 +26,12 @@ def register(request):
     if mode == SIGNUP_INVITE and request.method == "GET" and invitation_get_usable(token=token) is None:
         return render(request, "accounts/register.html", {"invite_needed": True}, status=403)
     form = RegisterForm(request.POST or None, initial={"invitation": token})
+    if request.method == "POST":
+        try:
+            throttles.check_register(request)
+        except Throttled as exc:
+            context = {"form": RegisterForm(initial={"invitation": token}), "limit_error": exc.detail}
+            return _too_many(render(request, "accounts/register.html", context), exc)
     if request.method == "POST" and form.is_valid():
         user = form.save()
         if user is not None:
@@ -28,6 +43,14 @@ def register(request):
 class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
+
+    def post(self, request, *args, **kwargs):
+        try:
+            throttles.check_login(request, request.POST.get("username"))
+        except Throttled as exc:
+            context = self.get_context_data(form=self.get_form_class()(request), limit_error=exc.detail)
+            return _too_many(self.render_to_response(context), exc)
+        return super().post(request, *args, **kwargs)
 
 
 class LogoutView(auth_views.LogoutView):

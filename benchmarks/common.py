@@ -228,7 +228,8 @@ def create_streaming_replies(conversations: int, per_conversation: int) -> list[
     user = User.objects.create_user(username=name, email=f"{name}@bench.invalid", password=uuid.uuid4().hex)
     convs = Conversation.objects.bulk_create(Conversation(owner=user, title="bench") for _ in range(conversations))
     replies = Message.objects.bulk_create(
-        Message(conversation=c, role=Role.ASSISTANT, provider="bench", status=ReplyStatus.STREAMING)
+        # Claimed, as reply_start leaves them: stream key "<id>:bench" (see Message.stream_key).
+        Message(conversation=c, role=Role.ASSISTANT, provider="bench", status=ReplyStatus.STREAMING, stream_id="bench")
         for c in convs for _ in range(per_conversation)
     )
     return [(c.pk, [r.pk for r in replies[i * per_conversation:(i + 1) * per_conversation]])

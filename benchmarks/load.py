@@ -252,6 +252,9 @@ def run_stack(tmp_path: Path, *, fake, users: int, conversations_per_user: int, 
     from tests.processes import start_daphne, start_worker
 
     plan = prepare(fake=fake, users=users, conversations_per_user=conversations_per_user)
+    # The load is many turns per user on purpose: the per-user send throttle and active-reply cap
+    # (tested on their own in tests/chat/test_limits.py) are off here.
+    env = {"WEBOX_SEND_RATE": "0/60", "WEBOX_MAX_ACTIVE_REPLIES": "0", **env}
     daphne, port = start_daphne(tmp_path, **env)
     worker = None
     try:

@@ -16,10 +16,11 @@ def main(*, database_url: str, quick: bool) -> None:
     (conversation, reply_ids), *_ = create_streaming_replies(1, 100)
     text = TOKEN * 400  # a reply of 400 tokens, 1.6 kB
     loop = asyncio.new_event_loop()
-    loop.run_until_complete(store.record_flush([FlushEntry(r, text, 400, text) for r in reply_ids], []))
+    keys = [f"{r}:bench" for r in reply_ids]  # the rows' stream keys (common.create_streaming_replies)
+    loop.run_until_complete(store.record_flush([FlushEntry(k, text, 400, text) for k in keys], []))
     rows = []
     for count in (1, 10, 100):
-        ids = reply_ids[:count]
+        ids = keys[:count]
         async_ms = timed(lambda ids=ids: loop.run_until_complete(store.read(ids)), repeat)
         sync_ms = timed(lambda ids=ids: store.read_sync(ids), repeat)
         rows.append([f"stream_store().read({count} replies)", median(async_ms), percentile(async_ms, 99)])

@@ -213,7 +213,7 @@ async def _produce(mode: str, plan: Plan, conn) -> dict:
         for reply_id, cid, base, n in slot:
             due0 = start + base
             if publisher is not None:
-                stream = publisher.open(reply_id=reply_id, conversation_id=cid)
+                stream = publisher.open(reply_id=reply_id, conversation_id=cid, key=f"{reply_id}:bench")
             elif per_reply is not None:
                 stream = per_reply.open(reply_id, cid)
             for i in range(n):

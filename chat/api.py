@@ -32,6 +32,7 @@ class ChatInputApiError(APIException):
 
     def __init__(self, exc: services.ChatInputError):
         self.status_code = exc.status
+        self.wait = exc.retry_after  # DRF's handler turns it into Retry-After
         detail = {"detail": exc.detail}
         if exc.field:
             detail["errors"] = {exc.field: [exc.detail]}
@@ -131,8 +132,12 @@ class ConversationListApi(APIView):
         if archived_param not in ARCHIVED_FILTERS:
             raise ChatInputApiError(services.ChatInputError("archived must be true, false or all.", field="archived"))
         archived = ARCHIVED_FILTERS[archived_param]
-        conversations = conversation_list_for_user(user=request.user, query=request.query_params.get("q", "").strip(),
-                                                   archived=archived)
+        query = request.query_params.get("q", "").strip()
+        try:
+            services.clean_text(query, field="q")
+        except services.ChatInputError as exc:
+            raise ChatInputApiError(exc) from exc
+        conversations = conversation_list_for_user(user=request.user, query=query, archived=archived)
         paginator = ConversationPagination()
         page = paginator.paginate_queryset(conversations, request, view=self)
         return paginator.get_paginated_response(ConversationListItemSerializer(page, many=True).data)

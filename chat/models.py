@@ -77,6 +77,8 @@ class Message(models.Model):
     chosen = models.BooleanField(default=False)
     # The stream seq that ``content`` includes up to (checkpoints and the final write).
     seq = models.PositiveIntegerField(default=0)
+    # New at every claim (services.reply_start): names this run's state in the stream store.
+    stream_id = models.CharField(max_length=32, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -97,3 +99,12 @@ class Message(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+    @property
+    def stream_key(self) -> str | None:
+        """This reply's name in the stream store; None until a worker has claimed it.
+
+        Row ids repeat after a database restore (and across installations sharing a Redis
+        prefix); the random part makes stream state impossible to mistake for another reply's.
+        """
+        return f"{self.pk}:{self.stream_id}" if self.stream_id else None

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Case, PositiveIntegerField, Q, TextField, Value, When
 from django.utils import timezone
 
-from . import dispatch
+from . import dispatch, limits
 from .models import ACTIVE_STATUSES, ContextMode, Conversation, Message, ReplyStatus, Role
 from .providers import ErrorCode, StreamResult, provider_configs
 from .serializers import conversation_data, message_data
@@ -24,13 +26,48 @@ TITLE_CHARS = 60
 
 
 class ChatInputError(Exception):
-    """Bad input from a user: the message is safe to show them. ``status`` is the HTTP status."""
+    """Bad input from a user: the message is safe to show them. ``status`` is the HTTP status.
 
-    def __init__(self, detail: str, *, field: str | None = None, status: int = 400):
+    ``code`` names the error in socket ``error`` frames; ``retry_after`` (seconds) becomes the
+    ``Retry-After`` header of a 429.
+    """
+
+    def __init__(self, detail: str, *, field: str | None = None, status: int = 400, code: str = "invalid",
+                 retry_after: int | None = None):
         super().__init__(detail)
         self.detail = detail
         self.field = field
         self.status = status
+        self.code = code
+        self.retry_after = retry_after
+
+    @classmethod
+    def from_limit(cls, exc: limits.LimitReached) -> ChatInputError:
+        return cls(exc.detail, status=429, code=exc.code, retry_after=exc.retry_after)
+
+
+def clean_text(value: str, *, field: str) -> str:
+    """Text as every database stores it: no NUL (PostgreSQL cannot) and no unpaired surrogate.
+
+    One rule on SQLite and PostgreSQL alike: such text is refused, never stored altered.
+    """
+    if "\x00" in value:
+        raise ChatInputError(f"{field} cannot contain NUL characters.", field=field)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ChatInputError(f"{field} holds an unpaired surrogate, which is not text.", field=field) from None
+    return value
+
+
+def _check_limits(user, new_replies: int) -> None:
+    """The user's cap on active replies and monthly budget; call in the storing transaction."""
+    # Lock the user's row: two turns sent at once are counted one after the other.
+    list(get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
+    try:
+        limits.check_new_replies(user, new_replies)
+    except limits.LimitReached as exc:
+        raise ChatInputError.from_limit(exc) from None
 
 
 @dataclass(frozen=True)
@@ -148,6 +185,8 @@ def conversation_create(*, owner, title: str = "", system_prompt: str = "", defa
                         default_models=None, default_params=None, context_mode: str = ContextMode.OWN,
                         archived: bool = False) -> Conversation:
     defaults = _clean_defaults({"default_providers": default_providers or [], "default_params": default_params or {}})
+    clean_text(title, field="title")
+    clean_text(system_prompt, field="system_prompt")
     return Conversation.objects.create(
         owner=owner, title=title.strip()[:200], system_prompt=system_prompt, default_models=default_models or {},
         context_mode=context_mode, archived=archived, **defaults,
@@ -161,6 +200,9 @@ def conversation_update(*, conversation: Conversation, **fields) -> Conversation
     if unknown:
         raise ChatInputError(f"Cannot change {', '.join(sorted(unknown))}.")
     _clean_defaults(fields)
+    for name in ("title", "system_prompt"):
+        if isinstance(fields.get(name), str):
+            clean_text(fields[name], field=name)
     for name, value in fields.items():
         setattr(conversation, name, value.strip()[:200] if name == "title" else value)
     with transaction.atomic():
@@ -172,7 +214,9 @@ def conversation_update(*, conversation: Conversation, **fields) -> Conversation
 
 def conversation_delete(*, conversation: Conversation) -> None:
     """Delete it, stopping every reply still generating in it."""
-    active = list(conversation.messages.filter(status__in=ACTIVE_STATUSES).values_list("pk", flat=True))
+    # Pending replies need no flag: their rows go, so no worker can claim them.
+    active = [m.stream_key for m in conversation.messages.filter(status=ReplyStatus.STREAMING).only("pk", "stream_id")
+              if m.stream_key]
     try:
         dispatch.stream_store().request_cancel(active)
     except dispatch.StreamStoreUnavailable:
@@ -188,12 +232,19 @@ def message_send(*, user, conversation: Conversation | None, message: str, selec
                  selected_models=None, temperature=None, max_tokens=None, system_prompt: str | None = None,
                  provider_params=None) -> SendResult:
     """Store the user's message and one pending reply per provider, then start generating them."""
+    try:
+        limits.check_send_rate(user)
+    except limits.LimitReached as exc:
+        raise ChatInputError.from_limit(exc) from None
     if not isinstance(message, str) or not message.strip():
         raise ChatInputError("Write a message first.", field="message")
     if len(message) > MAX_MESSAGE_CHARS:
         raise ChatInputError(f"A message holds at most {MAX_MESSAGE_CHARS} characters.", field="message")
+    clean_text(message, field="message")
     if system_prompt is not None and not isinstance(system_prompt, str):
         raise ChatInputError("system_prompt must be text.", field="system_prompt")
+    if system_prompt is not None:
+        clean_text(system_prompt, field="system_prompt")
     targets = _resolve_targets(selected_providers, selected_models)
     shared = _clean_parameters({"temperature": temperature, "max_tokens": max_tokens}, field="parameters")
     if provider_params is not None and not isinstance(provider_params, dict):
@@ -204,6 +255,7 @@ def message_send(*, user, conversation: Conversation | None, message: str, selec
     }
 
     with transaction.atomic():
+        _check_limits(user, len(targets))
         created = conversation is None
         if created:
             conversation = conversation_create(owner=user, title=title_from_message(message))
@@ -237,7 +289,13 @@ def reply_regenerate(*, reply: Message) -> Message:
     """A new reply from the same provider and model to the same user message."""
     if reply.role != Role.ASSISTANT:
         raise ChatInputError("Only an assistant reply can be regenerated.")
+    owner = reply.conversation.owner
+    try:
+        limits.check_send_rate(owner)
+    except limits.LimitReached as exc:
+        raise ChatInputError.from_limit(exc) from None
     with transaction.atomic():
+        _check_limits(owner, 1)
         new_reply = Message.objects.create(
             conversation=reply.conversation, role=Role.ASSISTANT, provider=reply.provider, model=reply.model,
             reply_to=reply.reply_to, status=ReplyStatus.PENDING, parameters=reply.parameters,
@@ -259,9 +317,10 @@ def reply_cancel(*, reply: Message) -> Message:
         reply.refresh_from_db()
         if stopped_before_start:
             _after_commit_publish(reply.conversation_id, [dispatch.events.message_ended(message_data(reply))])
-    if not stopped_before_start:
+    if not stopped_before_start and reply.stream_key:
+        # Not pending any more, so claimed: the flag is named by this claim's stream key.
         try:
-            dispatch.stream_store().request_cancel([reply.pk])
+            dispatch.stream_store().request_cancel([reply.stream_key])
         except dispatch.StreamStoreUnavailable:
             raise ChatInputError("The reply cannot be stopped right now: the stream service is unreachable.",
                                  status=503) from None
@@ -293,7 +352,7 @@ def reply_start(*, reply_id: int) -> Message | None:
     """Claim a pending reply for generation. Only one caller can ever win, so no reply runs twice."""
     now = timezone.now()
     claimed = Message.objects.filter(pk=reply_id, status=ReplyStatus.PENDING).update(
-        status=ReplyStatus.STREAMING, started_at=now, updated_at=now
+        status=ReplyStatus.STREAMING, started_at=now, updated_at=now, stream_id=uuid.uuid4().hex
     )
     if not claimed:
         return None
@@ -319,7 +378,13 @@ def _finish(reply_id: int, status: str, **fields) -> Message | None:
     ended = Message.objects.filter(pk=reply_id, status__in=ACTIVE_STATUSES).update(
         status=status, completed_at=now, updated_at=now, **fields
     )
-    return Message.objects.get(pk=reply_id) if ended else None
+    if not ended:
+        return None
+    reply = Message.objects.select_related("conversation").get(pk=reply_id)
+    # Counted once, by the one caller whose UPDATE ended the reply; kept if the conversation goes.
+    limits.record_tokens(user_id=reply.conversation.owner_id,
+                         tokens=(reply.prompt_tokens or 0) + (reply.completion_tokens or 0))
+    return reply
 
 
 def reply_complete(*, reply_id: int, content: str, seq: int, result: StreamResult) -> Message | None:
@@ -380,16 +445,17 @@ def _end_orphans(candidates: list[Message], cutoff) -> list[Message]:
     if not candidates:
         return []
     store = dispatch.stream_store()
-    states = store.read_sync([m.pk for m in candidates])
-    cancelled = store.cancel_requested([m.pk for m in candidates])
+    keys = [m.stream_key for m in candidates if m.stream_key]
+    states = store.read_sync(keys)
+    cancelled = store.cancel_requested(keys)
     ended = []
     for message in candidates:
-        state = states.get(message.pk)
+        state = states.get(message.stream_key) if message.stream_key else None
         content, seq = (state.text, state.seq) if state and state.seq >= message.seq else (message.content, message.seq)
         with transaction.atomic():
             updated = Message.objects.filter(pk=message.pk, status__in=ACTIVE_STATUSES, updated_at__lt=cutoff)
             fields = {"content": content, "seq": seq, "completed_at": timezone.now(), "updated_at": timezone.now()}
-            if message.pk in cancelled:
+            if message.stream_key in cancelled:
                 count = updated.update(status=ReplyStatus.CANCELLED, finish_reason="cancelled", **fields)
             else:
                 count = updated.update(

@@ -1,3 +1,4 @@
+import copy
 import os
 import uuid
 
@@ -59,6 +60,7 @@ def pytest_configure(config):
     from django.conf import settings
 
     settings.WEBOX_REDIS_PREFIX = TEST_NAMESPACE
+    settings.CACHES["default"]["KEY_PREFIX"] = TEST_NAMESPACE
     layer_config = settings.CHANNEL_LAYERS["default"].setdefault("CONFIG", {})
     if "hosts" in layer_config:
         layer_config["prefix"] = TEST_NAMESPACE
@@ -75,6 +77,14 @@ def pytest_configure(config):
 def in_process_runner(settings):
     """Generate replies on the test's own event loop, whatever REDIS_URL says."""
     settings.WEBOX_RUNNER = "embedded"
+
+
+@pytest.fixture(autouse=True)
+def fresh_throttle_counters(settings):
+    """Each test counts its own throttled attempts: user ids repeat from test to test."""
+    caches = copy.deepcopy(settings.CACHES)
+    caches["default"]["KEY_PREFIX"] = f"{TEST_NAMESPACE}:{uuid.uuid4().hex[:8]}"
+    settings.CACHES = caches
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,9 @@
 """Shared REST API pieces."""
 
+from csp.constants import UNSAFE_INLINE
 from django.db import OperationalError
-from rest_framework import status
+from rest_framework import parsers, renderers, status
+from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -25,6 +27,28 @@ def database_busy(exc: BaseException) -> bool:
     text = str(exc)
     return (isinstance(exc.__cause__, PoolTimeout) or "too many clients" in text
             or "too many connections for role" in text or "remaining connection slots" in text)
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's parser, with a body nested too deeply (``[[[[…``) refused as a 400 instead of a 500."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError("JSON parse error - the body is nested too deeply.") from None
+
+
+class BrowsableAPIRenderer(renderers.BrowsableAPIRenderer):
+    """DRF's HTML pages use inline styles (never inline script): allow those styles on these pages only."""
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        response = (renderer_context or {}).get("response")
+        if response is not None:
+            # Read by django-csp's middleware. Attributes: replaced, as hashes would void 'unsafe-inline'.
+            response._csp_update = {"style-src": [UNSAFE_INLINE]}
+            response._csp_replace = {"style-src-attr": [UNSAFE_INLINE]}
+        return super().render(data, accepted_media_type, renderer_context)
 
 
 def first_message(errors) -> str:

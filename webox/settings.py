@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     # Swagger UI and ReDoc assets served from /static/, so /api/docs/ works without internet.
     "drf_spectacular_sidecar",
     "channels",
+    "csp",
     "webox",
     "accounts",
     "chat",
@@ -69,9 +70,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: an oversized body is refused before anything reads it.
+    "webox.middleware.RequestLimitsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "webox.middleware.RequestContextMiddleware",
     "webox.middleware.DatabaseBusyMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -247,11 +251,19 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 30,
     "EXCEPTION_HANDLER": "webox.api.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer", "webox.api.BrowsableAPIRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "webox.api.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_ACCESS_MINUTES", 15)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env_int("JWT_REFRESH_DAYS", 7)),
     "AUTH_HEADER_TYPES": ("Bearer",),
+    # Tokens carry a digest of the password hash: a password change ends every token issued before.
+    "CHECK_REVOKE_TOKEN": True,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "webox API",
@@ -282,6 +294,56 @@ if not DEBUG:
 
 # "json": one JSON object per line (webox/logging_context.py), for log collectors; "plain": text.
 WEBOX_LOG_FORMAT = env_str("WEBOX_LOG_FORMAT") or ("plain" if DEBUG else "json")
+# --- Cache, throttles and limits ----------------------------------------------------------
+# The throttles count here: with REDIS_URL every process counts in the same Redis.
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                          "KEY_PREFIX": WEBOX_REDIS_PREFIX}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Rates are "COUNT/SECONDS" (fixed windows); a COUNT of 0 turns the limit off.
+WEBOX_SEND_RATE = env_str("WEBOX_SEND_RATE", "30/60")  # turns per user, REST and socket together
+WEBOX_LOGIN_RATE_IP = env_str("WEBOX_LOGIN_RATE_IP", "30/300")  # log-in and token attempts per address
+WEBOX_LOGIN_RATE_ACCOUNT = env_str("WEBOX_LOGIN_RATE_ACCOUNT", "10/300")  # ... per username
+WEBOX_REGISTER_RATE_IP = env_str("WEBOX_REGISTER_RATE_IP", "10/3600")  # sign-ups per address
+# Per user; staff can override both per user in the admin (accounts.UserLimits). 0: no limit.
+WEBOX_MAX_ACTIVE_REPLIES = env_int("WEBOX_MAX_ACTIVE_REPLIES", 16)  # pending + streaming at once
+WEBOX_MONTHLY_TOKEN_BUDGET = env_int("WEBOX_MONTHLY_TOKEN_BUDGET", 0)  # prompt + completion, calendar month UTC
+# The largest WebSocket frame the conversation socket reads; larger ones get an error frame.
+# daphne drops frames over its own --websocket-max-message-size (1 MiB by default) first.
+WEBOX_WS_MAX_FRAME_BYTES = env_int("WEBOX_WS_MAX_FRAME_BYTES", 512 * 1024)
+
+# --- Content-Security-Policy (django-csp 4) ------------------------------------------------
+# No inline script, no inline handlers, nothing from another origin. The one inline script
+# (the chat page's import map) carries the per-request nonce.
+import base64  # noqa: E402
+import hashlib  # noqa: E402
+
+from csp.constants import NONCE, NONE, SELF, UNSAFE_HASHES  # noqa: E402
+
+# Rendered Markdown aligns table columns with exactly these style attributes (chat/rendering.py).
+_TABLE_ALIGN = [
+    "'sha256-{}'".format(base64.b64encode(hashlib.sha256(f"text-align:{side}".encode()).digest()).decode())
+    for side in ("left", "center", "right")
+]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "style-src-attr": [UNSAFE_HASHES, *_TABLE_ALIGN],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        # ReDoc (/api/redoc/) runs its search in a worker made from a blob.
+        "worker-src": [SELF, "blob:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

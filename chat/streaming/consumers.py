@@ -1,18 +1,23 @@
 """The conversation socket: a snapshot on connect, then the live events, with seq checks.
 
-Thin: authenticate, check access (on connect and on every client event), call one service,
-forward events. Lost or doubled deltas are caught here by their seq and repaired from the stream
-state, so what reaches a client is gap-free even when the channel layer dropped something.
+Thin: authenticate, check the user and access (on connect and on every client event), call one
+service, forward events. Frames are decoded here, so a bad one (not JSON, nested too deeply,
+too big, text no database can store) gets an ``error`` frame and the socket stays open. Lost or
+doubled deltas are caught here by their seq and repaired from the stream state, so what reaches
+a client is gap-free even when the channel layer dropped something.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 
+from accounts.selectors import user_auth_hash, user_group, user_still_valid
 from chat.models import Message
 from chat.selectors import ConversationNotFound, active_replies, conversation_get_for_user, message_get_for_user
 from chat.serializers import message_data
@@ -21,6 +26,8 @@ from chat.services import ChatInputError, message_send, reply_cancel
 from . import events
 from .db import db
 from .streamstate import stream_store
+
+logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
@@ -49,11 +56,12 @@ def snapshot_replies(conversation_id: int, only: list[int] | None = None) -> lis
         replies = active_replies(conversation_id=conversation_id)
     else:
         replies = list(Message.objects.filter(pk__in=only, conversation_id=conversation_id))
-    states = stream_store().read_sync([reply.pk for reply in replies])
+    # By stream key: state left by another reply with the same id (a restored database) is never read.
+    states = stream_store().read_sync([reply.stream_key for reply in replies if reply.stream_key])
     data = []
     for reply in replies:
         item = message_data(reply)
-        state = states.get(reply.pk)
+        state = states.get(reply.stream_key) if reply.stream_key else None
         if state is not None and state.seq >= reply.seq:
             item["content"], item["seq"] = state.text, state.seq
         data.append(item)
@@ -64,6 +72,8 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self):
         self.conversation_id = int(self.scope["url_route"]["kwargs"]["conversation_id"])
         self.user = AnonymousUser()
+        self.auth_hash = ""
+        self.in_user_group = False
         self.joined = False
         self.known_seq: dict[int, int] = {}
         self.auth_timer: asyncio.Task | None = None
@@ -91,6 +101,10 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)
 
     async def join(self):
+        # The password as it is now: a later change (or deactivation, deletion) ends this socket.
+        self.auth_hash = user_auth_hash(self.user)
+        await self.channel_layer.group_add(user_group(self.user.pk), self.channel_name)
+        self.in_user_group = True
         if not await self.may_access():
             return
         await self.channel_layer.group_add(events.conversation_group(self.conversation_id), self.channel_name)
@@ -118,15 +132,38 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
             self.auth_timer.cancel()
         if self.joined:
             await self.channel_layer.group_discard(events.conversation_group(self.conversation_id), self.channel_name)
+        if self.in_user_group:
+            await self.channel_layer.group_discard(user_group(self.user.pk), self.channel_name)
+
+    async def user_still_valid(self) -> bool:
+        if await db(user_still_valid)(user_id=self.user.pk, auth_hash=self.auth_hash):
+            return True
+        await self.close(code=CLOSE_UNAUTHENTICATED)
+        return False
 
     # --- client -> server ---------------------------------------------------------------------
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        raw = text_data if text_data is not None else bytes_data
+        size = len(raw.encode("utf-8", "surrogatepass")) if isinstance(raw, str) else len(raw or b"")
+        limit = settings.WEBOX_WS_MAX_FRAME_BYTES
+        if size > limit:
+            await self.send_json(events.error(code="too_big", detail=f"A frame holds at most {limit} bytes."))
+            return
         try:
-            content = json.loads(text_data or bytes_data or "")
+            content = json.loads(raw or "")
+        except RecursionError:
+            await self.send_json(events.error(code="bad_frame", detail="The frame is nested too deeply."))
+            return
         except (TypeError, ValueError):
             await self.send_json(events.error(code="bad_frame", detail="Frames must be JSON objects."))
             return
-        await self.receive_json(content)
+        try:
+            await self.receive_json(content)
+        except Exception:
+            # One bad frame must not end the socket (daphne would close it with 1011).
+            logger.exception("socket frame of type %r failed", str(content.get("type"))[:40]
+                             if isinstance(content, dict) else None)
+            await self.send_json(events.error(code="internal", detail="The frame could not be handled."))
 
     async def receive_json(self, content, **kwargs):
         if not isinstance(content, dict) or not isinstance(content.get("type"), str):
@@ -143,7 +180,7 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
         if handler is None:
             await self.send_json(events.error(code="unknown_type", detail=f"Unknown frame type {kind[:40]!r}."))
             return
-        if await self.may_access():
+        if await self.user_still_valid() and await self.may_access():
             await handler(content)
 
     async def authenticate_by_frame(self, content):
@@ -160,7 +197,7 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
         try:
             await db(self._send)(fields)
         except ChatInputError as exc:
-            await self.send_json(events.error(code="invalid", detail=exc.detail))
+            await self.send_json(events.error(code=exc.code, detail=exc.detail, retry_after=exc.retry_after))
         except TypeError:
             await self.send_json(events.error(code="invalid", detail="Unexpected fields in the send frame."))
 
@@ -186,6 +223,10 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
         await self.send_snapshot()
 
     # --- server -> client (channel layer) -------------------------------------------------------
+    async def user_changed(self, message):
+        """The account changed (accounts.signals): close unless the user still may use it."""
+        await self.user_still_valid()
+
     async def chat_events(self, message):
         for event in message["events"]:
             kind = event.get("type")

@@ -44,7 +44,7 @@ async def generate_reply(reply_id: int) -> None:
         return  # already claimed, cancelled or deleted
     bind_reply(reply=reply.pk, conversation=reply.conversation_id)
     publisher = get_publisher()
-    stream = publisher.open(reply_id=reply.pk, conversation_id=reply.conversation_id)
+    stream = publisher.open(reply_id=reply.pk, conversation_id=reply.conversation_id, key=reply.stream_key)
     outcome = Outcome()
     try:
         await stream_from_provider(reply, stream, outcome)
@@ -102,7 +102,7 @@ async def end_reply(reply, stream, outcome: Outcome, final_deltas: list[dict]) -
     ending = [events.message_ended(await db(message_data)(ended))] if ended is not None else []
     try:
         await events.publish(reply.conversation_id, final_deltas + ending)
-        await stream_store().forget(reply.pk)
+        await stream_store().forget(reply.stream_key)
     except Exception:
         # Stored already; sockets that missed the end find it on their next snapshot or fetch.
         logger.exception("could not publish the end of reply %s", reply.pk)

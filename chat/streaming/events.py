@@ -64,8 +64,12 @@ def conversation_deleted(conversation_id: int) -> Event:
     return {"type": CONVERSATION_DELETED, "conversation_id": conversation_id}
 
 
-def error(*, code: str, detail: str) -> Event:
-    return {"type": ERROR, "code": code, "detail": detail}
+def error(*, code: str, detail: str, retry_after: int | None = None) -> Event:
+    """To one socket only. ``retry_after`` (seconds) comes with ``rate_limited`` and ``budget_exhausted``."""
+    event = {"type": ERROR, "code": code, "detail": detail}
+    if retry_after is not None:
+        event["retry_after"] = retry_after
+    return event
 
 
 async def publish(conversation_id: int, events: list[Event]) -> None:

@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 class ReplyStream:
     reply_id: int
     conversation_id: int
+    key: str  # the reply's stream key (Message.stream_key)
     task: asyncio.Task | None
     chunks: list[str] = field(default_factory=list)
     pending: list[str] = field(default_factory=list)
@@ -81,8 +82,8 @@ class Publisher:
         conversations = len({s.conversation_id for s in self.streams.values()})
         return max(base, conversations / max(settings.WEBOX_MAX_PUBLISH_RATE, 1))
 
-    def open(self, *, reply_id: int, conversation_id: int) -> ReplyStream:
-        stream = ReplyStream(reply_id, conversation_id, asyncio.current_task(), on_first_text=self._first_text)
+    def open(self, *, reply_id: int, conversation_id: int, key: str) -> ReplyStream:
+        stream = ReplyStream(reply_id, conversation_id, key, asyncio.current_task(), on_first_text=self._first_text)
         self.streams[reply_id] = stream
         if self._runner is None or self._runner.done():
             self._runner = asyncio.get_running_loop().create_task(self._run(), name="webox-publisher")
@@ -147,11 +148,11 @@ class Publisher:
                 taken.append(len(stream.pending))
                 chunk = "".join(stream.pending)
                 entries.append(FlushEntry(
-                    stream.reply_id, chunk, stream.seq + 1,
+                    stream.key, chunk, stream.seq + 1,
                     full_text=partial(stream.text_of_first, len(stream.chunks)),
                     total_bytes=stream.published_bytes + len(chunk.encode("utf-8")),
                 ))
-            watched = [] if only is not None else [s.reply_id for s in streams if not s.cancel_requested]
+            watched = [] if only is not None else [s.key for s in streams if not s.cancel_requested]
             if not entries and not watched:
                 return []
             cancelled = await stream_store().record_flush(entries, watched)
@@ -166,8 +167,9 @@ class Publisher:
                 by_conversation.setdefault(stream.conversation_id, []).append(delta)
             if publish and by_conversation:
                 await asyncio.gather(*(events.publish(cid, evs) for cid, evs in by_conversation.items()))
-            for reply_id in cancelled:
-                stream = self.streams.get(reply_id)
+            by_key = {s.key: s for s in streams} if cancelled else {}
+            for key in cancelled:
+                stream = by_key.get(key)
                 if stream and not stream.cancel_requested and not stream.finishing:
                     stream.cancel_requested = True
                     if stream.task is not None:

@@ -6,6 +6,13 @@ last seq here; a socket that sees a seq gap, or connects mid-stream, reads the t
 Cancel requests travel the same way, so they reach a reply on any worker.
 
 Two stores with one interface: Redis (production shape) and process memory (embedded default).
+
+Every entry is named by the reply's *stream key* (``Message.stream_key``): its row id and the random ``stream_id`` the
+row gets each time a worker claims it (``services.reply_start``). Row ids repeat — a database
+restored from a backup, or two installations on one Redis prefix, hand out the same ids again —
+so state named by the id alone could show one reply another's text, drop its deltas as old, or
+stop it with an old cancel flag. Whoever reads takes the key from the row, so only the state of
+that very claim is ever found.
 """
 
 from __future__ import annotations
@@ -36,13 +43,13 @@ class StreamState:
 
 @dataclass
 class FlushEntry:
-    """One reply's share of a flush: the new chunk, its seq, and the whole text up to it.
+    """One reply's share of a flush (by its stream key): the new chunk, its seq, and the whole text up to it.
 
     ``full_text`` may be a callable, so that the whole text is only built when a store needs it
     (a repair), not on every flush; ``total_bytes`` is its UTF-8 length when already known.
     """
 
-    reply_id: int
+    key: str
     chunk: str
     seq: int
     full_text: str | Callable[[], str]
@@ -60,58 +67,58 @@ class MemoryStreamStore:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._states: dict[int, tuple[str, int, float]] = {}
-        self._cancels: dict[int, float] = {}
+        self._states: dict[str, tuple[str, int, float]] = {}
+        self._cancels: dict[str, float] = {}
 
     def _expire(self, now: float) -> None:
-        for reply_id in [k for k, (_, _, expires) in self._states.items() if expires < now]:
-            del self._states[reply_id]
-        for reply_id in [k for k, expires in self._cancels.items() if expires < now]:
-            del self._cancels[reply_id]
+        for key in [k for k, (_, _, expires) in self._states.items() if expires < now]:
+            del self._states[key]
+        for key in [k for k, expires in self._cancels.items() if expires < now]:
+            del self._cancels[key]
 
-    async def record_flush(self, entries: list[FlushEntry], watched: list[int]) -> set[int]:
+    async def record_flush(self, entries: list[FlushEntry], watched: list[str]) -> set[str]:
         now = time.monotonic()
         with self._lock:
             for entry in entries:
-                known = self._states.get(entry.reply_id)
+                known = self._states.get(entry.key)
                 # Appending keeps a flush's cost to its chunk; the whole text is built only once.
                 text = known[0] + entry.chunk if known and known[1] == entry.seq - 1 else entry.text()
-                self._states[entry.reply_id] = (text, entry.seq, now + KEY_TTL_SECONDS)
+                self._states[entry.key] = (text, entry.seq, now + KEY_TTL_SECONDS)
             self._expire(now)
-            return {reply_id for reply_id in watched if reply_id in self._cancels}
+            return {key for key in watched if key in self._cancels}
 
-    async def read(self, reply_ids: list[int]) -> dict[int, StreamState]:
-        return self.read_sync(reply_ids)
+    async def read(self, keys: list[str]) -> dict[str, StreamState]:
+        return self.read_sync(keys)
 
-    def read_sync(self, reply_ids: list[int]) -> dict[int, StreamState]:
+    def read_sync(self, keys: list[str]) -> dict[str, StreamState]:
         with self._lock:
             return {
-                reply_id: StreamState(self._states[reply_id][0], self._states[reply_id][1])
-                for reply_id in reply_ids
-                if reply_id in self._states
+                key: StreamState(self._states[key][0], self._states[key][1])
+                for key in keys
+                if key in self._states
             }
 
-    def request_cancel(self, reply_ids: list[int]) -> None:
+    def request_cancel(self, keys: list[str]) -> None:
         now = time.monotonic()
         with self._lock:
-            for reply_id in reply_ids:
-                self._cancels[reply_id] = now + CANCEL_TTL_SECONDS
+            for key in keys:
+                self._cancels[key] = now + CANCEL_TTL_SECONDS
 
-    def cancel_requested(self, reply_ids: list[int]) -> set[int]:
+    def cancel_requested(self, keys: list[str]) -> set[str]:
         with self._lock:
-            return {reply_id for reply_id in reply_ids if reply_id in self._cancels}
+            return {key for key in keys if key in self._cancels}
 
-    async def forget(self, reply_id: int) -> None:
+    async def forget(self, key: str) -> None:
         # The text stays readable for a short while: a socket may still be repairing from it.
         with self._lock:
-            self._cancels.pop(reply_id, None)
-            if reply_id in self._states:
-                text, seq, _ = self._states[reply_id]
-                self._states[reply_id] = (text, seq, time.monotonic() + 60)
+            self._cancels.pop(key, None)
+            if key in self._states:
+                text, seq, _ = self._states[key]
+                self._states[key] = (text, seq, time.monotonic() + 60)
 
 
 class RedisStreamStore:
-    """Redis keys per reply: ``text`` (APPENDed), ``seq``, ``cancel``; all expire."""
+    """Redis keys per stream key: ``text`` (APPENDed), ``seq``, ``cancel``; all expire."""
 
     def __init__(self, url: str, prefix: str = "webox:reply") -> None:
         import redis
@@ -132,25 +139,25 @@ class RedisStreamStore:
             self._async_clients[loop] = client
         return client
 
-    def _text_key(self, reply_id: int) -> str:
-        return f"{self.prefix}:{reply_id}:text"
+    def _text_key(self, key: str) -> str:
+        return f"{self.prefix}:{key}:text"
 
-    def _seq_key(self, reply_id: int) -> str:
-        return f"{self.prefix}:{reply_id}:seq"
+    def _seq_key(self, key: str) -> str:
+        return f"{self.prefix}:{key}:seq"
 
-    def _cancel_key(self, reply_id: int) -> str:
-        return f"{self.prefix}:{reply_id}:cancel"
+    def _cancel_key(self, key: str) -> str:
+        return f"{self.prefix}:{key}:cancel"
 
-    async def record_flush(self, entries: list[FlushEntry], watched: list[int]) -> set[int]:
+    async def record_flush(self, entries: list[FlushEntry], watched: list[str]) -> set[str]:
         """One round trip: append every chunk, set every seq, read every cancel flag."""
         client = self._async()
         pipe = client.pipeline(transaction=True)
         for entry in entries:
-            pipe.append(self._text_key(entry.reply_id), entry.chunk)
-            pipe.expire(self._text_key(entry.reply_id), KEY_TTL_SECONDS)
-            pipe.set(self._seq_key(entry.reply_id), entry.seq, ex=KEY_TTL_SECONDS)
+            pipe.append(self._text_key(entry.key), entry.chunk)
+            pipe.expire(self._text_key(entry.key), KEY_TTL_SECONDS)
+            pipe.set(self._seq_key(entry.key), entry.seq, ex=KEY_TTL_SECONDS)
         if watched:
-            pipe.mget([self._cancel_key(reply_id) for reply_id in watched])
+            pipe.mget([self._cancel_key(key) for key in watched])
         results = await pipe.execute()
         # APPEND returns the new length: a mismatch means the key was lost (Redis restarted or
         # evicted it), so write the whole text again rather than keep a text with a hole.
@@ -161,66 +168,66 @@ class RedisStreamStore:
         if repairs:
             pipe = client.pipeline(transaction=True)
             for entry in repairs:
-                pipe.set(self._text_key(entry.reply_id), entry.text(), ex=KEY_TTL_SECONDS)
-                pipe.set(self._seq_key(entry.reply_id), entry.seq, ex=KEY_TTL_SECONDS)
+                pipe.set(self._text_key(entry.key), entry.text(), ex=KEY_TTL_SECONDS)
+                pipe.set(self._seq_key(entry.key), entry.seq, ex=KEY_TTL_SECONDS)
             await pipe.execute()
         if not watched:
             return set()
         flags = results[-1]
-        return {reply_id for reply_id, flag in zip(watched, flags, strict=True) if flag}
+        return {key for key, flag in zip(watched, flags, strict=True) if flag}
 
-    async def read(self, reply_ids: list[int]) -> dict[int, StreamState]:
-        if not reply_ids:
+    async def read(self, keys: list[str]) -> dict[str, StreamState]:
+        if not keys:
             return {}
         client = self._async()
         pipe = client.pipeline(transaction=True)
-        for reply_id in reply_ids:
-            pipe.get(self._text_key(reply_id))
-            pipe.get(self._seq_key(reply_id))
+        for key in keys:
+            pipe.get(self._text_key(key))
+            pipe.get(self._seq_key(key))
         values = await pipe.execute()
-        return self._states(reply_ids, values)
+        return self._states(keys, values)
 
-    def read_sync(self, reply_ids: list[int]) -> dict[int, StreamState]:
-        if not reply_ids:
+    def read_sync(self, keys: list[str]) -> dict[str, StreamState]:
+        if not keys:
             return {}
         pipe = self._sync.pipeline(transaction=True)
-        for reply_id in reply_ids:
-            pipe.get(self._text_key(reply_id))
-            pipe.get(self._seq_key(reply_id))
-        return self._states(reply_ids, pipe.execute())
+        for key in keys:
+            pipe.get(self._text_key(key))
+            pipe.get(self._seq_key(key))
+        return self._states(keys, pipe.execute())
 
     @staticmethod
-    def _states(reply_ids: list[int], values: list) -> dict[int, StreamState]:
+    def _states(keys: list[str], values: list) -> dict[str, StreamState]:
         states = {}
-        for i, reply_id in enumerate(reply_ids):
+        for i, key in enumerate(keys):
             text, seq = values[2 * i], values[2 * i + 1]
             if text is not None and seq is not None:
-                states[reply_id] = StreamState(text, int(seq))
+                states[key] = StreamState(text, int(seq))
         return states
 
-    def request_cancel(self, reply_ids: list[int]) -> None:
+    def request_cancel(self, keys: list[str]) -> None:
         import redis
 
-        if not reply_ids:
+        if not keys:
             return
         pipe = self._sync.pipeline(transaction=False)
-        for reply_id in reply_ids:
-            pipe.set(self._cancel_key(reply_id), "1", ex=CANCEL_TTL_SECONDS)
+        for key in keys:
+            pipe.set(self._cancel_key(key), "1", ex=CANCEL_TTL_SECONDS)
         try:
             pipe.execute()
         except redis.RedisError as exc:
             raise StreamStoreUnavailable(str(exc)) from exc
 
-    def cancel_requested(self, reply_ids: list[int]) -> set[int]:
-        if not reply_ids:
+    def cancel_requested(self, keys: list[str]) -> set[str]:
+        if not keys:
             return set()
-        flags = self._sync.mget([self._cancel_key(reply_id) for reply_id in reply_ids])
-        return {reply_id for reply_id, flag in zip(reply_ids, flags, strict=True) if flag}
+        flags = self._sync.mget([self._cancel_key(key) for key in keys])
+        return {key for key, flag in zip(keys, flags, strict=True) if flag}
 
-    async def forget(self, reply_id: int) -> None:
+    async def forget(self, key: str) -> None:
         # The text stays readable for a short while: a socket may still be repairing from it.
-        await self._async().delete(self._cancel_key(reply_id))
-        await self._async().expire(self._text_key(reply_id), 60)
+        await self._async().delete(self._cancel_key(key))
+        await self._async().expire(self._text_key(key), 60)
 
 
 @lru_cache(maxsize=1)

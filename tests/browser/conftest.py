@@ -151,12 +151,28 @@ def browser_context_args(browser_context_args: dict, live_server_url: str) -> di
             "color_scheme": "light"}
 
 
+# Every Content-Security-Policy violation of a page, kept in the page where the test can read it.
+CSP_LISTENER = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__cspViolations.push(`${event.effectiveDirective} blocked ${event.blockedURI || "inline"}`);
+});
+"""
+
+
+def csp_violations(page: Page) -> list[str]:
+    return page.evaluate("window.__cspViolations || []")
+
+
 @pytest.fixture
 def page(page: Page) -> Page:
-    """The page, failing the test on any uncaught script error or dialog (an alert is an XSS)."""
+    """The page, failing the test on any uncaught script error, dialog (an alert is an XSS) or
+    Content-Security-Policy violation."""
     errors: list[str] = []
+    page.add_init_script(CSP_LISTENER)
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on("dialog", lambda dialog: (errors.append(f"dialog: {dialog.message}"), dialog.dismiss()))
+    page.on("console", lambda message: "Content Security Policy" in message.text and errors.append(message.text))
     yield page
     assert not errors, errors
 

@@ -11,3 +11,6 @@ WHITENOISE_AUTOREFRESH = True
 
 # Every test signs a user up; the real hasher's deliberate slowness only slows the suite.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Every test signs up from 127.0.0.1: the sign-up and log-in limits are tested in tests/accounts.
+WEBOX_REGISTER_RATE_IP = WEBOX_LOGIN_RATE_IP = WEBOX_LOGIN_RATE_ACCOUNT = "0/60"

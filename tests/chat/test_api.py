@@ -167,7 +167,7 @@ def test_every_endpoint_refuses_another_users_conversation_as_not_found(api_clie
     conversation = conversation_create(owner=user, title="private")
     question = Message.objects.create(conversation=conversation, role="user", content="secret question")
     reply = Message.objects.create(conversation=conversation, role="assistant", provider="demo", model="demo-echo",
-                                   reply_to=question, status=ReplyStatus.STREAMING)
+                                   reply_to=question, status=ReplyStatus.STREAMING, stream_id="a1b2")
     api_client.force_authenticate(other_user)
     cid = conversation.pk
     responses = [
@@ -261,7 +261,7 @@ def test_cancel_with_the_stream_store_down_is_a_503_and_changes_nothing(auth_cli
     conversation = conversation_create(owner=user)
     question = Message.objects.create(conversation=conversation, role="user", content="hi")
     reply = Message.objects.create(conversation=conversation, role="assistant", provider="demo", model="demo-echo",
-                                   reply_to=question, status=ReplyStatus.STREAMING)
+                                   reply_to=question, status=ReplyStatus.STREAMING, stream_id="a1b2")
     response = auth_client.post(f"/api/chat/messages/{reply.pk}/cancel")
     assert response.status_code == 503 and "unreachable" in response.json()["detail"]
     reply.refresh_from_db()
@@ -272,6 +272,6 @@ def test_delete_with_the_stream_store_down_still_deletes(auth_client, user, unre
     conversation = conversation_create(owner=user)
     question = Message.objects.create(conversation=conversation, role="user", content="hi")
     Message.objects.create(conversation=conversation, role="assistant", provider="demo", model="demo-echo",
-                           reply_to=question, status=ReplyStatus.STREAMING)
+                           reply_to=question, status=ReplyStatus.STREAMING, stream_id="a1b2")
     assert auth_client.delete(f"/api/chat/conversations/{conversation.pk}").status_code == 204
     assert not Conversation.objects.filter(pk=conversation.pk).exists()

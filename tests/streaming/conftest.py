@@ -20,7 +20,7 @@ async def connect(user=None, conversation_id: int = 0, *, subprotocols=None, hea
     )
     if user is not None:
         communicator.scope["user"] = user
-    connected, _ = await communicator.connect()
+    connected, _ = await communicator.connect(timeout=5)  # the first connection of a session sets up Redis
     assert connected
     return communicator
 

@@ -1,6 +1,7 @@
 """The whole path in the embedded default: REST or socket in, fake providers through the real SDKs, socket out."""
 
 import time
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -167,7 +168,8 @@ async def test_chosen_context_mode_gives_every_provider_the_chosen_reply(user, a
 def make_turn(conversation, *, status, content="", updated_ago=0):
     question = Message.objects.create(conversation=conversation, role="user", content="q")
     reply = Message.objects.create(conversation=conversation, role="assistant", provider="gpt", model="fake-echo",
-                                   reply_to=question, status=status, content=content)
+                                   reply_to=question, status=status, content=content,
+                                   stream_id="" if status == ReplyStatus.PENDING else uuid.uuid4().hex)
     Message.objects.filter(pk=reply.pk).update(updated_at=timezone.now() - timedelta(seconds=updated_ago))
     return reply
 
@@ -178,7 +180,7 @@ async def test_orphan_sweep_ends_a_stalled_reply_as_error_with_its_latest_text(u
     stalled = await sync_to_async(make_turn)(conversation, status=ReplyStatus.STREAMING, content="Hel",
                                              updated_ago=120)
     fresh = await sync_to_async(make_turn)(conversation, status=ReplyStatus.STREAMING, content="ok", updated_ago=1)
-    await stream_store().record_flush([FlushEntry(stalled.pk, "lo", 2, "Hello")], [])
+    await stream_store().record_flush([FlushEntry(stalled.stream_key, "lo", 2, "Hello")], [])
     comm, log = await open_socket(user, conversation.pk)
     ended = await sync_to_async(replies_sweep_orphans)()
     assert [m.pk for m in ended] == [stalled.pk]

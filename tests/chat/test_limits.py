@@ -1,0 +1,93 @@
+"""Per-user limits on turns: the send rate, replies generating at once, the monthly token budget."""
+
+import pytest
+from django.utils import timezone
+
+from accounts.models import MonthlyUsage, UserLimits
+from chat.models import Message, ReplyStatus
+from chat.providers import StreamResult
+from chat.services import conversation_create, reply_complete
+
+pytestmark = pytest.mark.django_db
+
+
+def send(client, **fields):
+    body = {"message": "Hello there", "selected_providers": ["demo"], **fields}
+    return client.post("/api/chat/send", body, format="json")
+
+
+def pending_replies(user, count):
+    conversation = conversation_create(owner=user)
+    question = Message.objects.create(conversation=conversation, role="user", content="q")
+    return [Message.objects.create(conversation=conversation, role="assistant", provider="demo", model="demo-echo",
+                                   reply_to=question, status=ReplyStatus.PENDING) for _ in range(count)]
+
+
+def test_sending_faster_than_the_rate_is_a_429_with_retry_after_and_stores_nothing(auth_client, settings):
+    settings.WEBOX_SEND_RATE = "2/60"
+    assert [send(auth_client).status_code for _ in range(2)] == [202, 202]
+    refused = send(auth_client)
+    assert refused.status_code == 429 and 0 < int(refused["Retry-After"]) <= 60
+    assert "too fast" in refused.json()["detail"]
+    assert Message.objects.filter(role="user").count() == 2
+
+
+def test_a_turn_over_the_active_reply_cap_is_refused_and_nothing_is_stored(auth_client, user, settings):
+    settings.WEBOX_MAX_ACTIVE_REPLIES = 3
+    pending_replies(user, 2)
+    assert send(auth_client, message="one more").status_code == 202  # 2 active + 1 new: within the cap
+    over = send(auth_client, message="one too many")
+    assert over.status_code == 429 and "At most 3 replies" in over.json()["detail"]
+    assert not Message.objects.filter(content="one too many").exists()
+
+
+def test_staff_can_raise_or_lift_one_users_cap(auth_client, user, settings):
+    settings.WEBOX_MAX_ACTIVE_REPLIES = 1
+    pending_replies(user, 1)
+    assert send(auth_client).status_code == 429
+    UserLimits.objects.create(user=user, max_active_replies=0)  # 0: no limit for this user
+    assert send(auth_client).status_code == 202
+
+
+def test_regenerating_counts_against_the_cap(auth_client, user, settings):
+    settings.WEBOX_MAX_ACTIVE_REPLIES = 1
+    [reply] = pending_replies(user, 1)
+    Message.objects.filter(pk=reply.pk).update(status=ReplyStatus.COMPLETE)
+    pending_replies(user, 1)
+    response = auth_client.post(f"/api/chat/messages/{reply.pk}/regenerate")
+    assert response.status_code == 429
+    assert Message.objects.filter(role="assistant").count() == 2
+
+
+def test_a_used_up_monthly_budget_refuses_turns_before_anything_is_stored(auth_client, user, settings):
+    settings.WEBOX_MONTHLY_TOKEN_BUDGET = 100
+    [reply] = pending_replies(user, 1)
+    Message.objects.filter(pk=reply.pk).update(status=ReplyStatus.STREAMING)
+    reply_complete(reply_id=reply.pk, content="done", seq=1,
+                   result=StreamResult(prompt_tokens=60, completion_tokens=40, finish_reason="stop"))
+    month = timezone.now().date().replace(day=1)
+    assert MonthlyUsage.objects.get(user=user, month=month).tokens == 100
+    refused = send(auth_client, message="over budget")
+    assert refused.status_code == 429 and "100 tokens" in refused.json()["detail"]
+    assert int(refused["Retry-After"]) > 0
+    assert not Message.objects.filter(content="over budget").exists()
+    UserLimits.objects.create(user=user, monthly_token_budget=1000)
+    assert send(auth_client).status_code == 202
+
+
+def test_the_budget_survives_deleting_conversations(auth_client, user, settings):
+    settings.WEBOX_MONTHLY_TOKEN_BUDGET = 50
+    [reply] = pending_replies(user, 1)
+    Message.objects.filter(pk=reply.pk).update(status=ReplyStatus.STREAMING)
+    reply_complete(reply_id=reply.pk, content="x", seq=1,
+                   result=StreamResult(prompt_tokens=30, completion_tokens=30, finish_reason="stop"))
+    auth_client.delete(f"/api/chat/conversations/{reply.conversation_id}")
+    assert send(auth_client).status_code == 429
+
+
+def test_staff_edit_a_users_limits_in_the_admin(client, user, make_user):
+    admin = make_user("root", is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    page = client.get(f"/admin/accounts/user/{user.pk}/change/")
+    assert page.status_code == 200
+    assert b"limits-0-max_active_replies" in page.content and b"limits-0-monthly_token_budget" in page.content

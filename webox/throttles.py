@@ -1,0 +1,68 @@
+"""Fixed-window counters in the shared cache: how often one user or address may do something.
+
+Every process counts in the same cache (Redis in the production shape, see ``CACHES``), with
+one atomic ``INCR`` per attempt (``cache.add`` creates the window's key first), so two servers
+never both let the N+1th attempt through. A rate is written ``"COUNT/SECONDS"``; a count of 0
+turns the limit off.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+
+from django.core.cache import cache
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Rate:
+    count: int
+    seconds: int
+
+    @classmethod
+    def parse(cls, text: str) -> Rate:
+        count, _, seconds = str(text).partition("/")
+        rate = cls(int(count), int(seconds or 60))
+        if rate.count < 0 or rate.seconds <= 0:
+            raise ValueError(f"a rate is COUNT/SECONDS with COUNT >= 0 and SECONDS > 0, not {text!r}")
+        return rate
+
+
+class Throttled(Exception):
+    """Too many attempts in this window; ``retry_after`` is whole seconds until the next one."""
+
+    def __init__(self, retry_after: int, detail: str = ""):
+        self.retry_after = retry_after
+        self.detail = detail or f"Too many attempts. Try again in {retry_after} seconds."
+        super().__init__(self.detail)
+
+
+def hit(scope: str, ident: str, rate: Rate | str) -> None:
+    """Count one attempt of ``ident`` at ``scope``; raise ``Throttled`` when it is over the rate.
+
+    Every attempt counts, refused ones too, so hammering does not reopen the window early.
+    A cache that cannot be reached lets the attempt through (logged): a Redis outage must not
+    lock every user out.
+    """
+    rate = Rate.parse(rate) if isinstance(rate, str) else rate
+    if rate.count == 0:
+        return
+    now = time.time()
+    window = int(now // rate.seconds) * rate.seconds
+    key = f"throttle:{scope}:{ident}:{window}"
+    try:
+        cache.add(key, 0, timeout=rate.seconds + 1)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # the key expired between add and incr: this attempt opens a new window
+            cache.add(key, 1, timeout=rate.seconds + 1)
+            count = 1
+    except Exception:
+        logger.warning("throttle %s not counted: the cache is unreachable", scope, exc_info=True)
+        return
+    if count > rate.count:
+        raise Throttled(max(1, math.ceil(window + rate.seconds - now)))
