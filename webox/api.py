@@ -1,32 +1,12 @@
 """Shared REST API pieces."""
 
 from csp.constants import UNSAFE_INLINE
-from django.db import OperationalError
 from rest_framework import parsers, renderers, status
 from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-# Seconds a client is told to wait when the database has no connection free.
-BUSY_RETRY_AFTER_SECONDS = 2
-BUSY_DETAIL = "The server is busy: no database connection was free in time. Nothing was stored; try again shortly."
-
-
-def database_busy(exc: BaseException) -> bool:
-    """Whether ``exc`` means "no database connection right now" (a retry later can succeed).
-
-    Our pool waited ``DATABASE_POOL_TIMEOUT`` in vain, or PostgreSQL itself refused a client
-    because its ``max_connections`` were taken.
-    """
-    if not isinstance(exc, OperationalError):
-        return False
-    try:
-        from psycopg_pool import PoolTimeout
-    except ImportError:  # SQLite-only installs
-        PoolTimeout = ()  # noqa: N806
-    text = str(exc)
-    return (isinstance(exc.__cause__, PoolTimeout) or "too many clients" in text
-            or "too many connections for role" in text or "remaining connection slots" in text)
+from .database import BUSY_DETAIL, BUSY_RETRY_AFTER_SECONDS, database_busy
 
 
 class JSONParser(parsers.JSONParser):

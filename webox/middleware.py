@@ -13,7 +13,7 @@ from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 
 from . import logging_context
-from .api import BUSY_DETAIL, BUSY_RETRY_AFTER_SECONDS, database_busy
+from .database import BUSY_DETAIL, BUSY_RETRY_AFTER_SECONDS, database_busy
 
 logger = logging.getLogger("webox.request")
 

@@ -1,0 +1,28 @@
+"""What "no database connection right now" looks like, for the REST handler and the middleware.
+
+Apart from webox/api.py so that the middleware can use it without importing DRF's views (whose
+import resolves the renderer classes that webox/api.py itself defines).
+"""
+
+from django.db import OperationalError
+
+# Seconds a client is told to wait when the database has no connection free.
+BUSY_RETRY_AFTER_SECONDS = 2
+BUSY_DETAIL = "The server is busy: no database connection was free in time. Nothing was stored; try again shortly."
+
+
+def database_busy(exc: BaseException) -> bool:
+    """Whether ``exc`` means "no database connection right now" (a retry later can succeed).
+
+    Our pool waited ``DATABASE_POOL_TIMEOUT`` in vain, or PostgreSQL itself refused a client
+    because its ``max_connections`` were taken.
+    """
+    if not isinstance(exc, OperationalError):
+        return False
+    try:
+        from psycopg_pool import PoolTimeout
+    except ImportError:  # SQLite-only installs
+        PoolTimeout = ()  # noqa: N806
+    text = str(exc)
+    return (isinstance(exc.__cause__, PoolTimeout) or "too many clients" in text
+            or "too many connections for role" in text or "remaining connection slots" in text)
