@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from .models import Conversation, Message
 from .providers import admin as provider_admin  # noqa: F401 - registers the Provider admin
+from .usage import admin as usage_admin  # noqa: F401 - registers the ModelPrice admin
 
 
 class MessageInline(admin.TabularInline):
