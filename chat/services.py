@@ -15,6 +15,7 @@ from . import dispatch
 from .models import ACTIVE_STATUSES, ContextMode, Conversation, Message, ReplyStatus, Role
 from .providers import ErrorCode, StreamResult, provider_configs
 from .serializers import conversation_data, message_data
+from .usage.services import reply_usage_record
 
 logger = logging.getLogger(__name__)
 
@@ -312,32 +313,43 @@ def replies_checkpoint(*, checkpoints: list[tuple[int, str, int]]) -> None:
     )
 
 
-def _finish(reply_id: int, status: str, **fields) -> Message | None:
+def _finish(reply_id: int, status: str, *, asked: bool, prompt_tokens: int | None = None,
+            completion_tokens: int | None = None, **fields) -> Message | None:
     now = timezone.now()
-    ended = Message.objects.filter(pk=reply_id, status__in=ACTIVE_STATUSES).update(
-        status=status, completed_at=now, updated_at=now, **fields
-    )
-    return Message.objects.get(pk=reply_id) if ended else None
+    with transaction.atomic():
+        ended = Message.objects.filter(pk=reply_id, status__in=ACTIVE_STATUSES).update(
+            status=status, completed_at=now, updated_at=now, **fields
+        )
+        if not ended:
+            return None
+        # Every reply that asked its provider records usage and cost, however it ended.
+        reply = Message.objects.select_related("conversation", "reply_to").get(pk=reply_id)
+        return reply_usage_record(reply=reply, asked=asked, prompt_tokens=prompt_tokens,
+                                  completion_tokens=completion_tokens)
 
 
 def reply_complete(*, reply_id: int, content: str, seq: int, result: StreamResult) -> Message | None:
     return _finish(
-        reply_id, ReplyStatus.COMPLETE, content=content, seq=seq, prompt_tokens=result.prompt_tokens,
+        reply_id, ReplyStatus.COMPLETE, asked=True, content=content, seq=seq, prompt_tokens=result.prompt_tokens,
         completion_tokens=result.completion_tokens, ttft_ms=result.ttft_ms, duration_ms=result.duration_ms,
         finish_reason=result.finish_reason or "",
     )
 
 
 def reply_fail(*, reply_id: int, content: str, seq: int, code: str, detail: str, ttft_ms: int | None,
-               duration_ms: int | None) -> Message | None:
-    return _finish(reply_id, ReplyStatus.ERROR, content=content, seq=seq, error_code=str(code),
-                   error_detail=detail[:2000], ttft_ms=ttft_ms, duration_ms=duration_ms)
-
-
-def reply_stop(*, reply_id: int, content: str, seq: int, ttft_ms: int | None, duration_ms: int | None
+               duration_ms: int | None, prompt_tokens: int | None = None, completion_tokens: int | None = None
                ) -> Message | None:
-    return _finish(reply_id, ReplyStatus.CANCELLED, content=content, seq=seq, ttft_ms=ttft_ms,
-                   duration_ms=duration_ms, finish_reason="cancelled")
+    # No duration: the provider was never asked (unknown provider, a failure before the request).
+    return _finish(reply_id, ReplyStatus.ERROR, asked=duration_ms is not None, content=content, seq=seq,
+                   error_code=str(code), error_detail=detail[:2000], ttft_ms=ttft_ms, duration_ms=duration_ms,
+                   prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
+
+
+def reply_stop(*, reply_id: int, content: str, seq: int, ttft_ms: int | None, duration_ms: int | None,
+               prompt_tokens: int | None = None, completion_tokens: int | None = None) -> Message | None:
+    return _finish(reply_id, ReplyStatus.CANCELLED, asked=duration_ms is not None, content=content, seq=seq,
+                   ttft_ms=ttft_ms, duration_ms=duration_ms, finish_reason="cancelled",
+                   prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
 
 
 def replies_sweep_orphans(*, stale_seconds: int | None = None) -> list[Message]:
@@ -371,6 +383,8 @@ def replies_sweep_orphans(*, stale_seconds: int | None = None) -> list[Message]:
                 )
             if count:
                 message.refresh_from_db()
+                # A claimed reply had asked its provider: its usage is estimated from what streamed.
+                reply_usage_record(reply=message, asked=message.started_at is not None)
                 _after_commit_publish(message.conversation_id, [dispatch.events.message_ended(message_data(message))])
                 ended.append(message)
     return ended

@@ -27,10 +27,10 @@ class ModelPrice(models.Model):
         ordering = ["provider", "model"]
         constraints = [models.UniqueConstraint(fields=["provider", "model"], name="modelprice_provider_model")]
 
+    def __str__(self) -> str:
+        return f"{self.provider} / {self.model or '*'}"
+
     def clean(self):
         if not self.free and (self.input_price_per_mtok is None or self.output_price_per_mtok is None):
             raise ValidationError("Set both prices, or tick “free”.")
         self.currency = (self.currency or "").upper()
-
-    def __str__(self) -> str:
-        return f"{self.provider} / {self.model or '*'}"
