@@ -1,0 +1,106 @@
+"""The daily charts as SVG drawn on the server (pygal), styled by the page's own CSS.
+
+pygal writes a ``<style>`` into every SVG; it is removed so the charts follow the site's light
+and dark themes (dashboard/static/dashboard/dashboard.css) and need no inline style under the
+Content-Security-Policy. No JavaScript (``js=[]``): the numbers are also in a table below each
+chart. Each SVG carries ``role="img"`` with a ``<title>`` and a ``<desc>`` for screen readers.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+import pygal
+from pygal.style import Style
+
+MAX_SERIES = 8
+
+
+@dataclass
+class Chart:
+    key: str
+    title: str
+    description: str
+    svg: str
+    unit: str
+    days: list[str]
+    series: dict[str, list]  # label -> one value (or None) per day
+
+    @property
+    def table(self) -> list[tuple[str, list]]:
+        """The chart's numbers by day, for the table under it: ``[(day, [value per series])]``."""
+        return [(day, [values[i] for values in self.series.values()]) for i, day in enumerate(self.days)]
+
+
+def _series(daily: list[dict], days: list[str], value) -> dict[str, list]:
+    by_label: dict[str, dict[str, object]] = defaultdict(dict)
+    replies: dict[str, int] = defaultdict(int)
+    for row in daily:
+        label = f"{row['provider']} · {row['model']}"
+        by_label[label][row["day"]] = value(row)
+        replies[label] += row["replies"]
+    # The busiest series are drawn; every series is in the table.
+    labels = sorted(by_label, key=lambda lb: (-replies[lb], lb))
+    return {label: [by_label[label].get(day) for day in days] for label in labels}
+
+
+def _svg(chart: Chart) -> str:
+    line = pygal.Line(
+        js=[], style=Style(font_family="inherit"), width=720, height=300, show_dots=len(chart.days) <= 31,
+        dots_size=2.5, x_label_rotation=0, show_minor_x_labels=False,
+        x_labels_major_every=max(1, len(chart.days) // 6), truncate_legend=28, legend_at_bottom=True,
+        legend_at_bottom_columns=2, allow_interruptions=True, include_x_axis=True, margin=8, title=None,
+        no_data_text="No replies in this period", disable_xml_declaration=True, explicit_size=False,
+    )
+    line.x_labels = [day[5:] for day in chart.days]  # MM-DD
+    for label, values in list(chart.series.items())[:MAX_SERIES]:
+        line.add(label, [None if v is None else float(v) for v in values])
+    return _accessible(line.render_tree(), chart)
+
+
+def _accessible(root: ET.Element, chart: Chart) -> str:
+    """Drop pygal's own styles, its config script and comments; name the chart for assistive technology."""
+    for parent in list(root.iter()):
+        for child in list(parent):
+            # Tooltips need pygal's script; their ids would repeat across the page's charts.
+            if (child.tag in ("style", "script") or child.tag is ET.Comment
+                    or "tooltip-overlay" in child.get("class", "") or (parent is root and child.tag == "title")):
+                parent.remove(child)
+            else:
+                child.attrib.pop("id", None)
+                child.attrib.pop("style", None)
+    chart_id = f"chart-{chart.key}"
+    root.set("id", chart_id)
+    root.set("role", "img")
+    root.set("aria-labelledby", f"{chart_id}-title {chart_id}-desc")
+    title = ET.Element("title", id=f"{chart_id}-title")
+    title.text = chart.title
+    desc = ET.Element("desc", id=f"{chart_id}-desc")
+    desc.text = chart.description
+    root.insert(0, desc)
+    root.insert(0, title)
+    return ET.tostring(root, encoding="unicode")
+
+
+def daily_charts(daily: list[dict], days: list[str], *, currency: str | None) -> list[Chart]:
+    """Cost (in ``currency``), replies, time to first token p50 and error rate, per day and model."""
+    specs = [
+        ("cost", f"Cost per day ({currency})" if currency else "Cost per day", currency or "",
+         lambda r: Decimal(r["cost"][currency]) if currency and currency in r["cost"] else None),
+        ("replies", "Replies per day", "replies", lambda r: r["replies"]),
+        ("ttft", "Time to first token per day (p50, ms)", "ms", lambda r: r["ttft_ms_p50"]),
+        ("errors", "Error rate per day (%)", "%",
+         lambda r: None if r["error_rate"] is None else round(r["error_rate"] * 100, 1)),
+    ]
+    charts = []
+    for key, title, unit, value in specs:
+        series = _series(daily, days, value)
+        description = (f"{title}, one line per provider and model, from {days[0]} to {days[-1]}; "
+                       "the same numbers are in the table below." if days else title)
+        chart = Chart(key=key, title=title, description=description, svg="", unit=unit, days=days, series=series)
+        chart.svg = _svg(chart)
+        charts.append(chart)
+    return charts
