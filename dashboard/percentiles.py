@@ -14,7 +14,7 @@ import math
 
 from django.db import connection
 from django.db.models import Aggregate, Count, F, FloatField, IntegerField, Q, QuerySet, Value, Window
-from django.db.models.functions import Cast, RowNumber
+from django.db.models.functions import Cast, Floor, RowNumber
 
 
 class PercentileCont(Aggregate):
@@ -66,7 +66,8 @@ def windowed_percentiles(qs: QuerySet, *, group: list[str], field: str, ps: dict
     )
     wanted = Q()
     for p in ps.values():
-        low = Cast((F("_n") - 1) * Value(p), IntegerField()) + 1  # CAST truncates: floor for positives
+        # FLOOR first: PostgreSQL's CAST to integer rounds, SQLite's truncates.
+        low = Cast(Floor((F("_n") - 1) * Value(p)), IntegerField()) + 1
         wanted |= Q(_rank=low) | Q(_rank=low + 1)
     rows = ranked.filter(wanted).values_list(*group, "_n", "_rank", "_v")
     ranks: dict[tuple, tuple[int, dict[int, float]]] = {}
