@@ -27,6 +27,7 @@ class Chart:
     svg: str
     unit: str
     days: list[str]
+    no_data: str
     series: dict[str, list]  # label -> one value (or None) per day
 
     @property
@@ -48,12 +49,15 @@ def _series(daily: list[dict], days: list[str], value) -> dict[str, list]:
 
 
 def _svg(chart: Chart) -> str:
+    drawn = min(len(chart.series), MAX_SERIES)
     line = pygal.Line(
-        js=[], style=Style(font_family="inherit"), width=720, height=300, show_dots=len(chart.days) <= 31,
-        dots_size=2.5, x_label_rotation=0, show_minor_x_labels=False,
-        x_labels_major_every=max(1, len(chart.days) // 6), truncate_legend=28, legend_at_bottom=True,
-        legend_at_bottom_columns=2, allow_interruptions=True, include_x_axis=True, margin=8, title=None,
-        no_data_text="No replies in this period", disable_xml_declaration=True, explicit_size=False,
+        # Room for the legend, one series a line, under the plot; sizes as dashboard.css draws them.
+        js=[], style=Style(font_family="inherit", legend_font_size=12, label_font_size=11, major_label_font_size=11),
+        width=480, height=230 + 18 * drawn, show_dots=True,
+        dots_size=2.5 if len(chart.days) <= 31 else 1.5, x_label_rotation=0, show_minor_x_labels=False,
+        x_labels_major_every=max(1, len(chart.days) // 5), truncate_legend=60, legend_at_bottom=True,
+        legend_at_bottom_columns=1, allow_interruptions=True, include_x_axis=True, margin=8, title=None,
+        no_data_text=chart.no_data, disable_xml_declaration=True, explicit_size=False,
     )
     line.x_labels = [day[5:] for day in chart.days]  # MM-DD
     for label, values in list(chart.series.items())[:MAX_SERIES]:
@@ -100,7 +104,9 @@ def daily_charts(daily: list[dict], days: list[str], *, currency: str | None) ->
         series = _series(daily, days, value)
         description = (f"{title}, one line per provider and model, from {days[0]} to {days[-1]}; "
                        "the same numbers are in the table below." if days else title)
-        chart = Chart(key=key, title=title, description=description, svg="", unit=unit, days=days, series=series)
+        no_data = "No priced replies in this period" if key == "cost" else "No replies in this period"
+        chart = Chart(key=key, title=title, description=description, svg="", unit=unit, days=days, series=series,
+                      no_data=no_data)
         chart.svg = _svg(chart)
         charts.append(chart)
     return charts

@@ -238,6 +238,9 @@ def dashboard_filter_options(*, owner_id: int | None) -> list[dict]:
 def comparison(models: list[dict]) -> dict:
     """The answer for the models of the period: fastest first token, fastest overall, cheapest per
     reply, most reliable — each with the figures behind it. Ties go to the model with more replies.
+
+    "Fastest overall" is the highest median tokens per second (streaming speed after the first
+    token): a reply's total duration depends on how long it is, and a quick failure is short.
     Cost is compared only in the currency most replies were priced in."""
     def best(rows, key, *, low=True):
         rows = [r for r in rows if key(r) is not None]
@@ -252,9 +255,9 @@ def comparison(models: list[dict]) -> dict:
     row = best(models, lambda r: r["ttft_ms_p50"])
     answer["fastest_first_token"] = row and {**label(row), "ttft_ms_p50": row["ttft_ms_p50"],
                                             "ttft_ms_p95": row["ttft_ms_p95"]}
-    row = best(models, lambda r: r["duration_ms_p50"])
-    answer["fastest_overall"] = row and {**label(row), "duration_ms_p50": row["duration_ms_p50"],
-                                        "tokens_per_second_p50": row["tokens_per_second_p50"]}
+    row = best(models, lambda r: r["tokens_per_second_p50"], low=False)
+    answer["fastest_overall"] = row and {**label(row), "tokens_per_second_p50": row["tokens_per_second_p50"],
+                                        "duration_ms_p50": row["duration_ms_p50"]}
     currency = main_currency(models)
     row = best(models, lambda r: Decimal(r["cost_per_reply"][currency]) if currency in r["cost_per_reply"] else None)
     answer["cheapest_per_reply"] = row and {**label(row), "cost_per_reply": row["cost_per_reply"][currency],

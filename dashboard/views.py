@@ -37,6 +37,9 @@ def home(request):
     charts = daily_charts(daily, days, currency=selectors.main_currency(models))
     scope_params = {"scope": "site"} if scope.site else (
         {"user": scope.viewed_user.pk} if scope.viewed_user != request.user else {})
+    comparison = selectors.comparison(models)
+    if comparison["most_reliable"]:
+        comparison["most_reliable"]["error_rate_percent"] = comparison["most_reliable"]["error_rate"] * 100
     sort = request.GET.get("sort") or "-cost"
     users = None
     if scope.site:
@@ -45,7 +48,7 @@ def home(request):
     return render(request, "dashboard/home.html", {
         "scope": scope, "filters": filters, "scope_params": scope_params,
         "summary": summary_display(selectors.dashboard_summary(filters=filters)),
-        "models": model_rows_display(models), "comparison": selectors.comparison(models), "charts": charts,
+        "models": model_rows_display(models), "comparison": comparison, "charts": charts,
         "users": users, "query": urlencode(filters.query(**scope_params)),
         "links": _links(filters, scope_params, sort),
         "options": selectors.dashboard_filter_options(owner_id=filters.owner_id),

@@ -60,7 +60,8 @@ def test_the_comparison_names_each_winner_with_its_numbers(seeded, user):
     comparison = get(client_for(user), "/api/dashboard/models", days=7)["comparison"]
     assert comparison["fastest_first_token"] == {"provider": "claude", "model": "m-b", "replies": 1,
                                                  "ttft_ms_p50": 50.0, "ttft_ms_p95": 50.0}
-    assert comparison["fastest_overall"]["model"] == "m-b" and comparison["fastest_overall"]["duration_ms_p50"] == 550
+    assert comparison["fastest_overall"] == {"provider": "gpt", "model": "m-a", "replies": 3,
+                                             "tokens_per_second_p50": 500.0, "duration_ms_p50": 2300.0}
     assert comparison["cheapest_per_reply"] == {"provider": "claude", "model": "m-b", "replies": 1,
                                                 "cost_per_reply": "0.00060000", "currency": "USD"}
     assert comparison["most_reliable"]["error_rate"] == 0 and comparison["most_reliable"]["model"] == "m-b"
@@ -115,6 +116,8 @@ def test_the_page_shows_the_same_figures(seeded, user):
                  "33.3 %", "<code>timeout</code> ×1", "unknown", "1 replies have no known price",
                  "Fastest to first token:</strong> claude · m-b — 50 ms median",
                  "Cheapest per reply:</strong> claude · m-b — 0.00060000 USD per reply",
+                 "Fastest overall:</strong> gpt · m-a — 500.0 tokens/s median, 2300 ms median per reply",
+                 "Most reliable:</strong> claude · m-b — 0 errors in 1 replies (0.0 %)",
                  "Cost per day (USD)", "Time to first token per day (p50, ms)"):
         assert text in page, text
     assert "By user" not in page
