@@ -11,7 +11,7 @@ import os
 import platform
 import time
 
-from . import interval, snapshot, streams_table, worker
+from . import dashboard, interval, snapshot, streams_table, worker
 from .common import RUN_ID, base_env, bench_database, delete_redis_keys, migrate, setup_django
 
 SCENARIOS = {
@@ -19,6 +19,7 @@ SCENARIOS = {
     "interval": interval.main,
     "snapshot": snapshot.main,
     "worker": worker.main,
+    "dashboard": dashboard.main,
 }
 DEFAULT = ["streams", "interval", "snapshot", "worker"]
 

@@ -17,6 +17,7 @@ import pygal
 from pygal.style import Style
 
 MAX_SERIES = 8
+SPARSE_POINTS = 14
 
 
 @dataclass
@@ -53,15 +54,18 @@ def _svg(chart: Chart) -> str:
     line = pygal.Line(
         # Room for the legend, one series a line, under the plot; sizes as dashboard.css draws them.
         js=[], style=Style(font_family="inherit", legend_font_size=12, label_font_size=11, major_label_font_size=11),
-        width=480, height=230 + 18 * drawn, show_dots=True,
-        dots_size=2.5 if len(chart.days) <= 31 else 1.5, x_label_rotation=0, show_minor_x_labels=False,
+        width=480, height=230 + 18 * drawn, show_dots=False, dots_size=2.5, x_label_rotation=0,
+        show_minor_x_labels=False,
         x_labels_major_every=max(1, len(chart.days) // 5), truncate_legend=60, legend_at_bottom=True,
         legend_at_bottom_columns=1, allow_interruptions=True, include_x_axis=True, margin=8, title=None,
         no_data_text=chart.no_data, disable_xml_declaration=True, explicit_size=False,
     )
     line.x_labels = [day[5:] for day in chart.days]  # MM-DD
     for label, values in list(chart.series.items())[:MAX_SERIES]:
-        line.add(label, [None if v is None else float(v) for v in values])
+        points = [None if v is None else float(v) for v in values]
+        # Dots only where a line alone would not show (few days with data); thousands of dots are slow to draw.
+        sparse = sum(v is not None for v in points) <= SPARSE_POINTS
+        line.add(label, points, show_dots=sparse)
     return _accessible(line.render_tree(), chart)
 
 

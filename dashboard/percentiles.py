@@ -37,9 +37,30 @@ def native_percentiles() -> bool:
     return connection.vendor == "postgresql"
 
 
+class PercentilesCont(Aggregate):
+    """Several percentiles of one column from a single sort: ``percentile_cont(ARRAY[...])``."""
+
+    function = "percentile_cont"
+    template = "%(function)s(ARRAY[%(percentiles)s]::float8[]) WITHIN GROUP (ORDER BY %(expressions)s)"
+
+    def __init__(self, expression, percentiles: tuple[float, ...], **extra):
+        from django.contrib.postgres.fields import ArrayField
+
+        if not all(0 <= p <= 1 for p in percentiles):
+            raise ValueError("percentiles must be between 0 and 1")
+        super().__init__(expression, percentiles=", ".join(repr(float(p)) for p in percentiles),
+                         output_field=ArrayField(FloatField()), **extra)
+
+
 def percentile_annotations(fields: dict[str, str], ps: dict[str, float]) -> dict:
-    """``{name_key: PercentileCont(field, p)}`` for a ``.annotate()`` on PostgreSQL."""
-    return {f"{name}_{key}": PercentileCont(field, p) for name, field in fields.items() for key, p in ps.items()}
+    """``{name: PercentilesCont(field, ps)}`` for a PostgreSQL ``.annotate()``; read with ``unpack``."""
+    return {f"_pct_{name}": PercentilesCont(field, tuple(ps.values())) for name, field in fields.items()}
+
+
+def unpack(row: dict, name: str, ps: dict[str, float]) -> dict[str, float | None]:
+    """``{name_key: value}`` from the array a ``percentile_annotations`` column holds."""
+    values = row.get(f"_pct_{name}") or [None] * len(ps)
+    return {f"{name}_{key}": value for key, value in zip(ps, values, strict=True)}
 
 
 def interpolate(values: dict[int, float], n: int, p: float) -> float:

@@ -16,7 +16,7 @@ from django.db.models.functions import Coalesce, TruncDate
 from chat.models import Message, ReplyStatus, Role
 
 from .filters import Filters
-from .percentiles import native_percentiles, percentile_annotations, windowed_percentiles
+from .percentiles import native_percentiles, percentile_annotations, unpack, windowed_percentiles
 
 ENDED = (ReplyStatus.COMPLETE, ReplyStatus.ERROR, ReplyStatus.CANCELLED)
 MODEL = ["provider", "model"]
@@ -167,7 +167,12 @@ def dashboard_models(*, filters: Filters) -> list[dict]:
     out = []
     for row in rows:
         key = (row["provider"], row["model"])
-        values = row if native else pct.get(key, {})
+        if native:
+            values = {}
+            for name, (_, ps) in MODEL_PERCENTILES.items():
+                values |= unpack(row, name, ps)
+        else:
+            values = pct.get(key, {})
         out.append({
             "provider": row["provider"], "model": row["model"], "replies": row["t_replies"],
             "prompt_tokens": row["t_prompt"], "completion_tokens": row["t_completion"],
@@ -195,7 +200,7 @@ def dashboard_daily(*, filters: Filters) -> list[dict]:
     out = []
     for row in rows:
         key = (row["day"], row["provider"], row["model"])
-        ttft = row.get("ttft_ms_p50") if native else pct.get(key, {}).get("ttft_ms_p50")
+        ttft = (unpack(row, "ttft_ms", {"p50": 0.5}) if native else pct.get(key, {})).get("ttft_ms_p50")
         out.append({
             "day": row["day"].isoformat(), "provider": row["provider"], "model": row["model"],
             "replies": row["t_replies"], "errors": row["t_errors"],
