@@ -97,24 +97,28 @@ def _change(current, previous) -> float | None:
 
 
 def dashboard_summary(*, filters: Filters) -> dict:
-    """Totals of the period and of the one before it, with the change. Two queries."""
+    """Totals of the period and of the one before it, with the change. One query, grouped by
+    currency (unpriced replies form the group without one); the counts are added up here."""
     previous = filters.previous()
     current_q = Q(created_at__gte=filters.start)
     previous_q = Q(created_at__lt=filters.start)
-    qs = replies(filters, start=previous.start)
-    totals = qs.aggregate(**_counts("cur_", current_q), **_counts("prev_", previous_q))
+    rows = list(
+        replies(filters, start=previous.start).values("cost_currency")
+        .annotate(**_counts("cur_", current_q), **_counts("prev_", previous_q),
+                  cur_cost=Sum("cost", filter=current_q), prev_cost=Sum("cost", filter=previous_q))
+        .order_by("cost_currency")
+    )
+    keys = {"replies": "replies", "prompt_tokens": "prompt", "completion_tokens": "completion", "errors": "errors",
+            "cancelled": "cancelled", "unpriced": "unpriced"}
+    totals = {f"{when}_{key}": sum(row[f"{when}_{key}"] for row in rows)
+              for key in keys.values() for when in ("cur", "prev")}
     costs: dict[str, dict[str, Decimal]] = {"cur": {}, "prev": {}}
-    rows = (qs.filter(cost__isnull=False).values("cost_currency")
-            .annotate(cur=Coalesce(Sum("cost", filter=current_q), Decimal(0)),
-                      prev=Coalesce(Sum("cost", filter=previous_q), Decimal(0))).order_by("cost_currency"))
     for row in rows:
-        for key in ("cur", "prev"):
-            if row[key]:
-                costs[key][row["cost_currency"]] = Decimal(row[key])
+        for when in ("cur", "prev"):
+            if row[f"{when}_cost"] is not None:
+                costs[when][row["cost_currency"]] = Decimal(row[f"{when}_cost"])
     figures = {}
-    names = {"replies": "replies", "prompt_tokens": "prompt", "completion_tokens": "completion", "errors": "errors",
-             "cancelled": "cancelled", "unpriced": "unpriced"}
-    for name, key in names.items():
+    for name, key in keys.items():
         cur, prev = totals[f"cur_{key}"], totals[f"prev_{key}"]
         figures[name] = {"value": cur, "previous": prev, "change": _change(cur, prev)}
     cur_rate = _rate(totals["cur_errors"], totals["cur_replies"])

@@ -63,3 +63,18 @@ def test_a_price_row_needs_both_prices_unless_free():
     with pytest.raises(ValidationError):
         ModelPrice(provider="x", model="y", input_price_per_mtok=Decimal(1)).clean()
     ModelPrice(provider="x", model="", free=True).clean()
+
+
+@pytest.mark.django_db
+def test_an_operator_sets_a_price_in_the_admin(make_user, client):
+    client.force_login(make_user("boss", is_staff=True, is_superuser=True))
+    assert client.get("/admin/chat/modelprice/").status_code == 200
+    response = client.post("/admin/chat/modelprice/add/", {
+        "provider": "private", "model": "", "input_price_per_mtok": "0.5", "output_price_per_mtok": "1.5",
+        "currency": "eur", "note": "our own endpoint"})
+    assert response.status_code == 302, response.content
+    price = ModelPrice.objects.get(provider="private")
+    assert (price.currency, price.output_price_per_mtok) == ("EUR", Decimal("1.5"))
+    incomplete = client.post("/admin/chat/modelprice/add/", {"provider": "x", "model": "y", "currency": "USD",
+                                                             "input_price_per_mtok": "1"})
+    assert incomplete.status_code == 200 and "Set both prices" in incomplete.content.decode()
