@@ -15,7 +15,7 @@ from . import dispatch
 from .models import ACTIVE_STATUSES, ContextMode, Conversation, Message, ReplyStatus, Role
 from .providers import ErrorCode, StreamResult, provider_configs
 from .serializers import conversation_data, message_data
-from .usage.services import reply_usage_record
+from .usage.services import usage_fields
 
 logger = logging.getLogger(__name__)
 
@@ -315,17 +315,20 @@ def replies_checkpoint(*, checkpoints: list[tuple[int, str, int]]) -> None:
 
 def _finish(reply_id: int, status: str, *, asked: bool, prompt_tokens: int | None = None,
             completion_tokens: int | None = None, **fields) -> Message | None:
+    # Every reply that asked its provider records usage and cost, however it ended. They are
+    # worked out before the one conditional UPDATE, so no row lock is held across statements.
+    reply = Message.objects.select_related("conversation", "reply_to").filter(
+        pk=reply_id, status__in=ACTIVE_STATUSES).first()
+    if reply is None:
+        return None
+    for name, value in fields.items():
+        setattr(reply, name, value)
+    usage = usage_fields(reply=reply, asked=asked, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
     now = timezone.now()
-    with transaction.atomic():
-        ended = Message.objects.filter(pk=reply_id, status__in=ACTIVE_STATUSES).update(
-            status=status, completed_at=now, updated_at=now, **fields
-        )
-        if not ended:
-            return None
-        # Every reply that asked its provider records usage and cost, however it ended.
-        reply = Message.objects.select_related("conversation", "reply_to").get(pk=reply_id)
-        return reply_usage_record(reply=reply, asked=asked, prompt_tokens=prompt_tokens,
-                                  completion_tokens=completion_tokens)
+    ended = Message.objects.filter(pk=reply_id, status__in=ACTIVE_STATUSES).update(
+        status=status, completed_at=now, updated_at=now, **fields, **usage
+    )
+    return Message.objects.get(pk=reply_id) if ended else None
 
 
 def reply_complete(*, reply_id: int, content: str, seq: int, result: StreamResult) -> Message | None:
@@ -370,9 +373,13 @@ def replies_sweep_orphans(*, stale_seconds: int | None = None) -> list[Message]:
     for message in candidates:
         state = states.get(message.pk)
         content, seq = (state.text, state.seq) if state and state.seq >= message.seq else (message.content, message.seq)
+        message.content = content
+        # A claimed reply had asked its provider: its usage is estimated from what streamed.
+        usage = usage_fields(reply=message, asked=message.started_at is not None)
         with transaction.atomic():
             updated = Message.objects.filter(pk=message.pk, status__in=ACTIVE_STATUSES, updated_at__lt=cutoff)
-            fields = {"content": content, "seq": seq, "completed_at": timezone.now(), "updated_at": timezone.now()}
+            fields = {"content": content, "seq": seq, "completed_at": timezone.now(), "updated_at": timezone.now(),
+                      **usage}
             if message.pk in cancelled:
                 count = updated.update(status=ReplyStatus.CANCELLED, finish_reason="cancelled", **fields)
             else:
@@ -383,8 +390,6 @@ def replies_sweep_orphans(*, stale_seconds: int | None = None) -> list[Message]:
                 )
             if count:
                 message.refresh_from_db()
-                # A claimed reply had asked its provider: its usage is estimated from what streamed.
-                reply_usage_record(reply=message, asked=message.started_at is not None)
                 _after_commit_publish(message.conversation_id, [dispatch.events.message_ended(message_data(message))])
                 ended.append(message)
     return ended

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from . import selectors
 from .filters import DashboardInputError
+from .percentiles import room_to_sort
 from .scope import DashboardForbidden, Scope, dashboard_scope
 from .serializers import DailySerializer, ModelsSerializer, SummarySerializer, UsersSerializer
 
@@ -37,7 +38,9 @@ class SummaryApi(APIView):
     @extend_schema(operation_id="dashboard_summary", parameters=PARAMETERS, responses=SummarySerializer,
                    summary="Totals of the period, with the previous period and the change")
     def get(self, request):
-        return Response(selectors.dashboard_summary(filters=scope_for(request).filters))
+        filters = scope_for(request).filters
+        with room_to_sort():
+            return Response(selectors.dashboard_summary(filters=filters))
 
 
 class ModelsApi(APIView):
@@ -45,7 +48,8 @@ class ModelsApi(APIView):
                    summary="Per provider and model, and which model was fastest, cheapest and most reliable")
     def get(self, request):
         filters = scope_for(request).filters
-        models = selectors.dashboard_models(filters=filters)
+        with room_to_sort():
+            models = selectors.dashboard_models(filters=filters)
         return Response({"period": selectors.period_data(filters), "models": models,
                          "comparison": selectors.comparison(models)})
 
@@ -55,8 +59,9 @@ class DailyApi(APIView):
                    summary="Per day and provider/model: replies, errors, cost, time to first token p50")
     def get(self, request):
         filters = scope_for(request).filters
-        return Response({"period": selectors.period_data(filters),
-                         "days": selectors.dashboard_daily(filters=filters)})
+        with room_to_sort():
+            days = selectors.dashboard_daily(filters=filters)
+        return Response({"period": selectors.period_data(filters), "days": days})
 
 
 class UsersApi(APIView):
@@ -78,5 +83,6 @@ class UsersApi(APIView):
         sort = request.query_params.get("sort") or "-cost"
         if sort.lstrip("-") not in selectors.USER_SORTS:
             raise ParseError(f"sort must be one of {', '.join(selectors.USER_SORTS)} (with - for descending).")
-        return Response({"period": selectors.period_data(filters),
-                         "users": selectors.dashboard_users(filters=filters, sort=sort)})
+        with room_to_sort():
+            users = selectors.dashboard_users(filters=filters, sort=sort)
+        return Response({"period": selectors.period_data(filters), "users": users})

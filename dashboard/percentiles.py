@@ -11,8 +11,9 @@ depend on the number of rows, groups or days.
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Aggregate, Count, F, FloatField, IntegerField, Q, QuerySet, Value, Window
 from django.db.models.functions import Cast, Floor, RowNumber
 
@@ -30,6 +31,20 @@ class PercentileCont(Aggregate):
         if not 0 <= percentile <= 1:
             raise ValueError("percentile must be between 0 and 1")
         super().__init__(expression, percentile=float(percentile), **extra)
+
+
+@contextmanager
+def room_to_sort():
+    """Run the dashboard's reads in one transaction that lets PostgreSQL sort in memory.
+
+    Percentiles and grouping sort every reply of the period; with the default 4 MB of work_mem
+    100k replies spill to disk. ``SET LOCAL`` ends with the transaction.
+    """
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL work_mem = '32MB'")
+        yield
 
 
 def native_percentiles() -> bool:

@@ -12,6 +12,7 @@ from django.utils.http import urlencode
 from . import selectors
 from .charts import daily_charts
 from .filters import PERIOD_DAYS, DashboardInputError
+from .percentiles import room_to_sort
 from .presentation import costs, model_rows_display, summary_display
 from .scope import DashboardForbidden, dashboard_scope
 
@@ -30,6 +31,11 @@ def home(request):
     scope, error = _scope_or_error(request)
     if error:
         return render(request, "dashboard/error.html", {"detail": error[0]}, status=error[1])
+    with room_to_sort():
+        return _home(request, scope)
+
+
+def _home(request, scope):
     filters = scope.filters
     models = selectors.dashboard_models(filters=filters)
     daily = selectors.dashboard_daily(filters=filters)
@@ -104,7 +110,8 @@ def models_csv(request):
     scope, error = _scope_or_error(request)
     if error:
         return _csv_error(error)
-    rows = selectors.dashboard_models(filters=scope.filters)
+    with room_to_sort():
+        rows = selectors.dashboard_models(filters=scope.filters)
     currencies = sorted({c for row in rows for c in row["cost"]})
     header = [*MODEL_COLUMNS, *(f"cost_{c}" for c in currencies), *(f"cost_per_reply_{c}" for c in currencies),
               "top_error_codes"]
@@ -119,7 +126,8 @@ def daily_csv(request):
     scope, error = _scope_or_error(request)
     if error:
         return _csv_error(error)
-    rows = selectors.dashboard_daily(filters=scope.filters)
+    with room_to_sort():
+        rows = selectors.dashboard_daily(filters=scope.filters)
     currencies = sorted({c for row in rows for c in row["cost"]})
     header = ["day", "provider", "model", "replies", "errors", "error_rate", "ttft_ms_p50",
               *(f"cost_{c}" for c in currencies)]

@@ -12,9 +12,6 @@ from chat.providers import ErrorCode, ProviderConfig, get_provider_config
 from .pricing import reply_cost
 from .tokens import estimate_completion_tokens, estimate_prompt_tokens
 
-USAGE_FIELDS = ("prompt_tokens", "completion_tokens", "usage_estimated", "cost", "cost_currency", "cost_estimated",
-                "tokens_per_second")
-
 
 def tokens_per_second(*, completion_tokens: int | None, ttft_ms: int | None, duration_ms: int | None) -> float | None:
     """Completion tokens over the streaming time after the first token; None when there is none."""
@@ -57,16 +54,6 @@ def usage_fields(*, reply: Message, asked: bool, prompt_tokens: int | None = Non
         "tokens_per_second": tokens_per_second(completion_tokens=completion_tokens, ttft_ms=reply.ttft_ms,
                                                duration_ms=reply.duration_ms),
     }
-
-
-def reply_usage_record(*, reply: Message, asked: bool, prompt_tokens: int | None = None,
-                       completion_tokens: int | None = None) -> Message:
-    """Store the usage and cost of an ended reply (called inside the final write's transaction)."""
-    for name, value in usage_fields(reply=reply, asked=asked, prompt_tokens=prompt_tokens,
-                                    completion_tokens=completion_tokens).items():
-        setattr(reply, name, value)
-    reply.save(update_fields=[*USAGE_FIELDS])
-    return reply
 
 
 def replies_usage_backfill(*, batch_size: int = 500, recompute: bool = False,

@@ -15,6 +15,9 @@ from chat.services import conversation_create, message_send, replies_sweep_orpha
 from tests.fake_provider import expected_reply
 from tests.streaming.conftest import StreamLog, all_ended, collect_until, connect
 
+# Streams for about 140 ms after its first token, so tokens per second has a duration to divide by.
+SLOW8 = "fake-echo;tokens=8;delay_ms=20"
+
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("in_process_runner")]
 
 
@@ -56,9 +59,9 @@ async def run_turn(user, message: str, models: dict, *, cancel_after: int | None
 
 
 async def test_a_completed_reply_stores_the_providers_counts_and_its_override_price(user, providers):
-    await ModelPrice.objects.acreate(provider="gpt", model="fake-echo;tokens=8", input_price_per_mtok=Decimal("2"),
+    await ModelPrice.objects.acreate(provider="gpt", model=SLOW8, input_price_per_mtok=Decimal("2"),
                                      output_price_per_mtok=Decimal("10"), currency="EUR")
-    replies = await run_turn(user, "price me", {"gpt": "fake-echo;tokens=8"})
+    replies = await run_turn(user, "price me", {"gpt": SLOW8})
     reply = replies["gpt"]
     assert reply.status == ReplyStatus.COMPLETE and reply.completion_tokens == 8 and not reply.usage_estimated
     expected = (Decimal(2) * reply.prompt_tokens + Decimal(10) * 8) / 1_000_000
