@@ -24,6 +24,7 @@ from .exports import conversations_export_json, conversations_export_markdown
 from .models import ACTIVE_STATUSES, Conversation, Message, ReplyStatus, Role
 from .providers import admin as provider_admin  # noqa: F401 - registers the Provider admin
 from .rendering import render_markdown
+from .usage import admin as usage_admin  # noqa: F401 - registers the ModelPrice admin
 
 ADMIN_CSS = {"all": ("chat/admin/admin.css", "/chat/code.css")}
 LIST_TEXT_CHARS = 80

@@ -3,6 +3,7 @@ from django.db import models
 
 # Provider records belong to the providers package; defined there, registered with this app.
 from .providers.models import Provider, ProviderKind  # noqa: F401
+from .usage.models import ModelPrice  # noqa: F401
 
 
 class ContextMode(models.TextChoices):
@@ -83,6 +84,14 @@ class Message(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # Usage and cost, stored when the reply ends (chat/usage): None is "unknown", never 0.
+    cost = models.DecimalField(max_digits=16, decimal_places=8, null=True, blank=True)
+    cost_currency = models.CharField(max_length=3, blank=True)
+    cost_estimated = models.BooleanField(default=False, help_text="The cost counts estimated tokens.")
+    usage_estimated = models.BooleanField(
+        default=False, help_text="Token counts estimated by webox, not sent by the provider."
+    )
+    tokens_per_second = models.FloatField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .models import ACTIVE_STATUSES, Conversation, Message
@@ -11,6 +12,12 @@ from .rendering import render_markdown
 class UsageSerializer(serializers.Serializer):
     prompt_tokens = serializers.IntegerField(allow_null=True)
     completion_tokens = serializers.IntegerField(allow_null=True)
+    estimated = serializers.BooleanField(help_text="Token counts estimated by webox, not sent by the provider.")
+    cost = serializers.DecimalField(max_digits=16, decimal_places=8, allow_null=True,
+                                    help_text="null: unknown price (never 0 for unknown).")
+    cost_currency = serializers.CharField(allow_blank=True)
+    cost_estimated = serializers.BooleanField()
+    tokens_per_second = serializers.FloatField(allow_null=True)
 
 
 class MessageOutputSerializer(serializers.ModelSerializer):
@@ -33,8 +40,13 @@ class MessageOutputSerializer(serializers.ModelSerializer):
         return "" if message.status in ACTIVE_STATUSES else render_markdown(message.content)
 
     @staticmethod
+    @extend_schema_field(UsageSerializer)
     def get_usage(message: Message) -> dict:
-        return {"prompt_tokens": message.prompt_tokens, "completion_tokens": message.completion_tokens}
+        return UsageSerializer({
+            "prompt_tokens": message.prompt_tokens, "completion_tokens": message.completion_tokens,
+            "estimated": message.usage_estimated, "cost": message.cost, "cost_currency": message.cost_currency,
+            "cost_estimated": message.cost_estimated, "tokens_per_second": message.tokens_per_second,
+        }).data
 
 
 class ConversationOutputSerializer(serializers.ModelSerializer):

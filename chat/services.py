@@ -17,6 +17,7 @@ from . import dispatch, limits
 from .models import ACTIVE_STATUSES, ContextMode, Conversation, Message, ReplyStatus, Role
 from .providers import ErrorCode, StreamResult, provider_configs
 from .serializers import conversation_data, message_data
+from .usage.services import usage_fields
 
 logger = logging.getLogger(__name__)
 
@@ -373,10 +374,20 @@ def replies_checkpoint(*, checkpoints: list[tuple[int, str, int]]) -> None:
     )
 
 
-def _finish(reply_id: int, status: str, **fields) -> Message | None:
+def _finish(reply_id: int, status: str, *, asked: bool, prompt_tokens: int | None = None,
+            completion_tokens: int | None = None, **fields) -> Message | None:
+    # Every reply that asked its provider records usage and cost, however it ended. They are
+    # worked out before the one conditional UPDATE, so no row lock is held across statements.
+    reply = Message.objects.select_related("conversation", "reply_to").filter(
+        pk=reply_id, status__in=ACTIVE_STATUSES).first()
+    if reply is None:
+        return None
+    for name, value in fields.items():
+        setattr(reply, name, value)
+    usage = usage_fields(reply=reply, asked=asked, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
     now = timezone.now()
     ended = Message.objects.filter(pk=reply_id, status__in=ACTIVE_STATUSES).update(
-        status=status, completed_at=now, updated_at=now, **fields
+        status=status, completed_at=now, updated_at=now, **fields, **usage
     )
     if not ended:
         return None
@@ -389,22 +400,26 @@ def _finish(reply_id: int, status: str, **fields) -> Message | None:
 
 def reply_complete(*, reply_id: int, content: str, seq: int, result: StreamResult) -> Message | None:
     return _finish(
-        reply_id, ReplyStatus.COMPLETE, content=content, seq=seq, prompt_tokens=result.prompt_tokens,
+        reply_id, ReplyStatus.COMPLETE, asked=True, content=content, seq=seq, prompt_tokens=result.prompt_tokens,
         completion_tokens=result.completion_tokens, ttft_ms=result.ttft_ms, duration_ms=result.duration_ms,
         finish_reason=result.finish_reason or "",
     )
 
 
 def reply_fail(*, reply_id: int, content: str, seq: int, code: str, detail: str, ttft_ms: int | None,
-               duration_ms: int | None) -> Message | None:
-    return _finish(reply_id, ReplyStatus.ERROR, content=content, seq=seq, error_code=str(code),
-                   error_detail=detail[:2000], ttft_ms=ttft_ms, duration_ms=duration_ms)
-
-
-def reply_stop(*, reply_id: int, content: str, seq: int, ttft_ms: int | None, duration_ms: int | None
+               duration_ms: int | None, prompt_tokens: int | None = None, completion_tokens: int | None = None
                ) -> Message | None:
-    return _finish(reply_id, ReplyStatus.CANCELLED, content=content, seq=seq, ttft_ms=ttft_ms,
-                   duration_ms=duration_ms, finish_reason="cancelled")
+    # No duration: the provider was never asked (unknown provider, a failure before the request).
+    return _finish(reply_id, ReplyStatus.ERROR, asked=duration_ms is not None, content=content, seq=seq,
+                   error_code=str(code), error_detail=detail[:2000], ttft_ms=ttft_ms, duration_ms=duration_ms,
+                   prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
+
+
+def reply_stop(*, reply_id: int, content: str, seq: int, ttft_ms: int | None, duration_ms: int | None,
+               prompt_tokens: int | None = None, completion_tokens: int | None = None) -> Message | None:
+    return _finish(reply_id, ReplyStatus.CANCELLED, asked=duration_ms is not None, content=content, seq=seq,
+                   ttft_ms=ttft_ms, duration_ms=duration_ms, finish_reason="cancelled",
+                   prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
 
 
 def replies_sweep_orphans(*, stale_seconds: int | None = None) -> list[Message]:
@@ -452,9 +467,13 @@ def _end_orphans(candidates: list[Message], cutoff) -> list[Message]:
     for message in candidates:
         state = states.get(message.stream_key) if message.stream_key else None
         content, seq = (state.text, state.seq) if state and state.seq >= message.seq else (message.content, message.seq)
+        message.content = content
+        # A claimed reply had asked its provider: its usage is estimated from what streamed.
+        usage = usage_fields(reply=message, asked=message.started_at is not None)
         with transaction.atomic():
             updated = Message.objects.filter(pk=message.pk, status__in=ACTIVE_STATUSES, updated_at__lt=cutoff)
-            fields = {"content": content, "seq": seq, "completed_at": timezone.now(), "updated_at": timezone.now()}
+            fields = {"content": content, "seq": seq, "completed_at": timezone.now(), "updated_at": timezone.now(),
+                      **usage}
             if message.stream_key in cancelled:
                 count = updated.update(status=ReplyStatus.CANCELLED, finish_reason="cancelled", **fields)
             else:
@@ -465,6 +484,9 @@ def _end_orphans(candidates: list[Message], cutoff) -> list[Message]:
                 )
             if count:
                 message.refresh_from_db()
+                # An orphan's (estimated) tokens count against its owner's budget like any ended reply's.
+                limits.record_tokens(user_id=message.conversation.owner_id,
+                                     tokens=(message.prompt_tokens or 0) + (message.completion_tokens or 0))
                 _after_commit_publish(message.conversation_id, [dispatch.events.message_ended(message_data(message))])
                 ended.append(message)
     return ended

@@ -19,6 +19,7 @@ urlpatterns = [
     path("api/ops/replies/<int:reply_id>/end", ops_views.OpsEndReplyApi.as_view(), name="api-ops-end-reply"),
     path("api/ops/workers/drain", ops_views.OpsDrainApi.as_view(), name="api-ops-drain"),
     path("api/ops/workers/resume", ops_views.OpsResumeApi.as_view(), name="api-ops-resume"),
+    path("api/dashboard/", include("dashboard.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up code as a script file (?script), not inline,
     # so the page works under a CSP of script-src 'self'.

@@ -87,11 +87,14 @@ async def end_reply(reply, stream, outcome: Outcome, final_deltas: list[dict]) -
     ttft_ms = None if outcome.first_token_at is None else int((outcome.first_token_at - asked_at) * 1000)
     duration_ms = None if asked_at is None else int((time.monotonic() - asked_at) * 1000)
     common = {"reply_id": reply.pk, "content": stream.text, "seq": stream.seq}
+    # The provider's counts whenever it sent them; the services estimate the rest (chat/usage).
+    counts = {} if outcome.result is None else {
+        "prompt_tokens": outcome.result.prompt_tokens, "completion_tokens": outcome.result.completion_tokens}
     if stream.cancel_requested:
-        ended = await db(services.reply_stop)(**common, ttft_ms=ttft_ms, duration_ms=duration_ms)
+        ended = await db(services.reply_stop)(**common, ttft_ms=ttft_ms, duration_ms=duration_ms, **counts)
     elif outcome.failure is not None:
         ended = await db(services.reply_fail)(**common, code=outcome.failure.code, detail=outcome.failure.detail,
-                                              ttft_ms=ttft_ms, duration_ms=duration_ms)
+                                              ttft_ms=ttft_ms, duration_ms=duration_ms, **counts)
     else:
         ended = await db(services.reply_complete)(**common, result=outcome.result)
     if ended is not None:

@@ -1,0 +1,76 @@
+"""What a reply costs: the operator's prices first, then the bundled genai-prices table.
+
+genai-prices ships its data inside the package; webox never starts its updater, so pricing works
+offline and the same reply always gets the same price for the same table version. Its prices are
+in US dollars.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+import genai_prices
+
+from chat.providers import ProviderConfig
+
+from .models import ModelPrice
+
+MILLION = Decimal(1_000_000)
+# Provider kinds whose default endpoint genai-prices knows by id.
+KNOWN_KINDS = {"openai": "openai", "anthropic": "anthropic"}
+
+
+@dataclass(frozen=True)
+class Cost:
+    amount: Decimal
+    currency: str
+    source: str  # "override", "free" or "genai-prices"
+
+
+def override_for(provider: str, model: str) -> ModelPrice | None:
+    """The operator's price for this model, else for every model of the provider."""
+    prices = {p.model: p for p in ModelPrice.objects.filter(provider=provider, model__in=[model, ""])}
+    return prices.get(model) or prices.get("")
+
+
+def _from_override(price: ModelPrice, prompt_tokens: int, completion_tokens: int) -> Cost:
+    if price.free:
+        return Cost(Decimal(0), price.currency or "USD", "free")
+    amount = (price.input_price_per_mtok * prompt_tokens + price.output_price_per_mtok * completion_tokens) / MILLION
+    return Cost(amount, price.currency, "override")
+
+
+def _from_table(config: ProviderConfig | None, provider: str, model: str, prompt_tokens: int,
+                completion_tokens: int, at: datetime | None) -> Cost | None:
+    usage = genai_prices.Usage(input_tokens=prompt_tokens, output_tokens=completion_tokens)
+    if config is not None and config.base_url:
+        # A configured endpoint is priced only when genai-prices knows its URL: a private or
+        # self-hosted server serving "gpt-4o" is not OpenAI's price.
+        where = {"provider_api_url": config.base_url}
+    elif config is not None:
+        if config.kind not in KNOWN_KINDS:
+            return None
+        where = {"provider_id": KNOWN_KINDS[config.kind]}
+    else:
+        where = {"provider_id": provider}
+    try:
+        calc = genai_prices.calc_price(usage, model, genai_request_timestamp=at, **where)
+    except LookupError:
+        return None
+    return Cost(calc.total_price, "USD", "genai-prices")
+
+
+def reply_cost(*, config: ProviderConfig | None, provider: str, model: str, prompt_tokens: int | None,
+               completion_tokens: int | None, at: datetime | None = None) -> Cost | None:
+    """The cost of one reply, or None when its price is unknown (never 0 for unknown)."""
+    if prompt_tokens is None and completion_tokens is None:
+        return None
+    prompt_tokens, completion_tokens = prompt_tokens or 0, completion_tokens or 0
+    override = override_for(provider, model)
+    if override is not None:
+        return _from_override(override, prompt_tokens, completion_tokens)
+    if config is not None and config.kind == "demo":
+        return Cost(Decimal(0), "USD", "free")  # the offline demo provider costs nothing
+    return _from_table(config, provider, model, prompt_tokens, completion_tokens, at)

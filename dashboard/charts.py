@@ -1,0 +1,116 @@
+"""The daily charts as SVG drawn on the server (pygal), styled by the page's own CSS.
+
+pygal writes a ``<style>`` into every SVG; it is removed so the charts follow the site's light
+and dark themes (dashboard/static/dashboard/dashboard.css) and need no inline style under the
+Content-Security-Policy. No JavaScript (``js=[]``): the numbers are also in a table below each
+chart. Each SVG carries ``role="img"`` with a ``<title>`` and a ``<desc>`` for screen readers.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+import pygal
+from pygal.style import Style
+
+MAX_SERIES = 8
+SPARSE_POINTS = 14
+
+
+@dataclass
+class Chart:
+    key: str
+    title: str
+    description: str
+    svg: str
+    unit: str
+    days: list[str]
+    no_data: str
+    series: dict[str, list]  # label -> one value (or None) per day
+
+    @property
+    def table(self) -> list[tuple[str, list]]:
+        """The chart's numbers by day, for the table under it: ``[(day, [value per series])]``."""
+        return [(day, [values[i] for values in self.series.values()]) for i, day in enumerate(self.days)]
+
+
+def _series(daily: list[dict], days: list[str], value) -> dict[str, list]:
+    by_label: dict[str, dict[str, object]] = defaultdict(dict)
+    replies: dict[str, int] = defaultdict(int)
+    for row in daily:
+        label = f"{row['provider']} · {row['model']}"
+        by_label[label][row["day"]] = value(row)
+        replies[label] += row["replies"]
+    # The busiest series are drawn; every series is in the table.
+    labels = sorted(by_label, key=lambda lb: (-replies[lb], lb))
+    return {label: [by_label[label].get(day) for day in days] for label in labels}
+
+
+def _svg(chart: Chart) -> str:
+    drawn = min(len(chart.series), MAX_SERIES)
+    line = pygal.Line(
+        # Room for the legend, one series a line, under the plot; sizes as dashboard.css draws them.
+        js=[], style=Style(font_family="inherit", legend_font_size=12, label_font_size=11, major_label_font_size=11),
+        width=480, height=230 + 18 * drawn, show_dots=False, dots_size=2.5, x_label_rotation=0,
+        show_minor_x_labels=False,
+        x_labels_major_every=max(1, len(chart.days) // 5), truncate_legend=60, legend_at_bottom=True,
+        legend_at_bottom_columns=1, allow_interruptions=True, include_x_axis=True, margin=8, title=None,
+        no_data_text=chart.no_data, disable_xml_declaration=True, explicit_size=False,
+    )
+    line.x_labels = [day[5:] for day in chart.days]  # MM-DD
+    for label, values in list(chart.series.items())[:MAX_SERIES]:
+        points = [None if v is None else float(v) for v in values]
+        # Dots only where a line alone would not show (few days with data); thousands of dots are slow to draw.
+        sparse = sum(v is not None for v in points) <= SPARSE_POINTS
+        line.add(label, points, show_dots=sparse)
+    return _accessible(line.render_tree(), chart)
+
+
+def _accessible(root: ET.Element, chart: Chart) -> str:
+    """Drop pygal's own styles, its config script and comments; name the chart for assistive technology."""
+    for parent in list(root.iter()):
+        for child in list(parent):
+            # Tooltips need pygal's script; their ids would repeat across the page's charts.
+            if (child.tag in ("style", "script") or child.tag is ET.Comment
+                    or "tooltip-overlay" in child.get("class", "") or (parent is root and child.tag == "title")):
+                parent.remove(child)
+            else:
+                child.attrib.pop("id", None)
+                child.attrib.pop("style", None)
+    chart_id = f"chart-{chart.key}"
+    root.set("id", chart_id)
+    root.set("role", "img")
+    root.set("aria-labelledby", f"{chart_id}-title {chart_id}-desc")
+    title = ET.Element("title", id=f"{chart_id}-title")
+    title.text = chart.title
+    desc = ET.Element("desc", id=f"{chart_id}-desc")
+    desc.text = chart.description
+    root.insert(0, desc)
+    root.insert(0, title)
+    return ET.tostring(root, encoding="unicode")
+
+
+def daily_charts(daily: list[dict], days: list[str], *, currency: str | None) -> list[Chart]:
+    """Cost (in ``currency``), replies, time to first token p50 and error rate, per day and model."""
+    specs = [
+        ("cost", f"Cost per day ({currency})" if currency else "Cost per day", currency or "",
+         lambda r: Decimal(r["cost"][currency]) if currency and currency in r["cost"] else None),
+        ("replies", "Replies per day", "replies", lambda r: r["replies"]),
+        ("ttft", "Time to first token per day (p50, ms)", "ms", lambda r: r["ttft_ms_p50"]),
+        ("errors", "Error rate per day (%)", "%",
+         lambda r: None if r["error_rate"] is None else round(r["error_rate"] * 100, 1)),
+    ]
+    charts = []
+    for key, title, unit, value in specs:
+        series = _series(daily, days, value)
+        description = (f"{title}, one line per provider and model, from {days[0]} to {days[-1]}; "
+                       "the same numbers are in the table below." if days else title)
+        no_data = "No priced replies in this period" if key == "cost" else "No replies in this period"
+        chart = Chart(key=key, title=title, description=description, svg="", unit=unit, days=days, series=series,
+                      no_data=no_data)
+        chart.svg = _svg(chart)
+        charts.append(chart)
+    return charts
