@@ -2,7 +2,7 @@
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
-from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+from django.db.models import Count, DecimalField, IntegerField, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from chat.models import Conversation, Message, Role
@@ -15,6 +15,12 @@ def _count(queryset, owner_field: str) -> Coalesce:
     """A per-user count as a subquery: several counts over joins would multiply each other."""
     counted = queryset.order_by().values(owner_field).annotate(count=Count("pk")).values("count")
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def _cost(queryset, owner_field: str) -> Subquery:
+    """A per-user sum of the replies' known cost in USD (None when no reply has a known price)."""
+    summed = queryset.order_by().values(owner_field).annotate(total=Sum("cost")).values("total")
+    return Subquery(summed, output_field=DecimalField(max_digits=20, decimal_places=8))
 
 
 class UserLimitsInline(admin.StackedInline):
@@ -38,7 +44,8 @@ class MonthlyUsageInline(admin.TabularInline):
 @admin.register(User)
 class WeboxUserAdmin(UserAdmin):
     inlines = [UserLimitsInline, MonthlyUsageInline]
-    list_display = ("username", "email", "is_active", "is_staff", "conversation_total", "reply_total", "last_login")
+    list_display = ("username", "email", "is_active", "is_staff", "conversation_total", "reply_total", "cost_total",
+                    "last_login")
     actions = ["deactivate", "activate"]
 
     class Media:
@@ -50,6 +57,7 @@ class WeboxUserAdmin(UserAdmin):
         return super().get_queryset(request).annotate(
             conversation_total=_count(conversations, "owner"),
             reply_total=_count(replies, "conversation__owner"),
+            cost_total=_cost(replies.filter(cost__isnull=False, cost_currency="USD"), "conversation__owner"),
         )
 
     @admin.display(description="conversations", ordering="conversation_total")
@@ -59,6 +67,10 @@ class WeboxUserAdmin(UserAdmin):
     @admin.display(description="replies", ordering="reply_total")
     def reply_total(self, user: User) -> int:
         return user.reply_total
+
+    @admin.display(description="cost (USD)", ordering="cost_total")
+    def cost_total(self, user: User) -> str:
+        return "—" if user.cost_total is None else f"{user.cost_total.normalize():f}"
 
     @admin.action(description="Deactivate selected users (they can no longer sign in)", permissions=["change"])
     def deactivate(self, request, queryset) -> None:

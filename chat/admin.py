@@ -7,10 +7,11 @@ pages are told and streaming replies are stopped, exactly as when the user does 
 from __future__ import annotations
 
 from collections import defaultdict
+from decimal import Decimal
 
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
-from django.db.models import Count, Exists, IntegerField, OuterRef, Subquery, Value
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.http import HttpResponse
 from django.urls import reverse
@@ -33,6 +34,14 @@ EMPTY = "—"
 
 
 # --- shared display helpers ------------------------------------------------------------------
+
+def cost_summary(totals: dict[str, Decimal], unpriced: int) -> str:
+    """Ended replies' cost per currency, and how many had no known price ("unknown", never 0)."""
+    parts = [f"{amount.normalize():f} {currency}" for currency, amount in sorted(totals.items())]
+    if unpriced:
+        parts.append(f"{unpriced} unknown")
+    return "; ".join(parts) or EMPTY
+
 
 def _figures(*pairs: tuple[str, object, str]) -> str:
     """``label value unit`` pairs with a known value, joined; the empty mark when none is known."""
@@ -122,22 +131,34 @@ class ConversationChangeList(ChangeList):
         self.result_list = list(self.result_list)
         providers: dict[int, set[str]] = defaultdict(set)
         active: dict[int, dict[str, int]] = defaultdict(dict)
+        costs: dict[int, dict[str, Decimal]] = defaultdict(dict)
+        unpriced: dict[int, int] = defaultdict(int)
         rows = (Message.objects.filter(conversation__in=[c.pk for c in self.result_list], role=Role.ASSISTANT)
-                .values("conversation_id", "provider", "status").annotate(count=Count("id")).order_by())
+                .values("conversation_id", "provider", "status", "cost_currency")
+                .annotate(count=Count("id"), cost_sum=Sum("cost"), unknown=Count("id", filter=Q(cost__isnull=True)))
+                .order_by())
         for row in rows:
-            providers[row["conversation_id"]].add(row["provider"])
+            conversation_id = row["conversation_id"]
+            providers[conversation_id].add(row["provider"])
             if row["status"] in ACTIVE_STATUSES:
-                counts = active[row["conversation_id"]]
+                counts = active[conversation_id]
                 counts[row["status"]] = counts.get(row["status"], 0) + row["count"]
+                continue
+            if row["cost_sum"] is not None:
+                currency = row["cost_currency"] or "USD"
+                costs[conversation_id][currency] = costs[conversation_id].get(currency, Decimal(0)) + row["cost_sum"]
+            unpriced[conversation_id] += row["unknown"]
         for conversation in self.result_list:
             conversation.providers_used = sorted(providers[conversation.pk])
             conversation.active_counts = active[conversation.pk]
+            conversation.cost_totals = costs[conversation.pk]
+            conversation.unpriced_replies = unpriced[conversation.pk]
 
 
 @admin.register(Conversation)
 class ConversationAdmin(admin.ModelAdmin):
     list_display = ("title_display", "owner", "turns", "providers_display", "last_activity", "active_replies",
-                    "archived")
+                    "total_cost", "archived")
     list_display_links = ("title_display",)
     list_filter = (("owner", admin.RelatedOnlyFieldListFilter), ProviderFilter, ModelFilter, ReplyStatusFilter,
                    "archived", "context_mode", ("updated_at", LastActivityFilter), "created_at")
@@ -193,6 +214,10 @@ class ConversationAdmin(admin.ModelAdmin):
     def active_replies(self, conversation: Conversation) -> str:
         counts = getattr(conversation, "active_counts", {})
         return ", ".join(f"{count} {status}" for status, count in sorted(counts.items())) or EMPTY
+
+    @admin.display(description="total cost")
+    def total_cost(self, conversation: Conversation) -> str:
+        return cost_summary(getattr(conversation, "cost_totals", {}), getattr(conversation, "unpriced_replies", 0))
 
     # change page
 

@@ -1,5 +1,7 @@
 """The user admin: chat totals per user, and deactivating accounts from the list."""
 
+from decimal import Decimal
+
 import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
@@ -42,6 +44,21 @@ def test_list_shows_conversation_and_reply_totals_per_user(staff_client, user, o
     rows = [(u.username, u.conversation_total, u.reply_total) for u in page.context["cl"].result_list]
     assert rows == [("alice", 2, 8), ("mallory", 1, 1), ("root", 0, 0)]
     assert '<td class="field-reply_total">8</td>' in page.content.decode()
+
+
+def test_list_shows_each_users_known_cost(staff_client, user, other_user):
+    converse(user, turns=1, replies_per_turn=3)
+    converse(other_user, turns=1, replies_per_turn=1)
+    replies = list(Message.objects.filter(conversation__owner=user, role=Role.ASSISTANT).order_by("pk"))
+    Message.objects.filter(pk=replies[0].pk).update(cost=Decimal("0.25"), cost_currency="USD")
+    Message.objects.filter(pk=replies[1].pk).update(cost=Decimal("0.5"), cost_currency="USD")
+    page = staff_client.get(LIST)
+    by_name = {row.username: row for row in page.context["cl"].result_list}
+    assert by_name[user.username].cost_total == Decimal("0.75")
+    assert by_name[other_user.username].cost_total is None  # no known price: not shown as 0
+    html = page.content.decode()
+    row = html[html.index(f">{user.username}<"):]
+    assert '<td class="field-cost_total">0.75</td>' in row[:row.index("</tr>")]
 
 
 def test_deactivate_action_stops_the_user_signing_in(staff_client, user):

@@ -1,6 +1,8 @@
 """The conversation and message admin: lists, filters, the readable thread, operator actions."""
 
 import json
+import uuid
+from decimal import Decimal
 
 import pytest
 
@@ -81,7 +83,9 @@ def thread(user):
               error_detail="No first token within 30 s."),
     ]
     second = Message.objects.create(conversation=conversation, role=Role.USER, content="And in June?")
-    replies.append(reply(conversation, second, status=ReplyStatus.STREAMING, content="Thinking so far"))
+    # Streaming: claimed by a worker, so it has a stream id (its name in the stream store).
+    replies.append(reply(conversation, second, status=ReplyStatus.STREAMING, content="Thinking so far",
+                         stream_id=uuid.uuid4().hex))
     return conversation, replies
 
 
@@ -99,6 +103,17 @@ def test_list_shows_turns_providers_and_active_replies(staff_client, thread):
     assert '<td class="field-turns">2</td>' in row
     assert "anthropic, ollama, openai" in row
     assert "1 streaming" in row
+
+
+def test_list_shows_the_total_cost_of_ended_replies_and_how_many_have_no_price(staff_client, thread):
+    conversation, replies = thread
+    Message.objects.filter(pk=replies[0].pk).update(cost=Decimal("0.0012"), cost_currency="USD")
+    Message.objects.filter(pk=replies[2].pk).update(cost=Decimal("0.0003"), cost_currency="USD")
+    html = staff_client.get(LIST).content.decode()
+    row = html[html.index("Trip planning"):]
+    row = row[:row.index("</tr>")]
+    # Porto and the failed ollama reply have no price; the streaming reply is not counted yet.
+    assert '<td class="field-total_cost">0.0015 USD; 2 unknown</td>' in row
 
 
 def test_search_over_message_text_lists_each_conversation_once(staff_client, thread):
@@ -224,7 +239,7 @@ def test_cancel_action_stops_active_replies(staff_client, thread, user):
     pending.refresh_from_db()
     assert pending.status == ReplyStatus.CANCELLED
     # The streaming one is stopped by whichever worker runs it, through the stream store's flag.
-    assert dispatch.stream_store().cancel_requested([replies[-1].pk]) == {replies[-1].pk}
+    assert dispatch.stream_store().cancel_requested([replies[-1].stream_key]) == {replies[-1].stream_key}
     messages = [str(m) for m in staff_client.get(LIST).context["messages"]]
     assert messages == ["Asked 2 active reply(ies) to stop."]
 
@@ -237,7 +252,7 @@ def test_delete_action_asks_first_then_deletes_and_stops_replies(staff_client, t
     done = action(staff_client, "delete_selected", [conversation], post="yes")
     assert done.status_code == 302
     assert not Conversation.objects.filter(pk=conversation.pk).exists()
-    assert dispatch.stream_store().cancel_requested([replies[-1].pk]) == {replies[-1].pk}
+    assert dispatch.stream_store().cancel_requested([replies[-1].stream_key]) == {replies[-1].stream_key}
 
 
 def test_conversations_cannot_be_added_by_hand(staff_client):
