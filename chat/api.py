@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from django.http import Http404
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404, HttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import services
+from . import exports, services
 from .models import ContextMode
 from .selectors import (
     ConversationNotFound,
@@ -211,3 +214,76 @@ class ChooseApi(MessageActionApi):
     def post(self, request, message_id):
         reply = self.call(request, message_id, services.reply_choose)
         return Response(MessageOutputSerializer(reply).data)
+
+
+EXPORT_FORMATS = {
+    "json": (exports.conversations_export_json, "application/json", "json"),
+    "md": (exports.conversations_export_markdown, "text/markdown; charset=utf-8", "md"),
+}
+EXPORT_PARAMETERS = [OpenApiParameter("format", str, enum=list(EXPORT_FORMATS), description="Default: json.")]
+
+
+def export_response(request, conversations, filename: str) -> HttpResponse:
+    name = request.query_params.get("format", "json")
+    if name not in EXPORT_FORMATS:
+        raise ChatInputApiError(services.ChatInputError("format must be json or md.", field="format"))
+    render, content_type, extension = EXPORT_FORMATS[name]
+    response = HttpResponse(render(conversations), content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}.{extension}"'
+    return response
+
+
+class ExportView(APIView):
+    """``?format=`` names the file format here, not one of DRF's renderers."""
+
+    def perform_content_negotiation(self, request, force=False):
+        return super().perform_content_negotiation(request, force=True)
+
+
+class ConversationExportApi(ExportView):
+    @extend_schema(parameters=EXPORT_PARAMETERS, responses={(200, "application/json"): OpenApiTypes.OBJECT,
+                                                            (200, "text/markdown"): OpenApiTypes.STR},
+                   summary="One conversation as a lossless JSON file or as Markdown.")
+    def get(self, request, conversation_id):
+        conversation = get_conversation(request, conversation_id)
+        return export_response(request, [conversation], f"webox-conversation-{conversation.pk}")
+
+
+class ExportApi(ExportView):
+    @extend_schema(parameters=EXPORT_PARAMETERS, responses={(200, "application/json"): OpenApiTypes.OBJECT,
+                                                            (200, "text/markdown"): OpenApiTypes.STR},
+                   summary="All of one's conversations, archived ones too.", operation_id="chat_export_all")
+    def get(self, request):
+        conversations = conversation_list_for_user(user=request.user, archived=None).order_by("created_at", "id")
+        return export_response(request, conversations, "webox-conversations")
+
+
+class ImportApi(APIView):
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        request={"application/json": OpenApiTypes.OBJECT,
+                 "multipart/form-data": inline_serializer("ImportUpload", {"file": serializers.FileField()})},
+        responses={201: inline_serializer("ImportOutput", {"conversations": ConversationOutputSerializer(many=True)})},
+        summary="Import an export file into one's own account: all of it or, with a 400, nothing.",
+    )
+    def post(self, request):
+        try:
+            if request.content_type.startswith("multipart/"):
+                upload = request.FILES.get("file")
+                if upload is None:
+                    raise exports.ExportFileError('Send the export as the form field "file".')
+                if upload.size > exports.MAX_IMPORT_BYTES:
+                    raise exports.ExportFileError(
+                        f"The file is larger than {exports.MAX_IMPORT_BYTES // (1024 * 1024)} MB.")
+                raw = upload.read()
+            else:
+                raw = request.body
+            created = exports.conversations_import(owner=request.user, raw=raw)
+        except RequestDataTooBig:
+            raise ChatInputApiError(services.ChatInputError(
+                'The body is too large: upload the file as multipart form field "file".')) from None
+        except exports.ExportFileError as exc:
+            raise ChatInputApiError(services.ChatInputError(exc.detail)) from exc
+        return Response({"conversations": ConversationOutputSerializer(created, many=True).data},
+                        status=status.HTTP_201_CREATED)

@@ -1,0 +1,339 @@
+"""Conversations out and back in: a lossless JSON format, a readable Markdown one, and the import.
+
+The JSON format (``"format": "webox.conversations", "version": 1``) holds every conversation field
+a user can see and every message of it: each turn's user message and every reply to it, including
+regenerated versions, with provider, model, parameters, status, usage, timings and ``chosen``.
+Message ids in a file are references inside that file only: an import creates new rows owned by
+the importing user and never looks an id up in the database, so ids from another account are
+harmless. An import is one transaction: a file is taken whole or refused whole.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from .models import ACTIVE_STATUSES, ContextMode, Conversation, Message, ReplyStatus, Role
+
+FORMAT = "webox.conversations"
+VERSION = 1
+MAX_IMPORT_BYTES = 20 * 1024 * 1024
+MAX_CONVERSATIONS = 5_000
+MAX_MESSAGES = 100_000
+MAX_CONTENT_CHARS = 1_000_000
+# JSON kept as it is (parameters, defaults, metadata) may nest this deep at most.
+MAX_NESTING = 6
+
+CONVERSATION_FIELDS = ("title", "system_prompt", "default_providers", "default_models", "default_params",
+                       "context_mode", "archived", "metadata", "created_at", "updated_at")
+MESSAGE_FIELDS = ("role", "content", "provider", "model", "status", "error_code", "error_detail",
+                  "prompt_tokens", "completion_tokens", "ttft_ms", "duration_ms", "finish_reason",
+                  "parameters", "chosen", "seq", "created_at", "updated_at", "started_at", "completed_at")
+STAMPS = {"created_at", "updated_at"}
+TIME_FIELDS = {"created_at", "updated_at", "started_at", "completed_at"}
+INT_FIELDS = {"prompt_tokens", "completion_tokens", "ttft_ms", "duration_ms", "seq"}
+TEXT_LIMITS = {"provider": 100, "model": 200, "error_code": 40, "error_detail": 2000, "finish_reason": 40}
+
+
+class ExportFileError(Exception):
+    """A file that cannot be imported; ``detail`` says why, in words a user can act on."""
+
+    def __init__(self, detail: str):
+        super().__init__(detail)
+        self.detail = detail
+
+
+# --- Export ----------------------------------------------------------------------------------
+
+def _time(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _messages(conversation: Conversation) -> list[Message]:
+    return list(conversation.messages.order_by("created_at", "id"))
+
+
+def conversation_to_dict(conversation: Conversation) -> dict:
+    data = {name: getattr(conversation, name) for name in CONVERSATION_FIELDS}
+    data["created_at"] = _time(conversation.created_at)
+    data["updated_at"] = _time(conversation.updated_at)
+    data["id"] = conversation.pk
+    messages = []
+    for message in _messages(conversation):
+        item = {"id": message.pk, "reply_to": message.reply_to_id}
+        for name in MESSAGE_FIELDS:
+            value = getattr(message, name)
+            item[name] = _time(value) if name in TIME_FIELDS else value
+        messages.append(item)
+    data["messages"] = messages
+    return data
+
+
+def conversations_export_data(conversations: Iterable[Conversation]) -> dict:
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "exported_at": timezone.now().isoformat(),
+        "conversations": [conversation_to_dict(c) for c in conversations],
+    }
+
+
+def conversations_export_json(conversations: Iterable[Conversation]) -> str:
+    """The lossless JSON export of these conversations, as text."""
+    return json.dumps(conversations_export_data(conversations), ensure_ascii=False, indent=1)
+
+
+def _stats(reply: Message) -> str:
+    parts = [reply.status]
+    if reply.finish_reason == "length":
+        parts.append("cut by max tokens")
+    if reply.prompt_tokens is not None or reply.completion_tokens is not None:
+        parts.append(f"{reply.prompt_tokens or 0} → {reply.completion_tokens or 0} tokens")
+    if reply.ttft_ms is not None:
+        parts.append(f"first token {reply.ttft_ms} ms")
+    if reply.duration_ms is not None:
+        parts.append(f"{reply.duration_ms / 1000:.1f} s")
+    if reply.parameters:
+        parts.append(", ".join(f"{k} {v}" for k, v in sorted(reply.parameters.items()) if k != "system_prompt"))
+    return " · ".join(p for p in parts if p)
+
+
+def conversation_to_markdown(conversation: Conversation) -> str:
+    lines = [f"# {conversation.title or f'Conversation {conversation.pk}'}", ""]
+    lines.append(f"- Started: {_time(conversation.created_at)}")
+    lines.append(f"- Context: {conversation.get_context_mode_display()}")
+    if conversation.archived:
+        lines.append("- Archived")
+    if conversation.system_prompt:
+        lines += ["", "System prompt:", "", *(f"> {line}" for line in conversation.system_prompt.splitlines())]
+    messages = _messages(conversation)
+    replies: dict[int, list[Message]] = {}
+    for message in messages:
+        if message.role == Role.ASSISTANT and message.reply_to_id:
+            replies.setdefault(message.reply_to_id, []).append(message)
+    turn = 0
+    for message in messages:
+        if message.role != Role.USER:
+            continue
+        turn += 1
+        lines += ["", f"## Turn {turn}", "", f"*{_time(message.created_at)}*", "", message.content]
+        by_provider: dict[str, list[Message]] = {}
+        for reply in replies.get(message.pk, []):
+            by_provider.setdefault(reply.provider, []).append(reply)
+        for provider, versions in by_provider.items():
+            for number, reply in enumerate(versions, start=1):
+                heading = f"### {provider} · {reply.model}"
+                if len(versions) > 1:
+                    heading += f" (version {number} of {len(versions)})"
+                if reply.chosen:
+                    heading += " ✓ chosen"
+                lines += ["", heading, "", reply.content or "*(no text)*"]
+                if reply.status == ReplyStatus.ERROR:
+                    lines += ["", f"> Error {reply.error_code}: {reply.error_detail}"]
+                lines += ["", f"*{_stats(reply)}*"]
+    return "\n".join(lines) + "\n"
+
+
+def conversations_export_markdown(conversations: Iterable[Conversation]) -> str:
+    """A readable Markdown export: one section per turn, one subsection per provider's reply."""
+    return "\n---\n\n".join(conversation_to_markdown(c) for c in conversations)
+
+
+# --- Import ----------------------------------------------------------------------------------
+
+def _depth(value, limit: int) -> bool:
+    """Whether ``value`` nests no deeper than ``limit`` (iterative: a hostile file cannot recurse us)."""
+    stack = [(value, 0)]
+    while stack:
+        item, level = stack.pop()
+        if level > limit:
+            return False
+        if isinstance(item, dict):
+            stack.extend((v, level + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, level + 1) for v in item)
+    return True
+
+
+def parse_export(raw: bytes | str) -> dict:
+    if len(raw) > MAX_IMPORT_BYTES:
+        raise ExportFileError(f"The file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB.")
+    try:
+        data = json.loads(raw)
+    except RecursionError:
+        raise ExportFileError("The file nests too deeply to be a webox export.") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ExportFileError(f"The file is not valid JSON ({str(exc)[:120]}).") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise ExportFileError(f'Not a webox export: expected an object with "format": "{FORMAT}".')
+    if data.get("version") != VERSION:
+        version = str(data.get("version"))[:20]
+        raise ExportFileError(f"Unsupported export version {version!r}; this webox reads {VERSION}.")
+    if not isinstance(data.get("conversations"), list):
+        raise ExportFileError('"conversations" must be a list.')
+    return data
+
+
+class _Checker:
+    def __init__(self, where: str):
+        self.where = where
+
+    def fail(self, detail: str):
+        raise ExportFileError(f"{self.where}: {detail}")
+
+    def text(self, data: dict, name: str, *, limit: int = MAX_CONTENT_CHARS) -> str:
+        value = data.get(name, "")
+        if value is None:
+            value = ""
+        if not isinstance(value, str):
+            self.fail(f"{name} must be text.")
+        if len(value) > limit:
+            self.fail(f"{name} is longer than {limit} characters.")
+        return value
+
+    def integer(self, data: dict, name: str) -> int | None:
+        value = data.get(name)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or not (0 <= value <= 2**31 - 1):
+            self.fail(f"{name} must be a whole number from 0.")
+        return value
+
+    def boolean(self, data: dict, name: str) -> bool:
+        value = data.get(name, False)
+        if not isinstance(value, bool):
+            self.fail(f"{name} must be true or false.")
+        return value
+
+    def json_object(self, data: dict, name: str, *, kind: type = dict):
+        value = data.get(name)
+        if value is None:
+            return kind()
+        if not isinstance(value, kind):
+            self.fail(f"{name} must be {'an object' if kind is dict else 'a list'}.")
+        if not _depth(value, MAX_NESTING):
+            self.fail(f"{name} nests too deeply.")
+        if len(json.dumps(value)) > 100_000:
+            self.fail(f"{name} is too large.")
+        return value
+
+    def time(self, data: dict, name: str, *, required: bool = False) -> datetime | None:
+        value = data.get(name)
+        if value is None:
+            if required:
+                self.fail(f"{name} is missing.")
+            return None
+        parsed = parse_datetime(value) if isinstance(value, str) else None
+        if parsed is None:
+            self.fail(f"{name} must be an ISO 8601 date and time.")
+        return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, UTC)
+
+    def choice(self, data: dict, name: str, choices, default: str) -> str:
+        value = data.get(name, default)
+        if value not in choices:
+            self.fail(f"{name} must be one of {', '.join(choices)}.")
+        return value
+
+
+def _check_conversation(item, number: int) -> tuple[dict, list[tuple[object, object, dict]]]:
+    check = _Checker(f"Conversation {number}")
+    if not isinstance(item, dict):
+        check.fail("must be an object.")
+    fields = {
+        "title": check.text(item, "title", limit=200),
+        "system_prompt": check.text(item, "system_prompt"),
+        "default_providers": check.json_object(item, "default_providers", kind=list),
+        "default_models": check.json_object(item, "default_models"),
+        "default_params": check.json_object(item, "default_params"),
+        "context_mode": check.choice(item, "context_mode", ContextMode.values, ContextMode.OWN),
+        "archived": check.boolean(item, "archived"),
+        "metadata": check.json_object(item, "metadata"),
+        "created_at": check.time(item, "created_at"),
+        "updated_at": check.time(item, "updated_at"),
+    }
+    if not all(isinstance(name, str) and len(name) <= 100 for name in fields["default_providers"]):
+        check.fail("default_providers must be a list of names.")
+    raw_messages = item.get("messages", [])
+    if not isinstance(raw_messages, list):
+        check.fail("messages must be a list.")
+    messages = []
+    roles: dict[object, str] = {}
+    for index, raw in enumerate(raw_messages, start=1):
+        mcheck = _Checker(f"Conversation {number}, message {index}")
+        if not isinstance(raw, dict):
+            mcheck.fail("must be an object.")
+        ref, reply_to = raw.get("id"), raw.get("reply_to")
+        for name, value in (("id", ref), ("reply_to", reply_to)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int | str)):
+                mcheck.fail(f"{name} must be a number or text.")
+        if ref is not None and ref in roles:
+            mcheck.fail("its id is used twice.")
+        message = {
+            "role": mcheck.choice(raw, "role", Role.values, Role.USER),
+            "content": mcheck.text(raw, "content"),
+            "status": mcheck.choice(raw, "status", ReplyStatus.values, ReplyStatus.COMPLETE),
+            "parameters": mcheck.json_object(raw, "parameters"),
+            "chosen": mcheck.boolean(raw, "chosen"),
+        }
+        for name, limit in TEXT_LIMITS.items():
+            message[name] = mcheck.text(raw, name, limit=limit)
+        for name in INT_FIELDS:
+            message[name] = mcheck.integer(raw, name)
+        if message["seq"] is None:
+            message["seq"] = 0
+        for name in TIME_FIELDS:
+            message[name] = mcheck.time(raw, name)
+        if reply_to is not None and roles.get(reply_to) != Role.USER:
+            mcheck.fail("reply_to must name an earlier user message of the same conversation.")
+        if message["status"] in ACTIVE_STATUSES:
+            # Nothing will ever generate an imported reply: it keeps its text, marked as stopped.
+            message["status"] = ReplyStatus.CANCELLED
+            message["finish_reason"] = message["finish_reason"] or "cancelled"
+        if ref is not None:
+            roles[ref] = message["role"]
+        messages.append((ref, reply_to, message))
+    return fields, messages
+
+
+def conversations_import(*, owner, raw: bytes | str) -> list[Conversation]:
+    """Create the conversations of an export file for ``owner``, all of them or none.
+
+    Raises ``ExportFileError`` (nothing written) for a file that is not a valid export.
+    """
+    data = parse_export(raw)
+    items = data["conversations"]
+    if len(items) > MAX_CONVERSATIONS:
+        raise ExportFileError(f"A file holds at most {MAX_CONVERSATIONS} conversations.")
+    checked = [_check_conversation(item, number) for number, item in enumerate(items, start=1)]
+    if sum(len(messages) for _, messages in checked) > MAX_MESSAGES:
+        raise ExportFileError(f"A file holds at most {MAX_MESSAGES} messages.")
+    created = []
+    with transaction.atomic():
+        for fields, messages in checked:
+            times = {name: fields.pop(name) for name in ("created_at", "updated_at")}
+            conversation = Conversation.objects.create(owner=owner, **fields)
+            rows = [
+                Message(conversation=conversation, **{k: v for k, v in message.items() if k not in STAMPS})
+                for _, _, message in messages
+            ]
+            # One insert in file order, so ids keep the order of turns (chat/context.py relies on it).
+            Message.objects.bulk_create(rows, batch_size=500)
+            by_ref = {ref: row for (ref, _, _), row in zip(messages, rows, strict=True) if ref is not None}
+            for (_, reply_to, message), row in zip(messages, rows, strict=True):
+                row.reply_to = by_ref.get(reply_to)
+                # auto_now(_add) set the times on insert; the file's are put back here.
+                row.created_at = message["created_at"] or row.created_at
+                row.updated_at = message["updated_at"] or row.updated_at
+            Message.objects.bulk_update(rows, ["reply_to", "created_at", "updated_at"], batch_size=500)
+            Conversation.objects.filter(pk=conversation.pk).update(
+                created_at=times["created_at"] or conversation.created_at,
+                updated_at=times["updated_at"] or conversation.updated_at,
+            )
+            conversation.refresh_from_db()
+            created.append(conversation)
+    return created
