@@ -1,4 +1,4 @@
-"""Run the benchmarks: ``python -m benchmarks [--quick] [--only streams,interval,snapshot,worker]``.
+"""Run the benchmarks: ``python -m benchmarks [--quick] [--only streams,interval,snapshot,worker,search]``.
 
 Loopback only, bounded, stops by itself. Needs Redis (WEBOX_BENCH_REDIS_URL, default db 5 on
 127.0.0.1) and PostgreSQL (WEBOX_BENCH_POSTGRES_URL, default user postgres on 127.0.0.1).
@@ -11,7 +11,7 @@ import os
 import platform
 import time
 
-from . import interval, snapshot, streams_table, worker
+from . import interval, search, snapshot, streams_table, worker
 from .common import RUN_ID, base_env, bench_database, delete_redis_keys, migrate, setup_django
 
 SCENARIOS = {
@@ -19,6 +19,7 @@ SCENARIOS = {
     "interval": interval.main,
     "snapshot": snapshot.main,
     "worker": worker.main,
+    "search": search.main,
 }
 DEFAULT = ["streams", "interval", "snapshot", "worker"]
 

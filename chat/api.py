@@ -13,7 +13,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import exports, services
+from . import exports, search, services
 from .models import ContextMode
 from .selectors import (
     ConversationNotFound,
@@ -287,3 +287,56 @@ class ImportApi(APIView):
             raise ChatInputApiError(services.ChatInputError(exc.detail)) from exc
         return Response({"conversations": ConversationOutputSerializer(created, many=True).data},
                         status=status.HTTP_201_CREATED)
+
+
+class SearchResultSerializer(serializers.Serializer):
+    conversation_id = serializers.IntegerField()
+    conversation_title = serializers.CharField(source="conversation.title")
+    conversation_archived = serializers.BooleanField(source="conversation.archived")
+    message_id = serializers.IntegerField(source="id")
+    role = serializers.CharField()
+    provider = serializers.CharField()
+    model = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    snippet = serializers.SerializerMethodField(
+        help_text="Plain text around the match, HTML-escaped; only the matched words are in <mark>.")
+
+    def get_snippet(self, message) -> str:
+        return search.snippet(message.content, self.context["query"])
+
+
+class SearchPagination(PageNumberPagination):
+    page_size = 20
+    page_size_query_param = "page_size"
+    max_page_size = 50
+
+
+class SearchPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = SearchResultSerializer(many=True)
+
+
+class SearchApi(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("q", str, required=True, description="Words; each matches words starting with it."),
+            OpenApiParameter("page", int),
+            OpenApiParameter("page_size", int, description="At most 50; default 20."),
+        ],
+        responses={200: SearchPageSerializer},
+        summary="Search the text of one's messages and replies, newest first.",
+    )
+    def get(self, request):
+        query = request.query_params.get("q", "").strip()
+        if not query:
+            raise ChatInputApiError(services.ChatInputError("Write something to search for.", field="q"))
+        if len(query) > search.MAX_QUERY_CHARS:
+            raise ChatInputApiError(services.ChatInputError(
+                f"A search holds at most {search.MAX_QUERY_CHARS} characters.", field="q"))
+        paginator = SearchPagination()
+        page = paginator.paginate_queryset(search.message_search_for_user(user=request.user, query=query),
+                                           request, view=self)
+        data = SearchResultSerializer(page, many=True, context={"query": query}).data
+        return paginator.get_paginated_response(data)

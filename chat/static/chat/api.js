@@ -44,6 +44,9 @@ export class Api {
     if (q) params.set("q", q);
     return this.request("GET", `conversations?${params}`);
   }
+  search(q, page = 1) {
+    return this.request("GET", `search?${new URLSearchParams({ q, page: String(page) })}`);
+  }
   conversation(id) { return this.request("GET", `conversations/${id}`); }
   updateConversation(id, fields) { return this.request("PATCH", `conversations/${id}`, fields); }
   deleteConversation(id) { return this.request("DELETE", `conversations/${id}`); }

@@ -40,7 +40,7 @@ class ChatPage {
     this.sidebar = new Sidebar(document.getElementById("sidebar"), {
       api: this.api,
       chatUrl: this.chatUrl,
-      onOpen: (id) => { this.closeSidebar(); this.open(id, { push: true }); },
+      onOpen: (id, { messageId } = {}) => { this.closeSidebar(); this.open(id, { push: true, messageId }); },
       onRemoved: (id) => { if (this.conversation && this.conversation.id === id) this.newChat({ push: true }); },
       onChanged: (conversation) => this.conversationUpdated(conversation),
     });
@@ -76,7 +76,8 @@ class ChatPage {
   /** Opens what the address names: /c/<id>/ or a new chat. */
   route() {
     const match = window.location.pathname.match(/\/c\/(\d+)\/?$/);
-    if (match) return this.open(Number(match[1]), { push: false });
+    const found = window.location.hash.match(/^#m(\d+)$/);
+    if (match) return this.open(Number(match[1]), { push: false, messageId: found ? Number(found[1]) : null });
     return this.newChat({ push: false });
   }
 
@@ -93,12 +94,12 @@ class ChatPage {
     this.composer.focus();
   }
 
-  async open(id, { push }) {
+  async open(id, { push, messageId = null }) {
     const navigation = ++this.navigation;
     this.closeSocket();
     this.thread.clear();
     this.sidebar.setCurrent(id);
-    if (push) window.history.pushState({}, "", this.sidebar.url(id));
+    if (push) window.history.pushState({}, "", this.sidebar.url(id) + (messageId ? `#m${messageId}` : ""));
     let data;
     try {
       data = await this.api.conversation(id);
@@ -115,7 +116,7 @@ class ChatPage {
     this.composer.applyDefaults(conversation);
     this.thread.setContextMode(conversation.context_mode);
     this.thread.upsertMany(messages);
-    this.thread.scrollToEnd();
+    if (!messageId || !this.thread.reveal(messageId)) this.thread.scrollToEnd();
     this.connect();
   }
 

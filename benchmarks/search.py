@@ -1,0 +1,92 @@
+"""Scenario 5: full-text search over 100k messages of one user (PostgreSQL, GIN index).
+
+Measures what ``GET /api/chat/search`` does for one page: the count, the first 20 matches newest
+first, and their snippets. Several kinds of query: a rare word, a common one, two words, a short
+prefix. The target is under 100 ms p50 for each.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+
+from .common import median, percentile, print_table, timed
+
+PAGE = 20
+
+
+def _vocabulary(rng: random.Random, size: int) -> list[str]:
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    return ["".join(rng.choice(letters) for _ in range(rng.randint(3, 10))) for _ in range(size)]
+
+
+def _fill(user, *, messages: int, rng: random.Random, words: list[str]) -> None:
+    from chat.models import Conversation, Message, Role
+
+    per_conversation = 100
+    conversations = Conversation.objects.bulk_create(
+        Conversation(owner=user, title=f"bench {i}") for i in range(messages // per_conversation))
+    # Zipf-like word frequencies: a few words are everywhere, most are rare.
+    cumulative, total = [], 0.0
+    for rank in range(len(words)):
+        total += 1 / (rank + 1)
+        cumulative.append(total)
+    batch = []
+    for conversation in conversations:
+        for i in range(per_conversation):
+            text = " ".join(rng.choices(words, cum_weights=cumulative, k=rng.randint(20, 120)))
+            role = Role.USER if i % 2 == 0 else Role.ASSISTANT
+            batch.append(Message(conversation=conversation, role=role, content=text,
+                                 provider="" if role == Role.USER else "bench"))
+        if len(batch) >= 5000:
+            Message.objects.bulk_create(batch)
+            batch = []
+    Message.objects.bulk_create(batch)
+
+
+def _page(user, query: str) -> int:
+    from chat import search
+
+    results = search.message_search_for_user(user=user, query=query)
+    count = results.count()
+    for message in results[:PAGE]:
+        search.snippet(message.content, query)
+    return count
+
+
+def main(*, database_url: str, quick: bool) -> None:
+    from django.db import connection
+
+    from accounts.models import User
+    from chat import search
+
+    total = 20_000 if quick else 100_000
+    repeat = 20 if quick else 50
+    rng = random.Random(13)
+    words = _vocabulary(rng, 5000)
+    users = []
+    for share in (total, total // 5):  # the one searching, and someone else whose messages must not count
+        name = f"bench-{uuid.uuid4().hex[:8]}"
+        user = User.objects.create_user(username=name, email=f"{name}@bench.invalid", password=uuid.uuid4().hex)
+        _fill(user, messages=share, rng=rng, words=words)
+        users.append(user)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE chat_message")
+    user = users[0]
+    queries = {
+        "rare word": words[4000],
+        "common word": words[0],
+        "two words": f"{words[10]} {words[200]}",
+        "prefix of 3 letters": words[50][:3],
+        "no match": "zzzzqqqq",
+    }
+    rows = []
+    for label, query in queries.items():
+        matches = _page(user, query)
+        samples = timed(lambda query=query: _page(user, query), repeat)
+        rows.append([label, matches, median(samples), percentile(samples, 95)])
+    plan = str(search.message_search_for_user(user=user, query=words[4000])[:PAGE].explain())
+    print(f"\n## 5. Search ({total:,} messages of one user plus {total // 5:,} of another, "
+          f"PostgreSQL, {repeat} calls each: count + first {PAGE} + snippets)")
+    print_table("Search", ["query", "matches", "p50 ms", "p95 ms"], rows)
+    print(f"\nGIN index {search.PG_INDEX} used: {'yes' if search.PG_INDEX in plan else 'NO'}.")
