@@ -25,6 +25,9 @@ class ChatPage {
     this.titleEl = document.getElementById("conversation-title");
     this.connectionEl = document.getElementById("connection-status");
     this.announcer = document.getElementById("announcer");
+    this.menu = document.getElementById("conversation-menu");
+    this.archivedBanner = document.getElementById("archived-banner");
+    document.getElementById("unarchive-button").addEventListener("click", () => this.unarchive());
 
     this.thread = new Thread(document.getElementById("thread"), {
       cancel: (id) => this.cancel(id),
@@ -120,7 +123,28 @@ class ChatPage {
     this.connect();
   }
 
+  /** What belongs to the open conversation: its export links and the archived banner. */
+  renderConversationChrome() {
+    const c = this.conversation;
+    this.menu.hidden = !c;
+    this.archivedBanner.hidden = !(c && c.archived);
+    if (!c) return;
+    this.menu.querySelector("#export-json").href = this.api.exportUrl(c.id, "json");
+    this.menu.querySelector("#export-md").href = this.api.exportUrl(c.id, "md");
+  }
+
+  async unarchive() {
+    if (!this.conversation) return;
+    try {
+      this.conversationUpdated(await this.api.updateConversation(this.conversation.id, { archived: false }));
+      this.announce("Conversation unarchived");
+    } catch (error) {
+      this.announce(`Could not unarchive: ${error.message}`);
+    }
+  }
+
   setTitle(conversation, fallback = "New chat") {
+    this.renderConversationChrome();
     const title = conversation ? conversation.title || "Untitled conversation" : fallback;
     this.titleEl.textContent = title;
     document.title = `${title} · webox`;

@@ -38,6 +38,10 @@ export class Sidebar {
     this.searchPage = 1;
     this.searchGeneration = 0;
 
+    this.importInput = root.querySelector("#import-file");
+    this.importStatus = root.querySelector("#import-status");
+    this.importInput.addEventListener("change", () => this.importChosen());
+
     this.filter.addEventListener("input", debounce(() => { this.reload(); this.search(1); }, 200));
     this.searchMore.addEventListener("click", () => this.search(this.searchPage + 1));
     this.loadMore.addEventListener("click", () => this.fetchPage(this.page + 1));
@@ -93,6 +97,26 @@ export class Sidebar {
     const q = this.filter.value.trim().toLowerCase();
     return Boolean(conversation.archived) === this.archived
       && (!q || (conversation.title || "").toLowerCase().includes(q));
+  }
+
+  async importChosen() {
+    const [file] = this.importInput.files;
+    if (!file) return;
+    this.importInput.closest("details").open = false;
+    this.importStatus.classList.remove("error");
+    this.importStatus.textContent = `Importing ${file.name}…`;
+    this.importStatus.hidden = false;
+    try {
+      const result = await this.api.importFile(file);
+      const count = result.conversations.length;
+      this.importStatus.textContent = `Imported ${count} conversation${count === 1 ? "" : "s"}.`;
+      await this.reload();
+    } catch (error) {
+      this.importStatus.classList.add("error");
+      this.importStatus.textContent = `Nothing imported: ${error.message}`;
+    } finally {
+      this.importInput.value = "";
+    }
   }
 
   /** Matches inside messages for the search box's text; clears them for an empty box. */
