@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from django.core.exceptions import RequestDataTooBig
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
+from django.utils.functional import cached_property
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -58,6 +60,9 @@ def get_message(request, message_id):
 class ParametersSerializer(serializers.Serializer):
     temperature = serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=2)
     max_tokens = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=200_000)
+    system_prompt = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False,
+                                          max_length=services.MAX_SYSTEM_PROMPT_CHARS,
+                                          help_text="This column's own system prompt, instead of the conversation's.")
 
 
 class SendApi(APIView):
@@ -305,14 +310,23 @@ class SearchResultSerializer(serializers.Serializer):
         return search.snippet(message.content, self.context["query"])
 
 
+class CappedPaginator(Paginator):
+    """Counts at most search.MAX_COUNT matches: a common word must not cost a count of them all."""
+
+    @cached_property
+    def count(self) -> int:
+        return self.object_list[:search.MAX_COUNT].count()
+
+
 class SearchPagination(PageNumberPagination):
+    django_paginator_class = CappedPaginator
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 50
 
 
 class SearchPageSerializer(serializers.Serializer):
-    count = serializers.IntegerField()
+    count = serializers.IntegerField(help_text="Matches, counted up to 1000.")
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
     results = SearchResultSerializer(many=True)
@@ -340,3 +354,26 @@ class SearchApi(APIView):
                                            request, view=self)
         data = SearchResultSerializer(page, many=True, context={"query": query}).data
         return paginator.get_paginated_response(data)
+
+
+class PreferencesSerializer(serializers.Serializer):
+    providers = serializers.ListField(child=serializers.CharField(max_length=100), required=False)
+    models = serializers.DictField(child=serializers.CharField(max_length=200, allow_blank=True), required=False)
+    params = serializers.DictField(required=False, help_text="Like a conversation's default_params.")
+    context_mode = serializers.ChoiceField(choices=ContextMode.choices, required=False)
+
+
+class PreferencesApi(APIView):
+    @extend_schema(responses={200: PreferencesSerializer}, summary="One's default picks for a new chat.")
+    def get(self, request):
+        return Response((request.user.preferences or {}).get("chat") or {})
+
+    @extend_schema(request=PreferencesSerializer, responses={200: PreferencesSerializer},
+                   summary="Change one's default picks; fields left out are kept.")
+    def patch(self, request):
+        data = PreferencesSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            return Response(services.user_chat_preferences_update(user=request.user, **data.validated_data))
+        except services.ChatInputError as exc:
+            raise ChatInputApiError(exc) from exc

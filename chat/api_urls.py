@@ -9,6 +9,7 @@ urlpatterns = [
     path("conversations/<int:conversation_id>", api.ConversationDetailApi.as_view(), name="api-conversation"),
     path("conversations/<int:conversation_id>/export", api.ConversationExportApi.as_view(),
          name="api-conversation-export"),
+    path("preferences", api.PreferencesApi.as_view(), name="api-preferences"),
     path("search", api.SearchApi.as_view(), name="api-search"),
     path("export", api.ExportApi.as_view(), name="api-export"),
     path("import", api.ImportApi.as_view(), name="api-import"),

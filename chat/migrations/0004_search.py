@@ -1,9 +1,9 @@
-"""Full-text search indexes on chat_message (chat/search.py): a GIN index on PostgreSQL, FTS5 on SQLite.
+"""Full-text search on chat_message (chat/search.py): a tsvector column and GIN index on PostgreSQL, FTS5 on SQLite.
 
 Outside the model state on purpose: neither kind of index exists on the other database.
 """
 
-from django.db import migrations
+from django.db import migrations, models
 
 
 def create_index(apps, schema_editor):
@@ -25,5 +25,9 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.AddIndex(
+            model_name="message",
+            index=models.Index(fields=["-created_at", "-id"], name="msg_created_desc"),
+        ),
         migrations.RunPython(create_index, drop_index, elidable=False),
     ]
