@@ -184,7 +184,7 @@ def pick(page: Page, picks: dict[str, str]) -> None:
         checkbox = page.get_by_role("checkbox", name=name, exact=True)
         if name in picks:
             checkbox.check()
-            page.get_by_label(f"Model for {name}").select_option(picks[name])
+            page.get_by_label(f"Model for {name}").fill(picks[name])
         else:
             checkbox.uncheck()
 

@@ -21,7 +21,7 @@ def test_a_conversation_exported_from_the_page_imports_back_the_same(chat: Page,
     page = chat
     pick(page, {"openai": FAST, "anthropic": BROKEN})
     page.locator("#settings summary").click()
-    page.get_by_label("Temperature").fill("0.3")
+    page.get_by_label("Temperature", exact=True).fill("0.3")
     send(page, "Export **me**")
     expect(column(page, "anthropic")).to_have_attribute("data-status", "error")
     expect(column(page, "openai")).to_have_attribute("data-status", "complete")

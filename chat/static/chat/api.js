@@ -45,6 +45,8 @@ export class Api {
     if (q) params.set("q", q);
     return this.request("GET", `conversations?${params}`);
   }
+  preferences() { return this.request("GET", "preferences"); }
+  updatePreferences(fields) { return this.request("PATCH", "preferences", fields); }
   importFile(file) {
     const form = new FormData();
     form.append("file", file);

@@ -36,7 +36,6 @@ class ChatPage {
       announce: (text) => this.announce(text),
     });
     this.composer = new Composer(document.getElementById("composer"), {
-      userId: root.dataset.userId,
       onSend: (text, picks) => this.send(text, picks),
       onContextMode: (mode) => this.setContextMode(mode),
     });
@@ -67,11 +66,13 @@ class ChatPage {
   }
 
   async start() {
-    const [providers] = await Promise.all([
+    const [providers, preferences] = await Promise.all([
       this.api.providers().catch(() => []),
+      this.api.preferences().catch(() => null),
       this.sidebar.reload(),
     ]);
     this.composer.setProviders(providers);
+    this.composer.setUserDefault(preferences);
     await this.route();
     this.root.dataset.ready = "true";
   }
@@ -166,6 +167,7 @@ class ChatPage {
       selected_providers: picks.providers,
       selected_models: picks.models,
       system_prompt: picks.systemPrompt,
+      provider_params: picks.providerParams,
       ...picks.params,
     };
     if (this.conversation) payload.conversation_id = this.conversation.id;
@@ -188,10 +190,10 @@ class ChatPage {
   /** Stores the picks on the conversation when they differ from what it has. */
   rememberPicks(picks) {
     const c = this.conversation;
-    const wanted = { default_providers: picks.providers, default_models: picks.models,
-      default_params: { ...(c.default_params || {}), ...picks.params } };
-    if (!("temperature" in picks.params)) delete wanted.default_params.temperature;
-    if (!("max_tokens" in picks.params)) delete wanted.default_params.max_tokens;
+    const params = { ...picks.params };
+    if (Object.keys(picks.providerParams).length) params.provider_params = picks.providerParams;
+    this.rememberUserDefault(picks, params);
+    const wanted = { default_providers: picks.providers, default_models: picks.models, default_params: params };
     const same = JSON.stringify([c.default_providers, c.default_models, c.default_params])
       === JSON.stringify([wanted.default_providers, wanted.default_models, wanted.default_params]);
     const fields = same ? {} : wanted;
@@ -202,6 +204,14 @@ class ChatPage {
     this.api.updateConversation(id, fields)
       .then((updated) => { if (this.conversation && this.conversation.id === id) this.conversation = updated; })
       .catch(() => {});
+  }
+
+  /** The latest picks become the user's default for a new chat, on the server. */
+  rememberUserDefault(picks, params) {
+    const preferences = { providers: picks.providers, models: picks.models, params, context_mode: picks.contextMode };
+    if (JSON.stringify(preferences) === JSON.stringify(this.composer.userDefault)) return;
+    this.composer.setUserDefault(preferences);
+    this.api.updatePreferences(preferences).catch(() => {});
   }
 
   /** The conversation's context mode changed in the settings; a new chat stores it on its first send. */

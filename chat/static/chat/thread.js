@@ -51,12 +51,14 @@ class Reply {
     this.bodyEl = el("div", { class: "reply-body", "aria-live": "polite" }, this.streamEl, this.htmlEl, this.typingEl);
     this.errorEl = el("div", { class: "reply-error", role: "alert", hidden: true });
     this.statsEl = el("span", { class: "stats" });
+    this.cutEl = el("span", { class: "badge cut-badge", hidden: true, title: "The reply reached its max tokens" },
+      "Cut by max tokens");
     this.copyButton = iconButton("i-copy", `Copy ${label}`, () => this.copy(), "copy");
     this.regenButton = iconButton("i-refresh", `Regenerate ${label}`, () => this.thread.actions.regenerate(this.id),
       "regenerate");
     this.chooseButton = iconButton("i-star", `Choose ${label} for follow-ups`, () => this.thread.actions.choose(this.id),
       "choose");
-    this.footEl = el("footer", { class: "reply-foot" }, this.statsEl,
+    this.footEl = el("footer", { class: "reply-foot" }, this.cutEl, this.statsEl,
       el("div", { class: "reply-actions" }, this.chooseButton, this.copyButton, this.regenButton));
     this.element = el("section", { class: "reply", "data-message-id": this.id, "data-provider": this.provider },
       this.headEl, this.bodyEl, this.errorEl, this.footEl);
@@ -159,6 +161,8 @@ class Reply {
     if (m.ttft_ms != null) parts.push(`${formatMs(m.ttft_ms)} to first token`);
     if (m.duration_ms != null) parts.push(`${formatMs(m.duration_ms)} total`);
     this.statsEl.textContent = parts.join(" · ");
+    // finish_reason "length": the provider stopped at max tokens, the text is not the whole answer.
+    this.cutEl.hidden = !(m.status === "complete" && m.finish_reason === "length");
     if (m.usage && m.usage.prompt_tokens != null) this.statsEl.title = `${m.usage.prompt_tokens} prompt tokens`;
   }
 
