@@ -111,8 +111,14 @@ def message_search_for_user(*, user, query: str) -> QuerySet[Message]:
     backend = search_backend() if words else "icontains"
     if backend == "postgresql":
         tsquery = " & ".join(f"'{word}':*" for word in words)
-        messages = messages.filter(RawSQL(f'"chat_message"."{PG_COLUMN}" @@ to_tsquery(\'simple\', %s)', [tsquery],
-                                          output_field=BooleanField()))
+        matched = messages.filter(RawSQL(f'"chat_message"."{PG_COLUMN}" @@ to_tsquery(\'simple\', %s)', [tsquery],
+                                         output_field=BooleanField()))
+        # The planner misjudges how many messages a prefix query matches, so the plan is chosen
+        # here: up to MAX_COUNT matches, take them all through the GIN index (no ORDER BY, so it
+        # is used) and sort those few; more, and walking msg_created_desc newest first finds 20
+        # matches soon.
+        ids = list(matched.values_list("pk", flat=True)[:MAX_COUNT])
+        messages = matched if len(ids) >= MAX_COUNT else Message.objects.filter(pk__in=ids)
     elif backend == "sqlite-fts5":
         match = " ".join(f'"{word}"*' for word in words)
         messages = messages.filter(

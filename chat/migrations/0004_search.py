@@ -3,7 +3,7 @@
 Outside the model state on purpose: neither kind of index exists on the other database.
 """
 
-from django.db import migrations
+from django.db import migrations, models
 
 
 def create_index(apps, schema_editor):
@@ -25,5 +25,9 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.AddIndex(
+            model_name="message",
+            index=models.Index(fields=["-created_at", "-id"], name="msg_created_desc"),
+        ),
         migrations.RunPython(create_index, drop_index, elidable=False),
     ]

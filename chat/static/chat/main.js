@@ -63,6 +63,9 @@ class ChatPage {
       }
     });
     window.addEventListener("popstate", () => this.route());
+    this.helpDialog = document.getElementById("help-dialog");
+    document.getElementById("help-button").addEventListener("click", () => this.showHelp());
+    document.addEventListener("keydown", (event) => this.shortcut(event));
   }
 
   async start() {
@@ -359,6 +362,46 @@ class ChatPage {
         this.refetching = null;
       }
     }, 50);
+  }
+
+  // --- Keyboard shortcuts (listed in the help dialog) -------------------------------------------
+
+  shortcut(event) {
+    const target = event.target;
+    const typing = target.closest && target.closest("input, textarea, select, [contenteditable]");
+    if (event.key === "Escape" && target.id === "message") { target.blur(); return; }
+    if (typing || event.ctrlKey || event.metaKey || event.altKey || document.querySelector("dialog[open]")) return;
+    const actions = {
+      n: () => { this.closeSidebar(); this.newChat({ push: true }); },
+      c: () => this.composer.focus(),
+      "/": () => this.focusSearch(),
+      s: () => this.stopAll(),
+      "?": () => this.showHelp(),
+    };
+    const action = actions[event.key];
+    if (!action) return;
+    event.preventDefault();
+    action();
+  }
+
+  focusSearch() {
+    if (window.matchMedia("(max-width: 52rem)").matches && !this.root.classList.contains("sidebar-open")) {
+      this.toggleSidebar();
+    }
+    document.getElementById("conversation-filter").focus();
+  }
+
+  stopAll() {
+    const active = this.thread.activeReplies();
+    for (const reply of active) this.cancel(reply.id);
+    if (active.length) this.announce(`Stopping ${active.length} repl${active.length === 1 ? "y" : "ies"}`);
+  }
+
+  showHelp() {
+    const opener = document.activeElement;
+    this.helpDialog.showModal();
+    this.helpDialog.addEventListener("close", () => { if (opener && opener.isConnected) opener.focus(); },
+      { once: true });
   }
 
   // --- Narrow screens: the sidebar slides over the thread -----------------------------------
