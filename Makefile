@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run admin test lint worker beat bench
+.PHONY: install run admin test lint worker beat bench screenshots
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,3 +39,10 @@ beat: install
 
 bench: install
 	$(PY) -m benchmarks
+
+# Browser tests write their screenshots to a temporary folder; this copies them into docs/.
+screenshots: install
+	./scripts/ensure-chromium
+	rm -rf var/screenshots && mkdir -p var/screenshots
+	WEBOX_SCREENSHOTS_DIR=$(CURDIR)/var/screenshots $(PY) -m pytest -q tests/browser
+	cp var/screenshots/*.png docs/screenshots/

@@ -14,7 +14,7 @@ import os
 import platform
 import time
 
-from . import dashboard, e2e, interval, load, reads, snapshot, streams_table, worker
+from . import dashboard, e2e, interval, load, reads, search, snapshot, streams_table, worker
 from .common import RUN_ID, base_env, bench_database, delete_redis_keys, migrate, setup_django
 
 SCENARIOS = {
@@ -26,6 +26,7 @@ SCENARIOS = {
     "load": load.main,
     "reads": reads.main,
     "dashboard": dashboard.main,
+    "search": search.main,
 }
 DEFAULT = ["streams", "interval", "snapshot", "worker"]
 STANDALONE = {"e2e"}  # starts webox's own processes on its own database: no shared database, no Django here

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from django.http import Http404
+from django.core.exceptions import RequestDataTooBig
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.utils.functional import cached_property
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import services
+from . import exports, search, services
 from .models import ContextMode
 from .selectors import (
     ConversationNotFound,
@@ -56,6 +61,9 @@ def get_message(request, message_id):
 class ParametersSerializer(serializers.Serializer):
     temperature = serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=2)
     max_tokens = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=200_000)
+    system_prompt = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False,
+                                          max_length=services.MAX_SYSTEM_PROMPT_CHARS,
+                                          help_text="This column's own system prompt, instead of the conversation's.")
 
 
 class SendApi(APIView):
@@ -216,3 +224,161 @@ class ChooseApi(MessageActionApi):
     def post(self, request, message_id):
         reply = self.call(request, message_id, services.reply_choose)
         return Response(MessageOutputSerializer(reply).data)
+
+
+EXPORT_FORMATS = {
+    "json": (exports.conversations_export_json, "application/json", "json"),
+    "md": (exports.conversations_export_markdown, "text/markdown; charset=utf-8", "md"),
+}
+EXPORT_PARAMETERS = [OpenApiParameter("format", str, enum=list(EXPORT_FORMATS), description="Default: json.")]
+
+
+def export_response(request, conversations, filename: str) -> HttpResponse:
+    name = request.query_params.get("format", "json")
+    if name not in EXPORT_FORMATS:
+        raise ChatInputApiError(services.ChatInputError("format must be json or md.", field="format"))
+    render, content_type, extension = EXPORT_FORMATS[name]
+    response = HttpResponse(render(conversations), content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}.{extension}"'
+    return response
+
+
+class ExportView(APIView):
+    """``?format=`` names the file format here, not one of DRF's renderers."""
+
+    def perform_content_negotiation(self, request, force=False):
+        return super().perform_content_negotiation(request, force=True)
+
+
+class ConversationExportApi(ExportView):
+    @extend_schema(parameters=EXPORT_PARAMETERS, responses={(200, "application/json"): OpenApiTypes.OBJECT,
+                                                            (200, "text/markdown"): OpenApiTypes.STR},
+                   summary="One conversation as a lossless JSON file or as Markdown.")
+    def get(self, request, conversation_id):
+        conversation = get_conversation(request, conversation_id)
+        return export_response(request, [conversation], f"webox-conversation-{conversation.pk}")
+
+
+class ExportApi(ExportView):
+    @extend_schema(parameters=EXPORT_PARAMETERS, responses={(200, "application/json"): OpenApiTypes.OBJECT,
+                                                            (200, "text/markdown"): OpenApiTypes.STR},
+                   summary="All of one's conversations, archived ones too.", operation_id="chat_export_all")
+    def get(self, request):
+        conversations = conversation_list_for_user(user=request.user, archived=None).order_by("created_at", "id")
+        return export_response(request, conversations, "webox-conversations")
+
+
+class ImportApi(APIView):
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        request={"application/json": OpenApiTypes.OBJECT,
+                 "multipart/form-data": inline_serializer("ImportUpload", {"file": serializers.FileField()})},
+        responses={201: inline_serializer("ImportOutput", {"conversations": ConversationOutputSerializer(many=True)})},
+        summary="Import an export file into one's own account: all of it or, with a 400, nothing.",
+    )
+    def post(self, request):
+        try:
+            if request.content_type.startswith("multipart/"):
+                upload = request.FILES.get("file")
+                if upload is None:
+                    raise exports.ExportFileError('Send the export as the form field "file".')
+                if upload.size > exports.MAX_IMPORT_BYTES:
+                    raise exports.ExportFileError(
+                        f"The file is larger than {exports.MAX_IMPORT_BYTES // (1024 * 1024)} MB.")
+                raw = upload.read()
+            else:
+                raw = request.body
+            created = exports.conversations_import(owner=request.user, raw=raw)
+        except RequestDataTooBig:
+            raise ChatInputApiError(services.ChatInputError(
+                'The body is too large: upload the file as multipart form field "file".')) from None
+        except exports.ExportFileError as exc:
+            raise ChatInputApiError(services.ChatInputError(exc.detail)) from exc
+        return Response({"conversations": ConversationOutputSerializer(created, many=True).data},
+                        status=status.HTTP_201_CREATED)
+
+
+class SearchResultSerializer(serializers.Serializer):
+    conversation_id = serializers.IntegerField()
+    conversation_title = serializers.CharField(source="conversation.title")
+    conversation_archived = serializers.BooleanField(source="conversation.archived")
+    message_id = serializers.IntegerField(source="id")
+    role = serializers.CharField()
+    provider = serializers.CharField()
+    model = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    snippet = serializers.SerializerMethodField(
+        help_text="Plain text around the match, HTML-escaped; only the matched words are in <mark>.")
+
+    def get_snippet(self, message) -> str:
+        return search.snippet(message.content, self.context["query"])
+
+
+class CappedPaginator(Paginator):
+    """Counts at most search.MAX_COUNT matches: a common word must not cost a count of them all."""
+
+    @cached_property
+    def count(self) -> int:
+        return self.object_list[:search.MAX_COUNT].count()
+
+
+class SearchPagination(PageNumberPagination):
+    django_paginator_class = CappedPaginator
+    page_size = 20
+    page_size_query_param = "page_size"
+    max_page_size = 50
+
+
+class SearchPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="Matches, counted up to 1000.")
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = SearchResultSerializer(many=True)
+
+
+class SearchApi(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("q", str, required=True, description="Words; each matches words starting with it."),
+            OpenApiParameter("page", int),
+            OpenApiParameter("page_size", int, description="At most 50; default 20."),
+        ],
+        responses={200: SearchPageSerializer},
+        summary="Search the text of one's messages and replies, newest first.",
+    )
+    def get(self, request):
+        query = request.query_params.get("q", "").strip()
+        if not query:
+            raise ChatInputApiError(services.ChatInputError("Write something to search for.", field="q"))
+        if len(query) > search.MAX_QUERY_CHARS:
+            raise ChatInputApiError(services.ChatInputError(
+                f"A search holds at most {search.MAX_QUERY_CHARS} characters.", field="q"))
+        paginator = SearchPagination()
+        page = paginator.paginate_queryset(search.message_search_for_user(user=request.user, query=query),
+                                           request, view=self)
+        data = SearchResultSerializer(page, many=True, context={"query": query}).data
+        return paginator.get_paginated_response(data)
+
+
+class PreferencesSerializer(serializers.Serializer):
+    providers = serializers.ListField(child=serializers.CharField(max_length=100), required=False)
+    models = serializers.DictField(child=serializers.CharField(max_length=200, allow_blank=True), required=False)
+    params = serializers.DictField(required=False, help_text="Like a conversation's default_params.")
+    context_mode = serializers.ChoiceField(choices=ContextMode.choices, required=False)
+
+
+class PreferencesApi(APIView):
+    @extend_schema(responses={200: PreferencesSerializer}, summary="One's default picks for a new chat.")
+    def get(self, request):
+        return Response((request.user.preferences or {}).get("chat") or {})
+
+    @extend_schema(request=PreferencesSerializer, responses={200: PreferencesSerializer},
+                   summary="Change one's default picks; fields left out are kept.")
+    def patch(self, request):
+        data = PreferencesSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            return Response(services.user_chat_preferences_update(user=request.user, **data.validated_data))
+        except services.ChatInputError as exc:
+            raise ChatInputApiError(exc) from exc

@@ -1,5 +1,23 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+SEARCH_MIGRATION = ("chat", "0004_search")
+
+
+def _ensure_search_index(sender, *, using, **kwargs) -> None:
+    """Put the search index back if a later migration dropped it (a SQLite table rebuild drops triggers)."""
+    from django.db import connections
+    from django.db.migrations.recorder import MigrationRecorder
+
+    from .search import ensure_search_index
+
+    connection = connections[using]
+    if SEARCH_MIGRATION in MigrationRecorder(connection).applied_migrations():
+        ensure_search_index(connection)
 
 
 class ChatConfig(AppConfig):
     name = "chat"
+
+    def ready(self) -> None:
+        post_migrate.connect(_ensure_search_index, sender=self, dispatch_uid="chat-search-index")

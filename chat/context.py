@@ -1,11 +1,13 @@
 """What each provider is sent: its own thread of the conversation.
 
 The rule (docs/architecture.md, "Context"): for every earlier turn a provider sees the user's
-message and one assistant answer —
-- context mode ``own``: its own latest completed reply of that turn;
-- context mode ``chosen``: the reply the user chose for that turn;
-- either way, for a turn it has no such reply for: the chosen reply, else the turn's first
-  completed reply, else no answer at all.
+message and at most one assistant answer —
+- context mode ``own``: its own latest completed reply of that turn, else no answer at all:
+  a provider is never sent another provider's words as its own (so a model that joins later,
+  or whose reply failed, sees the user's messages only);
+- context mode ``chosen``: the reply the user chose for that turn, else its own latest completed
+  reply, else no answer.
+A column's own system prompt (``parameters["system_prompt"]``) replaces the conversation's.
 The oldest turns are dropped until the estimate fits the model's context budget.
 """
 
@@ -26,14 +28,11 @@ def estimate_tokens(text: str) -> int:
 
 
 def pick_answer(replies: list[Message], *, provider: str, mode: str) -> Message | None:
-    complete = [r for r in replies if r.status == ReplyStatus.COMPLETE and r.content]
     chosen = next((r for r in replies if r.chosen and r.content), None)
     if mode == ContextMode.CHOSEN and chosen:
         return chosen
-    own = [r for r in complete if r.provider == provider]
-    if own:
-        return own[-1]
-    return chosen or (complete[0] if complete else None)
+    own = [r for r in replies if r.provider == provider and r.status == ReplyStatus.COMPLETE and r.content]
+    return own[-1] if own else None
 
 
 def build_chat_request(reply: Message, *, context_tokens: int | None = None) -> ChatRequest:
@@ -63,7 +62,7 @@ def build_chat_request(reply: Message, *, context_tokens: int | None = None) -> 
 
     max_tokens = reply.parameters.get("max_tokens")
     budget = (context_tokens or settings.WEBOX_CONTEXT_TOKENS) - (max_tokens or DEFAULT_RESERVED_OUTPUT_TOKENS)
-    system_prompt = conversation.system_prompt
+    system_prompt = reply.parameters.get("system_prompt") or conversation.system_prompt
     used = estimate_tokens(system_prompt) + sum(estimate_tokens(m.content) for m in question)
     kept: list[list[ChatMessage]] = []
     for turn in reversed(turns):

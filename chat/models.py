@@ -100,6 +100,8 @@ class Message(models.Model):
             models.Index(fields=["status", "updated_at"], name="msg_status_updated"),
             models.Index(fields=["provider", "model", "created_at"], name="msg_provider_created"),
             models.Index(fields=["role", "created_at"], name="msg_role_created"),
+            # Search results newest first, for words found in many messages (chat/search.py).
+            models.Index(fields=["-created_at", "-id"], name="msg_created_desc"),
         ]
 
     def __str__(self) -> str:

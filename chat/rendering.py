@@ -59,3 +59,19 @@ def render_markdown(text: str) -> str:
 def highlight_css() -> str:
     """Pygments' colours for highlighted code, for the page's stylesheet."""
     return _FORMATTER.get_style_defs(".md pre code")
+
+
+def markdown_to_plain(text: str) -> str:
+    """The words of a Markdown text without its marks (``**``, table pipes, fences, link targets).
+
+    For previews, titles and search snippets, which are shown as plain text.
+    """
+    parts: list[str] = []
+    for token in _markdown().parse(text or ""):
+        if token.type == "inline":
+            parts.extend(" " if child.type.endswith("break") else child.content for child in token.children or ()
+                         if child.type in ("text", "code_inline", "softbreak", "hardbreak"))
+            parts.append(" ")
+        elif token.type in ("fence", "code_block"):
+            parts.extend((token.content, " "))
+    return " ".join("".join(parts).split())

@@ -99,17 +99,26 @@ def _clean_number(value, *, field: str, kind: type, low, high):
     return number
 
 
-def _clean_parameters(params: dict | None, *, field: str) -> dict:
+MAX_SYSTEM_PROMPT_CHARS = 20_000
+
+
+def _clean_parameters(params: dict | None, *, field: str, per_column: bool = False) -> dict:
+    """temperature and max_tokens; with ``per_column``, also a column's own ``system_prompt``."""
     params = params or {}
     if not isinstance(params, dict):
         raise ChatInputError(f"{field} must be an object.", field=field)
+    prompt = params.get("system_prompt") if per_column else None
+    if prompt is not None and (not isinstance(prompt, str) or len(prompt) > MAX_SYSTEM_PROMPT_CHARS):
+        raise ChatInputError(f"{field}.system_prompt must be text of at most {MAX_SYSTEM_PROMPT_CHARS} characters.",
+                             field=field)
     cleaned = {
         "temperature": _clean_number(params.get("temperature"), field=f"{field}.temperature", kind=float,
                                      low=0.0, high=2.0),
         "max_tokens": _clean_number(params.get("max_tokens"), field=f"{field}.max_tokens", kind=int,
                                     low=1, high=200_000),
+        "system_prompt": prompt.strip() if prompt else None,
     }
-    return {key: value for key, value in cleaned.items() if value is not None}
+    return {key: value for key, value in cleaned.items() if value not in (None, "")}
 
 
 def _resolve_targets(selected_providers, selected_models) -> list[tuple[str, str]]:
@@ -156,7 +165,7 @@ def _clean_default_providers(names) -> list[str]:
 
 
 def _clean_default_params(params) -> dict:
-    """``{temperature, max_tokens, provider_params: {provider: {temperature, max_tokens}}}``, checked."""
+    """``{temperature, max_tokens, provider_params: {provider: {temperature, max_tokens, system_prompt}}}``."""
     if not isinstance(params, dict):
         raise ChatInputError("default_params must be an object.", field="default_params")
     unknown = set(params) - {"temperature", "max_tokens", "provider_params"}
@@ -168,7 +177,8 @@ def _clean_default_params(params) -> dict:
         raise ChatInputError("default_params.provider_params must be an object.", field="default_params")
     if per_provider:
         cleaned["provider_params"] = {
-            str(name)[:100]: _clean_parameters(values, field=f"default_params.provider_params.{name}")
+            str(name)[:100]: _clean_parameters(values, field=f"default_params.provider_params.{name}",
+                                               per_column=True)
             for name, values in per_provider.items()
         }
     return cleaned
@@ -251,7 +261,8 @@ def message_send(*, user, conversation: Conversation | None, message: str, selec
     if provider_params is not None and not isinstance(provider_params, dict):
         raise ChatInputError("provider_params must be an object.", field="provider_params")
     per_provider = {
-        name: {**shared, **_clean_parameters((provider_params or {}).get(name), field=f"provider_params.{name}")}
+        name: {**shared, **_clean_parameters((provider_params or {}).get(name), field=f"provider_params.{name}",
+                                             per_column=True)}
         for name, _ in targets
     }
 
@@ -515,3 +526,26 @@ def conversation_cancel_replies(*, conversation: Conversation) -> list[Message]:
             if exc.status != 409:
                 raise
     return stopped
+
+
+# --- Users' chat preferences -------------------------------------------------------------------
+
+def user_chat_preferences_update(*, user, providers=None, models=None, params=None, context_mode=None) -> dict:
+    """The user's default picks for a new chat, kept on the server so every browser gets them."""
+    current = dict((user.preferences or {}).get("chat") or {})
+    if providers is not None:
+        current["providers"] = _clean_default_providers(providers)
+    if models is not None:
+        if not isinstance(models, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) and len(v) <= 200 for k, v in models.items()):
+            raise ChatInputError("models must be an object of provider names to model names.", field="models")
+        current["models"] = {k[:100]: v.strip() for k, v in models.items() if v.strip()}
+    if params is not None:
+        current["params"] = _clean_default_params(params)
+    if context_mode is not None:
+        if context_mode not in ContextMode.values:
+            raise ChatInputError("context_mode must be own or chosen.", field="context_mode")
+        current["context_mode"] = context_mode
+    user.preferences = {**(user.preferences or {}), "chat": current}
+    user.save(update_fields=["preferences"])
+    return current

@@ -72,6 +72,8 @@ class AnthropicProvider(PolicyProvider):
     The SDK's API version (2026-10-21) refuses sampling parameters, so ``temperature`` is not sent.
     """
 
+    accepted_parameters = ("max_tokens", "system_prompt")
+
     def _client(self) -> anthropic.AsyncAnthropic:
         return anthropic.AsyncAnthropic(
             api_key=self.config.api_key or KEYLESS_PLACEHOLDER,

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .catalog import provider_catalog
+from .registry import PROVIDER_CLASSES
 
 
 class ProvidersApi(APIView):
@@ -17,6 +18,11 @@ class ProvidersApi(APIView):
         kind = serializers.CharField()
         models = serializers.ListField(child=serializers.CharField())
         default_model = serializers.CharField(allow_blank=True)
+        accepts = serializers.SerializerMethodField(
+            help_text="Settings this provider's kind sends: temperature, max_tokens, system_prompt.")
+
+        def get_accepts(self, config) -> list[str]:
+            return list(PROVIDER_CLASSES[config.kind].accepted_parameters)
 
     @extend_schema(responses={200: OutputSerializer(many=True)}, operation_id="providers_list",
                    summary="The enabled providers, their models and default model.")

@@ -92,6 +92,9 @@ class ProviderConfig:
 class ChatProvider(abc.ABC):
     """One provider endpoint. Subclasses live one per module in ``chat/providers/``."""
 
+    # The ChatRequest settings this kind sends on; the chat page marks the others as ignored.
+    accepted_parameters: tuple[str, ...] = ("temperature", "max_tokens", "system_prompt")
+
     def __init__(self, config: ProviderConfig):
         self.config = config
 

@@ -39,6 +39,8 @@ def split_tokens(text: str) -> list[str]:
 
 
 class DemoProvider(ChatProvider):
+    accepted_parameters = ("max_tokens",)  # its text is made up: no sampling, no instructions
+
     async def stream(self, request: ChatRequest) -> AsyncIterator[TextDelta | StreamResult]:
         started = time.monotonic()
         pieces = split_tokens(demo_reply_text(request))

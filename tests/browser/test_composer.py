@@ -24,8 +24,8 @@ def test_provider_picks_are_remembered_per_user_and_per_conversation(chat: Page)
     page = chat
     pick(page, {"anthropic": FAST, "ollama": MEDIUM})
     page.get_by_text("Settings").click()
-    page.get_by_label("Temperature").fill("0.3")
-    page.get_by_label("Max tokens").fill("500")
+    page.get_by_label("Temperature", exact=True).fill("0.3")
+    page.get_by_label("Max tokens", exact=True).fill("500")
     send(page, "First conversation")
     expect(column(page, "ollama")).to_have_attribute("data-status", "complete")
     first_url = page.url
@@ -33,7 +33,7 @@ def test_provider_picks_are_remembered_per_user_and_per_conversation(chat: Page)
     page.reload()
     expect(page.locator("#chat-app")).to_have_attribute("data-ready", "true")
     assert checked(page) == {"anthropic": FAST, "ollama": MEDIUM}
-    expect(page.get_by_label("Temperature")).to_have_value("0.3")
+    expect(page.get_by_label("Temperature", exact=True)).to_have_value("0.3")
 
     page.get_by_role("link", name="New chat").click()
     assert checked(page) == {"anthropic": FAST, "ollama": MEDIUM}, "the user's default"

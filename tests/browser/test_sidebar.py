@@ -37,9 +37,9 @@ def test_conversations_can_be_filtered_renamed_archived_and_deleted(chat: Page):
     expect(page.locator("article.turn")).to_have_count(2)
     expect(titles(page)).to_have_text(["Alpha river notes", "Beta mountain notes"])
 
-    page.get_by_label("Filter conversations by title").fill("mountain")
+    page.get_by_label("Search conversations and messages").fill("mountain")
     expect(titles(page)).to_have_text(["Beta mountain notes"])
-    page.get_by_label("Filter conversations by title").fill("")
+    page.get_by_label("Search conversations and messages").fill("")
     expect(titles(page)).to_have_count(2)
 
     page.get_by_role("button", name="Rename “Beta mountain notes”").click()

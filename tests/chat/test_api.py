@@ -1,6 +1,7 @@
 """The chat REST API: shapes, validation, ordering, and access to other users' data."""
 
 import pytest
+from rest_framework.test import APIClient
 
 from chat.models import Conversation, Message, ReplyStatus
 from chat.services import conversation_create
@@ -275,3 +276,40 @@ def test_delete_with_the_stream_store_down_still_deletes(auth_client, user, unre
                            reply_to=question, status=ReplyStatus.STREAMING, stream_id="a1b2")
     assert auth_client.delete(f"/api/chat/conversations/{conversation.pk}").status_code == 204
     assert not Conversation.objects.filter(pk=conversation.pk).exists()
+
+
+def test_a_columns_own_system_prompt_is_stored_with_its_reply(auth_client):
+    body = send(auth_client, provider_params={"demo": {"system_prompt": "  Only haiku.  ", "max_tokens": 9}}).json()
+    assert body["replies"][0]["parameters"] == {"system_prompt": "Only haiku.", "max_tokens": 9}
+
+
+def test_conversation_defaults_remember_a_columns_system_prompt(auth_client):
+    created = auth_client.post("/api/chat/conversations", {"default_params": {
+        "provider_params": {"demo": {"temperature": 0.2, "system_prompt": "Be terse."}}}}, format="json")
+    assert created.status_code == 201
+    assert created.json()["default_params"] == {"provider_params": {"demo": {"temperature": 0.2,
+                                                                             "system_prompt": "Be terse."}}}
+    bad = auth_client.post("/api/chat/conversations", {"default_params": {
+        "provider_params": {"demo": {"system_prompt": 5}}}}, format="json")
+    assert bad.status_code == 400
+
+
+def test_providers_say_which_settings_they_send(auth_client):
+    [demo] = [p for p in auth_client.get("/api/chat/providers").json() if p["name"] == "demo"]
+    assert demo["accepts"] == ["max_tokens"]
+
+
+def test_preferences_follow_the_user_to_any_client(auth_client, user):
+    assert auth_client.get("/api/chat/preferences").json() == {}
+    response = auth_client.patch("/api/chat/preferences", {
+        "providers": ["demo"], "models": {"demo": "typed-model"},
+        "params": {"max_tokens": 50, "provider_params": {"demo": {"system_prompt": "Hi"}}}}, format="json")
+    assert response.status_code == 200
+    assert auth_client.patch("/api/chat/preferences", {"context_mode": "chosen"}, format="json").status_code == 200
+    other_device = APIClient()
+    other_device.force_authenticate(user)
+    assert other_device.get("/api/chat/preferences").json() == {
+        "providers": ["demo"], "models": {"demo": "typed-model"},
+        "params": {"max_tokens": 50, "provider_params": {"demo": {"system_prompt": "Hi"}}}, "context_mode": "chosen"}
+    refused = auth_client.patch("/api/chat/preferences", {"providers": ["nope"]}, format="json")
+    assert refused.status_code == 400 and refused.json()["detail"] == "Unknown provider 'nope'."

@@ -44,24 +44,41 @@ def test_each_provider_sees_its_own_earlier_replies(user):
     assert (request.system_prompt, request.temperature, request.max_tokens, request.model) == ("Be kind.", 0.4, 99, "m")
 
 
-def test_a_turn_the_provider_did_not_answer_uses_the_chosen_reply_else_the_first_completed(user):
+# Issue 13 changed these two: a provider used to be sent the chosen or the first completed reply
+# of a turn it had not answered, as if it were its own. Now it sees the user's message alone.
+def test_a_turn_the_provider_did_not_answer_gives_it_no_one_elses_reply(user):
     conversation = conversation_create(owner=user)
     turn(conversation, "q1", {"a": (DONE, "a1"), "b": (DONE, "b1")}, chosen="b")
-    turn(conversation, "q2", {"a": (DONE, "a2"), "b": (DONE, "b2")})
+    turn(conversation, "q2", {"a": (DONE, "a2"), "c": (DONE, "c2")})
     turn(conversation, "q3", {"a": (ReplyStatus.ERROR, "half"), "b": (DONE, "b3")})
     reply = pending_reply(conversation, "q4", "c")
     assert pairs(build_chat_request(reply)) == [
-        ("user", "q1"), ("assistant", "b1"),
-        ("user", "q2"), ("assistant", "a2"),
-        ("user", "q3"), ("assistant", "b3"),
+        ("user", "q1"),
+        ("user", "q2"), ("assistant", "c2"),
+        ("user", "q3"),
         ("user", "q4"),
     ]
 
 
-def test_own_failed_reply_is_replaced_by_a_completed_one(user):
+def test_own_failed_reply_is_not_replaced_by_another_providers(user):
     conversation = conversation_create(owner=user)
     turn(conversation, "q1", {"a": (ReplyStatus.ERROR, "partial"), "b": (DONE, "b1")})
-    assert pairs(build_chat_request(pending_reply(conversation, "q2", "a")))[1] == ("assistant", "b1")
+    assert pairs(build_chat_request(pending_reply(conversation, "q2", "a"))) == [("user", "q1"), ("user", "q2")]
+
+
+def test_chosen_mode_without_a_choice_falls_back_to_the_providers_own_reply_only(user):
+    conversation = conversation_create(owner=user, context_mode="chosen")
+    turn(conversation, "q1", {"b": (DONE, "b1")})
+    turn(conversation, "q2", {"a": (DONE, "a2"), "b": (DONE, "b2")})
+    request = build_chat_request(pending_reply(conversation, "q3", "a"))
+    assert pairs(request) == [("user", "q1"), ("user", "q2"), ("assistant", "a2"), ("user", "q3")]
+
+
+def test_a_columns_own_system_prompt_replaces_the_conversations(user):
+    conversation = conversation_create(owner=user, system_prompt="Be kind.")
+    request = build_chat_request(pending_reply(conversation, "q1", "a", system_prompt="Answer in French."))
+    assert request.system_prompt == "Answer in French."
+    assert build_chat_request(pending_reply(conversation, "q2", "b")).system_prompt == "Be kind."
 
 
 def test_chosen_mode_gives_everyone_the_chosen_reply(user):

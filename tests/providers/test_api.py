@@ -18,8 +18,10 @@ def test_providers_api_lists_enabled_providers_with_models_and_defaults(auth_cli
     response = auth_client.get("/api/chat/providers")
     assert response.status_code == 200
     assert response.json() == [
-        {"name": "demo", "kind": "demo", "models": ["demo-echo", "demo-markdown"], "default_model": "demo-echo"},
-        {"name": "groq", "kind": "openai", "models": ["llama-a", "llama-b"], "default_model": "llama-b"},
+        {"name": "demo", "kind": "demo", "models": ["demo-echo", "demo-markdown"], "default_model": "demo-echo",
+         "accepts": ["max_tokens"]},
+        {"name": "groq", "kind": "openai", "models": ["llama-a", "llama-b"], "default_model": "llama-b",
+         "accepts": ["temperature", "max_tokens", "system_prompt"]},
     ]
 
 
@@ -46,4 +48,4 @@ def test_providers_api_lists_the_endpoint_models_when_none_are_configured(auth_c
 
     [openai] = [p for p in auth_client.get("/api/chat/providers").json() if p["name"] == "openai"]
     assert openai == {"name": "openai", "kind": "openai", "models": ["fake-echo", "fake-echo;tokens=3"],
-                      "default_model": "fake-echo"}
+                      "default_model": "fake-echo", "accepts": ["temperature", "max_tokens", "system_prompt"]}

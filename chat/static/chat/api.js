@@ -20,13 +20,14 @@ export class Api {
 
   async request(method, path, body) {
     const headers = { Accept: "application/json" };
-    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const form = body instanceof FormData;
+    if (body !== undefined && !form) headers["Content-Type"] = "application/json";
     if (method !== "GET") headers["X-CSRFToken"] = csrfToken();
     const response = await fetch(this.root + path, {
       method,
       headers,
       credentials: "same-origin",
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined || form ? body : JSON.stringify(body),
     });
     if (response.status === 401) {
       // The session ended (logged out in another tab): back to the login page.
@@ -43,6 +44,17 @@ export class Api {
     const params = new URLSearchParams({ archived: String(archived), page: String(page) });
     if (q) params.set("q", q);
     return this.request("GET", `conversations?${params}`);
+  }
+  preferences() { return this.request("GET", "preferences"); }
+  updatePreferences(fields) { return this.request("PATCH", "preferences", fields); }
+  importFile(file) {
+    const form = new FormData();
+    form.append("file", file);
+    return this.request("POST", "import", form);
+  }
+  exportUrl(id, format) { return `${this.root}conversations/${id}/export?format=${format}`; }
+  search(q, page = 1) {
+    return this.request("GET", `search?${new URLSearchParams({ q, page: String(page) })}`);
   }
   conversation(id) { return this.request("GET", `conversations/${id}`); }
   updateConversation(id, fields) { return this.request("PATCH", `conversations/${id}`, fields); }

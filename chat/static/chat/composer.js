@@ -1,7 +1,9 @@
 // The composer: which providers and models, the generation settings, and the message box.
 //
-// The picks are remembered twice: as the user's default (localStorage, per user) and on the
-// conversation (default_providers / default_models / default_params through the API).
+// The picks are remembered twice: as the user's default (GET/PATCH /api/chat/preferences, so any
+// browser gets them) and on the conversation (default_providers / default_models / default_params).
+// Each column (provider) may have its own temperature, max tokens and system prompt; a setting
+// the provider's kind does not send (its "accepts" list) is shown disabled, with the reason.
 
 import { el } from "./dom.js";
 
@@ -10,11 +12,12 @@ export class Composer {
    * @param {HTMLFormElement} form
    * @param {{userId: string, onSend: Function}} options
    */
-  constructor(form, { userId, onSend, onContextMode }) {
+  constructor(form, { onSend, onContextMode }) {
     this.form = form;
     this.onSend = onSend;
-    this.storageKey = `webox:chat-defaults:${userId}`;
+    this.userDefault = null;
     this.providers = [];
+    this.columnsEl = form.querySelector("#column-settings");
     this.list = form.querySelector("#provider-list");
     this.message = form.querySelector("#message");
     this.temperature = form.querySelector("#temperature");
@@ -48,32 +51,75 @@ export class Composer {
       return;
     }
     this.list.replaceChildren(...providers.map((provider) => this.providerChip(provider)));
+    this.columnsEl.replaceChildren(...providers.map((provider) => this.columnSettings(provider)));
+  }
+
+  /** One provider's own settings: shown while it is picked. */
+  columnSettings(provider) {
+    const name = provider.name;
+    const accepts = new Set(provider.accepts || ["temperature", "max_tokens", "system_prompt"]);
+    const id = `col-${name}`;
+    const field = (key, label, input) => {
+      const ignored = !accepts.has(key);
+      input.disabled = ignored;
+      const hint = ignored ? el("span", { class: "field-hint ignored", id: `${input.id}-hint` },
+        `Not sent: ${name} ignores this setting.`) : "";
+      if (ignored) input.setAttribute("aria-describedby", `${input.id}-hint`);
+      return el("div", { class: "field", "data-param": key }, el("label", { for: input.id }, label), input, hint);
+    };
+    const row = el("fieldset", { class: "column-settings-row", "data-provider": name, hidden: true },
+      el("legend", {}, name),
+      field("temperature", `Temperature for ${name}`, el("input", { type: "number", id: `${id}-temperature`, min: "0",
+        max: "2", step: "0.1", placeholder: "As above", inputmode: "decimal", "data-key": "temperature" })),
+      field("max_tokens", `Max tokens for ${name}`, el("input", { type: "number", id: `${id}-max-tokens`, min: "1",
+        step: "1", placeholder: "As above", inputmode: "numeric", "data-key": "max_tokens" })),
+      field("system_prompt", `System prompt for ${name}`, el("textarea", { id: `${id}-system-prompt`, rows: "1",
+        placeholder: "The conversation's", "data-key": "system_prompt" })));
+    for (const input of row.querySelectorAll("[data-key]")) input.addEventListener("input", () => this.renderSummary());
+    return row;
+  }
+
+  columnRow(name) { return this.columnsEl.querySelector(`.column-settings-row[data-provider="${CSS.escape(name)}"]`); }
+
+  /** A column's settings as sent: numbers as numbers, empty ones and ignored ones left out. */
+  columnParams(name) {
+    const params = {};
+    for (const input of this.columnRow(name)?.querySelectorAll("[data-key]") || []) {
+      if (input.disabled || input.value.trim() === "") continue;
+      params[input.dataset.key] = input.dataset.key === "system_prompt" ? input.value : Number(input.value);
+    }
+    return params;
   }
 
   providerChip(provider) {
     const id = `provider-${provider.name}`;
     const checkbox = el("input", { type: "checkbox", id, name: "providers", value: provider.name });
-    checkbox.addEventListener("change", () => chip.classList.toggle("on", checkbox.checked));
-    let model;
-    if (provider.models && provider.models.length) {
-      model = el("select", { id: `${id}-model`, class: "model-select" },
-        ...provider.models.map((name) => el("option", { value: name }, name)));
-      model.value = provider.default_model || provider.models[0];
-    } else {
-      model = el("input", { id: `${id}-model`, class: "model-select", value: provider.default_model || "",
-        placeholder: "model", autocomplete: "off" });
-    }
+    checkbox.addEventListener("change", () => this.setPicked(provider.name, checkbox.checked));
+    // A combobox: the endpoint's models as suggestions, any other name can be typed.
+    const listId = `${id}-models`;
+    const model = el("input", { id: `${id}-model`, class: "model-select", list: listId,
+      value: provider.default_model || (provider.models || [])[0] || "", placeholder: "model", autocomplete: "off",
+      spellcheck: "false", title: provider.default_model || "" });
+    model.addEventListener("input", () => { model.title = model.value; });
     const chip = el("div", { class: "provider-chip", "data-provider": provider.name },
       checkbox, el("label", { for: id, class: "provider-label" }, provider.name),
-      el("label", { for: `${id}-model`, class: "sr-only" }, `Model for ${provider.name}`), model);
+      el("label", { for: `${id}-model`, class: "sr-only" }, `Model for ${provider.name}`), model,
+      el("datalist", { id: listId }, ...(provider.models || []).map((name) => el("option", { value: name }))));
     return chip;
+  }
+
+  setPicked(name, on) {
+    this.chip(name).classList.toggle("on", on);
+    const row = this.columnRow(name);
+    if (row) row.hidden = !on;
   }
 
   chip(name) { return this.list.querySelector(`.provider-chip[data-provider="${CSS.escape(name)}"]`); }
 
   /** Shows the picks of a conversation, else the user's default, else the first provider. */
   applyDefaults(conversation) {
-    const saved = this.loadUserDefault();
+    const saved = this.userDefault && Array.isArray(this.userDefault.providers) && this.userDefault.providers.length
+      ? { ...this.userDefault, contextMode: this.userDefault.context_mode } : null;
     const fromConversation = conversation && conversation.default_providers && conversation.default_providers.length;
     const picks = fromConversation
       ? { providers: conversation.default_providers, models: conversation.default_models || {},
@@ -83,11 +129,15 @@ export class Composer {
       const chip = this.chip(provider.name);
       const checked = picks.providers.includes(provider.name);
       chip.querySelector("input[type=checkbox]").checked = checked;
-      chip.classList.toggle("on", checked);
+      this.setPicked(provider.name, checked);
       const wanted = (picks.models || {})[provider.name];
       const model = chip.querySelector(".model-select");
-      if (wanted && (model.tagName !== "SELECT" || provider.models.includes(wanted))) model.value = wanted;
-      else model.value = provider.default_model || (provider.models || [])[0] || "";
+      model.value = wanted || provider.default_model || (provider.models || [])[0] || "";
+      model.title = model.value;
+      const own = ((picks.params || {}).provider_params || {})[provider.name] || {};
+      for (const input of this.columnRow(provider.name).querySelectorAll("[data-key]")) {
+        input.value = own[input.dataset.key] ?? "";
+      }
     }
     const params = picks.params || {};
     this.temperature.value = params.temperature ?? "";
@@ -112,27 +162,17 @@ export class Composer {
     const params = {};
     if (this.temperature.value !== "") params.temperature = Number(this.temperature.value);
     if (this.maxTokens.value !== "") params.max_tokens = Number(this.maxTokens.value);
-    return { providers, models, params, systemPrompt: this.systemPrompt.value, contextMode: this.contextMode.value };
+    const providerParams = {};
+    for (const name of providers) {
+      const own = this.columnParams(name);
+      if (Object.keys(own).length) providerParams[name] = own;
+    }
+    return { providers, models, params, providerParams, systemPrompt: this.systemPrompt.value,
+      contextMode: this.contextMode.value };
   }
 
-  loadUserDefault() {
-    try {
-      const value = JSON.parse(window.localStorage.getItem(this.storageKey) || "null");
-      return value && Array.isArray(value.providers) ? value : null;
-    } catch {
-      return null;
-    }
-  }
-
-  saveUserDefault(picks) {
-    try {
-      window.localStorage.setItem(this.storageKey,
-        JSON.stringify({ providers: picks.providers, models: picks.models, params: picks.params,
-          contextMode: picks.contextMode }));
-    } catch {
-      // Storage full or disabled: the conversation still remembers the picks.
-    }
-  }
+  /** The user's default picks, from the server: {providers, models, params, context_mode}. */
+  setUserDefault(preferences) { this.userDefault = preferences || null; }
 
   renderSummary() {
     const parts = [];
@@ -140,6 +180,10 @@ export class Composer {
     if (this.maxTokens.value !== "") parts.push(`${this.maxTokens.value} tokens max`);
     if (this.systemPrompt.value.trim()) parts.push("system prompt");
     if (this.contextMode.value === "chosen") parts.push("follow-ups see the chosen reply");
+    const own = [...this.columnsEl.querySelectorAll(".column-settings-row:not([hidden])")]
+      .filter((row) => [...row.querySelectorAll("[data-key]")].some((i) => !i.disabled && i.value.trim()))
+      .map((row) => row.dataset.provider);
+    if (own.length) parts.push(`own settings: ${own.join(", ")}`);
     this.summary.textContent = parts.length ? `· ${parts.join(", ")}` : "";
   }
 
@@ -150,6 +194,17 @@ export class Composer {
     if (t !== undefined && (Number.isNaN(t) || t < 0 || t > 2)) return "Temperature must be between 0 and 2.";
     const m = picks.params.max_tokens;
     if (m !== undefined && (!Number.isInteger(m) || m < 1)) return "Max tokens must be a whole number above 0.";
+    for (const [name, own] of Object.entries(picks.providerParams)) {
+      if (own.temperature !== undefined && (Number.isNaN(own.temperature) || own.temperature < 0 || own.temperature > 2)) {
+        return `Temperature for ${name} must be between 0 and 2.`;
+      }
+      if (own.max_tokens !== undefined && (!Number.isInteger(own.max_tokens) || own.max_tokens < 1)) {
+        return `Max tokens for ${name} must be a whole number above 0.`;
+      }
+    }
+    for (const name of picks.providers) {
+      if (!picks.models[name]) return `Type a model for ${name}.`;
+    }
     return "";
   }
 
@@ -166,7 +221,6 @@ export class Composer {
       await this.onSend(text, picks);
       this.message.value = "";
       this.autosize();
-      this.saveUserDefault(picks);
     } catch (error) {
       this.showError(error.message || "Sending failed.");
     } finally {

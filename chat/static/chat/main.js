@@ -25,6 +25,9 @@ class ChatPage {
     this.titleEl = document.getElementById("conversation-title");
     this.connectionEl = document.getElementById("connection-status");
     this.announcer = document.getElementById("announcer");
+    this.menu = document.getElementById("conversation-menu");
+    this.archivedBanner = document.getElementById("archived-banner");
+    document.getElementById("unarchive-button").addEventListener("click", () => this.unarchive());
 
     this.thread = new Thread(document.getElementById("thread"), {
       cancel: (id) => this.cancel(id),
@@ -33,14 +36,13 @@ class ChatPage {
       announce: (text) => this.announce(text),
     });
     this.composer = new Composer(document.getElementById("composer"), {
-      userId: root.dataset.userId,
       onSend: (text, picks) => this.send(text, picks),
       onContextMode: (mode) => this.setContextMode(mode),
     });
     this.sidebar = new Sidebar(document.getElementById("sidebar"), {
       api: this.api,
       chatUrl: this.chatUrl,
-      onOpen: (id) => { this.closeSidebar(); this.open(id, { push: true }); },
+      onOpen: (id, { messageId } = {}) => { this.closeSidebar(); this.open(id, { push: true, messageId }); },
       onRemoved: (id) => { if (this.conversation && this.conversation.id === id) this.newChat({ push: true }); },
       onChanged: (conversation) => this.conversationUpdated(conversation),
     });
@@ -61,14 +63,19 @@ class ChatPage {
       }
     });
     window.addEventListener("popstate", () => this.route());
+    this.helpDialog = document.getElementById("help-dialog");
+    document.getElementById("help-button").addEventListener("click", () => this.showHelp());
+    document.addEventListener("keydown", (event) => this.shortcut(event));
   }
 
   async start() {
-    const [providers] = await Promise.all([
+    const [providers, preferences] = await Promise.all([
       this.api.providers().catch(() => []),
+      this.api.preferences().catch(() => null),
       this.sidebar.reload(),
     ]);
     this.composer.setProviders(providers);
+    this.composer.setUserDefault(preferences);
     await this.route();
     this.root.dataset.ready = "true";
   }
@@ -76,7 +83,8 @@ class ChatPage {
   /** Opens what the address names: /c/<id>/ or a new chat. */
   route() {
     const match = window.location.pathname.match(/\/c\/(\d+)\/?$/);
-    if (match) return this.open(Number(match[1]), { push: false });
+    const found = window.location.hash.match(/^#m(\d+)$/);
+    if (match) return this.open(Number(match[1]), { push: false, messageId: found ? Number(found[1]) : null });
     return this.newChat({ push: false });
   }
 
@@ -93,12 +101,12 @@ class ChatPage {
     this.composer.focus();
   }
 
-  async open(id, { push }) {
+  async open(id, { push, messageId = null }) {
     const navigation = ++this.navigation;
     this.closeSocket();
     this.thread.clear();
     this.sidebar.setCurrent(id);
-    if (push) window.history.pushState({}, "", this.sidebar.url(id));
+    if (push) window.history.pushState({}, "", this.sidebar.url(id) + (messageId ? `#m${messageId}` : ""));
     let data;
     try {
       data = await this.api.conversation(id);
@@ -115,11 +123,32 @@ class ChatPage {
     this.composer.applyDefaults(conversation);
     this.thread.setContextMode(conversation.context_mode);
     this.thread.upsertMany(messages);
-    this.thread.scrollToEnd();
+    if (!messageId || !this.thread.reveal(messageId)) this.thread.scrollToEnd();
     this.connect();
   }
 
+  /** What belongs to the open conversation: its export links and the archived banner. */
+  renderConversationChrome() {
+    const c = this.conversation;
+    this.menu.hidden = !c;
+    this.archivedBanner.hidden = !(c && c.archived);
+    if (!c) return;
+    this.menu.querySelector("#export-json").href = this.api.exportUrl(c.id, "json");
+    this.menu.querySelector("#export-md").href = this.api.exportUrl(c.id, "md");
+  }
+
+  async unarchive() {
+    if (!this.conversation) return;
+    try {
+      this.conversationUpdated(await this.api.updateConversation(this.conversation.id, { archived: false }));
+      this.announce("Conversation unarchived");
+    } catch (error) {
+      this.announce(`Could not unarchive: ${error.message}`);
+    }
+  }
+
   setTitle(conversation, fallback = "New chat") {
+    this.renderConversationChrome();
     const title = conversation ? conversation.title || "Untitled conversation" : fallback;
     this.titleEl.textContent = title;
     document.title = `${title} · webox`;
@@ -141,6 +170,7 @@ class ChatPage {
       selected_providers: picks.providers,
       selected_models: picks.models,
       system_prompt: picks.systemPrompt,
+      provider_params: picks.providerParams,
       ...picks.params,
     };
     if (this.conversation) payload.conversation_id = this.conversation.id;
@@ -163,10 +193,10 @@ class ChatPage {
   /** Stores the picks on the conversation when they differ from what it has. */
   rememberPicks(picks) {
     const c = this.conversation;
-    const wanted = { default_providers: picks.providers, default_models: picks.models,
-      default_params: { ...(c.default_params || {}), ...picks.params } };
-    if (!("temperature" in picks.params)) delete wanted.default_params.temperature;
-    if (!("max_tokens" in picks.params)) delete wanted.default_params.max_tokens;
+    const params = { ...picks.params };
+    if (Object.keys(picks.providerParams).length) params.provider_params = picks.providerParams;
+    this.rememberUserDefault(picks, params);
+    const wanted = { default_providers: picks.providers, default_models: picks.models, default_params: params };
     const same = JSON.stringify([c.default_providers, c.default_models, c.default_params])
       === JSON.stringify([wanted.default_providers, wanted.default_models, wanted.default_params]);
     const fields = same ? {} : wanted;
@@ -177,6 +207,14 @@ class ChatPage {
     this.api.updateConversation(id, fields)
       .then((updated) => { if (this.conversation && this.conversation.id === id) this.conversation = updated; })
       .catch(() => {});
+  }
+
+  /** The latest picks become the user's default for a new chat, on the server. */
+  rememberUserDefault(picks, params) {
+    const preferences = { providers: picks.providers, models: picks.models, params, context_mode: picks.contextMode };
+    if (JSON.stringify(preferences) === JSON.stringify(this.composer.userDefault)) return;
+    this.composer.setUserDefault(preferences);
+    this.api.updatePreferences(preferences).catch(() => {});
   }
 
   /** The conversation's context mode changed in the settings; a new chat stores it on its first send. */
@@ -324,6 +362,46 @@ class ChatPage {
         this.refetching = null;
       }
     }, 50);
+  }
+
+  // --- Keyboard shortcuts (listed in the help dialog) -------------------------------------------
+
+  shortcut(event) {
+    const target = event.target;
+    const typing = target.closest && target.closest("input, textarea, select, [contenteditable]");
+    if (event.key === "Escape" && target.id === "message") { target.blur(); return; }
+    if (typing || event.ctrlKey || event.metaKey || event.altKey || document.querySelector("dialog[open]")) return;
+    const actions = {
+      n: () => { this.closeSidebar(); this.newChat({ push: true }); },
+      c: () => this.composer.focus(),
+      "/": () => this.focusSearch(),
+      s: () => this.stopAll(),
+      "?": () => this.showHelp(),
+    };
+    const action = actions[event.key];
+    if (!action) return;
+    event.preventDefault();
+    action();
+  }
+
+  focusSearch() {
+    if (window.matchMedia("(max-width: 52rem)").matches && !this.root.classList.contains("sidebar-open")) {
+      this.toggleSidebar();
+    }
+    document.getElementById("conversation-filter").focus();
+  }
+
+  stopAll() {
+    const active = this.thread.activeReplies();
+    for (const reply of active) this.cancel(reply.id);
+    if (active.length) this.announce(`Stopping ${active.length} repl${active.length === 1 ? "y" : "ies"}`);
+  }
+
+  showHelp() {
+    const opener = document.activeElement;
+    this.helpDialog.showModal();
+    this.helpDialog.addEventListener("close", () => { if (opener && opener.isConnected) opener.focus(); },
+      { once: true });
   }
 
   // --- Narrow screens: the sidebar slides over the thread -----------------------------------

@@ -1,4 +1,5 @@
-// The conversation list: newest activity first, filter by title, rename, archive, delete.
+// The conversation list: newest activity first, filter by title, rename, archive, delete; and the
+// search box's second half, matches inside messages (GET /api/chat/search).
 
 import { debounce, el, iconButton } from "./dom.js";
 
@@ -29,7 +30,20 @@ export class Sidebar {
     this.items = new Map();
     this.generation = 0;
 
-    this.filter.addEventListener("input", debounce(() => this.reload(), 200));
+    this.searchSection = root.querySelector("#search-section");
+    this.searchResults = root.querySelector("#search-results");
+    this.searchEmpty = root.querySelector("#search-empty");
+    this.searchCount = root.querySelector("#search-count");
+    this.searchMore = root.querySelector("#search-more");
+    this.searchPage = 1;
+    this.searchGeneration = 0;
+
+    this.importInput = root.querySelector("#import-file");
+    this.importStatus = root.querySelector("#import-status");
+    this.importInput.addEventListener("change", () => this.importChosen());
+
+    this.filter.addEventListener("input", debounce(() => { this.reload(); this.search(1); }, 200));
+    this.searchMore.addEventListener("click", () => this.search(this.searchPage + 1));
     this.loadMore.addEventListener("click", () => this.fetchPage(this.page + 1));
     this.activeTab.addEventListener("click", () => this.showArchived(false));
     this.archivedTab.addEventListener("click", () => this.showArchived(true));
@@ -83,6 +97,70 @@ export class Sidebar {
     const q = this.filter.value.trim().toLowerCase();
     return Boolean(conversation.archived) === this.archived
       && (!q || (conversation.title || "").toLowerCase().includes(q));
+  }
+
+  async importChosen() {
+    const [file] = this.importInput.files;
+    if (!file) return;
+    this.importInput.closest("details").open = false;
+    this.importStatus.classList.remove("error");
+    this.importStatus.textContent = `Importing ${file.name}…`;
+    this.importStatus.hidden = false;
+    try {
+      const result = await this.api.importFile(file);
+      const count = result.conversations.length;
+      this.importStatus.textContent = `Imported ${count} conversation${count === 1 ? "" : "s"}.`;
+      await this.reload();
+    } catch (error) {
+      this.importStatus.classList.add("error");
+      this.importStatus.textContent = `Nothing imported: ${error.message}`;
+    } finally {
+      this.importInput.value = "";
+    }
+  }
+
+  /** Matches inside messages for the search box's text; clears them for an empty box. */
+  async search(page) {
+    const generation = ++this.searchGeneration;
+    const q = this.filter.value.trim();
+    if (!q) {
+      this.searchSection.hidden = true;
+      this.searchResults.replaceChildren();
+      return;
+    }
+    let data;
+    try {
+      data = await this.api.search(q, page);
+    } catch (error) {
+      if (generation !== this.searchGeneration) return;
+      this.searchEmpty.textContent = error.message || "Search failed.";
+      this.searchEmpty.hidden = false;
+      this.searchSection.hidden = false;
+      return;
+    }
+    if (generation !== this.searchGeneration) return;
+    if (page === 1) this.searchResults.replaceChildren();
+    this.searchPage = page;
+    for (const result of data.results) this.searchResults.append(this.buildResult(result));
+    this.searchCount.textContent = `(${data.count})`;
+    this.searchEmpty.textContent = "No message matches.";
+    this.searchEmpty.hidden = data.count > 0;
+    this.searchMore.hidden = !data.next;
+    this.searchSection.hidden = false;
+  }
+
+  buildResult(result) {
+    const who = result.role === "assistant" ? result.provider : "You";
+    const link = el("a", { class: "conv-link search-hit", href: `${this.url(result.conversation_id)}#m${result.message_id}`,
+      "data-message-id": result.message_id },
+      el("span", { class: "conv-title" }, result.conversation_title || "Untitled conversation"),
+      el("span", { class: "hit-snippet" }, el("span", { class: "hit-who" }, `${who}: `), ...snippetNodes(result.snippet)));
+    link.addEventListener("click", (event) => {
+      if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+      event.preventDefault();
+      this.onOpen(result.conversation_id, { messageId: result.message_id });
+    });
+    return el("li", { class: "conv-item" }, link);
   }
 
   /** Adds or refreshes a conversation; new activity moves it to the top unless `append`. */
@@ -205,4 +283,18 @@ export class Sidebar {
       }, { once: true });
     });
   }
+}
+
+/**
+ * The server's snippet is escaped text with <mark> around matches. It is rebuilt here from text
+ * nodes and fresh <mark> elements only, so nothing else it might hold can reach the page.
+ */
+function snippetNodes(snippet) {
+  const parsed = new DOMParser().parseFromString(`<p>${snippet}</p>`, "text/html").body;
+  const nodes = [];
+  for (const node of parsed.querySelector("p")?.childNodes || []) {
+    if (node.nodeName === "MARK") nodes.push(el("mark", {}, node.textContent));
+    else nodes.push(document.createTextNode(node.textContent));
+  }
+  return nodes;
 }

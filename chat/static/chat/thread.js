@@ -19,6 +19,9 @@ const ERROR_LABEL = {
   orphaned: "The reply was interrupted by a server restart.",
 };
 
+const TAB_STATUS = { pending: "waiting", streaming: "streaming", complete: "done", error: "failed",
+  cancelled: "stopped" };
+
 const EMPTY_TEXT = { complete: "The provider sent an empty reply.", cancelled: "Stopped before any text arrived." };
 
 class Reply {
@@ -48,12 +51,14 @@ class Reply {
     this.bodyEl = el("div", { class: "reply-body", "aria-live": "polite" }, this.streamEl, this.htmlEl, this.typingEl);
     this.errorEl = el("div", { class: "reply-error", role: "alert", hidden: true });
     this.statsEl = el("span", { class: "stats" });
+    this.cutEl = el("span", { class: "badge cut-badge", hidden: true, title: "The reply reached its max tokens" },
+      "Cut by max tokens");
     this.copyButton = iconButton("i-copy", `Copy ${label}`, () => this.copy(), "copy");
     this.regenButton = iconButton("i-refresh", `Regenerate ${label}`, () => this.thread.actions.regenerate(this.id),
       "regenerate");
     this.chooseButton = iconButton("i-star", `Choose ${label} for follow-ups`, () => this.thread.actions.choose(this.id),
       "choose");
-    this.footEl = el("footer", { class: "reply-foot" }, this.statsEl,
+    this.footEl = el("footer", { class: "reply-foot" }, this.cutEl, this.statsEl,
       el("div", { class: "reply-actions" }, this.chooseButton, this.copyButton, this.regenButton));
     this.element = el("section", { class: "reply", "data-message-id": this.id, "data-provider": this.provider },
       this.headEl, this.bodyEl, this.errorEl, this.footEl);
@@ -82,6 +87,7 @@ class Reply {
   }
 
   setStatus(status) {
+    const changed = this.status !== status;
     this.status = status;
     this.element.dataset.status = status;
     this.statusEl.textContent = STATUS_LABEL[status] || "";
@@ -93,6 +99,7 @@ class Reply {
     this.typingEl.hidden = !(this.active && !this.textNode.data);
     this.bodyEl.setAttribute("aria-busy", String(this.active));
     this.footEl.hidden = this.active;
+    if (changed && this.turn) this.turn.refresh();
   }
 
   setText(text, seq) {
@@ -154,6 +161,8 @@ class Reply {
     if (m.ttft_ms != null) parts.push(`${formatMs(m.ttft_ms)} to first token`);
     if (m.duration_ms != null) parts.push(`${formatMs(m.duration_ms)} total`);
     this.statsEl.textContent = parts.join(" · ");
+    // finish_reason "length": the provider stopped at max tokens, the text is not the whole answer.
+    this.cutEl.hidden = !(m.status === "complete" && m.finish_reason === "length");
     if (m.usage && m.usage.prompt_tokens != null) this.statsEl.title = `${m.usage.prompt_tokens} prompt tokens`;
   }
 
@@ -188,6 +197,7 @@ class Column {
   show(index) {
     this.index = Math.max(0, Math.min(this.replies.length - 1, index));
     this.refresh();
+    this.replies[this.index]?.turn?.refresh();
   }
 
   refresh() {
@@ -205,18 +215,26 @@ class Column {
   }
 }
 
+/**
+ * One user message and its replies, one column per provider. On a narrow screen the columns
+ * become tabs (CSS shows the strip and only the selected column); each tab shows its status.
+ */
 class Turn {
   constructor(thread, userMessage) {
     this.thread = thread;
     this.id = userMessage.id;
     this.columns = new Map();
+    this.tabs = new Map();
+    this.selected = null;
     this.userEl = el("div", { class: "user-message" });
     this.stopAll = el("button", { type: "button", class: "button ghost small stop-turn", hidden: true },
       icon("i-stop"), el("span", {}, "Stop all"));
     this.stopAll.addEventListener("click", () => this.cancelAll());
+    this.tabsEl = el("div", { class: "column-tabs", role: "tablist", "aria-label": "Replies" });
+    this.tabsEl.addEventListener("keydown", (event) => this.tabKey(event));
     this.repliesEl = el("div", { class: "replies" });
     this.element = el("article", { class: "turn", "data-message-id": this.id, "aria-label": "Turn" },
-      el("div", { class: "turn-head" }, this.userEl, this.stopAll), this.repliesEl);
+      el("div", { class: "turn-head" }, this.userEl, this.stopAll), this.tabsEl, this.repliesEl);
     this.setUser(userMessage);
   }
 
@@ -233,17 +251,59 @@ class Turn {
       column = new Column(reply.provider);
       this.columns.set(reply.provider, column);
       this.repliesEl.append(column.element);
-      this.repliesEl.style.setProperty("--cols", String(this.columns.size));
+      this.repliesEl.dataset.cols = String(this.columns.size);
+      this.addTab(column);
     }
     column.add(reply);
     reply.column = column;
+    reply.turn = this;
+    if (!this.selected) this.select(reply.provider);
     this.refresh();
+  }
+
+  addTab(column) {
+    const id = `tab-${this.id}-${this.columns.size}`;
+    const status = el("span", { class: "tab-status" });
+    const tab = el("button", { type: "button", role: "tab", class: "column-tab", id, "aria-selected": "false",
+      "data-provider": column.provider, tabindex: "-1" }, el("span", { class: "tab-name" }, column.provider), status);
+    tab.addEventListener("click", () => this.select(column.provider));
+    column.element.setAttribute("aria-labelledby", id);
+    this.tabs.set(column.provider, { tab, status });
+    this.tabsEl.append(tab);
+  }
+
+  select(provider) {
+    this.selected = provider;
+    for (const [name, column] of this.columns) {
+      const on = name === provider;
+      column.element.classList.toggle("selected", on);
+      const { tab } = this.tabs.get(name);
+      tab.setAttribute("aria-selected", String(on));
+      tab.tabIndex = on ? 0 : -1;
+    }
+  }
+
+  tabKey(event) {
+    const names = [...this.columns.keys()];
+    const step = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
+    if (!step) return;
+    event.preventDefault();
+    const next = names[(names.indexOf(this.selected) + step + names.length) % names.length];
+    this.select(next);
+    this.tabs.get(next).tab.focus();
   }
 
   replies() { return [...this.columns.values()].flatMap((c) => c.replies); }
 
   refresh() {
     this.stopAll.hidden = this.replies().filter((r) => r.active).length < 2;
+    for (const [name, column] of this.columns) {
+      const reply = column.replies[column.index];
+      const { tab, status } = this.tabs.get(name);
+      const state = reply ? reply.status : "pending";
+      tab.dataset.status = state;
+      status.textContent = TAB_STATUS[state] || "";
+    }
   }
 
   cancelAll() {
@@ -363,4 +423,25 @@ export class Thread {
   }
 
   scrollToEnd() { this.container.scrollTop = this.container.scrollHeight; }
+
+  /** Scrolls to a message (showing its version and its column) and marks it; false if not here. */
+  reveal(messageId) {
+    const reply = this.replies.get(messageId);
+    const turn = this.turns.get(messageId);
+    let target = null;
+    if (reply) {
+      reply.column.show(reply.column.replies.indexOf(reply));
+      this.turns.get(reply.message.reply_to)?.select(reply.provider);
+      target = reply.element;
+    } else if (turn) {
+      target = turn.userEl;
+    }
+    if (!target) return false;
+    target.scrollIntoView({ block: "center" });
+    target.classList.add("found");
+    target.setAttribute("tabindex", "-1");
+    target.focus({ preventScroll: true });
+    window.setTimeout(() => target.classList.remove("found"), 4000);
+    return true;
+  }
 }

@@ -1,0 +1,31 @@
+"""``manage.py import_conversations --user NAME FILE``: a JSON export into that user's account."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from chat.exports import ExportFileError, conversations_import
+
+
+class Command(BaseCommand):
+    help = "Import a webox JSON export into one user's account: all of it, or nothing."
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", help="The JSON export file.")
+        parser.add_argument("--user", required=True, help="Username who will own the imported conversations.")
+
+    def handle(self, *args, file, user, **options):
+        try:
+            owner = get_user_model().objects.get(username=user)
+        except get_user_model().DoesNotExist:
+            raise CommandError(f"No user {user!r}.") from None
+        try:
+            created = conversations_import(owner=owner, raw=Path(file).read_bytes())
+        except OSError as exc:
+            raise CommandError(f"Cannot read {file}: {exc.strerror}.") from None
+        except ExportFileError as exc:
+            raise CommandError(f"Nothing imported: {exc.detail}") from None
+        self.stdout.write(f"Imported {len(created)} conversation(s) for {user}.")

@@ -1,0 +1,164 @@
+"""Full-text search over the text of one's messages and replies.
+
+Three ways, one result (docs/architecture.md, "Search"):
+- PostgreSQL: the stored generated column ``search_vector`` (``to_tsvector('simple', content)``,
+  kept up to date by PostgreSQL itself) matched by a prefix ``tsquery``, served by its GIN index
+  ``msg_content_fts``; stored rather than an index on the expression, so that a word found in
+  most messages costs no recomputation of every vector;
+- SQLite: the FTS5 table ``chat_message_fts``, an external-content index of ``chat_message``
+  kept up to date by triggers;
+- anything else, or a SQLite built without FTS5: every word as an ``icontains`` filter.
+Each query word matches words starting with it; all words must match. Both indexes are created
+by migration 0004 (outside the model state: neither index kind exists on the other database) and
+recreated by ``ensure_search_index`` after every ``migrate``, since rebuilding a SQLite table in a
+later migration drops its triggers.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+from django.db import connection as default_connection
+from django.db.models import BooleanField, QuerySet
+from django.db.models.expressions import RawSQL
+
+from .models import Message
+from .rendering import markdown_to_plain
+
+MAX_QUERY_CHARS = 200
+SNIPPET_CHARS = 160
+WORD = re.compile(r"[^\W_]+")
+
+PG_INDEX = "msg_content_fts"
+PG_COLUMN = "search_vector"
+PG_SQL = [
+    f"ALTER TABLE chat_message ADD COLUMN IF NOT EXISTS {PG_COLUMN} tsvector GENERATED ALWAYS AS "
+    "(to_tsvector('simple'::regconfig, COALESCE(content, ''::text))) STORED",
+    f"CREATE INDEX IF NOT EXISTS {PG_INDEX} ON chat_message USING gin ({PG_COLUMN})",
+]
+# Counting every match of a word found in most messages would cost a scan of them all.
+MAX_COUNT = 1000
+FTS_TABLE = "chat_message_fts"
+SQLITE_FTS_SQL = [
+    f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(content, content='chat_message', "
+    "content_rowid='id')",
+    f"""CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_ai AFTER INSERT ON chat_message BEGIN
+        INSERT INTO {FTS_TABLE}(rowid, content) VALUES (new.id, new.content); END""",
+    f"""CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_ad AFTER DELETE ON chat_message BEGIN
+        INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, content) VALUES ('delete', old.id, old.content); END""",
+    f"""CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_au AFTER UPDATE OF content ON chat_message BEGIN
+        INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, content) VALUES ('delete', old.id, old.content);
+        INSERT INTO {FTS_TABLE}(rowid, content) VALUES (new.id, new.content); END""",
+]
+SQLITE_TRIGGERS = {f"{FTS_TABLE}_ai", f"{FTS_TABLE}_ad", f"{FTS_TABLE}_au"}
+
+
+def _sqlite_fts_ready(connection) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM sqlite_master WHERE name LIKE %s", [f"{FTS_TABLE}%"])
+        names = {row[0] for row in cursor.fetchall()}
+    return FTS_TABLE in names and SQLITE_TRIGGERS <= names
+
+
+def ensure_search_index(connection=default_connection) -> None:
+    """Create the search index of this database if it is missing (idempotent, cheap when present)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            for statement in PG_SQL:
+                cursor.execute(statement)
+    elif connection.vendor == "sqlite":
+        if _sqlite_fts_ready(connection):
+            return
+        try:
+            with connection.cursor() as cursor:
+                for statement in SQLITE_FTS_SQL:
+                    cursor.execute(statement)
+                cursor.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')")
+        except Exception as exc:  # a SQLite built without FTS5: search falls back to icontains
+            if "fts5" not in str(exc).lower():
+                raise
+
+
+def drop_search_index(connection=default_connection) -> None:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"DROP INDEX IF EXISTS {PG_INDEX}")
+            cursor.execute(f"ALTER TABLE chat_message DROP COLUMN IF EXISTS {PG_COLUMN}")
+        elif connection.vendor == "sqlite":
+            for trigger in sorted(SQLITE_TRIGGERS):
+                cursor.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+            cursor.execute(f"DROP TABLE IF EXISTS {FTS_TABLE}")
+
+
+def query_words(query: str) -> list[str]:
+    return list(dict.fromkeys(word.lower() for word in WORD.findall(query[:MAX_QUERY_CHARS])))
+
+
+def search_backend(connection=default_connection) -> str:
+    if connection.vendor == "postgresql":
+        return "postgresql"
+    if connection.vendor == "sqlite" and _sqlite_fts_ready(connection):
+        return "sqlite-fts5"
+    return "icontains"
+
+
+def message_search_for_user(*, user, query: str) -> QuerySet[Message]:
+    """One's own messages (archived conversations too) whose text matches, newest first."""
+    query = query.strip()[:MAX_QUERY_CHARS]
+    messages = Message.objects.filter(conversation__owner=user).exclude(content="")
+    words = query_words(query)
+    backend = search_backend() if words else "icontains"
+    if backend == "postgresql":
+        tsquery = " & ".join(f"'{word}':*" for word in words)
+        matched = messages.filter(RawSQL(f'"chat_message"."{PG_COLUMN}" @@ to_tsquery(\'simple\', %s)', [tsquery],
+                                         output_field=BooleanField()))
+        # The planner misjudges how many messages a prefix query matches, so the plan is chosen
+        # here: up to MAX_COUNT matches, take them all through the GIN index (no ORDER BY, so it
+        # is used) and sort those few; more, and walking msg_created_desc newest first finds 20
+        # matches soon.
+        ids = list(matched.values_list("pk", flat=True)[:MAX_COUNT])
+        messages = matched if len(ids) >= MAX_COUNT else Message.objects.filter(pk__in=ids)
+    elif backend == "sqlite-fts5":
+        match = " ".join(f'"{word}"*' for word in words)
+        messages = messages.filter(
+            pk__in=RawSQL(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s", [match]))
+    elif words:
+        for word in words:
+            messages = messages.filter(content__icontains=word)
+    else:
+        messages = messages.filter(content__icontains=query)
+    return messages.select_related("conversation").order_by("-created_at", "-id")
+
+
+def snippet(text: str, query: str) -> str:
+    """About SNIPPET_CHARS of plain text around the first match, HTML-escaped, matches in ``<mark>``.
+
+    Bounded work however long the message: only a window of the source around the match is
+    turned from Markdown into plain text.
+    """
+    words = query_words(query)
+    alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) or re.escape(query.strip())
+    pattern = re.compile(rf"(?<![^\W_])(?:{alternatives})[^\W_]*" if words else alternatives, re.IGNORECASE)
+    found = pattern.search(text)
+    start = found.start() if found else 0
+    window = markdown_to_plain(text[max(0, start - 2 * SNIPPET_CHARS): start + 3 * SNIPPET_CHARS])
+    found = pattern.search(window)
+    centre = found.start() if found else 0
+    begin = max(0, centre - SNIPPET_CHARS // 3)
+    if begin:
+        space = window.find(" ", begin)
+        begin = space + 1 if 0 <= space < centre else begin
+    end = min(len(window), begin + SNIPPET_CHARS)
+    if end < len(window):
+        space = window.rfind(" ", begin, end)
+        end = space if space > centre else end
+    part = window[begin:end]
+    pieces, last = [], 0
+    for match in pattern.finditer(part):
+        pieces += [html.escape(part[last:match.start()]), f"<mark>{html.escape(match.group())}</mark>"]
+        last = match.end()
+    pieces.append(html.escape(part[last:]))
+    prefix = "…" if begin > 0 or start > 2 * SNIPPET_CHARS else ""
+    suffix = "…" if end < len(window) else ""
+    return prefix + "".join(pieces) + suffix
