@@ -34,7 +34,7 @@ class MonthlyUsageInline(admin.TabularInline):
     model = MonthlyUsage
     extra = 0
     can_delete = False
-    readonly_fields = ("month", "tokens")
+    readonly_fields = ("month", "tokens", "cost")
     ordering = ("-month",)
 
     def has_add_permission(self, request, obj=None):

@@ -62,6 +62,10 @@ class UserLimits(models.Model):
     monthly_token_budget = models.PositiveBigIntegerField(
         null=True, blank=True, help_text="Prompt + completion tokens per calendar month (UTC). Empty: the site "
         "default (WEBOX_MONTHLY_TOKEN_BUDGET); 0: no limit.")
+    monthly_cost_budget = models.DecimalField(
+        max_digits=12, decimal_places=4, null=True, blank=True, help_text="Known cost in USD per calendar month "
+        "(UTC); replies with no known price count only against the token budget. Empty: the site default "
+        "(WEBOX_MONTHLY_COST_BUDGET); 0: no limit.")
 
     class Meta:
         verbose_name = verbose_name_plural = "limits"
@@ -71,11 +75,12 @@ class UserLimits(models.Model):
 
 
 class MonthlyUsage(models.Model):
-    """Tokens a user's replies used in one calendar month (UTC), kept when conversations are deleted."""
+    """Tokens and known cost of a user's replies in one calendar month (UTC), kept when conversations are deleted."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="monthly_usage")
     month = models.DateField(help_text="The first day of the month.")
     tokens = models.PositiveBigIntegerField(default=0)
+    cost = models.DecimalField(max_digits=16, decimal_places=8, default=0, help_text="Known cost in USD.")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "month"], name="usage_user_month")]

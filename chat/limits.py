@@ -1,4 +1,4 @@
-"""What one user may start: a send rate, replies generating at once, and tokens per month.
+"""What one user may start: a send rate, replies generating at once, and tokens and cost per month.
 
 Checked by ``services.message_send`` and ``services.reply_regenerate`` — the one path of the
 REST API and the socket alike — before anything is stored or any provider is called. Site-wide
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import F
@@ -29,10 +30,15 @@ class LimitReached(Exception):
         self.retry_after = retry_after
 
 
+# The cost budget counts costs in this currency (the price table's, genai-prices' and the dashboard's).
+BUDGET_CURRENCY = "USD"
+
+
 @dataclass(frozen=True)
 class UserLimits:
     max_active_replies: int  # 0: no limit
     monthly_token_budget: int  # 0: no limit
+    monthly_cost_budget: Decimal  # in BUDGET_CURRENCY; 0: no limit
 
 
 def limits_for(user) -> UserLimits:
@@ -40,12 +46,13 @@ def limits_for(user) -> UserLimits:
 
     own = Overrides.objects.filter(user_id=user.pk).first()
 
-    def pick(name: str, default: int) -> int:
+    def pick(name: str, default):
         value = getattr(own, name, None) if own is not None else None
         return default if value is None else value
 
     return UserLimits(pick("max_active_replies", settings.WEBOX_MAX_ACTIVE_REPLIES),
-                      pick("monthly_token_budget", settings.WEBOX_MONTHLY_TOKEN_BUDGET))
+                      pick("monthly_token_budget", settings.WEBOX_MONTHLY_TOKEN_BUDGET),
+                      Decimal(pick("monthly_cost_budget", settings.WEBOX_MONTHLY_COST_BUDGET)))
 
 
 def _month_start(now: dt.datetime) -> dt.date:
@@ -80,28 +87,41 @@ def check_new_replies(user, count: int) -> None:
             raise LimitReached(
                 f"At most {limits.max_active_replies} replies can generate at once; {active} still are. "
                 "Wait for them to finish or stop some.", code="too_many_active")
-    if limits.monthly_token_budget:
+    if limits.monthly_token_budget or limits.monthly_cost_budget:
         month = _month_start(timezone.now())
-        used = tokens_used(user, month)
-        if used >= limits.monthly_token_budget:
-            retry = int((_next_month(month) - timezone.now()).total_seconds()) + 1
+        tokens, cost = month_used(user, month)
+        renews = _next_month(month)
+        retry = int((renews - timezone.now()).total_seconds()) + 1
+        if limits.monthly_token_budget and tokens >= limits.monthly_token_budget:
             raise LimitReached(
-                f"Your monthly budget of {limits.monthly_token_budget} tokens is used up ({used}); "
-                f"it renews on {_next_month(month):%Y-%m-%d}.", code="budget_exhausted", retry_after=retry)
+                f"Your monthly budget of {limits.monthly_token_budget} tokens is used up ({tokens}); "
+                f"it renews on {renews:%Y-%m-%d}.", code="budget_exhausted", retry_after=retry)
+        if limits.monthly_cost_budget and cost >= limits.monthly_cost_budget:
+            raise LimitReached(
+                f"Your monthly budget of {limits.monthly_cost_budget.normalize():f} {BUDGET_CURRENCY} is used up "
+                f"({cost.normalize():f} {BUDGET_CURRENCY}); it renews on {renews:%Y-%m-%d}.",
+                code="budget_exhausted", retry_after=retry)
 
 
-def tokens_used(user, month: dt.date) -> int:
+def month_used(user, month: dt.date) -> tuple[int, Decimal]:
+    """The tokens and the known cost (in BUDGET_CURRENCY) of the user's replies that ended in ``month``."""
     from accounts.models import MonthlyUsage
 
-    return MonthlyUsage.objects.filter(user_id=user.pk, month=month).values_list("tokens", flat=True).first() or 0
+    row = MonthlyUsage.objects.filter(user_id=user.pk, month=month).values_list("tokens", "cost").first()
+    return (row[0], row[1]) if row else (0, Decimal(0))
 
 
-def record_tokens(*, user_id: int, tokens: int) -> None:
-    """Add a finished reply's tokens to its owner's month (one atomic UPDATE)."""
+def record_usage(*, reply) -> None:
+    """Add an ended reply's tokens and known cost to its owner's month (one atomic UPDATE).
+
+    A reply with no known price adds no cost: the token budget is what bounds unpriced models.
+    """
     from accounts.models import MonthlyUsage
 
-    if tokens <= 0:
+    tokens = (reply.prompt_tokens or 0) + (reply.completion_tokens or 0)
+    cost = reply.cost if reply.cost is not None and reply.cost_currency == BUDGET_CURRENCY else Decimal(0)
+    if tokens <= 0 and not cost:
         return
     month = _month_start(timezone.now())
-    usage, _ = MonthlyUsage.objects.get_or_create(user_id=user_id, month=month)
-    MonthlyUsage.objects.filter(pk=usage.pk).update(tokens=F("tokens") + tokens)
+    usage, _ = MonthlyUsage.objects.get_or_create(user_id=reply.conversation.owner_id, month=month)
+    MonthlyUsage.objects.filter(pk=usage.pk).update(tokens=F("tokens") + tokens, cost=F("cost") + cost)

@@ -404,8 +404,7 @@ def _finish(reply_id: int, status: str, *, asked: bool, prompt_tokens: int | Non
         return None
     reply = Message.objects.select_related("conversation").get(pk=reply_id)
     # Counted once, by the one caller whose UPDATE ended the reply; kept if the conversation goes.
-    limits.record_tokens(user_id=reply.conversation.owner_id,
-                         tokens=(reply.prompt_tokens or 0) + (reply.completion_tokens or 0))
+    limits.record_usage(reply=reply)
     return reply
 
 
@@ -495,9 +494,8 @@ def _end_orphans(candidates: list[Message], cutoff) -> list[Message]:
                 )
             if count:
                 message.refresh_from_db()
-                # An orphan's (estimated) tokens count against its owner's budget like any ended reply's.
-                limits.record_tokens(user_id=message.conversation.owner_id,
-                                     tokens=(message.prompt_tokens or 0) + (message.completion_tokens or 0))
+                # An orphan's (estimated) usage counts against its owner's budget like any ended reply's.
+                limits.record_usage(reply=message)
                 _after_commit_publish(message.conversation_id, [dispatch.events.message_ended(message_data(message))])
                 ended.append(message)
     return ended

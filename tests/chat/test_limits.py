@@ -1,10 +1,12 @@
-"""Per-user limits on turns: the send rate, replies generating at once, the monthly token budget."""
+"""Per-user limits on turns: the send rate, replies generating at once, the monthly token and cost budgets."""
+
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
 from accounts.models import MonthlyUsage, UserLimits
-from chat.models import Message, ReplyStatus
+from chat.models import Message, ModelPrice, ReplyStatus
 from chat.providers import StreamResult
 from chat.services import conversation_create, reply_complete
 
@@ -75,6 +77,37 @@ def test_a_used_up_monthly_budget_refuses_turns_before_anything_is_stored(auth_c
     assert send(auth_client).status_code == 202
 
 
+def test_a_used_up_monthly_cost_budget_refuses_turns_and_unpriced_replies_add_no_cost(auth_client, user, settings):
+    settings.WEBOX_MONTHLY_COST_BUDGET = Decimal("0.01")
+    # demo-echo priced by the operator at 50 USD per million tokens in and out: 100 tokens cost 0.005.
+    ModelPrice.objects.create(provider="demo", model="demo-echo", input_price_per_mtok=Decimal(50),
+                              output_price_per_mtok=Decimal(50))
+    first, second, unpriced = pending_replies(user, 3)
+    Message.objects.filter(pk=unpriced.pk).update(provider="private", model="in-house-model")  # no known price
+    for reply in (first, unpriced):
+        Message.objects.filter(pk=reply.pk).update(status=ReplyStatus.STREAMING)
+        reply_complete(reply_id=reply.pk, content="done", seq=1,
+                       result=StreamResult(prompt_tokens=60, completion_tokens=40, finish_reason="stop"))
+    unpriced.refresh_from_db()
+    assert unpriced.cost is None
+    month = timezone.now().date().replace(day=1)
+    usage = MonthlyUsage.objects.get(user=user, month=month)
+    assert (usage.tokens, usage.cost) == (200, Decimal("0.005"))  # the unpriced reply adds its tokens only
+    Message.objects.filter(pk=second.pk).delete()
+    assert send(auth_client, message="still within").status_code == 202
+    Message.objects.filter(status=ReplyStatus.PENDING).delete()
+    [third] = pending_replies(user, 1)
+    Message.objects.filter(pk=third.pk).update(status=ReplyStatus.STREAMING)
+    reply_complete(reply_id=third.pk, content="done", seq=1,
+                   result=StreamResult(prompt_tokens=60, completion_tokens=40, finish_reason="stop"))
+    refused = send(auth_client, message="over the cost budget")
+    assert refused.status_code == 429 and "0.01 USD" in refused.json()["detail"]
+    assert int(refused["Retry-After"]) > 0
+    assert not Message.objects.filter(content="over the cost budget").exists()
+    UserLimits.objects.create(user=user, monthly_cost_budget=Decimal(1))
+    assert send(auth_client).status_code == 202
+
+
 def test_the_budget_survives_deleting_conversations(auth_client, user, settings):
     settings.WEBOX_MONTHLY_TOKEN_BUDGET = 50
     [reply] = pending_replies(user, 1)
@@ -91,3 +124,4 @@ def test_staff_edit_a_users_limits_in_the_admin(client, user, make_user):
     page = client.get(f"/admin/accounts/user/{user.pk}/change/")
     assert page.status_code == 200
     assert b"limits-0-max_active_replies" in page.content and b"limits-0-monthly_token_budget" in page.content
+    assert b"limits-0-monthly_cost_budget" in page.content
