@@ -52,8 +52,6 @@ def test_the_browsable_api_runs_without_violations(chat: Page):
     expect(chat.get_by_text("username")).not_to_have_count(0)
 
 
-@pytest.mark.xfail(strict=True, reason="Swagger UI loads from a CDN and runs an inline script; needs "
-                   "drf-spectacular-sidecar and SpectacularSwaggerSplitView (remove this mark then)")
 def test_the_api_docs_run_without_violations(chat: Page):
     load(chat, "/api/docs/")
     expect(chat.locator(".swagger-ui")).to_be_visible()
