@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import F
+from django.db import connection
 from django.utils import timezone
 
 from webox import throttles
@@ -122,6 +122,12 @@ def record_usage(*, reply) -> None:
     cost = reply.cost if reply.cost is not None and reply.cost_currency == BUDGET_CURRENCY else Decimal(0)
     if tokens <= 0 and not cost:
         return
-    month = _month_start(timezone.now())
-    usage, _ = MonthlyUsage.objects.get_or_create(user_id=reply.conversation.owner_id, month=month)
-    MonthlyUsage.objects.filter(pk=usage.pk).update(tokens=F("tokens") + tokens, cost=F("cost") + cost)
+    table = MonthlyUsage._meta.db_table
+    # One statement (PostgreSQL and SQLite both upsert), so the budget costs a reply one write.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (user_id, month, tokens, cost) VALUES (%s, %s, %s, %s) "
+            f"ON CONFLICT (user_id, month) DO UPDATE SET tokens = {table}.tokens + excluded.tokens, "
+            f"cost = {table}.cost + excluded.cost",
+            [reply.conversation.owner_id, _month_start(timezone.now()), tokens, cost],
+        )

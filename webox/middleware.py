@@ -79,8 +79,13 @@ class DatabaseBusyMiddleware:
         return response
 
 
+# Where a multipart body may carry a file up to WEBOX_MAX_UPLOAD_BYTES (chat/api_urls.py).
+UPLOAD_PATHS = frozenset({"/api/chat/import"})
+
+
 class RequestLimitsMiddleware:
-    """413 for a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE``; 400 for a body nested too deeply.
+    """413 for a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (a file upload to ``UPLOAD_PATHS``: over
+    ``WEBOX_MAX_UPLOAD_BYTES``); 400 for a body nested too deeply.
 
     The size is checked before anything reads the body (CSRF, the session, DRF), from the
     declared length — the same test Django makes when the body is read. Deep nesting ends in
@@ -92,7 +97,10 @@ class RequestLimitsMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        # The endpoints that take a file have a larger limit of their own: Django counts only a
+        # multipart body's form fields, not its files (spooled to disk).
+        upload = request.path in UPLOAD_PATHS and request.META.get("CONTENT_TYPE", "").startswith("multipart/")
+        limit = settings.WEBOX_MAX_UPLOAD_BYTES if upload else settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:

@@ -35,6 +35,20 @@ def test_a_page_body_over_the_upload_limit_is_a_413_too(client, settings):
     assert response.status_code == 413 and "detail" in response.json()
 
 
+def test_a_file_upload_has_its_own_limit_and_over_it_is_a_413(auth_client, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    settings.WEBOX_MAX_UPLOAD_BYTES = 5000
+    # Over Django's form limit but within the upload limit: the import endpoint itself answers.
+    within = auth_client.post("/api/chat/import", {"file": SimpleUploadedFile("a.json", b"x" * 3000)},
+                              format="multipart")
+    assert within.status_code == 400 and "detail" in within.json()  # refused as a bad file, not as too big
+    over = auth_client.post("/api/chat/import", {"file": SimpleUploadedFile("a.json", b"x" * 6000)},
+                            format="multipart")
+    assert over.status_code == 413 and "5000 bytes" in over.json()["detail"]
+
+
 def test_a_search_for_a_nul_is_a_400(auth_client):
     response = auth_client.get("/api/chat/conversations?q=%00")
     assert response.status_code == 400 and "NUL" in response.json()["detail"]
