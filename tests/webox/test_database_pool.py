@@ -65,8 +65,11 @@ class ConnectionCounter:
 
 def burst_server(tmp_path, **env):
     name = f"webox-burst-{uuid.uuid4().hex[:8]}"
+    # One user sends the whole burst: the per-user send throttle and active-reply cap (tested in
+    # tests/chat/test_limits.py) are off, so only the database pool can refuse a request.
     process, port = start_daphne(tmp_path, DATABASE_URL=f"{database_url()}?application_name={name}",
-                                 WEBOX_RUNNER="embedded", WEBOX_DEMO_DELAY_MS="1", **env)
+                                 WEBOX_RUNNER="embedded", WEBOX_DEMO_DELAY_MS="1", WEBOX_SEND_RATE="0/60",
+                                 WEBOX_MAX_ACTIVE_REPLIES="0", **env)
     return process, port, name
 
 
