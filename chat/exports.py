@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
 from django.utils import timezone
@@ -33,11 +34,14 @@ CONVERSATION_FIELDS = ("title", "system_prompt", "default_providers", "default_m
                        "context_mode", "archived", "metadata", "created_at", "updated_at")
 MESSAGE_FIELDS = ("role", "content", "provider", "model", "status", "error_code", "error_detail",
                   "prompt_tokens", "completion_tokens", "ttft_ms", "duration_ms", "finish_reason",
-                  "parameters", "chosen", "seq", "created_at", "updated_at", "started_at", "completed_at")
+                  "parameters", "chosen", "seq", "created_at", "updated_at", "started_at", "completed_at",
+                  "cost", "cost_currency", "cost_estimated", "usage_estimated", "tokens_per_second")
 STAMPS = {"created_at", "updated_at"}
 TIME_FIELDS = {"created_at", "updated_at", "started_at", "completed_at"}
 INT_FIELDS = {"prompt_tokens", "completion_tokens", "ttft_ms", "duration_ms", "seq"}
-TEXT_LIMITS = {"provider": 100, "model": 200, "error_code": 40, "error_detail": 2000, "finish_reason": 40}
+TEXT_LIMITS = {"provider": 100, "model": 200, "error_code": 40, "error_detail": 2000, "finish_reason": 40,
+               "cost_currency": 3}
+BOOL_FIELDS = {"chosen", "cost_estimated", "usage_estimated"}
 
 
 class ExportFileError(Exception):
@@ -68,7 +72,11 @@ def conversation_to_dict(conversation: Conversation) -> dict:
         item = {"id": message.pk, "reply_to": message.reply_to_id}
         for name in MESSAGE_FIELDS:
             value = getattr(message, name)
-            item[name] = _time(value) if name in TIME_FIELDS else value
+            if name in TIME_FIELDS:
+                value = _time(value)
+            elif name == "cost" and value is not None:
+                value = str(value)  # a decimal amount, exactly (JSON numbers are floats)
+            item[name] = value
         messages.append(item)
     data["messages"] = messages
     return data
@@ -204,6 +212,26 @@ class _Checker:
             self.fail(f"{name} must be a whole number from 0.")
         return value
 
+    def amount(self, data: dict, name: str) -> Decimal | None:
+        value = data.get(name)
+        if value is None:
+            return None
+        try:
+            amount = Decimal(value) if isinstance(value, str) else None
+        except InvalidOperation:
+            amount = None
+        if amount is None or not amount.is_finite() or amount < 0 or amount >= 10**8:
+            self.fail(f"{name} must be an amount written as text, such as \"0.0012\".")
+        return amount.quantize(Decimal("1e-8"))
+
+    def rate(self, data: dict, name: str) -> float | None:
+        value = data.get(name)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float) or not (0 <= value < 1e9):
+            self.fail(f"{name} must be a number from 0.")
+        return float(value)
+
     def boolean(self, data: dict, name: str) -> bool:
         value = data.get(name, False)
         if not isinstance(value, bool):
@@ -278,8 +306,11 @@ def _check_conversation(item, number: int) -> tuple[dict, list[tuple[object, obj
             "content": mcheck.text(raw, "content"),
             "status": mcheck.choice(raw, "status", ReplyStatus.values, ReplyStatus.COMPLETE),
             "parameters": mcheck.json_object(raw, "parameters"),
-            "chosen": mcheck.boolean(raw, "chosen"),
+            "cost": mcheck.amount(raw, "cost"),
+            "tokens_per_second": mcheck.rate(raw, "tokens_per_second"),
         }
+        for name in BOOL_FIELDS:
+            message[name] = mcheck.boolean(raw, name)
         for name, limit in TEXT_LIMITS.items():
             message[name] = mcheck.text(raw, name, limit=limit)
         for name in INT_FIELDS:

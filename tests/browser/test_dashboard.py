@@ -5,20 +5,12 @@ from datetime import date, timedelta
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import BROKEN, FAST, MEDIUM, column, pick, send
+from .conftest import BROKEN, FAST, MEDIUM, SCREENSHOTS, column, pick, send
 
 pytestmark = pytest.mark.browser
 
 
-def screenshot_dir(tmp_path):
-    # docs/screenshots is written only by the screenshots target; a test run writes to a temp folder.
-    from . import conftest
-
-    folder = conftest.SCREENSHOTS
-    return tmp_path if "docs" in folder.parts else folder
-
-
-def test_the_dashboard_shows_a_turn_and_follows_the_period(chat: Page, tmp_path):
+def test_the_dashboard_shows_a_turn_and_follows_the_period(chat: Page):
     pick(chat, {"openai": FAST, "anthropic": MEDIUM, "ollama": BROKEN})
     send(chat, "How fast are you all?")
     for provider, status in (("openai", "complete"), ("anthropic", "complete"), ("ollama", "error")):
@@ -54,7 +46,7 @@ def test_the_dashboard_shows_a_turn_and_follows_the_period(chat: Page, tmp_path)
 
     chat.get_by_role("link", name="7 days").click()
     expect(table.locator("tbody tr")).to_have_count(3)
-    folder = screenshot_dir(tmp_path)
+    folder = SCREENSHOTS  # a temporary folder; `make screenshots` copies it into docs/
     folder.mkdir(parents=True, exist_ok=True)
     chat.screenshot(path=folder / "dashboard.png", full_page=True)
     chat.emulate_media(color_scheme="dark")

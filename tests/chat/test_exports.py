@@ -2,6 +2,7 @@
 
 import json
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
@@ -29,13 +30,16 @@ def make_history(owner) -> Conversation:
                                provider="openai", model="gpt-4o", reply_to=first, status=ReplyStatus.COMPLETE,
                                prompt_tokens=12, completion_tokens=40, ttft_ms=210, duration_ms=1900,
                                finish_reason="stop", parameters={"temperature": 0.2, "max_tokens": 300},
-                               seq=7, chosen=True, started_at=base, completed_at=base + timedelta(seconds=2)),
+                               seq=7, chosen=True, started_at=base, completed_at=base + timedelta(seconds=2),
+                               cost=Decimal("0.00043000"), cost_currency="USD", tokens_per_second=23.5),
         Message.objects.create(conversation=conversation, role=Role.ASSISTANT, content="Rome",
                                provider="openai", model="gpt-4o", reply_to=first, status=ReplyStatus.COMPLETE,
                                finish_reason="length", parameters={"max_tokens": 5}),
         Message.objects.create(conversation=conversation, role=Role.ASSISTANT, content="",
                                provider="anthropic", model="claude-x", reply_to=first, status=ReplyStatus.ERROR,
-                               error_code="auth", error_detail="The key was refused."),
+                               error_code="auth", error_detail="The key was refused.", prompt_tokens=12,
+                               completion_tokens=0, usage_estimated=True, cost_estimated=True,
+                               cost=Decimal("0.00000100"), cost_currency="USD"),
     ]
     second = Message.objects.create(conversation=conversation, role=Role.USER, content="And in `winter`?")
     Message.objects.create(conversation=conversation, role=Role.ASSISTANT, content="```python\nprint(1)\n```",
@@ -161,6 +165,12 @@ def deep(levels: int):
     (b"[" * 100_000 + b"]" * 100_000, "The file nests too deeply"),
     (json.dumps(valid_file(messages=[{"role": "user", "created_at": "yesterday"}])).encode(),
      "Conversation 1, message 1: created_at must be an ISO 8601 date and time."),
+    (json.dumps(valid_file(messages=[{"role": "assistant", "cost": "-1"}])).encode(),
+     "Conversation 1, message 1: cost must be an amount written as text"),
+    (json.dumps(valid_file(messages=[{"role": "assistant", "cost": 0.5}])).encode(),
+     "Conversation 1, message 1: cost must be an amount written as text"),
+    (json.dumps(valid_file(messages=[{"role": "assistant", "tokens_per_second": "fast"}])).encode(),
+     "Conversation 1, message 1: tokens_per_second must be a number from 0."),
 ])
 def test_a_bad_file_is_refused_with_a_reason_and_nothing_is_imported(user, body, detail):
     before = Message.objects.count()
