@@ -78,15 +78,21 @@ def start_daphne(tmp_path: Path, **env: str) -> tuple[Process, int]:
     port = free_port()
     process = Process([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "webox.asgi:application"],
                       child_env(**env), tmp_path / f"daphne-{port}.log")
+    wait_for_port(port, process)
+    return process, port
+
+
+def wait_for_port(port: int, process: Process) -> None:
+    """Until ``process`` listens on ``port`` (it failing or 60 s passing is an error)."""
     # Generous: on a shared CI machine, starting Django and daphne can take many seconds.
     deadline = time.monotonic() + 60
     while True:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return process, port
+            return
         except OSError:
             if process.handle.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"daphne did not start:\n{process.output()[-3000:]}") from None
+                raise RuntimeError(f"{process.handle.args[:4]} did not start:\n{process.output()[-3000:]}") from None
             time.sleep(0.1)
 
 

@@ -12,6 +12,10 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from chat.streaming.routing import websocket_urlpatterns  # noqa: E402
 from chat.streaming.runners import remember_server_loop  # noqa: E402
 
+from .daphne_options import close_oversized_messages_with_1009  # noqa: E402
+
+close_oversized_messages_with_1009()
+
 application = remember_server_loop(
     ProtocolTypeRouter(
         {

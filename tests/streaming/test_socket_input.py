@@ -135,3 +135,36 @@ async def test_every_frame_rechecks_the_user_even_without_the_signal(user, conve
     await comm.send_json_to({"type": "send", "message": "still here?", "selected_providers": ["demo"]})
     assert await comm.receive_output(timeout=5) == {"type": "websocket.close", "code": 4401}
     assert not await Message.objects.filter(conversation=conversation).aexists()
+
+
+def test_a_message_over_daphnes_limit_closes_the_socket_with_1009_not_a_drop(tmp_path):
+    """Through a real daphne: the frame never reaches webox, and the client is told why (1009)."""
+    import asyncio
+    import os
+    import sys
+
+    import websockets
+
+    from tests.processes import Process, free_port, wait_for_port
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(WEBOX_VAR_DIR=str(tmp_path), PYTHONUNBUFFERED="1")
+    args = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+            "--websocket-max-message-size", "65536", "webox.asgi:application"]
+    daphne = Process(args, env, tmp_path / "daphne.log")
+    try:
+        wait_for_port(port, daphne)
+
+        async def send_too_much():
+            async with websockets.connect(f"ws://127.0.0.1:{port}/api/chat/ws/0", origin=f"http://127.0.0.1:{port}",
+                                          max_size=None) as ws:
+                await ws.send("x" * 100_000)
+                with pytest.raises(websockets.ConnectionClosedError):
+                    await asyncio.wait_for(ws.recv(), 10)
+                return ws.close_code, ws.close_reason
+
+        code, reason = asyncio.run(send_too_much())
+    finally:
+        daphne.stop()
+    assert code == 1009 and "exceeds payload limit" in reason
