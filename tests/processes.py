@@ -18,9 +18,24 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+import pytest
+from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def real_services() -> list:
+    """The ``pytestmark`` of tests that start webox's real processes against PostgreSQL and Redis.
+
+    They run when DATABASE_URL (PostgreSQL) and REDIS_URL are set, as in CI, and are skipped on
+    the embedded default unless WEBOX_REQUIRE_SERVICES=1, which turns the skip into a failure.
+    """
+    ready = bool(settings.REDIS_URL) and settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+    if not ready and os.environ.get("WEBOX_REQUIRE_SERVICES") == "1":
+        raise RuntimeError("WEBOX_REQUIRE_SERVICES=1 but DATABASE_URL (PostgreSQL) and REDIS_URL are not both set")
+    return [pytest.mark.django_db(transaction=True),
+            pytest.mark.skipif(not ready, reason="needs DATABASE_URL (PostgreSQL) and REDIS_URL")]
 
 
 def free_port() -> int:

@@ -4,25 +4,16 @@ Runs when DATABASE_URL (PostgreSQL) and REDIS_URL are set; skipped on the embedd
 unless WEBOX_REQUIRE_SERVICES=1, which turns the skip into a failure.
 """
 
-import os
 import time
 
 import pytest
-from django.conf import settings
 from rest_framework.test import APIClient
 
 from chat.models import Message, ReplyStatus
 from chat.providers import provider_create
-from tests.processes import start_worker
+from tests.processes import real_services, start_worker
 
-services_ready = bool(settings.REDIS_URL) and settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
-if not services_ready and os.environ.get("WEBOX_REQUIRE_SERVICES") == "1":
-    raise RuntimeError("WEBOX_REQUIRE_SERVICES=1 but DATABASE_URL (PostgreSQL) and REDIS_URL are not both set")
-
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not services_ready, reason="needs DATABASE_URL (PostgreSQL) and REDIS_URL"),
-]
+pytestmark = real_services()
 
 
 @pytest.fixture

@@ -33,18 +33,11 @@ from chat.models import Message, ReplyStatus
 from chat.providers import provider_create
 from chat.services import conversation_create
 from tests.fake_provider import FakeProviderServer, expected_reply
-from tests.processes import ChatSocket, RedisServer, post, start_daphne, start_worker
+from tests.processes import ChatSocket, RedisServer, post, real_services, start_daphne, start_worker
 
 from .conftest import TERMINAL
 
-services_ready = bool(settings.REDIS_URL) and settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
-if not services_ready and os.environ.get("WEBOX_REQUIRE_SERVICES") == "1":
-    raise RuntimeError("WEBOX_REQUIRE_SERVICES=1 but DATABASE_URL (PostgreSQL) and REDIS_URL are not both set")
-
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not services_ready, reason="needs DATABASE_URL (PostgreSQL) and REDIS_URL"),
-]
+pytestmark = real_services()
 
 # The policy the processes run with: short, so that every timeout fires within seconds.
 # Headroom for a busy CI machine: a slow start (1 s) must stay well inside the first-token timeout.

@@ -6,21 +6,13 @@ Runs when DATABASE_URL (PostgreSQL) and REDIS_URL are set, as in CI; skipped on 
 default unless WEBOX_REQUIRE_SERVICES=1, which turns the skip into a failure.
 """
 
-import os
 
-import pytest
 from django.conf import settings
 
 from benchmarks import load
+from tests.processes import real_services
 
-services_ready = bool(settings.REDIS_URL) and settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
-if not services_ready and os.environ.get("WEBOX_REQUIRE_SERVICES") == "1":
-    raise RuntimeError("WEBOX_REQUIRE_SERVICES=1 but DATABASE_URL (PostgreSQL) and REDIS_URL are not both set")
-
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not services_ready, reason="needs DATABASE_URL (PostgreSQL) and REDIS_URL"),
-]
+pytestmark = real_services()
 
 
 def test_many_users_sockets_and_turns_at_once_get_exactly_their_own_text(tmp_path, fake_provider):

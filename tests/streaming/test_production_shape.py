@@ -6,31 +6,22 @@ default unless WEBOX_REQUIRE_SERVICES=1, which turns the skip into a failure.
 
 import asyncio
 import json
-import os
 import urllib.request
 
 import pytest
 import websockets
 from asgiref.sync import sync_to_async
-from django.conf import settings
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from chat.models import Message, ReplyStatus
 from chat.providers import provider_create
 from chat.services import conversation_create
 from tests.fake_provider import expected_reply
-from tests.processes import start_daphne, start_worker
+from tests.processes import real_services, start_daphne, start_worker
 
 from .conftest import TERMINAL, StreamLog
 
-services_ready = bool(settings.REDIS_URL) and settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
-if not services_ready and os.environ.get("WEBOX_REQUIRE_SERVICES") == "1":
-    raise RuntimeError("WEBOX_REQUIRE_SERVICES=1 but DATABASE_URL (PostgreSQL) and REDIS_URL are not both set")
-
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not services_ready, reason="needs DATABASE_URL (PostgreSQL) and REDIS_URL"),
-]
+pytestmark = real_services()
 
 
 @pytest.fixture
