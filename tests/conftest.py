@@ -79,12 +79,23 @@ def in_process_runner(settings):
     settings.WEBOX_RUNNER = "embedded"
 
 
+# Inside a window of every length the throttles use (60, 300 and 3600 s windows start at multiples
+# of their length): a test that counts attempts must never straddle a window's end.
+THROTTLE_CLOCK = 1_800_000_000 + 1000
+
+
 @pytest.fixture(autouse=True)
-def fresh_throttle_counters(settings):
-    """Each test counts its own throttled attempts: user ids repeat from test to test."""
+def fresh_throttle_counters(settings, monkeypatch):
+    """Each test counts its own throttled attempts (user ids repeat from test to test), on a clock
+    that stands still for the throttles alone."""
+    from types import SimpleNamespace
+
+    from webox import throttles
+
     caches = copy.deepcopy(settings.CACHES)
     caches["default"]["KEY_PREFIX"] = f"{TEST_NAMESPACE}:{uuid.uuid4().hex[:8]}"
     settings.CACHES = caches
+    monkeypatch.setattr(throttles, "time", SimpleNamespace(time=lambda: THROTTLE_CLOCK))
 
 
 @pytest.fixture(scope="session")
