@@ -103,6 +103,9 @@ def shape_env(*, shape: str, fake_origin: str, var_dir: str, database_url: str =
         "ANTHROPIC_BASE_URL": f"{fake_origin}/anthropic", "ANTHROPIC_API_KEY": FAKE_KEY,
         "ANTHROPIC_MODELS": "fake-echo",
         "BENCH_FAKE_KEY": FAKE_KEY,  # read by ``manage.py providers add --api-key-env``
+        # The benchmark measures capacity, not the per-user limits: a few users send every stream.
+        "WEBOX_SEND_RATE": "0/60", "WEBOX_MAX_ACTIVE_REPLIES": "0", "WEBOX_REGISTER_RATE_IP": "0/3600",
+        "WEBOX_LOGIN_RATE_IP": "0/300", "WEBOX_LOGIN_RATE_ACCOUNT": "0/300",
     })
     # Extra settings for an experiment, e.g. WEBOX_BENCH_E2E_ENV="DATABASE_CONN_MAX_AGE=0" (after the shape's).
     extra = dict(item.split("=", 1) for item in os.environ.get("WEBOX_BENCH_E2E_ENV", "").split(",") if "=" in item)

@@ -29,6 +29,9 @@ from .serializers import (
     ConversationListItemSerializer,
     ConversationOutputSerializer,
     MessageOutputSerializer,
+    conversation_data,
+    message_data,
+    represent,
 )
 
 
@@ -95,7 +98,7 @@ class SendApi(APIView):
         except services.ChatInputError as exc:
             raise ChatInputApiError(exc) from exc
         body = {"conversation": result.conversation, "user_message": result.user_message, "replies": result.replies}
-        return Response(self.SendOutputSerializer(body).data, status=status.HTTP_202_ACCEPTED)
+        return Response(represent(self.SendOutputSerializer, body), status=status.HTTP_202_ACCEPTED)
 
 
 class ConversationInputSerializer(serializers.Serializer):
@@ -158,15 +161,15 @@ class ConversationListApi(APIView):
             conversation = services.conversation_create(owner=request.user, **data.validated_data)
         except services.ChatInputError as exc:
             raise ChatInputApiError(exc) from exc
-        return Response(ConversationOutputSerializer(conversation).data, status=status.HTTP_201_CREATED)
+        return Response(conversation_data(conversation), status=status.HTTP_201_CREATED)
 
 
 class ConversationDetailApi(APIView):
     @extend_schema(responses={200: ConversationDetailSerializer})
     def get(self, request, conversation_id):
         conversation = get_conversation(request, conversation_id)
-        data = ConversationOutputSerializer(conversation).data
-        data["messages"] = MessageOutputSerializer(conversation_messages(conversation=conversation), many=True).data
+        data = conversation_data(conversation)
+        data["messages"] = [message_data(m) for m in conversation_messages(conversation=conversation)]
         return Response(data)
 
     @extend_schema(request=ConversationInputSerializer, responses={200: ConversationOutputSerializer})
@@ -185,7 +188,7 @@ class ConversationDetailApi(APIView):
             services.conversation_update(conversation=conversation, **data.validated_data)
         except services.ChatInputError as exc:
             raise ChatInputApiError(exc) from exc
-        return Response(ConversationOutputSerializer(conversation).data)
+        return Response(conversation_data(conversation))
 
     @extend_schema(responses={204: None})
     def delete(self, request, conversation_id):
@@ -208,7 +211,7 @@ class CancelApi(MessageActionApi):
     @extend_schema(request=None, responses={202: MessageOutputSerializer})
     def post(self, request, message_id):
         reply = self.call(request, message_id, services.reply_cancel)
-        return Response(MessageOutputSerializer(reply).data, status=status.HTTP_202_ACCEPTED)
+        return Response(message_data(reply), status=status.HTTP_202_ACCEPTED)
 
 
 class RegenerateApi(MessageActionApi):
@@ -216,14 +219,14 @@ class RegenerateApi(MessageActionApi):
         "reply": MessageOutputSerializer()})})
     def post(self, request, message_id):
         reply = self.call(request, message_id, services.reply_regenerate)
-        return Response({"reply": MessageOutputSerializer(reply).data}, status=status.HTTP_202_ACCEPTED)
+        return Response({"reply": message_data(reply)}, status=status.HTTP_202_ACCEPTED)
 
 
 class ChooseApi(MessageActionApi):
     @extend_schema(request=None, responses={200: MessageOutputSerializer})
     def post(self, request, message_id):
         reply = self.call(request, message_id, services.reply_choose)
-        return Response(MessageOutputSerializer(reply).data)
+        return Response(message_data(reply))
 
 
 EXPORT_FORMATS = {

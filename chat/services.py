@@ -278,7 +278,8 @@ def message_send(*, user, conversation: Conversation | None, message: str, selec
         if not conversation.title:
             conversation.title = title_from_message(message)
             changed.append("title")
-        conversation.save(update_fields=[*changed, "updated_at"])
+        if not created or changed:  # a conversation made just now has its updated_at already
+            conversation.save(update_fields=[*changed, "updated_at"])
         user_message = Message.objects.create(conversation=conversation, role=Role.USER, content=message)
         replies = [
             Message.objects.create(
@@ -291,9 +292,11 @@ def message_send(*, user, conversation: Conversation | None, message: str, selec
         if created or changed:
             event_list.append(dispatch.events.conversation_updated(conversation_data(conversation)))
         event_list += [dispatch.events.message_created(message_data(m)) for m in [user_message, *replies]]
-        _after_commit_publish(conversation.pk, event_list)
         reply_ids = [reply.pk for reply in replies]
+        # The replies start first: their provider calls need not wait for this publish. A socket that
+        # gets a reply's text before its message.created fetches the reply (chat/static/chat/main.js).
         transaction.on_commit(lambda: dispatch.start_replies(reply_ids))
+        _after_commit_publish(conversation.pk, event_list)
     return SendResult(conversation, user_message, replies, created)
 
 
@@ -313,8 +316,8 @@ def reply_regenerate(*, reply: Message) -> Message:
             reply_to=reply.reply_to, status=ReplyStatus.PENDING, parameters=reply.parameters,
         )
         _touch(reply.conversation)
-        _after_commit_publish(reply.conversation_id, [dispatch.events.message_created(message_data(new_reply))])
         transaction.on_commit(lambda: dispatch.start_replies([new_reply.pk]))
+        _after_commit_publish(reply.conversation_id, [dispatch.events.message_created(message_data(new_reply))])
     return new_reply
 
 
@@ -386,7 +389,7 @@ def replies_checkpoint(*, checkpoints: list[tuple[int, str, int]]) -> None:
 
 
 def _finish(reply_id: int, status: str, *, asked: bool, prompt_tokens: int | None = None,
-            completion_tokens: int | None = None, **fields) -> Message | None:
+            completion_tokens: int | None = None, config=False, **fields) -> Message | None:
     # Every reply that asked its provider records usage and cost, however it ended. They are
     # worked out before the one conditional UPDATE, so no row lock is held across statements.
     reply = Message.objects.select_related("conversation", "reply_to").filter(
@@ -395,7 +398,8 @@ def _finish(reply_id: int, status: str, *, asked: bool, prompt_tokens: int | Non
         return None
     for name, value in fields.items():
         setattr(reply, name, value)
-    usage = usage_fields(reply=reply, asked=asked, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
+    usage = usage_fields(reply=reply, asked=asked, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
+                         config=config)
     now = timezone.now()
     ended = Message.objects.filter(pk=reply_id, status__in=ACTIVE_STATUSES).update(
         status=status, completed_at=now, updated_at=now, **fields, **usage
@@ -408,26 +412,31 @@ def _finish(reply_id: int, status: str, *, asked: bool, prompt_tokens: int | Non
     return reply
 
 
-def reply_complete(*, reply_id: int, content: str, seq: int, result: StreamResult) -> Message | None:
+# ``config``: the reply's provider, when the caller has it already (the engine); else it is looked up.
+def reply_complete(*, reply_id: int, content: str, seq: int, result: StreamResult, config=False) -> Message | None:
     return _finish(
-        reply_id, ReplyStatus.COMPLETE, asked=True, content=content, seq=seq, prompt_tokens=result.prompt_tokens,
+        reply_id, ReplyStatus.COMPLETE, asked=True, config=config, content=content, seq=seq,
+        prompt_tokens=result.prompt_tokens,
         completion_tokens=result.completion_tokens, ttft_ms=result.ttft_ms, duration_ms=result.duration_ms,
         finish_reason=result.finish_reason or "",
     )
 
 
 def reply_fail(*, reply_id: int, content: str, seq: int, code: str, detail: str, ttft_ms: int | None,
-               duration_ms: int | None, prompt_tokens: int | None = None, completion_tokens: int | None = None
-               ) -> Message | None:
+               duration_ms: int | None, prompt_tokens: int | None = None, completion_tokens: int | None = None,
+               config=False) -> Message | None:
     # No duration: the provider was never asked (unknown provider, a failure before the request).
-    return _finish(reply_id, ReplyStatus.ERROR, asked=duration_ms is not None, content=content, seq=seq,
+    return _finish(reply_id, ReplyStatus.ERROR, asked=duration_ms is not None, config=config, content=content,
+                   seq=seq,
                    error_code=str(code), error_detail=detail[:2000], ttft_ms=ttft_ms, duration_ms=duration_ms,
                    prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
 
 
 def reply_stop(*, reply_id: int, content: str, seq: int, ttft_ms: int | None, duration_ms: int | None,
-               prompt_tokens: int | None = None, completion_tokens: int | None = None) -> Message | None:
-    return _finish(reply_id, ReplyStatus.CANCELLED, asked=duration_ms is not None, content=content, seq=seq,
+               prompt_tokens: int | None = None, completion_tokens: int | None = None, config=False
+               ) -> Message | None:
+    return _finish(reply_id, ReplyStatus.CANCELLED, asked=duration_ms is not None, config=config, content=content,
+                   seq=seq,
                    ttft_ms=ttft_ms, duration_ms=duration_ms, finish_reason="cancelled",
                    prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
 

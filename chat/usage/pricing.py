@@ -12,6 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 
 import genai_prices
+import genai_prices.data  # noqa: F401 - built on first use: at process start, not in a worker's first reply
 
 from chat.providers import ProviderConfig
 
