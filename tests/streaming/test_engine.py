@@ -103,6 +103,33 @@ async def test_one_failing_provider_keeps_its_partial_text_and_leaves_the_others
     await comm.disconnect()
 
 
+async def test_a_retry_reaches_the_socket_before_its_wait_and_the_reply_then_completes(
+        user, auth_client, providers, settings):
+    settings.WEBOX_PROVIDER_MAX_RETRIES = 3
+    conversation = await sync_to_async(conversation_create)(owner=user)
+    comm, log = await open_socket(user, conversation.pk)
+    flaky = "fake-echo;error=429;retry_after=1;fail_times=1"
+    body = await rest_send(auth_client, conversation_id=conversation.pk, message="try again",
+                           selected_providers=["gpt"], selected_models={"gpt": flaky})
+    reply_id = body["replies"][0]["id"]
+    await collect_until(comm, log, lambda lg: lg.of_type("message.retrying"))
+    announced_at = time.monotonic()
+    await collect_until(comm, log, lambda lg: lg.seqs[reply_id])
+    first_text_after = time.monotonic() - announced_at
+    await collect_until(comm, log, all_ended([reply_id]))
+
+    [retrying] = log.of_type("message.retrying")
+    assert retrying == {"type": "message.retrying", "message_id": reply_id, "retry": 1, "max_retries": 3,
+                        "code": "rate_limited", "retry_in_ms": 1000}
+    # Sent when the wait began, not when it ended: the text came a Retry-After later.
+    assert first_text_after >= 0.8
+    kinds = [e["type"] for e in log.events if e.get("message_id") == reply_id]
+    assert kinds[0] == "message.retrying" and kinds[-1] == "message.completed"
+    stored = await Message.objects.aget(pk=reply_id)
+    assert stored.status == ReplyStatus.COMPLETE and stored.content == "".join(expected_reply("try again"))
+    await comm.disconnect()
+
+
 async def test_a_provider_that_hangs_mid_stream_ends_as_timeout_with_its_text(user, auth_client, providers, settings):
     settings.WEBOX_PROVIDER_IDLE_TIMEOUT = 0.5
     conversation = await sync_to_async(conversation_create)(owner=user)
