@@ -94,11 +94,13 @@ async def stream_from_provider(reply, stream, outcome: Outcome) -> None:
 async def announce_retry(reply, retrying: Retrying) -> None:
     """Tell the sockets the provider is being asked again, before the wait rather than after it.
 
-    Retries happen before the first text, so no delta of this reply can be overtaken.
+    Retries happen before the first text, so no delta of this reply can be overtaken. The stream
+    store keeps the latest one for a socket that joins during the wait (consumers.snapshot_replies).
     """
-    event = events.message_retrying(message_id=reply.pk, retry=retrying.retry, max_retries=retrying.max_retries,
-                                    code=str(retrying.code), retry_in_ms=round(retrying.delay * 1000))
+    retry = {"retry": retrying.retry, "max_retries": retrying.max_retries, "code": str(retrying.code)}
+    event = events.message_retrying(message_id=reply.pk, **retry, retry_in_ms=round(retrying.delay * 1000))
     try:
+        await stream_store().record_retry(reply.stream_key, {**retry, "retry_at": time.time() + retrying.delay})
         await events.publish(reply.conversation_id, [event])
     except Exception:
         # Only a courtesy: the retry goes ahead, and the reply's later events still tell the story.
