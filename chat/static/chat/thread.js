@@ -187,7 +187,8 @@ class Reply {
     const label = retry ? retry.label : STATUS_LABEL[this.status] || "";
     this.statusEl.textContent = label;
     this.statusEl.hidden = !label;
-    this.statusEl.title = retry ? retry.reason : "";
+    if (retry) this.statusEl.title = retry.reason;
+    else this.statusEl.removeAttribute("title");
     this.element.toggleAttribute("data-retrying", Boolean(retry));
   }
 
