@@ -64,13 +64,14 @@ def highlight_css() -> str:
 def markdown_to_plain(text: str) -> str:
     """The words of a Markdown text without its marks (``**``, table pipes, fences, link targets).
 
-    For previews, titles and search snippets, which are shown as plain text.
+    For previews, titles and search snippets, which are shown as plain text. An image counts as
+    its alt text.
     """
     parts: list[str] = []
     for token in _markdown().parse(text or ""):
         if token.type == "inline":
             parts.extend(" " if child.type.endswith("break") else child.content for child in token.children or ()
-                         if child.type in ("text", "code_inline", "softbreak", "hardbreak"))
+                         if child.type in ("text", "code_inline", "softbreak", "hardbreak", "image"))
             parts.append(" ")
         elif token.type in ("fence", "code_block"):
             parts.extend((token.content, " "))

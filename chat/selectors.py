@@ -7,6 +7,10 @@ from django.db.models.functions import Left
 
 from .models import ACTIVE_STATUSES, Conversation, Message, Role
 
+PREVIEW_CHARS = 160
+# The Markdown read for a preview: marks and link targets take room, so more than is shown.
+PREVIEW_SOURCE_CHARS = 2 * PREVIEW_CHARS
+
 
 class ConversationNotFound(Exception):
     """Raised alike for a conversation that does not exist and for one that is not yours."""
@@ -47,7 +51,9 @@ def conversation_list_for_user(*, user, query: str = "", archived: bool | None =
         conversations = conversations.filter(archived=archived)
     if query:
         conversations = conversations.filter(title__icontains=query)
-    return conversations.annotate(preview=Left(Subquery(last_content), 160)).order_by("-updated_at", "-id")
+    # ``preview`` is Markdown here; the list serializer shows it as plain text.
+    return conversations.annotate(preview=Left(Subquery(last_content), PREVIEW_SOURCE_CHARS)).order_by(
+        "-updated_at", "-id")
 
 
 def conversation_messages(*, conversation: Conversation) -> QuerySet[Message]:

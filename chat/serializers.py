@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .models import ACTIVE_STATUSES, Conversation, Message
-from .rendering import render_markdown
+from .rendering import markdown_to_plain, render_markdown
+from .selectors import PREVIEW_CHARS
 
 
 class UsageSerializer(serializers.Serializer):
@@ -61,8 +62,21 @@ class ConversationOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+@lru_cache(maxsize=4096)
+def plain_preview(markdown: str) -> str:
+    """The start of a message's Markdown as plain text; cached, as every page load lists the same latest ones."""
+    return markdown_to_plain(markdown)[:PREVIEW_CHARS]
+
+
+class PlainPreviewField(serializers.CharField):
+    """Computed when read: the stored text keeps its Markdown."""
+
+    def to_representation(self, value) -> str:
+        return plain_preview(value)
+
+
 class ConversationListItemSerializer(serializers.ModelSerializer):
-    preview = serializers.CharField(read_only=True, allow_null=True)
+    preview = PlainPreviewField(read_only=True, allow_null=True)
 
     class Meta:
         model = Conversation

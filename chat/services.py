@@ -16,6 +16,7 @@ from django.utils import timezone
 from . import dispatch, limits
 from .models import ACTIVE_STATUSES, ContextMode, Conversation, Message, ReplyStatus, Role
 from .providers import ErrorCode, StreamResult, provider_configs
+from .rendering import markdown_to_plain
 from .serializers import conversation_data, message_data
 from .usage.services import usage_fields
 
@@ -80,7 +81,11 @@ class SendResult:
 
 
 def title_from_message(text: str) -> str:
-    words = " ".join(text.split())
+    """A conversation's automatic title: the start of its first message as plain text (no Markdown marks).
+
+    A message that is nothing but marks (``---``) keeps its own characters.
+    """
+    words = markdown_to_plain(text) or " ".join(text.split())
     if len(words) <= TITLE_CHARS:
         return words
     cut = words[:TITLE_CHARS].rsplit(" ", 1)[0] or words[:TITLE_CHARS]

@@ -20,6 +20,8 @@ from .base import (
     ErrorCode,
     ProviderConfig,
     ProviderError,
+    Retrying,
+    StreamItem,
     StreamResult,
     TextDelta,
 )
@@ -50,9 +52,9 @@ from .services import (
 
 __all__ = [
     "PROVIDER_CLASSES", "RETRYABLE_CODES", "ChatMessage", "ChatProvider", "ChatRequest", "CheckResult", "ErrorCode",
-    "Provider", "ProviderConfig", "ProviderError", "ProviderKind", "SecretDecryptError", "StreamPolicy",
-    "StreamResult", "TextDelta", "all_provider_configs", "build_provider", "db_provider_config", "decrypt_secret",
-    "encrypt_secret", "get_provider_config", "mask_secret", "provider_catalog", "provider_check", "provider_configs",
-    "provider_create", "provider_delete", "provider_refresh_models", "provider_rotate_keys", "provider_save",
-    "provider_set_api_key", "provider_update", "reencrypt_secret", "validate_base_url",
+    "Provider", "ProviderConfig", "ProviderError", "ProviderKind", "Retrying", "SecretDecryptError", "StreamItem",
+    "StreamPolicy", "StreamResult", "TextDelta", "all_provider_configs", "build_provider", "db_provider_config",
+    "decrypt_secret", "encrypt_secret", "get_provider_config", "mask_secret", "provider_catalog", "provider_check",
+    "provider_configs", "provider_create", "provider_delete", "provider_refresh_models", "provider_rotate_keys",
+    "provider_save", "provider_set_api_key", "provider_update", "reencrypt_secret", "validate_base_url",
 ]

@@ -65,6 +65,20 @@ class TextDelta:
 
 
 @dataclass(frozen=True)
+class Retrying:
+    """Yielded before the first text when a transient error is about to be retried.
+
+    The provider waits ``delay`` seconds after yielding it, then tries again: this is retry number
+    ``retry`` of at most ``max_retries`` (the budget may end the retries sooner).
+    """
+
+    retry: int
+    max_retries: int
+    code: ErrorCode
+    delay: float
+
+
+@dataclass(frozen=True)
 class StreamResult:
     """The last item of every successful stream."""
 
@@ -89,6 +103,10 @@ class ProviderConfig:
     source: str = "env"  # "env", "db" or "builtin"
 
 
+# What a provider's stream yields.
+StreamItem = TextDelta | Retrying | StreamResult
+
+
 class ChatProvider(abc.ABC):
     """One provider endpoint. Subclasses live one per module in ``chat/providers/``."""
 
@@ -99,11 +117,12 @@ class ChatProvider(abc.ABC):
         self.config = config
 
     @abc.abstractmethod
-    def stream(self, request: ChatRequest) -> AsyncIterator[TextDelta | StreamResult]:
+    def stream(self, request: ChatRequest) -> AsyncIterator[StreamItem]:
         """Yield ``TextDelta`` items as text arrives, then exactly one ``StreamResult``.
 
-        Raises ``ProviderError`` for every failure; before the first delta transient errors may
-        already have been retried, after it nothing is retried.
+        Raises ``ProviderError`` for every failure. Before the first delta transient errors may
+        be retried, each retry announced by a ``Retrying`` item yielded before its wait; after the
+        first delta nothing is retried.
         """
 
     @abc.abstractmethod

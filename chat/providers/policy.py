@@ -4,7 +4,8 @@ The SDKs' own retries are off (``max_retries=0``). Here, before the first text a
 retryable error (429, 5xx, connection failure, timeout) is retried with exponential backoff that
 honours ``Retry-After``, within ``WEBOX_PROVIDER_RETRY_BUDGET`` seconds in total and at most
 ``WEBOX_PROVIDER_MAX_RETRIES`` times. After the first text nothing is retried: the error reaches
-the caller, who already showed part of the reply.
+the caller, who already showed part of the reply. Each retry is announced to the caller by a
+``Retrying`` item in the stream, yielded just before the wait, so a page can say so.
 """
 
 from __future__ import annotations
@@ -26,7 +27,17 @@ from typing import Any
 
 from django.conf import settings
 
-from .base import ChatProvider, ChatRequest, ErrorCode, ProviderConfig, ProviderError, StreamResult, TextDelta
+from .base import (
+    ChatProvider,
+    ChatRequest,
+    ErrorCode,
+    ProviderConfig,
+    ProviderError,
+    Retrying,
+    StreamItem,
+    StreamResult,
+    TextDelta,
+)
 
 logger = logging.getLogger("chat.providers")
 
@@ -168,7 +179,7 @@ class PolicyProvider(ChatProvider):
     def _error(self, code: ErrorCode, detail: str, *, retry_after: float | None = None) -> ProviderError:
         return ProviderError(code, redact(detail, [self.config.api_key]), retry_after=retry_after)
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[TextDelta | StreamResult]:
+    async def stream(self, request: ChatRequest) -> AsyncIterator[StreamItem]:
         policy = self.policy
         started = time.monotonic()
         retries = 0
@@ -189,6 +200,7 @@ class PolicyProvider(ChatProvider):
                     "provider %s: %s before the first token, retry %d in %.2fs: %s",
                     self.config.name, error.code, retries, delay, error.detail,
                 )
+                yield Retrying(retry=retries, max_retries=policy.max_retries, code=error.code, delay=delay)
                 await asyncio.sleep(delay)
             except BaseException:
                 await attempt.aclose()

@@ -12,13 +12,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 
 from accounts.selectors import user_auth_hash, user_group, user_still_valid
-from chat.models import Message
+from chat.models import ACTIVE_STATUSES, Message
 from chat.selectors import ConversationNotFound, active_replies, conversation_get_for_user, message_get_for_user
 from chat.serializers import message_data
 from chat.services import ChatInputError, message_send, reply_cancel
@@ -50,8 +51,9 @@ def user_from_token(raw_token: str):
         return None
 
 
-def snapshot_replies(conversation_id: int, only: list[int] | None = None) -> list[dict]:
-    """Replies with their text so far: the stream state's when it is ahead of the last checkpoint."""
+def snapshot_replies(conversation_id: int, only: list[int] | None = None) -> tuple[list[dict], list[dict]]:
+    """Replies with their text so far (the stream state's when it is ahead of the last checkpoint),
+    and the latest ``message.retrying`` of each active one still without text."""
     if only is None:
         replies = active_replies(conversation_id=conversation_id)
     else:
@@ -59,13 +61,26 @@ def snapshot_replies(conversation_id: int, only: list[int] | None = None) -> lis
     # By stream key: state left by another reply with the same id (a restored database) is never read.
     states = stream_store().read_sync([reply.stream_key for reply in replies if reply.stream_key])
     data = []
+    waiting: dict[str, int] = {}
     for reply in replies:
         item = message_data(reply)
         state = states.get(reply.stream_key) if reply.stream_key else None
         if state is not None and state.seq >= reply.seq:
             item["content"], item["seq"] = state.text, state.seq
         data.append(item)
-    return data
+        if reply.stream_key and reply.status in ACTIVE_STATUSES and not item["seq"]:
+            waiting[reply.stream_key] = reply.pk
+    return data, retries_replayed(waiting)
+
+
+def retries_replayed(waiting: dict[str, int]) -> list[dict]:
+    """The stored latest retry of these replies (stream key -> id), its wait counted from now."""
+    now = time.time()
+    return [
+        events.message_retrying(message_id=waiting[key], retry=retry["retry"], max_retries=retry["max_retries"],
+                                code=retry["code"], retry_in_ms=max(0, round((retry["retry_at"] - now) * 1000)))
+        for key, retry in stream_store().retries_sync(list(waiting)).items()
+    ] if waiting else []
 
 
 class ConversationConsumer(AsyncJsonWebsocketConsumer):
@@ -120,12 +135,14 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
             return False
 
     async def send_snapshot(self, only: list[int] | None = None):
-        replies = await db(snapshot_replies)(self.conversation_id, only)
+        replies, retries = await db(snapshot_replies)(self.conversation_id, only)
         for reply in replies:
             self.known_seq[reply["id"]] = reply["seq"]
         # partial: a repair of the listed replies only; the others are as the client knows them.
         await self.send_json({"type": events.SNAPSHOT, "conversation_id": self.conversation_id, "replies": replies,
                               "partial": only is not None})
+        for event in retries:
+            await self.send_json(event)
 
     async def disconnect(self, code):
         if self.auth_timer is not None:

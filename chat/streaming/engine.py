@@ -17,7 +17,15 @@ from dataclasses import dataclass
 
 from chat import services
 from chat.context import build_chat_request
-from chat.providers import ErrorCode, ProviderError, StreamResult, TextDelta, build_provider, get_provider_config
+from chat.providers import (
+    ErrorCode,
+    ProviderError,
+    Retrying,
+    StreamResult,
+    TextDelta,
+    build_provider,
+    get_provider_config,
+)
 from chat.serializers import message_data
 from webox.logging_context import bind_reply
 
@@ -107,10 +115,28 @@ async def stream_from_provider(prepared: Prepared, stream, outcome: Outcome) -> 
                 if outcome.first_token_at is None:
                     outcome.first_token_at = time.monotonic()
                 stream.append(item.text)
+            elif isinstance(item, Retrying):
+                await announce_retry(prepared.reply, item)
             else:
                 outcome.result = item
     if outcome.result is None:
         raise ProviderError(ErrorCode.CONNECTION_LOST, "The provider's stream ended without finishing.")
+
+
+async def announce_retry(reply, retrying: Retrying) -> None:
+    """Tell the sockets the provider is being asked again, before the wait rather than after it.
+
+    Retries happen before the first text, so no delta of this reply can be overtaken. The stream
+    store keeps the latest one for a socket that joins during the wait (consumers.snapshot_replies).
+    """
+    retry = {"retry": retrying.retry, "max_retries": retrying.max_retries, "code": str(retrying.code)}
+    event = events.message_retrying(message_id=reply.pk, **retry, retry_in_ms=round(retrying.delay * 1000))
+    try:
+        await stream_store().record_retry(reply.stream_key, {**retry, "retry_at": time.time() + retrying.delay})
+        await events.publish(reply.conversation_id, [event])
+    except Exception:
+        # Only a courtesy: the retry goes ahead, and the reply's later events still tell the story.
+        logger.exception("could not announce retry %d of reply %s", retrying.retry, reply.pk)
 
 
 async def end_reply(reply, stream, outcome: Outcome, final_deltas: list[dict], *, config=False) -> None:

@@ -2,7 +2,8 @@
 
 Events travel the channel layer to the group of their conversation as one ``chat.events``
 message carrying a list, so one flush of many replies costs one publish. They are only ever
-sent after the data they describe is committed. Documented in docs/api.md.
+sent after the data they describe is committed (``message.retrying`` describes nothing stored, so
+it goes out at once). Documented in docs/api.md.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ MESSAGE_COMPLETED = "message.completed"
 MESSAGE_ERROR = "message.error"
 MESSAGE_CANCELLED = "message.cancelled"
 MESSAGE_UPDATED = "message.updated"
+MESSAGE_RETRYING = "message.retrying"
 CONVERSATION_UPDATED = "conversation.updated"
 CONVERSATION_DELETED = "conversation.deleted"
 ERROR = "error"
@@ -42,6 +44,15 @@ def message_created(message: dict) -> Event:
 
 def message_updated(message: dict) -> Event:
     return {"type": MESSAGE_UPDATED, "message": message}
+
+
+def message_retrying(*, message_id: int, retry: int, max_retries: int, code: str, retry_in_ms: int) -> Event:
+    """The reply's provider failed before any text and is asked again in ``retry_in_ms``.
+
+    Nothing is stored for a retry, so it goes out at once; a socket that joins later never sees it.
+    """
+    return {"type": MESSAGE_RETRYING, "message_id": message_id, "retry": retry, "max_retries": max_retries,
+            "code": code, "retry_in_ms": retry_in_ms}
 
 
 def message_ended(message: dict) -> Event:

@@ -3,7 +3,8 @@
 Deltas reach sockets through the channel layer, which can lose a message (a full channel, a
 pub/sub reconnect). Every flush therefore first records the reply's whole text so far and its
 last seq here; a socket that sees a seq gap, or connects mid-stream, reads the truth from here.
-Cancel requests travel the same way, so they reach a reply on any worker.
+Cancel requests travel the same way, so they reach a reply on any worker. So does a reply's latest
+retry before its first text, for a socket that joins while its provider is being asked again.
 
 Two stores with one interface: Redis (production shape) and process memory (embedded default).
 
@@ -18,6 +19,7 @@ that very claim is ever found.
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 import weakref
@@ -69,10 +71,13 @@ class MemoryStreamStore:
         self._lock = threading.Lock()
         self._states: dict[str, tuple[str, int, float]] = {}
         self._cancels: dict[str, float] = {}
+        self._retries: dict[str, tuple[dict, float]] = {}
 
     def _expire(self, now: float) -> None:
         for key in [k for k, (_, _, expires) in self._states.items() if expires < now]:
             del self._states[key]
+        for key in [k for k, (_, expires) in self._retries.items() if expires < now]:
+            del self._retries[key]
         for key in [k for k, expires in self._cancels.items() if expires < now]:
             del self._cancels[key]
 
@@ -98,6 +103,14 @@ class MemoryStreamStore:
                 if key in self._states
             }
 
+    async def record_retry(self, key: str, retry: dict) -> None:
+        with self._lock:
+            self._retries[key] = (retry, time.monotonic() + KEY_TTL_SECONDS)
+
+    def retries_sync(self, keys: list[str]) -> dict[str, dict]:
+        with self._lock:
+            return {key: self._retries[key][0] for key in keys if key in self._retries}
+
     def request_cancel(self, keys: list[str]) -> None:
         now = time.monotonic()
         with self._lock:
@@ -112,13 +125,14 @@ class MemoryStreamStore:
         # The text stays readable for a short while: a socket may still be repairing from it.
         with self._lock:
             self._cancels.pop(key, None)
+            self._retries.pop(key, None)
             if key in self._states:
                 text, seq, _ = self._states[key]
                 self._states[key] = (text, seq, time.monotonic() + 60)
 
 
 class RedisStreamStore:
-    """Redis keys per stream key: ``text`` (APPENDed), ``seq``, ``cancel``; all expire."""
+    """Redis keys per stream key: ``text`` (APPENDed), ``seq``, ``cancel``, ``retry`` (JSON); all expire."""
 
     def __init__(self, url: str, prefix: str = "webox:reply") -> None:
         import redis
@@ -147,6 +161,9 @@ class RedisStreamStore:
 
     def _cancel_key(self, key: str) -> str:
         return f"{self.prefix}:{key}:cancel"
+
+    def _retry_key(self, key: str) -> str:
+        return f"{self.prefix}:{key}:retry"
 
     async def record_flush(self, entries: list[FlushEntry], watched: list[str]) -> set[str]:
         """One round trip: append every chunk, set every seq, read every cancel flag."""
@@ -205,6 +222,15 @@ class RedisStreamStore:
                 states[key] = StreamState(text, int(seq))
         return states
 
+    async def record_retry(self, key: str, retry: dict) -> None:
+        await self._async().set(self._retry_key(key), json.dumps(retry), ex=KEY_TTL_SECONDS)
+
+    def retries_sync(self, keys: list[str]) -> dict[str, dict]:
+        if not keys:
+            return {}
+        values = self._sync.mget([self._retry_key(key) for key in keys])
+        return {key: json.loads(value) for key, value in zip(keys, values, strict=True) if value}
+
     def request_cancel(self, keys: list[str]) -> None:
         import redis
 
@@ -226,7 +252,7 @@ class RedisStreamStore:
 
     async def forget(self, key: str) -> None:
         # The text stays readable for a short while: a socket may still be repairing from it.
-        await self._async().delete(self._cancel_key(key))
+        await self._async().delete(self._cancel_key(key), self._retry_key(key))
         await self._async().expire(self._text_key(key), 60)
 
 

@@ -64,3 +64,17 @@ def test_conversations_can_be_filtered_renamed_archived_and_deleted(chat: Page):
     expect(titles(page)).to_have_text(["Alpha river notes"])
     expect(page.get_by_role("heading", level=1)).to_have_text("New chat")
     expect(page).to_have_url("/")
+
+
+def test_titles_and_previews_show_markdown_as_plain_text(chat: Page):
+    page = chat
+    pick(page, {"openai": FAST})
+    send(page, "Plan a **trip** to `Oslo` with [maps](https://example.com/maps)")
+    expect(column(page, "openai")).to_have_attribute("data-status", "complete")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Plan a trip to Oslo with maps")
+    expect(titles(page)).to_have_text(["Plan a trip to Oslo with maps"])
+
+    # The preview (the latest message, here the echoed reply) comes with the list.
+    page.reload()
+    expect(titles(page)).to_have_text(["Plan a trip to Oslo with maps"])
+    expect(page.locator("#conversation-list .conv-preview")).to_have_text(["You said: Plan a trip to Oslo with maps"])

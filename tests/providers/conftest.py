@@ -3,19 +3,26 @@
 import pytest
 from django.db import connection
 
-from chat.providers import ChatMessage, ChatRequest, ProviderError, StreamResult
+from chat.providers import ChatMessage, ChatRequest, ProviderError, Retrying, StreamResult
 
 
 def ask(model: str, text: str = "hello there", **fields) -> ChatRequest:
     return ChatRequest(model=model, messages=(ChatMessage("user", text),), **fields)
 
 
-async def collect(provider, request, into: list[str] | None = None) -> tuple[list[str], StreamResult]:
-    """The text pieces and the final result; ``into`` keeps the pieces even if the stream fails."""
+async def collect(provider, request, into: list[str] | None = None, *,
+                  retries: list[Retrying] | None = None) -> tuple[list[str], StreamResult]:
+    """The text pieces and the final result; ``into`` keeps the pieces even if the stream fails,
+    ``retries`` the ``Retrying`` items (which must all come before the first piece)."""
     pieces = [] if into is None else into
     async for item in provider.stream(request):
         if isinstance(item, StreamResult):
             return pieces, item
+        if isinstance(item, Retrying):
+            assert not pieces, "a retry after text arrived"
+            if retries is not None:
+                retries.append(item)
+            continue
         pieces.append(item.text)
     raise AssertionError("the stream ended without a StreamResult")
 

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from chat.providers.base import ChatMessage, ChatRequest, ErrorCode, ProviderConfig
+from chat.providers.base import ChatMessage, ChatRequest, ErrorCode, ProviderConfig, ProviderError, Retrying
 from chat.providers.openai_compat import OpenAIProvider
 from chat.providers.registry import build_provider
 from tests.fake_provider import expected_reply
@@ -128,6 +128,49 @@ async def test_retry_waits_for_retry_after(provider, fake_provider):
     assert time.monotonic() - started >= 1.0
     assert pieces == expected_reply("hello there")
     assert len(fake_provider.chat_requests()) == 2
+
+
+async def test_each_retry_is_announced_before_its_wait(provider, fake_provider):
+    retries: list[Retrying] = []
+    pieces, _ = await collect(provider, ask("fake-echo;error=503;fail_times=2"), retries=retries)
+
+    assert [(r.retry, r.max_retries, r.code) for r in retries] == [
+        (1, 3, ErrorCode.UPSTREAM_ERROR), (2, 3, ErrorCode.UPSTREAM_ERROR)]
+    # Backoff from 0.01 s (fast_policy), doubling, jittered down by at most a quarter.
+    assert 0.0075 <= retries[0].delay <= 0.01 and 0.015 <= retries[1].delay <= 0.02
+    assert pieces == expected_reply("hello there")
+
+
+async def test_a_retry_announces_the_retry_after_it_waits_for(provider):
+    retries: list[Retrying] = []
+    started = time.monotonic()
+    await collect(provider, ask("fake-echo;error=429;retry_after=1;fail_times=1"), retries=retries)
+
+    assert retries == [Retrying(retry=1, max_retries=3, code=ErrorCode.RATE_LIMITED, delay=1.0)]
+    assert time.monotonic() - started >= 1.0
+
+
+async def test_an_error_that_is_not_retried_announces_no_retry(provider, settings):
+    seen = []
+    with pytest.raises(ProviderError):
+        async for item in provider.stream(ask("fake-echo;error=400")):
+            seen.append(item)
+    settings.WEBOX_PROVIDER_MAX_RETRIES = 0
+    with pytest.raises(ProviderError):
+        async for item in provider.stream(ask("fake-echo;error=503")):
+            seen.append(item)
+
+    assert seen == []
+
+
+async def test_the_last_retry_allowed_is_announced_then_the_error_reaches_the_caller(provider):
+    seen = []
+    with pytest.raises(ProviderError) as caught:
+        async for item in provider.stream(ask("fake-echo;error=500")):
+            seen.append(item)
+
+    assert [(r.retry, r.max_retries) for r in seen] == [(1, 3), (2, 3), (3, 3)]
+    assert caught.value.code == ErrorCode.UPSTREAM_ERROR
 
 
 async def test_retries_stop_at_max_retries(provider, fake_provider):

@@ -103,6 +103,64 @@ async def test_one_failing_provider_keeps_its_partial_text_and_leaves_the_others
     await comm.disconnect()
 
 
+async def test_a_retry_reaches_the_socket_before_its_wait_and_the_reply_then_completes(
+        user, auth_client, providers, settings):
+    settings.WEBOX_PROVIDER_MAX_RETRIES = 3
+    conversation = await sync_to_async(conversation_create)(owner=user)
+    comm, log = await open_socket(user, conversation.pk)
+    flaky = "fake-echo;error=429;retry_after=1;fail_times=1"
+    body = await rest_send(auth_client, conversation_id=conversation.pk, message="try again",
+                           selected_providers=["gpt"], selected_models={"gpt": flaky})
+    reply_id = body["replies"][0]["id"]
+    await collect_until(comm, log, lambda lg: lg.of_type("message.retrying"))
+    announced_at = time.monotonic()
+    await collect_until(comm, log, lambda lg: lg.seqs[reply_id])
+    first_text_after = time.monotonic() - announced_at
+    await collect_until(comm, log, all_ended([reply_id]))
+
+    [retrying] = log.of_type("message.retrying")
+    assert retrying == {"type": "message.retrying", "message_id": reply_id, "retry": 1, "max_retries": 3,
+                        "code": "rate_limited", "retry_in_ms": 1000}
+    # Sent when the wait began, not when it ended: the text came a Retry-After later.
+    assert first_text_after >= 0.8
+    kinds = [e["type"] for e in log.events if e.get("message_id") == reply_id]
+    assert kinds[0] == "message.retrying" and kinds[-1] == "message.completed"
+    stored = await Message.objects.aget(pk=reply_id)
+    assert stored.status == ReplyStatus.COMPLETE and stored.content == "".join(expected_reply("try again"))
+    await comm.disconnect()
+
+
+async def test_a_socket_that_joins_during_a_retry_wait_is_told_right_after_its_snapshot(
+        user, auth_client, providers):
+    conversation = await sync_to_async(conversation_create)(owner=user)
+    comm, log = await open_socket(user, conversation.pk)
+    body = await rest_send(auth_client, conversation_id=conversation.pk, message="late joiner",
+                           selected_providers=["gpt"],
+                           selected_models={"gpt": "fake-echo;error=503;retry_after=2;fail_times=1"})
+    reply_id = body["replies"][0]["id"]
+    await collect_until(comm, log, lambda lg: lg.of_type("message.retrying"))
+
+    late, late_log = await open_socket(user, conversation.pk)
+    await collect_until(late, late_log, lambda lg: lg.of_type("message.retrying"))
+    assert [e["type"] for e in late_log.events] == ["snapshot", "message.retrying"]
+    replayed = late_log.events[1]
+    assert {k: v for k, v in replayed.items() if k != "retry_in_ms"} == {
+        "type": "message.retrying", "message_id": reply_id, "retry": 1, "max_retries": 3, "code": "upstream_error"}
+    assert 0 < replayed["retry_in_ms"] <= 2000
+    await collect_until(late, late_log, all_ended([reply_id]))
+    await collect_until(comm, log, all_ended([reply_id]))
+
+    # Ended: the retry is forgotten, and a socket joining now is not told of it.
+    stored = await Message.objects.aget(pk=reply_id)
+    assert stored.status == ReplyStatus.COMPLETE
+    assert stream_store().retries_sync([stored.stream_key]) == {}
+    after, after_log = await open_socket(user, conversation.pk)
+    assert after_log.of_type("snapshot")[0]["replies"] == []
+    assert await after.receive_nothing(timeout=0.3)
+    for socket in (comm, late, after):
+        await socket.disconnect()
+
+
 async def test_a_provider_that_hangs_mid_stream_ends_as_timeout_with_its_text(user, auth_client, providers, settings):
     settings.WEBOX_PROVIDER_IDLE_TIMEOUT = 0.5
     conversation = await sync_to_async(conversation_create)(owner=user)

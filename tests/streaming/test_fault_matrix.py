@@ -262,7 +262,11 @@ async def test_a_provider_fault_ends_its_reply_and_leaves_the_two_others_whole(
     assert sock.log.text[faulty] == reply.content
     assert sock.log.ended[faulty]["content"] == reply.content
     fewest, most = fault.requests
-    assert fewest <= requests_for(fake, turn.models[fault.provider]) <= most
+    asked = requests_for(fake, turn.models[fault.provider])
+    assert fewest <= asked <= most
+    # Every retry was announced to the socket once, from the worker through Redis, numbered.
+    retries = [e for e in sock.log.events if e["type"] == "message.retrying" and e["message_id"] == faulty]
+    assert [e["retry"] for e in retries] == list(range(1, asked)), retries
     assert WRONG_KEY not in reply.error_detail and WRONG_KEY not in repr(sock.log.events)
     await assert_serves_a_new_turn(stack, token, conversation.pk, fake)
 

@@ -318,6 +318,9 @@ class ChatPage {
         else if (outcome === "unknown") this.refetch();
         break;
       }
+      case "message.retrying":
+        thread.applyRetry(event.message_id, event);
+        break;
       case "message.completed":
         if (!thread.applyFinish(event.message_id, { ...event, status: "complete" })) this.refetch();
         break;

@@ -90,8 +90,7 @@ class Reply {
     const changed = this.status !== status;
     this.status = status;
     this.element.dataset.status = status;
-    this.statusEl.textContent = STATUS_LABEL[status] || "";
-    this.statusEl.hidden = !STATUS_LABEL[status];
+    this.renderStatusLabel();
     this.stopButton.hidden = !this.active;
     this.copyButton.hidden = this.active;
     this.regenButton.hidden = this.active;
@@ -105,6 +104,7 @@ class Reply {
   setText(text, seq) {
     this.textNode.data = text;
     this.seq = seq;
+    if (text) this.endRetry();
     this.typingEl.hidden = !(this.active && !text);
   }
 
@@ -116,6 +116,7 @@ class Reply {
     this.textNode.appendData(text);
     this.seq = seq;
     this.typingEl.hidden = true;
+    this.endRetry();
     return true;
   }
 
@@ -164,6 +165,31 @@ class Reply {
     // finish_reason "length": the provider stopped at max tokens, the text is not the whole answer.
     this.cutEl.hidden = !(m.status === "complete" && m.finish_reason === "length");
     if (m.usage && m.usage.prompt_tokens != null) this.statsEl.title = `${m.usage.prompt_tokens} prompt tokens`;
+  }
+
+  /** message.retrying: the provider failed before any text and is asked again; said until text or the end. */
+  retrying({ retry, max_retries: max, code, retry_in_ms: wait }) {
+    if (!this.active || this.textNode.data) return;
+    this.retry = { label: `Retrying (${retry} of ${max})…`,
+      reason: `${ERROR_LABEL[code] || "The provider failed."} Next try in ${formatMs(wait)}.` };
+    this.renderStatusLabel();
+    this.thread.announce(`${this.provider} reply: retrying, ${retry} of ${max}`);
+  }
+
+  endRetry() {
+    if (!this.retry) return;
+    this.retry = null;
+    this.renderStatusLabel();
+  }
+
+  renderStatusLabel() {
+    const retry = this.active ? this.retry : null;
+    const label = retry ? retry.label : STATUS_LABEL[this.status] || "";
+    this.statusEl.textContent = label;
+    this.statusEl.hidden = !label;
+    if (retry) this.statusEl.title = retry.reason;
+    else this.statusEl.removeAttribute("title");
+    this.element.toggleAttribute("data-retrying", Boolean(retry));
   }
 
   async copy() {
@@ -401,6 +427,11 @@ export class Thread {
     let ok = true;
     this.keepingBottom(() => { ok = reply.delta(seq, text); });
     return ok ? "ok" : "gap";
+  }
+
+  /** A retry of a reply's provider; a reply this page does not know is simply not shown retrying. */
+  applyRetry(messageId, event) {
+    this.replies.get(messageId)?.retrying(event);
   }
 
   applyFinish(messageId, fields) {
