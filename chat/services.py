@@ -411,7 +411,9 @@ def _finish(reply_id: int, status: str, *, asked: bool, prompt_tokens: int | Non
     )
     if not ended:
         return None
-    reply = Message.objects.select_related("conversation").get(pk=reply_id)
+    # The row now holds exactly what was just written: no need to read it back.
+    for name, value in {"status": status, "completed_at": now, "updated_at": now, **fields, **usage}.items():
+        setattr(reply, name, value)
     # Counted once, by the one caller whose UPDATE ended the reply; kept if the conversation goes.
     limits.record_usage(reply=reply)
     return reply
