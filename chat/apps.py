@@ -20,4 +20,10 @@ class ChatConfig(AppConfig):
     name = "chat"
 
     def ready(self) -> None:
+        from django.conf import settings
+
         post_migrate.connect(_ensure_search_index, sender=self, dispatch_uid="chat-search-index")
+        if settings.WEBOX_RUNNER == "embedded":  # this process calls the providers itself
+            from .providers.sdks import load_all
+
+            load_all()

@@ -1,6 +1,7 @@
 import os
 
 from celery import Celery
+from celery.signals import worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webox.settings")
 
@@ -9,3 +10,11 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # The chat app's tasks live in its streaming package, not in chat/tasks.py.
 app.autodiscover_tasks(["chat.streaming"])
+
+
+@worker_init.connect
+def _load_provider_sdks(**_) -> None:
+    """Workers call the providers: their SDKs are loaded before the first task (chat/providers/sdks.py)."""
+    from chat.providers.sdks import load_all
+
+    load_all()

@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-import anthropic
-
-# Imported on first use by the SDK: at process start instead of inside the first reply.
-import anthropic.resources.messages  # noqa: F401
 import httpx2
 
 from .base import ChatRequest, ErrorCode, ProviderError, StreamResult, TextDelta
 from .policy import KEYLESS_PLACEHOLDER, PolicyProvider, parse_retry_after
+from .sdks import lazy
+
+anthropic = lazy("anthropic")  # loaded where providers are called (chat/providers/sdks.py)
 
 ANTHROPIC_DEFAULT_BASE_URL = "https://api.anthropic.com"
 # The Messages API requires max_tokens; used when the caller sets none.
@@ -71,6 +70,8 @@ class AnthropicProvider(PolicyProvider):
 
     The SDK's API version (2026-10-21) refuses sampling parameters, so ``temperature`` is not sent.
     """
+
+    sdk_name = "anthropic"
 
     accepted_parameters = ("max_tokens", "system_prompt")
 

@@ -10,14 +10,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
 
-import openai
-
-# The SDK imports its chat resources (and builds their models) on first use: here, at process start,
-# rather than inside the first reply of every worker (about a second on these machines).
-import openai.resources.chat.completions  # noqa: F401
-
 from .base import ChatRequest, ErrorCode, ProviderError, StreamResult, TextDelta
 from .policy import KEYLESS_PLACEHOLDER, PolicyProvider, parse_retry_after
+from .sdks import lazy
+
+openai = lazy("openai")  # loaded where providers are called (chat/providers/sdks.py)
 
 OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
 # api.openai.com refuses ``max_tokens`` for its reasoning models; most other servers only know it.
@@ -32,6 +29,8 @@ def openai_messages(request: ChatRequest) -> list[dict[str, str]]:
 
 class OpenAIProvider(PolicyProvider):
     """Chat Completions with ``stream_options={"include_usage": True}`` for token counts."""
+
+    sdk_name = "openai"
 
     @property
     def base_url(self) -> str:

@@ -27,6 +27,7 @@ from typing import Any
 
 from django.conf import settings
 
+from . import sdks
 from .base import (
     ChatProvider,
     ChatRequest,
@@ -134,6 +135,8 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
 class PolicyProvider(ChatProvider):
     """A network provider: subclasses make one attempt; this class times it out and retries it."""
 
+    sdk_name: str | None = None  # the SDK module the subclass calls (chat/providers/sdks.py)
+
     def __init__(self, config: ProviderConfig, *, policy: StreamPolicy | None = None):
         super().__init__(config)
         self._policy = policy
@@ -180,6 +183,8 @@ class PolicyProvider(ChatProvider):
         return ProviderError(code, redact(detail, [self.config.api_key]), retry_after=retry_after)
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamItem]:
+        if self.sdk_name:
+            sdks.load(self.sdk_name)  # before the timers: a first use's import is not the provider's delay
         policy = self.policy
         started = time.monotonic()
         retries = 0
