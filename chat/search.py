@@ -4,26 +4,30 @@ Three ways, one result (docs/architecture.md, "Search"):
 - PostgreSQL: the stored generated column ``search_vector`` (``to_tsvector('simple', content)``,
   kept up to date by PostgreSQL itself) matched by a prefix ``tsquery``, served by its GIN index
   ``msg_content_fts``; stored rather than an index on the expression, so that a word found in
-  most messages costs no recomputation of every vector;
+  most messages costs no recomputation of every vector. It is NULL while a reply streams: the
+  checkpoint that rewrites every streaming reply once a second would otherwise recompute and
+  re-index each one's vector (docs/performance.md); those few replies are matched on the fly;
 - SQLite: the FTS5 table ``chat_message_fts``, an external-content index of ``chat_message``
   kept up to date by triggers;
 - anything else, or a SQLite built without FTS5: every word as an ``icontains`` filter.
 Each query word matches words starting with it; all words must match. Both indexes are created
 by migration 0004 (outside the model state: neither index kind exists on the other database) and
 recreated by ``ensure_search_index`` after every ``migrate``, since rebuilding a SQLite table in a
-later migration drops its triggers.
+later migration drops its triggers; on PostgreSQL it also rebuilds a column of an older definition.
 """
 
 from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 from django.db import connection as default_connection
-from django.db.models import BooleanField, QuerySet
+from django.db.models import BooleanField
 from django.db.models.expressions import RawSQL
 
-from .models import Message
+from .models import Message, ReplyStatus
 from .rendering import markdown_to_plain
 
 MAX_QUERY_CHARS = 200
@@ -32,12 +36,14 @@ WORD = re.compile(r"[^\W_]+")
 
 PG_INDEX = "msg_content_fts"
 PG_COLUMN = "search_vector"
+PG_VECTOR = "to_tsvector('simple'::regconfig, COALESCE(content, ''::text))"
 PG_SQL = [
     f"ALTER TABLE chat_message ADD COLUMN IF NOT EXISTS {PG_COLUMN} tsvector GENERATED ALWAYS AS "
-    "(to_tsvector('simple'::regconfig, COALESCE(content, ''::text))) STORED",
+    f"(CASE WHEN status = '{ReplyStatus.STREAMING.value}' THEN NULL ELSE {PG_VECTOR} END) STORED",
     f"CREATE INDEX IF NOT EXISTS {PG_INDEX} ON chat_message USING gin ({PG_COLUMN})",
 ]
-# Counting every match of a word found in most messages would cost a scan of them all.
+# Counting every match of a word found in most messages would cost a scan of them all: the
+# search stops at MAX_COUNT matches, so the count and every page come from its one list of ids.
 MAX_COUNT = 1000
 FTS_TABLE = "chat_message_fts"
 SQLITE_FTS_SQL = [
@@ -65,6 +71,12 @@ def ensure_search_index(connection=default_connection) -> None:
     """Create the search index of this database if it is missing (idempotent, cheap when present)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
+            cursor.execute("SELECT generation_expression FROM information_schema.columns "
+                           "WHERE table_name = 'chat_message' AND column_name = %s", [PG_COLUMN])
+            row = cursor.fetchone()
+            if row is not None and ReplyStatus.STREAMING.value not in (row[0] or ""):
+                # Before migration 0005 the vector was computed while streaming too (drops its index).
+                cursor.execute(f"ALTER TABLE chat_message DROP COLUMN {PG_COLUMN}")
             for statement in PG_SQL:
                 cursor.execute(statement)
     elif connection.vendor == "sqlite":
@@ -103,23 +115,50 @@ def search_backend(connection=default_connection) -> str:
     return "icontains"
 
 
-def message_search_for_user(*, user, query: str) -> QuerySet[Message]:
-    """One's own messages (archived conversations too) whose text matches, newest first."""
+@dataclass(frozen=True)
+class Matches:
+    """The first MAX_COUNT matching messages, newest first: all their ids, their rows a slice at a time.
+
+    Sized and sliceable, so Django's Paginator counts it with ``len()`` (no query) and a page of
+    it costs one query, however many messages match.
+    """
+
+    ids: list[int]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, part: slice) -> list[Message]:
+        ids = self.ids[part]
+        found = Message.objects.select_related("conversation").in_bulk(ids)
+        return [found[pk] for pk in ids if pk in found]  # one deleted meanwhile is left out
+
+    def __iter__(self) -> Iterator[Message]:
+        return iter(self[:])
+
+
+def message_search_for_user(*, user, query: str) -> Matches:
+    """One's own messages (archived conversations too) whose text matches, newest first, up to MAX_COUNT."""
     query = query.strip()[:MAX_QUERY_CHARS]
     messages = Message.objects.filter(conversation__owner=user).exclude(content="")
     words = query_words(query)
     backend = search_backend() if words else "icontains"
+    newest_first = ("-created_at", "-id")
     if backend == "postgresql":
         tsquery = " & ".join(f"'{word}':*" for word in words)
-        matched = messages.filter(RawSQL(f'"chat_message"."{PG_COLUMN}" @@ to_tsquery(\'simple\', %s)', [tsquery],
+        indexed = messages.filter(RawSQL(f'"chat_message"."{PG_COLUMN}" @@ to_tsquery(\'simple\', %s)', [tsquery],
                                          output_field=BooleanField()))
-        # The planner misjudges how many messages a prefix query matches, so the plan is chosen
-        # here: up to MAX_COUNT matches, take them all through the GIN index (no ORDER BY, so it
-        # is used) and sort those few; more, and walking msg_created_desc newest first finds 20
-        # matches soon.
-        ids = list(matched.values_list("pk", flat=True)[:MAX_COUNT])
-        messages = matched if len(ids) >= MAX_COUNT else Message.objects.filter(pk__in=ids)
-    elif backend == "sqlite-fts5":
+        streaming = messages.filter(status=ReplyStatus.STREAMING).filter(RawSQL(
+            "to_tsvector('simple', \"chat_message\".\"content\") @@ to_tsquery('simple', %s)", [tsquery],
+            output_field=BooleanField()))
+        # With LIMIT MAX_COUNT the planner takes the GIN index for a rare word (and sorts those
+        # few) and walks msg_created_desc newest first for a common one (which finds them soon).
+        # Streaming replies have no vector (NULL): their own arm, a handful of rows by status.
+        fields = ("pk", "created_at")
+        ids = [pk for pk, _ in indexed.order_by(*newest_first).values_list(*fields)[:MAX_COUNT].union(
+            streaming.order_by().values_list(*fields), all=True).order_by(*newest_first)[:MAX_COUNT]]
+        return Matches(ids)
+    if backend == "sqlite-fts5":
         match = " ".join(f'"{word}"*' for word in words)
         messages = messages.filter(
             pk__in=RawSQL(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s", [match]))
@@ -128,7 +167,7 @@ def message_search_for_user(*, user, query: str) -> QuerySet[Message]:
             messages = messages.filter(content__icontains=word)
     else:
         messages = messages.filter(content__icontains=query)
-    return messages.select_related("conversation").order_by("-created_at", "-id")
+    return Matches(list(messages.order_by(*newest_first).values_list("pk", flat=True)[:MAX_COUNT]))
 
 
 def snippet(text: str, query: str) -> str:
