@@ -66,15 +66,15 @@ def _page(user, query: str) -> int:
 
 
 def _set_search_column(variant: str) -> None:
-    """The column as migrated ("NULL while streaming"; rebuilt if need be), as before migration 0005, or none."""
+    """The column as migrated ("NULL while streaming"), as before migration 0005, or none at all."""
     from django.db import connection
 
     from chat import search
 
-    with connection.cursor() as cursor:
-        if variant != "NULL while streaming":
-            cursor.execute(f"ALTER TABLE chat_message DROP COLUMN IF EXISTS {search.PG_COLUMN}")
-        if variant == "at every checkpoint":
+    if variant != "NULL while streaming":
+        search.drop_search_index(connection)
+    if variant == "at every checkpoint":
+        with connection.cursor() as cursor:
             cursor.execute(f"ALTER TABLE chat_message ADD COLUMN {search.PG_COLUMN} tsvector GENERATED ALWAYS AS "
                            f"({search.PG_VECTOR}) STORED")
             cursor.execute(f"CREATE INDEX {search.PG_INDEX} ON chat_message USING gin ({search.PG_COLUMN})")

@@ -1,19 +1,21 @@
 """Full-text search over the text of one's messages and replies.
 
 Three ways, one result (docs/architecture.md, "Search"):
-- PostgreSQL: the stored generated column ``search_vector`` (``to_tsvector('simple', content)``,
-  kept up to date by PostgreSQL itself) matched by a prefix ``tsquery``, served by its GIN index
-  ``msg_content_fts``; stored rather than an index on the expression, so that a word found in
-  most messages costs no recomputation of every vector. It is NULL while a reply streams: the
-  checkpoint that rewrites every streaming reply once a second would otherwise recompute and
-  re-index each one's vector (docs/performance.md); those few replies are matched on the fly;
+- PostgreSQL: the stored column ``search_vector`` (``to_tsvector('simple', content)``, set by the
+  trigger ``chat_message_search_vector`` when the content or status is written) matched by a
+  prefix ``tsquery``, served by its GIN index ``msg_content_fts``; stored rather than an index on
+  the expression, so that a word found in most messages costs no recomputation of every vector.
+  It is NULL while a reply streams: the checkpoint that rewrites every streaming reply once a
+  second would otherwise recompute and re-index each one's vector (docs/performance.md); those
+  few replies are matched on the fly;
 - SQLite: the FTS5 table ``chat_message_fts``, an external-content index of ``chat_message``
   kept up to date by triggers;
 - anything else, or a SQLite built without FTS5: every word as an ``icontains`` filter.
 Each query word matches words starting with it; all words must match. Both indexes are created
 by migration 0004 (outside the model state: neither index kind exists on the other database) and
 recreated by ``ensure_search_index`` after every ``migrate``, since rebuilding a SQLite table in a
-later migration drops its triggers; on PostgreSQL it also rebuilds a column of an older definition.
+later migration drops its triggers; on PostgreSQL it also turns the generated column of before
+migration 0005 into the plain one, in place.
 """
 
 from __future__ import annotations
@@ -36,11 +38,23 @@ WORD = re.compile(r"[^\W_]+")
 
 PG_INDEX = "msg_content_fts"
 PG_COLUMN = "search_vector"
-PG_VECTOR = "to_tsvector('simple'::regconfig, COALESCE(content, ''::text))"
-PG_SQL = [
-    f"ALTER TABLE chat_message ADD COLUMN IF NOT EXISTS {PG_COLUMN} tsvector GENERATED ALWAYS AS "
-    f"(CASE WHEN status = '{ReplyStatus.STREAMING.value}' THEN NULL ELSE {PG_VECTOR} END) STORED",
-    f"CREATE INDEX IF NOT EXISTS {PG_INDEX} ON chat_message USING gin ({PG_COLUMN})",
+PG_VECTOR_OF = "to_tsvector('simple'::regconfig, COALESCE({text}, ''::text))"
+PG_VECTOR = PG_VECTOR_OF.format(text="content")
+PG_TRIGGER = "chat_message_search_vector"  # and its function
+STREAMING = ReplyStatus.STREAMING.value
+PG_TRIGGER_SQL = [
+    f"""CREATE OR REPLACE FUNCTION {PG_TRIGGER}() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP = 'UPDATE' AND NEW.content IS NOT DISTINCT FROM OLD.content
+                AND NEW.status IS NOT DISTINCT FROM OLD.status THEN
+            RETURN NEW;
+        END IF;
+        NEW.{PG_COLUMN} := CASE WHEN NEW.status = '{STREAMING}' THEN NULL
+                                ELSE {PG_VECTOR_OF.format(text="NEW.content")} END;
+        RETURN NEW;
+    END $$""",
+    f"CREATE OR REPLACE TRIGGER {PG_TRIGGER} BEFORE INSERT OR UPDATE OF content, status ON chat_message "
+    f"FOR EACH ROW EXECUTE FUNCTION {PG_TRIGGER}()",
 ]
 # Counting every match of a word found in most messages would cost a scan of them all: the
 # search stops at MAX_COUNT matches, so the count and every page come from its one list of ids.
@@ -67,18 +81,30 @@ def _sqlite_fts_ready(connection) -> bool:
     return FTS_TABLE in names and SQLITE_TRIGGERS <= names
 
 
+def _ensure_postgresql_search_column(connection) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT is_generated FROM information_schema.columns "
+                       "WHERE table_name = 'chat_message' AND column_name = %s", [PG_COLUMN])
+        row = cursor.fetchone()
+        if row is None:
+            cursor.execute(f"ALTER TABLE chat_message ADD COLUMN {PG_COLUMN} tsvector")
+        elif row[0] == "ALWAYS":
+            # Migration 0005: the generated column of 0004 becomes a plain one, its vectors kept
+            # (no rewrite of the table); only those of replies streaming now are wrong, NULL below.
+            cursor.execute(f"ALTER TABLE chat_message ALTER COLUMN {PG_COLUMN} DROP EXPRESSION")
+        for statement in PG_TRIGGER_SQL:
+            cursor.execute(statement)
+        if row is None:
+            cursor.execute(f"UPDATE chat_message SET {PG_COLUMN} = {PG_VECTOR} WHERE status <> %s", [STREAMING])
+        elif row[0] == "ALWAYS":
+            cursor.execute(f"UPDATE chat_message SET {PG_COLUMN} = NULL WHERE status = %s", [STREAMING])
+        cursor.execute(f"CREATE INDEX IF NOT EXISTS {PG_INDEX} ON chat_message USING gin ({PG_COLUMN})")
+
+
 def ensure_search_index(connection=default_connection) -> None:
     """Create the search index of this database if it is missing (idempotent, cheap when present)."""
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT generation_expression FROM information_schema.columns "
-                           "WHERE table_name = 'chat_message' AND column_name = %s", [PG_COLUMN])
-            row = cursor.fetchone()
-            if row is not None and ReplyStatus.STREAMING.value not in (row[0] or ""):
-                # Before migration 0005 the vector was computed while streaming too (drops its index).
-                cursor.execute(f"ALTER TABLE chat_message DROP COLUMN {PG_COLUMN}")
-            for statement in PG_SQL:
-                cursor.execute(statement)
+        _ensure_postgresql_search_column(connection)
     elif connection.vendor == "sqlite":
         if _sqlite_fts_ready(connection):
             return
@@ -95,6 +121,8 @@ def ensure_search_index(connection=default_connection) -> None:
 def drop_search_index(connection=default_connection) -> None:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            cursor.execute(f"DROP TRIGGER IF EXISTS {PG_TRIGGER} ON chat_message")
+            cursor.execute(f"DROP FUNCTION IF EXISTS {PG_TRIGGER}()")
             cursor.execute(f"DROP INDEX IF EXISTS {PG_INDEX}")
             cursor.execute(f"ALTER TABLE chat_message DROP COLUMN IF EXISTS {PG_COLUMN}")
         elif connection.vendor == "sqlite":
@@ -148,7 +176,7 @@ def message_search_for_user(*, user, query: str) -> Matches:
         tsquery = " & ".join(f"'{word}':*" for word in words)
         indexed = messages.filter(RawSQL(f'"chat_message"."{PG_COLUMN}" @@ to_tsquery(\'simple\', %s)', [tsquery],
                                          output_field=BooleanField()))
-        streaming = messages.filter(status=ReplyStatus.STREAMING).filter(RawSQL(
+        streaming = messages.filter(status=STREAMING).filter(RawSQL(
             "to_tsvector('simple', \"chat_message\".\"content\") @@ to_tsquery('simple', %s)", [tsquery],
             output_field=BooleanField()))
         # With LIMIT MAX_COUNT the planner takes the GIN index for a rare word (and sorts those
