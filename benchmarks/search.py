@@ -18,6 +18,9 @@ import uuid
 from .common import create_streaming_replies, median, percentile, print_table, timed
 
 PAGE = 20
+# The search column as migrated, and as before migration 0005.
+NOW = "NULL while streaming (now)"
+BEFORE = "computed at every checkpoint (before)"
 
 
 def _vocabulary(rng: random.Random, size: int) -> list[str]:
@@ -66,19 +69,19 @@ def _page(user, query: str) -> int:
 
 
 def _set_search_column(variant: str) -> None:
-    """The column as migrated ("NULL while streaming"), as before migration 0005, or none at all."""
+    """The column as migrated (NOW), as before migration 0005 (BEFORE), or none at all."""
     from django.db import connection
 
     from chat import search
 
-    if variant != "NULL while streaming":
+    if variant != NOW:
         search.drop_search_index(connection)
-    if variant == "at every checkpoint":
+    if variant == BEFORE:
         with connection.cursor() as cursor:
             cursor.execute(f"ALTER TABLE chat_message ADD COLUMN {search.PG_COLUMN} tsvector GENERATED ALWAYS AS "
                            f"({search.PG_VECTOR}) STORED")
             cursor.execute(f"CREATE INDEX {search.PG_INDEX} ON chat_message USING gin ({search.PG_COLUMN})")
-    if variant == "NULL while streaming":
+    if variant == NOW:
         search.ensure_search_index(connection)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE chat_message")
@@ -150,10 +153,10 @@ def main(*, database_url: str, quick: bool) -> None:
 
     replies, rounds = (50, 10) if quick else (200, 30)
     rows = []
-    for variant in ("NULL while streaming", "no search column", "at every checkpoint"):
+    for variant in (NOW, "no search column", BEFORE):
         _set_search_column(variant)
         samples = _checkpoints(replies=replies, rounds=rounds, rng=rng, words=words)
         rows.append([variant, median(samples), percentile(samples, 95), max(samples)])
-    _set_search_column("NULL while streaming")
+    _set_search_column(NOW)
     print_table(f"Checkpoint: one UPDATE of {replies} streaming replies, each 40 words longer, {rounds} times",
                 ["search_vector", "p50 ms", "p95 ms", "max ms"], rows)
