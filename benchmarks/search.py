@@ -6,7 +6,7 @@ prefix. The target is under 100 ms p50 for each.
 
 Then what the search column costs the streaming checkpoint (one UPDATE a second of every streaming
 reply), on the same table: as it is (NULL while a reply streams), computed at every checkpoint (as
-before migration 0005), and without the column at all. The column is put back at the end.
+before migration 0006), and without the column at all. The column is put back at the end.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import uuid
 from .common import create_streaming_replies, median, percentile, print_table, timed
 
 PAGE = 20
-# The search column as migrated, and as before migration 0005.
+# The search column as migrated, and as before migration 0006.
 NOW = "NULL while streaming (now)"
 BEFORE = "computed at every checkpoint (before)"
 
@@ -69,7 +69,7 @@ def _page(user, query: str) -> int:
 
 
 def _set_search_column(variant: str) -> None:
-    """The column as migrated (NOW), as before migration 0005 (BEFORE), or none at all."""
+    """The column as migrated (NOW), as before migration 0006 (BEFORE), or none at all."""
     from django.db import connection
 
     from chat import search

@@ -15,7 +15,7 @@ Each query word matches words starting with it; all words must match. Both index
 by migration 0004 (outside the model state: neither index kind exists on the other database) and
 recreated by ``ensure_search_index`` after every ``migrate``, since rebuilding a SQLite table in a
 later migration drops its triggers; on PostgreSQL it also turns the generated column of before
-migration 0005 into the plain one, in place.
+migration 0006 into the plain one, in place.
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def _ensure_postgresql_search_column(connection) -> None:
         if row is None:
             cursor.execute(f"ALTER TABLE chat_message ADD COLUMN {PG_COLUMN} tsvector")
         elif row[0] == "ALWAYS":
-            # Migration 0005: the generated column of 0004 becomes a plain one, its vectors kept
+            # Migration 0006: the generated column of 0004 becomes a plain one, its vectors kept
             # (no rewrite of the table); only those of replies streaming now are wrong, NULL below.
             cursor.execute(f"ALTER TABLE chat_message ALTER COLUMN {PG_COLUMN} DROP EXPRESSION")
         for statement in PG_TRIGGER_SQL:

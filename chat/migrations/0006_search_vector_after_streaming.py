@@ -21,7 +21,7 @@ def search_vector_by_trigger(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("chat", "0004_search"),
+        ("chat", "0005_plain_automatic_titles"),
     ]
 
     operations = [
