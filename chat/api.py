@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import RequestDataTooBig
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
-from django.utils.functional import cached_property
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -318,16 +316,9 @@ class SearchResultSerializer(serializers.Serializer):
         return search.snippet(message.content, self.context["query"])
 
 
-class CappedPaginator(Paginator):
-    """Counts at most search.MAX_COUNT matches: a common word must not cost a count of them all."""
-
-    @cached_property
-    def count(self) -> int:
-        return self.object_list[:search.MAX_COUNT].count()
-
-
 class SearchPagination(PageNumberPagination):
-    django_paginator_class = CappedPaginator
+    """Over search.Matches: counted with len() (at most search.MAX_COUNT), a page in one query."""
+
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 50
