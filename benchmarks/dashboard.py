@@ -1,9 +1,12 @@
 """Scenario: the dashboard over 100k replies (50 users, 10 models, 90 days), every view and endpoint.
 
 Seeds replies straight into the database (bulk inserts, with the usage and cost a real reply
-stores), then times each page, CSV download and API endpoint through Django's test client for
-one user and for the staff site-wide view, over the full 90 days. Target: p50 under 300 ms on
-PostgreSQL, with a fixed number of queries.
+stores; the rollup's triggers count them as they would count real ones), then times each page,
+CSV download and API endpoint through Django's test client for one user and for the staff
+site-wide view, over the full 90 days, twice: with the same replies call after call (cached
+percentiles and charts are reused), and with one more reply ended before each call (the
+percentiles of the period and the charts are computed again, as on a busy site). Target: p50
+under 300 ms on PostgreSQL, with a fixed number of queries.
 """
 
 from __future__ import annotations
@@ -58,7 +61,8 @@ def seed(replies: int) -> tuple[object, object]:
             _insert(batch, now, rng)
     _insert(batch, now, rng)
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        # As autovacuum soon would after so many writes: index-only scans need the visibility map.
+        cursor.execute("VACUUM ANALYZE")
     return users[0], staff
 
 
@@ -78,6 +82,17 @@ def _insert(batch, now, rng) -> None:
             [now, now, ids, offsets],
         )
     batch.clear()
+
+
+def end_one_reply(owner) -> None:
+    """A reply of ``owner`` ends now: today's figures change, so do the period's percentiles."""
+    from chat.models import Conversation, Message, ReplyStatus, Role
+
+    conversation = Conversation.objects.filter(owner=owner).first()
+    Message.objects.create(conversation=conversation, role=Role.ASSISTANT, provider="provider0", model="model-0",
+                           status=ReplyStatus.COMPLETE, ttft_ms=500, duration_ms=2500, prompt_tokens=100,
+                           completion_tokens=200, cost=Decimal("0.0033"), cost_currency="USD",
+                           tokens_per_second=100.0)
 
 
 def main(*, database_url: str, quick: bool) -> None:
@@ -119,14 +134,21 @@ def main(*, database_url: str, quick: bool) -> None:
             statements.append(sql)
             return execute(sql, *args)
 
+        end_one_reply(user)
         with connection.execute_wrapper(count):
-            call()
-        ms = timed(call, repeat)
+            call()  # the most queries: nothing cached for these replies
+        same = timed(call, repeat)
+        changed = []
+        for _ in range(repeat):
+            end_one_reply(user)
+            changed += timed(call, 1)
         query = "&".join(f"{k}={v}" for k, v in params.items())
-        rows.append([f"{who}: {path}?{query}", len(statements), median(ms), percentile(ms, 95)])
-        if median(ms) >= TARGET_MS:
+        rows.append([f"{who}: {path}?{query}", len(statements), median(same), percentile(same, 95),
+                     median(changed), percentile(changed, 95)])
+        if max(median(same), median(changed)) >= TARGET_MS:
             slow.append(path)
     print(f"\n## Dashboard over {replies:,} replies ({USERS} users, {MODELS} models, {DAYS} days; "
           f"{repeat} calls each, PostgreSQL on loopback; queries include the session and user lookups)")
-    print_table("Dashboard views and endpoints", ["request", "queries", "p50 ms", "p95 ms"], rows)
+    print_table("Dashboard views and endpoints", ["request", "queries", "p50 ms", "p95 ms",
+                                                  "p50 ms, a reply ended before each call", "p95 ms, idem"], rows)
     print(f"Target p50 < {TARGET_MS:.0f} ms: {'met' if not slow else 'missed by ' + ', '.join(slow)}.")

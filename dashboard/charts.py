@@ -4,17 +4,27 @@ pygal writes a ``<style>`` into every SVG; it is removed so the charts follow th
 and dark themes (dashboard/static/dashboard/dashboard.css) and need no inline style under the
 Content-Security-Policy. No JavaScript (``js=[]``): the numbers are also in a table below each
 chart. Each SVG carries ``role="img"`` with a ``<title>`` and a ``<desc>`` for screen readers.
+
+Drawing four charts and their tables of numbers costs more than the figures behind them, so each
+chart's HTML (templates/dashboard/chart.html) is kept in the cache under ``Chart.digest``; the SVG
+is drawn only for numbers not drawn before.
 """
 
 from __future__ import annotations
 
+import hashlib
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 
 import pygal
+from django.template.loader import render_to_string
+from django.utils.safestring import SafeString, mark_safe
 from pygal.style import Style
+
+from .caching import remembered
 
 MAX_SERIES = 8
 SPARSE_POINTS = 14
@@ -25,7 +35,6 @@ class Chart:
     key: str
     title: str
     description: str
-    svg: str
     unit: str
     days: list[str]
     no_data: str
@@ -35,6 +44,17 @@ class Chart:
     def table(self) -> list[tuple[str, list]]:
         """The chart's numbers by day, for the table under it: ``[(day, [value per series])]``."""
         return [(day, [values[i] for values in self.series.values()]) for i, day in enumerate(self.days)]
+
+    @cached_property
+    def svg(self) -> str:
+        return _svg(self)
+
+    @cached_property
+    def digest(self) -> str:
+        """Names what the chart shows: the same digest, the same SVG and table."""
+        shown = (self.key, self.title, self.description, self.unit, self.no_data, self.days,
+                 list(self.series.items()), MAX_SERIES, SPARSE_POINTS)
+        return hashlib.blake2b(repr(shown).encode(), digest_size=16).hexdigest()
 
 
 def _series(daily: list[dict], days: list[str], value) -> dict[str, list]:
@@ -109,8 +129,13 @@ def daily_charts(daily: list[dict], days: list[str], *, currency: str | None) ->
         description = (f"{title}, one line per provider and model, from {days[0]} to {days[-1]}; "
                        "the same numbers are in the table below." if days else title)
         no_data = "No priced replies in this period" if key == "cost" else "No replies in this period"
-        chart = Chart(key=key, title=title, description=description, svg="", unit=unit, days=days, series=series,
-                      no_data=no_data)
-        chart.svg = _svg(chart)
-        charts.append(chart)
+        charts.append(Chart(key=key, title=title, description=description, unit=unit, days=days, series=series,
+                            no_data=no_data))
     return charts
+
+
+def chart_html(chart: Chart) -> SafeString:
+    """The chart's figure: its SVG and its table of numbers, drawn once for the same numbers."""
+    # Safe: the output of our own template, escaped there.
+    return mark_safe(remembered(("chart", chart.digest),
+                                lambda: str(render_to_string("dashboard/chart.html", {"chart": chart}))))

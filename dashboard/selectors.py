@@ -1,4 +1,11 @@
-"""Dashboard figures, aggregated by the database: sums and counts per group, percentiles per group.
+"""Dashboard figures: sums from the daily rollup, percentiles from the replies.
+
+Counts, tokens, errors and costs are sums over the rows of the daily rollup (dashboard/models.py,
+kept exact by triggers: dashboard/rollup.py) — per day, so a 90-day site view adds up a few
+thousand rows instead of reading every reply. Percentiles cannot be added up: they are computed
+from the replies of the period (dashboard/percentiles.py) and remembered in the cache under the
+period's fingerprint (its rollup rows' count and the sum of their random versions, which changes
+whenever any reply of the period changes), so they are recomputed only when a reply changed.
 
 Every function runs a fixed number of queries whatever the number of replies, models, users or
 days (tests/dashboard/test_queries.py). Replies count once they have ended (complete, error or
@@ -8,30 +15,35 @@ cancelled); cost sums are kept per currency, since webox converts none.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import BigIntegerField, Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncDate
+from django.utils import timezone
 
-from chat.models import Message, ReplyStatus, Role
+from chat.models import ACTIVE_STATUSES, Message, ReplyStatus, Role
 
+from .caching import remembered, remembered_many
 from .filters import Filters
+from .models import DailyUsage, UserDailyUsage
 from .percentiles import native_percentiles, percentile_annotations, unpack, windowed_percentiles
 
 ENDED = (ReplyStatus.COMPLETE, ReplyStatus.ERROR, ReplyStatus.CANCELLED)
 MODEL = ["provider", "model"]
-TIMINGS = {"ttft_ms": "ttft_ms", "duration_ms": "duration_ms"}
 P50_P95 = {"p50": 0.5, "p95": 0.95}
 TOP_ERROR_CODES = 3
 EIGHT_PLACES = Decimal("0.00000001")
-USER_SORTS = {"user": "conversation__owner__username", "replies": "t_replies", "tokens": "t_tokens",
-              "cost": "t_cost", "errors": "t_errors"}
+USER_SORTS = ("user", "replies", "tokens", "cost", "errors")
+FIGURES = ("replies", "errors", "cancelled", "estimated", "priced", "prompt_tokens", "completion_tokens",
+           "cost_units")
 
 
-def replies(filters: Filters, *, start=None, end=None) -> QuerySet:
+def replies(filters: Filters) -> QuerySet:
     """Ended replies in scope (one user's, or all for the site view), in the period, filtered."""
     qs = Message.objects.filter(role=Role.ASSISTANT, status__in=ENDED,
-                                created_at__gte=start or filters.start, created_at__lt=end or filters.end)
+                                created_at__gte=filters.start, created_at__lt=filters.end)
     if filters.owner_id is not None:
         qs = qs.filter(conversation__owner_id=filters.owner_id)
     if filters.provider:
@@ -41,36 +53,48 @@ def replies(filters: Filters, *, start=None, end=None) -> QuerySet:
     return qs
 
 
-def _counts(prefix: str = "t_", when: Q | None = None) -> dict:
-    """Replies, tokens, errors and cancellations; ``when`` restricts them (conditional aggregation)."""
-    def only(extra: Q | None = None) -> Q | None:
-        parts = [q for q in (when, extra) if q is not None]
-        if not parts:
-            return None
-        combined = parts[0]
-        for q in parts[1:]:
-            combined &= q
-        return combined
-
-    return {
-        f"{prefix}replies": Count("pk", filter=only()),
-        f"{prefix}prompt": Coalesce(Sum("prompt_tokens", filter=only()), 0),
-        f"{prefix}completion": Coalesce(Sum("completion_tokens", filter=only()), 0),
-        f"{prefix}estimated": Count("pk", filter=only(Q(usage_estimated=True))),
-        f"{prefix}errors": Count("pk", filter=only(Q(status=ReplyStatus.ERROR))),
-        f"{prefix}cancelled": Count("pk", filter=only(Q(status=ReplyStatus.CANCELLED))),
-        f"{prefix}unpriced": Count("pk", filter=only(Q(cost__isnull=True))),
-    }
+def usage_rows(filters: Filters, *, first=None, site: bool | None = None) -> QuerySet:
+    """Rollup rows in scope, in the period (from ``first`` when given), filtered."""
+    site = filters.owner_id is None if site is None else site
+    qs = DailyUsage.objects.all() if site else UserDailyUsage.objects.all()
+    if filters.owner_id is not None:
+        qs = qs.filter(owner_id=filters.owner_id)
+    qs = qs.filter(day__gte=first or filters.first, day__lte=filters.last)
+    if filters.provider:
+        qs = qs.filter(provider=filters.provider)
+    if filters.model:
+        qs = qs.filter(model=filters.model)
+    return qs
 
 
-def _costs(qs: QuerySet, group: list[str]) -> dict[tuple, dict[str, tuple[Decimal, int]]]:
-    """``{group values: {currency: (sum, priced replies)}}``, one query."""
-    out: dict[tuple, dict[str, tuple[Decimal, int]]] = defaultdict(dict)
-    rows = (qs.filter(cost__isnull=False).values(*group, "cost_currency")
-            .annotate(_sum=Sum("cost"), _priced=Count("pk")).order_by())
-    for row in rows:
-        out[tuple(row[g] for g in group)][row["cost_currency"]] = (Decimal(row["_sum"]), row["_priced"])
-    return out
+def _sums(prefix: str = "t_", when: Q | None = None, figures: tuple[str, ...] = FIGURES) -> dict:
+    return {f"{prefix}{name}": Coalesce(Sum(name, filter=when), 0, output_field=BigIntegerField())
+            for name in figures}
+
+
+DAILY_FIGURES = ("replies", "errors", "priced", "cost_units")
+USER_FIGURES = ("replies", "errors", "priced", "prompt_tokens", "completion_tokens", "cost_units")
+
+
+FINGERPRINT = {"_rows": Count("pk"), "_versions": Coalesce(Sum("version"), 0, output_field=BigIntegerField())}
+
+
+def _fingerprint(rows: list[dict]) -> tuple[int, int]:
+    """What the period's replies look like now: any change to one of them changes it."""
+    return sum(row["_rows"] for row in rows), sum(int(row["_versions"]) for row in rows)
+
+
+def _remembered(kind: str, filters: Filters, fingerprint: tuple[int, int], compute: Callable[[], dict]) -> dict:
+    """``compute()``, or what it gave for the same request while the period's replies were the same."""
+    if fingerprint[0] == 0:
+        return {}  # no replies, no percentiles
+    return remembered((kind, filters.owner_id, filters.provider, filters.model, filters.first, filters.last,
+                       fingerprint), compute)
+
+
+def units(value) -> Decimal:
+    """A rollup cost (hundred-millionths) as an amount."""
+    return Decimal(int(value)).scaleb(-8)
 
 
 def money(amount: Decimal) -> str:
@@ -100,26 +124,28 @@ def dashboard_summary(*, filters: Filters) -> dict:
     """Totals of the period and of the one before it, with the change. One query, grouped by
     currency (unpriced replies form the group without one); the counts are added up here."""
     previous = filters.previous()
-    current_q = Q(created_at__gte=filters.start)
-    previous_q = Q(created_at__lt=filters.start)
+    current_q = Q(day__gte=filters.first)
+    previous_q = Q(day__lt=filters.first)
+    priced = Q(priced__gt=0)
     rows = list(
-        replies(filters, start=previous.start).values("cost_currency")
-        .annotate(**_counts("cur_", current_q), **_counts("prev_", previous_q),
-                  cur_cost=Sum("cost", filter=current_q), prev_cost=Sum("cost", filter=previous_q))
+        usage_rows(filters, first=previous.first).values("cost_currency")
+        .annotate(**_sums("cur_", current_q), **_sums("prev_", previous_q),
+                  cur_cost=Sum("cost_units", filter=current_q & priced),
+                  prev_cost=Sum("cost_units", filter=previous_q & priced))
         .order_by("cost_currency")
     )
-    keys = {"replies": "replies", "prompt_tokens": "prompt", "completion_tokens": "completion", "errors": "errors",
-            "cancelled": "cancelled", "unpriced": "unpriced"}
-    totals = {f"{when}_{key}": sum(row[f"{when}_{key}"] for row in rows)
-              for key in keys.values() for when in ("cur", "prev")}
+    totals = {f"{when}_{name}": sum(int(row[f"{when}_{name}"]) for row in rows)
+              for name in FIGURES for when in ("cur", "prev")}
+    for when in ("cur", "prev"):
+        totals[f"{when}_unpriced"] = totals[f"{when}_replies"] - totals[f"{when}_priced"]
     costs: dict[str, dict[str, Decimal]] = {"cur": {}, "prev": {}}
     for row in rows:
         for when in ("cur", "prev"):
             if row[f"{when}_cost"] is not None:
-                costs[when][row["cost_currency"]] = Decimal(row[f"{when}_cost"])
+                costs[when][row["cost_currency"]] = units(row[f"{when}_cost"])
     figures = {}
-    for name, key in keys.items():
-        cur, prev = totals[f"cur_{key}"], totals[f"prev_{key}"]
+    for name in ("replies", "prompt_tokens", "completion_tokens", "errors", "cancelled", "unpriced"):
+        cur, prev = totals[f"cur_{name}"], totals[f"prev_{name}"]
         figures[name] = {"value": cur, "previous": prev, "change": _change(cur, prev)}
     cur_rate = _rate(totals["cur_errors"], totals["cur_replies"])
     prev_rate = _rate(totals["prev_errors"], totals["prev_replies"])
@@ -137,10 +163,60 @@ def period_data(filters: Filters) -> dict:
     return {"from": filters.first.isoformat(), "to": filters.last.isoformat(), "days": filters.days}
 
 
+class _Group:
+    """The rollup rows of one group (a model, a day and model, a user) added up."""
+
+    def __init__(self, key: tuple):
+        self.key = key
+        self.sums = dict.fromkeys(FIGURES, 0)
+        self.costs: dict[str, tuple[Decimal, int]] = {}
+        self.error_codes: dict[str, int] = {}
+
+    def add(self, row: dict) -> None:
+        sums = self.sums
+        for name in FIGURES:
+            value = row.get(f"t_{name}")
+            if value:
+                sums[name] += int(value)  # int(): PostgreSQL sums big integers as numeric
+        priced = row["t_priced"]
+        if priced:
+            total, count = self.costs.get(row["cost_currency"], (Decimal(0), 0))
+            self.costs[row["cost_currency"]] = (total + units(row["t_cost_units"]), count + priced)
+        errors = row["t_errors"]
+        if errors and "error_code" in row:
+            self.error_codes[row["error_code"]] = self.error_codes.get(row["error_code"], 0) + errors
+
+    def top_error_codes(self) -> list[dict]:
+        # Most frequent first; equal counts keep the database's order of the codes (the rows came sorted).
+        ranked = sorted(self.error_codes.items(), key=lambda item: -item[1])[:TOP_ERROR_CODES]
+        return [{"code": code, "count": count} for code, count in ranked]
+
+
+def _groups(rows: list[dict], key: Callable[[dict], tuple]) -> list[_Group]:
+    """Rows sorted by the database, folded into groups in that order."""
+    groups: dict[tuple, _Group] = {}
+    for row in rows:
+        k = key(row)
+        if k not in groups:
+            groups[k] = _Group(k)
+        groups[k].add(row)
+    return list(groups.values())
+
+
 def _percentiles(qs: QuerySet, group: list[str], specs: dict[str, tuple[str, dict[str, float]]]
                  ) -> dict[tuple, dict[str, float]]:
-    """SQLite path: one windowed query per measured field."""
+    """``{group values: {name_key: value}}``: one query on PostgreSQL, one per measured field elsewhere."""
     out: dict[tuple, dict[str, float]] = defaultdict(dict)
+    if native_percentiles():
+        annotations = {}
+        for name, (field, ps) in specs.items():
+            annotations |= percentile_annotations({name: field}, ps)
+        # Grouped in the order of the timings index (dashboard/rollup.py): read sorted, no sort.
+        for row in qs.values(*group).annotate(**annotations).order_by():
+            key = tuple(row[g] for g in group)
+            for name, (_, ps) in specs.items():
+                out[key] |= unpack(row, name, ps)
+        return out
     for name, (field, ps) in specs.items():
         for key, values in windowed_percentiles(qs, group=group, field=field, ps=ps).items():
             out[key] |= {f"{name}_{k}": v for k, v in values.items()}
@@ -149,99 +225,129 @@ def _percentiles(qs: QuerySet, group: list[str], specs: dict[str, tuple[str, dic
 
 MODEL_PERCENTILES = {"ttft_ms": ("ttft_ms", P50_P95), "duration_ms": ("duration_ms", P50_P95),
                      "tokens_per_second": ("tokens_per_second", {"p50": 0.5})}
+DAILY_PERCENTILES = {"ttft_ms": ("ttft_ms", {"p50": 0.5})}
 
 
 def dashboard_models(*, filters: Filters) -> list[dict]:
     """Per provider and model: counts, tokens, cost, percentiles, rates and the top error codes."""
-    qs = replies(filters)
-    annotations = _counts()
-    native = native_percentiles()
-    if native:
-        for name, (field, ps) in MODEL_PERCENTILES.items():
-            annotations |= percentile_annotations({name: field}, ps)
-    rows = list(qs.values(*MODEL).annotate(**annotations).order_by(*MODEL))
-    costs = _costs(qs, MODEL)
-    pct = {} if native else _percentiles(qs, MODEL, MODEL_PERCENTILES)
-    errors: dict[tuple, list[dict]] = defaultdict(list)
-    for row in (qs.filter(status=ReplyStatus.ERROR).values(*MODEL, "error_code").annotate(n=Count("pk"))
-                .order_by(*MODEL, "-n", "error_code")):
-        key = (row["provider"], row["model"])
-        if len(errors[key]) < TOP_ERROR_CODES:
-            errors[key].append({"code": row["error_code"], "count": row["n"]})
+    rows = list(usage_rows(filters).values(*MODEL, "error_code", "cost_currency")
+                .annotate(**_sums(), **FINGERPRINT).order_by(*MODEL, "error_code", "cost_currency"))
+    pct = _remembered("models", filters, _fingerprint(rows),
+                      lambda: dict(_percentiles(replies(filters), MODEL, MODEL_PERCENTILES)))
     out = []
-    for row in rows:
-        key = (row["provider"], row["model"])
-        if native:
-            values = {}
-            for name, (_, ps) in MODEL_PERCENTILES.items():
-                values |= unpack(row, name, ps)
-        else:
-            values = pct.get(key, {})
+    for group in _groups(rows, lambda row: (row["provider"], row["model"])):
+        sums, values = group.sums, pct.get(group.key, {})
         out.append({
-            "provider": row["provider"], "model": row["model"], "replies": row["t_replies"],
-            "prompt_tokens": row["t_prompt"], "completion_tokens": row["t_completion"],
-            "estimated_replies": row["t_estimated"], "unpriced_replies": row["t_unpriced"],
-            **cost_figures(costs.get(key, {})),
+            "provider": group.key[0], "model": group.key[1], "replies": sums["replies"],
+            "prompt_tokens": sums["prompt_tokens"], "completion_tokens": sums["completion_tokens"],
+            "estimated_replies": sums["estimated"], "unpriced_replies": sums["replies"] - sums["priced"],
+            **cost_figures(group.costs),
             **{f"{name}_{k}": values.get(f"{name}_{k}") for name, (_, ps) in MODEL_PERCENTILES.items() for k in ps},
-            "errors": row["t_errors"], "error_rate": _rate(row["t_errors"], row["t_replies"]),
-            "cancelled": row["t_cancelled"], "cancel_rate": _rate(row["t_cancelled"], row["t_replies"]),
-            "top_error_codes": errors.get(key, []),
+            "errors": sums["errors"], "error_rate": _rate(sums["errors"], sums["replies"]),
+            "cancelled": sums["cancelled"], "cancel_rate": _rate(sums["cancelled"], sums["replies"]),
+            "top_error_codes": group.top_error_codes(),
         })
     return out
 
 
 def dashboard_daily(*, filters: Filters) -> list[dict]:
-    """Per day and provider/model: replies, errors, error rate, cost per currency, TTFT p50."""
-    qs = replies(filters).annotate(day=TruncDate("created_at"))
-    group = ["day", *MODEL]
-    annotations = {"t_replies": Count("pk"), "t_errors": Count("pk", filter=Q(status=ReplyStatus.ERROR))}
-    native = native_percentiles()
-    if native:
-        annotations |= percentile_annotations({"ttft_ms": "ttft_ms"}, {"p50": 0.5})
-    rows = list(qs.values(*group).annotate(**annotations).order_by(*group))
-    costs = _costs(qs, group)
-    pct = {} if native else _percentiles(qs, group, {"ttft_ms": ("ttft_ms", {"p50": 0.5})})
-    out = []
+    """Per day and provider/model: replies, errors, error rate, cost per currency, TTFT p50.
+
+    A day's TTFT medians are remembered under that day's fingerprint: when a reply ends today,
+    only today's are computed again."""
+    rows = list(usage_rows(filters).values("day", *MODEL, "cost_currency")
+                .annotate(**_sums(figures=DAILY_FIGURES), **FINGERPRINT).order_by("day", *MODEL, "cost_currency"))
+    by_day: dict[date, list[dict]] = defaultdict(list)
     for row in rows:
-        key = (row["day"], row["provider"], row["model"])
-        ttft = (unpack(row, "ttft_ms", {"p50": 0.5}) if native else pct.get(key, {})).get("ttft_ms_p50")
+        by_day[row["day"]].append(row)
+    names = {day: ("daily-ttft", filters.owner_id, filters.provider, filters.model, day, _fingerprint(day_rows))
+             for day, day_rows in by_day.items()}
+    medians = remembered_many(names, lambda days: _daily_ttft(filters, days), empty={})
+    out = []
+    for group in _groups(rows, lambda row: (row["day"], row["provider"], row["model"])):
+        day, provider, model = group.key
+        sums = group.sums
         out.append({
-            "day": row["day"].isoformat(), "provider": row["provider"], "model": row["model"],
-            "replies": row["t_replies"], "errors": row["t_errors"],
-            "error_rate": _rate(row["t_errors"], row["t_replies"]),
-            "cost": cost_figures(costs.get(key, {}))["cost"], "ttft_ms_p50": ttft,
+            "day": day.isoformat(), "provider": provider, "model": model,
+            "replies": sums["replies"], "errors": sums["errors"], "error_rate": _rate(sums["errors"], sums["replies"]),
+            "cost": cost_figures(group.costs)["cost"],
+            "ttft_ms_p50": medians[day].get((provider, model), {}).get("ttft_ms_p50"),
         })
     return out
 
 
+def _daily_ttft(filters: Filters, days: list[date]) -> dict[date, dict[tuple, dict[str, float]]]:
+    """``{day: {(provider, model): {"ttft_ms_p50": value}}}`` for these days, in one query."""
+    spans = Q()
+    for first, last in _runs(sorted(days)):
+        spans |= Q(created_at__gte=_midnight(first), created_at__lt=_midnight(last + timedelta(days=1)))
+    qs = replies(filters).filter(spans).annotate(day=TruncDate("created_at"))
+    out: dict[date, dict[tuple, dict[str, float]]] = defaultdict(dict)
+    for (provider, model, day), values in _percentiles(qs, [*MODEL, "day"], DAILY_PERCENTILES).items():
+        out[day][(provider, model)] = values
+    return dict(out)
+
+
+def _runs(days: list[date]) -> list[tuple[date, date]]:
+    """Sorted days as runs of consecutive days: ``[(first, last), ...]``."""
+    runs: list[tuple[date, date]] = []
+    for day in days:
+        if runs and runs[-1][1] + timedelta(days=1) == day:
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
+
+
 def dashboard_users(*, filters: Filters, sort: str = "-cost") -> list[dict]:
     """Staff: per user replies, tokens, errors and cost, sorted by ``sort`` (a USER_SORTS key, ``-`` first
-    for descending). Two queries."""
+    for descending; ties by username). One query."""
+    rows = list(usage_rows(filters, site=False).values("owner_id", "owner__username", "cost_currency")
+                .annotate(**_sums(figures=USER_FIGURES)).order_by("owner__username", "owner_id", "cost_currency"))
+    users = []
+    for group in _groups(rows, lambda row: (row["owner_id"], row["owner__username"])):
+        sums = group.sums
+        users.append({
+            "user_id": group.key[0], "username": group.key[1],
+            "replies": sums["replies"], "prompt_tokens": sums["prompt_tokens"],
+            "completion_tokens": sums["completion_tokens"],
+            "tokens": sums["prompt_tokens"] + sums["completion_tokens"], "errors": sums["errors"],
+            "unpriced_replies": sums["replies"] - sums["priced"],
+            "cost": cost_figures(group.costs)["cost"],
+            # Sorting adds every currency's amounts, as the sort always did; None (nothing priced) goes last.
+            "_cost": sum(total for total, _ in group.costs.values()) if group.costs else None,
+        })
+    return _sorted_users(users, sort)
+
+
+def _sorted_users(users: list[dict], sort: str) -> list[dict]:
+    """``users`` came in the database's order of usernames; sorting keeps it for ties."""
     descending = sort.startswith("-")
-    field = USER_SORTS.get(sort.lstrip("-"), "t_cost")
-    qs = replies(filters)
-    group = ["conversation__owner_id", "conversation__owner__username"]
-    order = F(field).desc(nulls_last=True) if descending else F(field).asc(nulls_last=True)
-    rows = list(
-        qs.values(*group).annotate(**_counts(), t_cost=Sum("cost"))
-        .annotate(t_tokens=F("t_prompt") + F("t_completion"))
-        .order_by(order, "conversation__owner__username")
-    )
-    costs = _costs(qs, ["conversation__owner_id"])
-    return [{
-        "user_id": row["conversation__owner_id"], "username": row["conversation__owner__username"],
-        "replies": row["t_replies"], "prompt_tokens": row["t_prompt"], "completion_tokens": row["t_completion"],
-        "tokens": row["t_tokens"], "errors": row["t_errors"], "unpriced_replies": row["t_unpriced"],
-        "cost": cost_figures(costs.get((row["conversation__owner_id"],), {}))["cost"],
-    } for row in rows]
+    field = sort.lstrip("-")
+    if field not in USER_SORTS:
+        field = "cost"
+    if field == "user":
+        ordered = users[::-1] if descending else users
+    else:
+        name = "_cost" if field == "cost" else field
+        ordered = sorted(users, key=lambda u: (u[name] is None, 0 if u[name] is None
+                                               else -u[name] if descending else u[name]))
+    return [{k: v for k, v in user.items() if k != "_cost"} for user in ordered]
 
 
 def dashboard_filter_options(*, owner_id: int | None) -> list[dict]:
-    """Every provider/model the scope ever used, for the filter. One query."""
-    qs = Message.objects.filter(role=Role.ASSISTANT).exclude(provider="")
+    """Every provider/model the scope ever used, for the filter: ended replies from the rollup, and
+    the replies still generating. One query."""
+    ended = DailyUsage.objects.all() if owner_id is None else UserDailyUsage.objects.filter(owner_id=owner_id)
+    active = Message.objects.filter(role=Role.ASSISTANT, status__in=ACTIVE_STATUSES)
     if owner_id is not None:
-        qs = qs.filter(conversation__owner_id=owner_id)
-    return list(qs.values(*MODEL).distinct().order_by(*MODEL))
+        active = active.filter(conversation__owner_id=owner_id)
+    return list(ended.exclude(provider="").values(*MODEL).order_by()
+                .union(active.exclude(provider="").values(*MODEL).order_by()).order_by(*MODEL))
 
 
 def comparison(models: list[dict]) -> dict:

@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.utils.http import urlencode
 
 from . import selectors
-from .charts import daily_charts
+from .charts import chart_html, daily_charts
 from .filters import PERIOD_DAYS, DashboardInputError
 from .percentiles import room_to_sort
 from .presentation import costs, model_rows_display, summary_display
@@ -40,7 +40,7 @@ def _home(request, scope):
     models = selectors.dashboard_models(filters=filters)
     daily = selectors.dashboard_daily(filters=filters)
     days = [d.isoformat() for d in filters.dates()]
-    charts = daily_charts(daily, days, currency=selectors.main_currency(models))
+    charts = [chart_html(chart) for chart in daily_charts(daily, days, currency=selectors.main_currency(models))]
     scope_params = {"scope": "site"} if scope.site else (
         {"user": scope.viewed_user.pk} if scope.viewed_user != request.user else {})
     comparison = selectors.comparison(models)

@@ -1,0 +1,243 @@
+"""The daily rollup (dashboard/models.py), kept exact by database triggers on ``chat_message``.
+
+Why triggers: the rollup must follow every change to an ended reply — its end (complete, error,
+stop, the orphan sweep), ``usage_backfill``, the deletion of a reply, a conversation or a user,
+an import, an admin edit — and a trigger cannot be forgotten by a new code path. It runs inside
+the statement that changed the reply, so a reply's end still costs one statement and one commit
+(the bound of tests/streaming/test_database_work.py); the rows it touches are locked only until
+that commit, site row first, then the user's, always in that order. Checkpoints of streaming
+replies do not fire it (the ``WHEN`` clause: neither the old nor the new row has ended).
+
+The same statements serve PostgreSQL (inside one PL/pgSQL function) and SQLite (trigger
+bodies): ``apply`` subtracts the old row's figures and adds the new one's; a rollup row left
+with no reply is deleted. ``rollup_rebuild`` recomputes both tables from the replies with the
+same expressions (the data migration, ``manage.py dashboard_rollup``, and after a SQLite table
+rebuild dropped the triggers), and ``rollup_differences`` compares the two.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import connection as default_connection
+from django.db import transaction
+
+SITE, USER = "dashboard_dailyusage", "dashboard_userdailyusage"
+KEY = ["day", "provider", "model", "cost_currency", "error_code"]
+FIGURES = ["replies", "errors", "cancelled", "estimated", "priced", "prompt_tokens", "completion_tokens",
+           "cost_units"]
+# A change to any of these of an ended reply changes a figure or a percentile of its day.
+WATCHED = ["role", "status", "created_at", "conversation_id", "provider", "model", "cost_currency", "error_code",
+           "prompt_tokens", "completion_tokens", "usage_estimated", "cost", "ttft_ms", "duration_ms",
+           "tokens_per_second"]
+PG_FUNCTION = "dashboard_usage_apply"
+TRIGGERS = {"insert": "dashboard_usage_insert", "delete": "dashboard_usage_delete", "update": "dashboard_usage_update"}
+# Serves the percentiles of dashboard/selectors.py (PostgreSQL): read in group order, index only.
+PG_TIMINGS_INDEX = "msg_dashboard_timings"
+PG_TIMINGS_INDEX_SQL = (
+    f"CREATE INDEX IF NOT EXISTS {PG_TIMINGS_INDEX} ON chat_message "
+    "(provider, model, ((created_at AT TIME ZONE 'UTC')::date)) "
+    "INCLUDE (created_at, ttft_ms, duration_ms, tokens_per_second) "
+    "WHERE role = 'assistant' AND status IN ('complete', 'error', 'cancelled')"
+)
+
+
+@dataclass(frozen=True)
+class Dialect:
+    day: str  # the UTC day of a timestamp column, {0} being the column
+    version: str  # a random non-negative integer below 2**31
+    is_distinct: str
+
+
+POSTGRESQL = Dialect(day="(({0} AT TIME ZONE 'UTC')::date)", version="CAST(random() * 2147483647 AS BIGINT)",
+                     is_distinct="IS DISTINCT FROM")
+SQLITE = Dialect(day="date({0})", version="abs(random() % 2147483647)", is_distinct="IS NOT")
+
+
+def dialect(connection) -> Dialect:
+    if connection.vendor == "postgresql":
+        return POSTGRESQL
+    if connection.vendor == "sqlite":
+        return SQLITE
+    raise NotImplementedError(f"The dashboard rollup supports PostgreSQL and SQLite, not {connection.vendor}.")
+
+
+def counted(row: str) -> str:
+    """Whether a row of chat_message counts on the dashboard: an assistant reply that has ended."""
+    return f"({row}.role = 'assistant' AND {row}.status IN ('complete', 'error', 'cancelled'))"
+
+
+def _key(row: str, d: Dialect) -> list[str]:
+    return [d.day.format(f"{row}.created_at"), f"{row}.provider", f"{row}.model", f"{row}.cost_currency",
+            f"CASE WHEN {row}.status = 'error' THEN {row}.error_code ELSE '' END"]
+
+
+def _figures(row: str, sign: int) -> list[str]:
+    """One reply's figures, times ``sign``, in FIGURES order."""
+    def when(condition: str) -> str:
+        return f"CASE WHEN {condition} THEN {sign} ELSE 0 END"
+
+    return [str(sign), when(f"{row}.status = 'error'"), when(f"{row}.status = 'cancelled'"),
+            when(f"{row}.usage_estimated"), when(f"{row}.cost IS NOT NULL"),
+            f"{sign} * COALESCE({row}.prompt_tokens, 0)", f"{sign} * COALESCE({row}.completion_tokens, 0)",
+            f"{sign} * CAST(COALESCE(round({row}.cost * 100000000), 0) AS BIGINT)"]
+
+
+def _owner(row: str) -> str:
+    return f"(SELECT owner_id FROM chat_conversation WHERE id = {row}.conversation_id)"
+
+
+def _add(table: str, row: str, sign: int, d: Dialect, only_if: str) -> str:
+    """Upsert: add one reply's figures (``sign`` -1 subtracts them) to its rollup row, if ``only_if``."""
+    values = [*_key(row, d), *_figures(row, sign), d.version]
+    if table == USER:
+        columns = ["owner_id", *KEY, *FIGURES, "version"]
+        select = (f"SELECT c.owner_id, {', '.join(values)} FROM chat_conversation c "
+                  f"WHERE c.id = {row}.conversation_id AND {only_if}")
+        conflict = ["owner_id", *KEY]
+    else:
+        columns = [*KEY, *FIGURES, "version"]
+        select = f"SELECT {', '.join(values)} WHERE {only_if}"  # SQLite needs a WHERE before ON CONFLICT anyway
+        conflict = KEY
+    updates = ", ".join([*(f"{f} = {table}.{f} + excluded.{f}" for f in FIGURES), "version = excluded.version"])
+    return (f"INSERT INTO {table} ({', '.join(columns)}) {select} "
+            f"ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {updates}")
+
+
+def _drop_empty(table: str, row: str, d: Dialect, only_if: str) -> str:
+    match = " AND ".join(f"{column} = {value}" for column, value in zip(KEY, _key(row, d), strict=True))
+    owner = f" AND owner_id = {_owner(row)}" if table == USER else ""
+    return f"DELETE FROM {table} WHERE {only_if} AND {match}{owner} AND replies <= 0"
+
+
+def _subtract(row: str, d: Dialect, only_if: str = "1 = 1") -> list[str]:
+    """Take one reply out: the site's row first, then the user's (always that order: no deadlock)."""
+    return [_add(SITE, row, -1, d, only_if), _drop_empty(SITE, row, d, only_if),
+            _add(USER, row, -1, d, only_if), _drop_empty(USER, row, d, only_if)]
+
+
+def _plus(row: str, d: Dialect, only_if: str = "1 = 1") -> list[str]:
+    return [_add(SITE, row, 1, d, only_if), _add(USER, row, 1, d, only_if)]
+
+
+def _changed(d: Dialect) -> str:
+    return " OR ".join(f"OLD.{column} {d.is_distinct} NEW.{column}" for column in WATCHED)
+
+
+def trigger_sql(connection) -> list[str]:
+    """The statements that (re)create the triggers, idempotent."""
+    d = dialect(connection)
+    when = {"insert": counted("NEW"), "delete": counted("OLD"),
+            "update": f"({counted('OLD')} OR {counted('NEW')}) AND ({_changed(d)})"}
+    drops = [f"DROP TRIGGER IF EXISTS {name}{' ON chat_message' if d is POSTGRESQL else ''}"
+             for name in TRIGGERS.values()]
+    if d is POSTGRESQL:
+        function = (
+            f"CREATE OR REPLACE FUNCTION {PG_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $body$\n"
+            "BEGIN\n"
+            # Nested: OLD is null in an INSERT trigger, NEW in a DELETE one.
+            f"  IF TG_OP <> 'INSERT' THEN IF {counted('OLD')} THEN\n"
+            + "".join(f"    {s};\n" for s in _subtract("OLD", d))
+            + "  END IF; END IF;\n"
+            f"  IF TG_OP <> 'DELETE' THEN IF {counted('NEW')} THEN\n"
+            + "".join(f"    {s};\n" for s in _plus("NEW", d))
+            + "  END IF; END IF;\n  RETURN NULL;\nEND\n$body$"
+        )
+        creates = [f"CREATE TRIGGER {name} AFTER {op.upper()} ON chat_message FOR EACH ROW WHEN ({when[op]}) "
+                   f"EXECUTE FUNCTION {PG_FUNCTION}()" for op, name in TRIGGERS.items()]
+        return [function, *drops, *creates]
+    bodies = {
+        "insert": _plus("NEW", d),
+        "delete": _subtract("OLD", d),
+        # A trigger body has no IF: each statement says whether it applies.
+        "update": [*_subtract("OLD", d, counted("OLD")), *_plus("NEW", d, counted("NEW"))],
+    }
+    creates = [f"CREATE TRIGGER {name} AFTER {op.upper()} ON chat_message WHEN {when[op]} BEGIN "
+               + " ".join(f"{s};" for s in bodies[op]) + " END" for op, name in TRIGGERS.items()]
+    return [*drops, *creates]
+
+
+def triggers_present(connection=default_connection) -> bool:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT tgname FROM pg_trigger WHERE tgrelid = 'chat_message'::regclass "
+                           "AND NOT tgisinternal")
+        else:
+            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'chat_message'")
+        names = {row[0] for row in cursor.fetchall()}
+    return set(TRIGGERS.values()) <= names
+
+
+def _grouped(table: str, d: Dialect) -> str:
+    """The rollup rows of ``table`` computed from the replies themselves (without version)."""
+    sums = ", ".join(f"SUM({expression})" for expression in _figures("m", 1))
+    key = ", ".join(_key("m", d))
+    if table == USER:
+        return (f"SELECT c.owner_id, {key}, {sums} FROM chat_message m "
+                f"JOIN chat_conversation c ON c.id = m.conversation_id WHERE {counted('m')} "
+                f"GROUP BY {', '.join(str(i) for i in range(1, len(KEY) + 2))}")
+    return (f"SELECT {key}, {sums} FROM chat_message m WHERE {counted('m')} "
+            f"GROUP BY {', '.join(str(i) for i in range(1, len(KEY) + 1))}")
+
+
+def _columns(table: str) -> list[str]:
+    return ["owner_id", *KEY, *FIGURES] if table == USER else [*KEY, *FIGURES]
+
+
+def rollup_rebuild(connection=default_connection) -> None:
+    """Recompute both rollup tables from the replies, in one transaction."""
+    d = dialect(connection)
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        for table in (SITE, USER):
+            columns = _columns(table)
+            cursor.execute(f"DELETE FROM {table}")
+            cursor.execute(f"INSERT INTO {table} ({', '.join(columns)}, version) "
+                           f"SELECT g.*, {d.version} FROM ({_grouped(table, d)}) g")
+
+
+def ensure_rollup(connection=default_connection) -> bool:
+    """Create the triggers (and the timings index) if missing; rebuild the rollup when the triggers
+    were missing, since changes made meanwhile were not counted. Returns whether it rebuilt."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(PG_TIMINGS_INDEX_SQL)
+    if triggers_present(connection):
+        return False
+    with transaction.atomic(using=connection.alias):
+        with connection.cursor() as cursor:
+            for statement in trigger_sql(connection):
+                cursor.execute(statement)
+        rollup_rebuild(connection)
+    return True
+
+
+def drop_rollup(connection=default_connection) -> None:
+    with connection.cursor() as cursor:
+        for statement in trigger_sql(connection):
+            if statement.startswith("DROP TRIGGER"):
+                cursor.execute(statement)
+        if connection.vendor == "postgresql":
+            cursor.execute(f"DROP FUNCTION IF EXISTS {PG_FUNCTION}()")
+            cursor.execute(f"DROP INDEX IF EXISTS {PG_TIMINGS_INDEX}")
+
+
+def rollup_differences(connection=default_connection) -> list[str]:
+    """How the rollup differs from the replies' own figures (empty when it is exact)."""
+    d = dialect(connection)
+    problems = []
+    for table in (SITE, USER):
+        width = len(_columns(table)) - len(FIGURES)
+        with connection.cursor() as cursor:
+            cursor.execute(_grouped(table, d))
+            expected = _by_key(cursor.fetchall(), width)
+            cursor.execute(f"SELECT {', '.join(_columns(table))} FROM {table}")
+            stored = _by_key(cursor.fetchall(), width)
+        for key in sorted(set(expected) | set(stored), key=repr):
+            if expected.get(key) != stored.get(key):
+                problems.append(f"{table} {key}: stored {stored.get(key)}, replies say {expected.get(key)}")
+    return problems
+
+
+def _by_key(rows, width: int) -> dict[tuple, tuple[int, ...]]:
+    # Keys as text: SQLite gives the computed day as text and the stored one as a date.
+    return {tuple(str(v) for v in row[:width]): tuple(int(v) for v in row[width:]) for row in rows}
