@@ -200,7 +200,9 @@ def ensure_rollup(connection=default_connection) -> bool:
     were missing, since changes made meanwhile were not counted. Returns whether it rebuilt."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(PG_TIMINGS_INDEX_SQL)
+            cursor.execute("SELECT to_regclass(%s)", [PG_TIMINGS_INDEX])
+            if cursor.fetchone()[0] is None:
+                cursor.execute(PG_TIMINGS_INDEX_SQL)
     if triggers_present(connection):
         return False
     with transaction.atomic(using=connection.alias):
