@@ -25,8 +25,9 @@ class UsageFigures(models.Model):
     completion_tokens = models.BigIntegerField(default=0)
     # Hundred-millionths (Message.cost keeps 8 places): integer sums are exact on every database.
     cost_units = models.BigIntegerField(default=0)
-    # Random, new at every change of the row: the sum over a period tells whether any of its replies
-    # changed, which is what cached percentiles are keyed by (dashboard/selectors.py).
+    # New at every change of the row, from a counter that only goes up (dashboard/rollup.py): the rows
+    # of a period and the sum of their versions tell whether any of its replies changed, which is
+    # what remembered percentiles are keyed by (dashboard/selectors.py).
     version = models.BigIntegerField(default=0)
 
     class Meta:

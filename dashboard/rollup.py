@@ -31,6 +31,9 @@ WATCHED = ["role", "status", "created_at", "conversation_id", "provider", "model
            "prompt_tokens", "completion_tokens", "usage_estimated", "cost", "ttft_ms", "duration_ms",
            "tokens_per_second"]
 PG_FUNCTION = "dashboard_usage_apply"
+# Where versions come from: a sequence on PostgreSQL (no lock between concurrent replies), a
+# one-row counter on SQLite (one writer at a time anyway). It only goes up.
+VERSIONS = "dashboard_usage_version"
 TRIGGERS = {"insert": "dashboard_usage_insert", "delete": "dashboard_usage_delete", "update": "dashboard_usage_update"}
 # Serves the percentiles of dashboard/selectors.py (PostgreSQL): read in group order, index only.
 PG_TIMINGS_INDEX = "msg_dashboard_timings"
@@ -45,13 +48,21 @@ PG_TIMINGS_INDEX_SQL = (
 @dataclass(frozen=True)
 class Dialect:
     day: str  # the UTC day of a timestamp column, {0} being the column
-    version: str  # a random non-negative integer below 2**31
     is_distinct: str
+    version: str  # this change's version, inside a trigger
+    new_versions: str  # one new version per row of a SELECT (rebuild)
+    setup: tuple[str, ...]
 
 
-POSTGRESQL = Dialect(day="(({0} AT TIME ZONE 'UTC')::date)", version="CAST(random() * 2147483647 AS BIGINT)",
-                     is_distinct="IS DISTINCT FROM")
-SQLITE = Dialect(day="date({0})", version="abs(random() % 2147483647)", is_distinct="IS NOT")
+POSTGRESQL = Dialect(
+    day="(({0} AT TIME ZONE 'UTC')::date)", is_distinct="IS DISTINCT FROM", version="v",
+    new_versions=f"nextval('{VERSIONS}')", setup=(f"CREATE SEQUENCE IF NOT EXISTS {VERSIONS}",))
+SQLITE = Dialect(
+    day="date({0})", is_distinct="IS NOT", version=f"(SELECT value FROM {VERSIONS})",
+    new_versions=f"(SELECT value FROM {VERSIONS}) + ROW_NUMBER() OVER ()",
+    setup=(f"CREATE TABLE IF NOT EXISTS {VERSIONS} (id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL)",
+           f"INSERT OR IGNORE INTO {VERSIONS} (id, value) VALUES (1, 0)"))
+SQLITE_NEXT_VERSION = f"UPDATE {VERSIONS} SET value = value + 1"
 
 
 def dialect(connection) -> Dialect:
@@ -134,6 +145,7 @@ def trigger_sql(connection) -> list[str]:
     if d is POSTGRESQL:
         function = (
             f"CREATE OR REPLACE FUNCTION {PG_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $body$\n"
+            f"DECLARE v bigint := nextval('{VERSIONS}');\n"
             "BEGIN\n"
             # Nested: OLD is null in an INSERT trigger, NEW in a DELETE one.
             f"  IF TG_OP <> 'INSERT' THEN IF {counted('OLD')} THEN\n"
@@ -145,16 +157,16 @@ def trigger_sql(connection) -> list[str]:
         )
         creates = [f"CREATE TRIGGER {name} AFTER {op.upper()} ON chat_message FOR EACH ROW WHEN ({when[op]}) "
                    f"EXECUTE FUNCTION {PG_FUNCTION}()" for op, name in TRIGGERS.items()]
-        return [function, *drops, *creates]
+        return [*d.setup, function, *drops, *creates]
     bodies = {
-        "insert": _plus("NEW", d),
-        "delete": _subtract("OLD", d),
+        "insert": [SQLITE_NEXT_VERSION, *_plus("NEW", d)],
+        "delete": [SQLITE_NEXT_VERSION, *_subtract("OLD", d)],
         # A trigger body has no IF: each statement says whether it applies.
-        "update": [*_subtract("OLD", d, counted("OLD")), *_plus("NEW", d, counted("NEW"))],
+        "update": [SQLITE_NEXT_VERSION, *_subtract("OLD", d, counted("OLD")), *_plus("NEW", d, counted("NEW"))],
     }
     creates = [f"CREATE TRIGGER {name} AFTER {op.upper()} ON chat_message WHEN {when[op]} BEGIN "
                + " ".join(f"{s};" for s in bodies[op]) + " END" for op, name in TRIGGERS.items()]
-    return [*drops, *creates]
+    return [*d.setup, *drops, *creates]
 
 
 def triggers_present(connection=default_connection) -> bool:
@@ -188,11 +200,16 @@ def rollup_rebuild(connection=default_connection) -> None:
     """Recompute both rollup tables from the replies, in one transaction."""
     d = dialect(connection)
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        for statement in d.setup:
+            cursor.execute(statement)
         for table in (SITE, USER):
             columns = _columns(table)
             cursor.execute(f"DELETE FROM {table}")
+            # New versions, above every earlier one: no fingerprint of before the rebuild can come back.
             cursor.execute(f"INSERT INTO {table} ({', '.join(columns)}, version) "
-                           f"SELECT g.*, {d.version} FROM ({_grouped(table, d)}) g")
+                           f"SELECT g.*, {d.new_versions} FROM ({_grouped(table, d)}) g")
+            if d is SQLITE:
+                cursor.execute(f"UPDATE {VERSIONS} SET value = value + (SELECT count(*) FROM {table})")
 
 
 def ensure_rollup(connection=default_connection) -> bool:
@@ -221,6 +238,9 @@ def drop_rollup(connection=default_connection) -> None:
         if connection.vendor == "postgresql":
             cursor.execute(f"DROP FUNCTION IF EXISTS {PG_FUNCTION}()")
             cursor.execute(f"DROP INDEX IF EXISTS {PG_TIMINGS_INDEX}")
+            cursor.execute(f"DROP SEQUENCE IF EXISTS {VERSIONS}")
+        else:
+            cursor.execute(f"DROP TABLE IF EXISTS {VERSIONS}")
 
 
 def rollup_differences(connection=default_connection) -> list[str]:

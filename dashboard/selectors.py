@@ -4,8 +4,10 @@ Counts, tokens, errors and costs are sums over the rows of the daily rollup (das
 kept exact by triggers: dashboard/rollup.py) — per day, so a 90-day site view adds up a few
 thousand rows instead of reading every reply. Percentiles cannot be added up: they are computed
 from the replies of the period (dashboard/percentiles.py) and remembered in the cache under the
-period's fingerprint (its rollup rows' count and the sum of their random versions, which changes
-whenever any reply of the period changes), so they are recomputed only when a reply changed.
+period's fingerprint: the number of its rollup rows and the sum of their versions. Any change to
+a reply gives its rows a version above every earlier one, so a period whose replies changed can
+never show a fingerprint it had before (rows kept unchanged add the same; the new ones add more
+than the ones they replace, as many of them), and percentiles are recomputed only then.
 
 Every function runs a fixed number of queries whatever the number of replies, models, users or
 days (tests/dashboard/test_queries.py). Replies count once they have ended (complete, error or
@@ -80,7 +82,7 @@ FINGERPRINT = {"_rows": Count("pk"), "_versions": Coalesce(Sum("version"), 0, ou
 
 
 def _fingerprint(rows: list[dict]) -> tuple[int, int]:
-    """What the period's replies look like now: any change to one of them changes it."""
+    """The rows and the sum of their versions: any change to one of their replies changes it."""
     return sum(row["_rows"] for row in rows), sum(int(row["_versions"]) for row in rows)
 
 
