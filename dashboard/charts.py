@@ -21,7 +21,11 @@ from functools import cached_property
 
 import pygal
 from django.template.loader import render_to_string
+from django.utils import numberformat
+from django.utils.formats import get_format
+from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 from pygal.style import Style
 
 from .caching import remembered
@@ -49,12 +53,35 @@ class Chart:
     def svg(self) -> str:
         return _svg(self)
 
+    @property
+    def table_rows(self) -> SafeString:
+        """The rows of the table of numbers, as ``{{ value }}`` in a template would write them.
+
+        Written here: a template loop over every cell (a thousand a chart) costs more than drawing
+        the chart, and so does looking the number format up for each one."""
+        number = _number_format()
+
+        def cell(value) -> str:
+            return "–" if value is None else escape(number(value))
+
+        return mark_safe("".join(  # every part escaped
+            f'<tr><th scope="row">{escape(day)}</th>{"".join(f"<td>{cell(v)}</td>" for v in values)}</tr>'
+            for day, values in self.table))
+
     @cached_property
     def digest(self) -> str:
         """Names what the chart shows: the same digest, the same SVG and table."""
         shown = (self.key, self.title, self.description, self.unit, self.no_data, self.days,
                  list(self.series.items()), MAX_SERIES, SPARSE_POINTS)
         return hashlib.blake2b(repr(shown).encode(), digest_size=16).hexdigest()
+
+
+def _number_format():
+    """``formats.localize`` for numbers, with the active language's format looked up once."""
+    lang = get_language()
+    decimal, grouping, thousands = (get_format(name, lang) for name in
+                                    ("DECIMAL_SEPARATOR", "NUMBER_GROUPING", "THOUSAND_SEPARATOR"))
+    return lambda value: numberformat.format(value, decimal, None, grouping, thousands, use_l10n=True)
 
 
 def _series(daily: list[dict], days: list[str], value) -> dict[str, list]:

@@ -74,6 +74,7 @@ def _sums(prefix: str = "t_", when: Q | None = None, figures: tuple[str, ...] = 
             for name in figures}
 
 
+SUM_COLUMNS = [(name, f"t_{name}") for name in FIGURES]
 DAILY_FIGURES = ("replies", "errors", "priced", "cost_units")
 USER_FIGURES = ("replies", "errors", "priced", "prompt_tokens", "completion_tokens", "cost_units")
 
@@ -106,9 +107,13 @@ def money(amount: Decimal) -> str:
 def cost_figures(costs: dict[str, tuple[Decimal, int]]) -> dict:
     """Cost and cost per priced reply, per currency, as decimal strings ({} means unknown)."""
     return {
-        "cost": {cur: money(total) for cur, (total, _) in sorted(costs.items())},
+        "cost": cost_only(costs),
         "cost_per_reply": {cur: money(total / priced) for cur, (total, priced) in sorted(costs.items()) if priced},
     }
+
+
+def cost_only(costs: dict[str, tuple[Decimal, int]]) -> dict[str, str]:
+    return {cur: money(total) for cur, (total, _) in sorted(costs.items())}
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -176,8 +181,8 @@ class _Group:
 
     def add(self, row: dict) -> None:
         sums = self.sums
-        for name in FIGURES:
-            value = row.get(f"t_{name}")
+        for name, column in SUM_COLUMNS:
+            value = row.get(column)
             if value:
                 sums[name] += int(value)  # int(): PostgreSQL sums big integers as numeric
         priced = row["t_priced"]
@@ -272,7 +277,7 @@ def dashboard_daily(*, filters: Filters) -> list[dict]:
         out.append({
             "day": day.isoformat(), "provider": provider, "model": model,
             "replies": sums["replies"], "errors": sums["errors"], "error_rate": _rate(sums["errors"], sums["replies"]),
-            "cost": cost_figures(group.costs)["cost"],
+            "cost": cost_only(group.costs),
             "ttft_ms_p50": medians[day].get((provider, model), {}).get("ttft_ms_p50"),
         })
     return out
@@ -319,7 +324,7 @@ def dashboard_users(*, filters: Filters, sort: str = "-cost") -> list[dict]:
             "completion_tokens": sums["completion_tokens"],
             "tokens": sums["prompt_tokens"] + sums["completion_tokens"], "errors": sums["errors"],
             "unpriced_replies": sums["replies"] - sums["priced"],
-            "cost": cost_figures(group.costs)["cost"],
+            "cost": cost_only(group.costs),
             # Sorting adds every currency's amounts, as the sort always did; None (nothing priced) goes last.
             "_cost": sum(total for total, _ in group.costs.values()) if group.costs else None,
         })

@@ -1,8 +1,12 @@
 """The charts are server-drawn SVG: no script, no inline style, named for screen readers, numbers beside."""
 
 import re
+from decimal import Decimal
 
 import pytest
+from django.template import Context, Template
+
+from dashboard.charts import daily_charts
 
 from .conftest import client_for
 
@@ -28,3 +32,21 @@ def test_each_chart_has_its_numbers_as_a_table(seeded, user):
     assert chart.count("<tr><th scope=\"row\">") == 7
     cells = re.findall(r'<tr><th scope="row">([\d-]+)</th><td>([^<]*)</td></tr>', chart)
     assert [c for _, c in cells][-2:] == ["2", "1"]
+
+
+def test_the_table_of_numbers_reads_as_a_template_writes_each_value():
+    days = ["2026-01-01", "2026-01-02", "2026-01-03"]
+    daily = [
+        {"day": "2026-01-01", "provider": "a", "model": "x<y>", "replies": 12345, "errors": 1, "error_rate": 1 / 3,
+         "cost": {"USD": "0.00000001"}, "ttft_ms_p50": 1234.5},
+        {"day": "2026-01-03", "provider": "a", "model": "x<y>", "replies": 2, "errors": 0, "error_rate": 0.0,
+         "cost": {"USD": "12.50000000"}, "ttft_ms_p50": None},
+        {"day": "2026-01-02", "provider": "b", "model": "z", "replies": 7, "errors": 7, "error_rate": 1.0,
+         "cost": {}, "ttft_ms_p50": 1e-7},
+    ]
+    by_template = Template('{% for day, values in chart.table %}<tr><th scope="row">{{ day }}</th>{% for v in values %}'
+                           '<td>{% if v is None %}–{% else %}{{ v }}{% endif %}</td>{% endfor %}</tr>{% endfor %}')
+    charts = daily_charts(daily, days, currency="USD")
+    assert Decimal("0.00000001") in charts[0].series["a · x<y>"]  # what str() would write as 1E-8
+    for chart in charts:
+        assert chart.table_rows == by_template.render(Context({"chart": chart})), chart.key
