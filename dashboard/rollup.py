@@ -32,7 +32,9 @@ WATCHED = ["role", "status", "created_at", "conversation_id", "provider", "model
            "tokens_per_second"]
 PG_FUNCTION = "dashboard_usage_apply"
 # Where versions come from: a sequence on PostgreSQL (no lock between concurrent replies), a
-# one-row counter on SQLite (one writer at a time anyway). It only goes up.
+# one-row counter on SQLite (one writer at a time anyway). It only goes up — except that SQLite's
+# goes back with a transaction rolled back, harmless since no dashboard read shares a transaction
+# with writes (the tests, which do, give each test its own cache keys).
 VERSIONS = "dashboard_usage_version"
 TRIGGERS = {"insert": "dashboard_usage_insert", "delete": "dashboard_usage_delete", "update": "dashboard_usage_update"}
 # Serves the percentiles of dashboard/selectors.py (PostgreSQL): read in group order, index only.

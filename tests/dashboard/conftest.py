@@ -18,6 +18,7 @@ Not counted: a streaming reply of alice today.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
@@ -27,6 +28,16 @@ from rest_framework.test import APIClient
 
 from chat.models import Conversation, Message, ModelPrice
 from chat.usage.services import replies_usage_backfill
+
+
+@pytest.fixture(autouse=True)
+def own_cache_keys(settings):
+    """Each test its own cache keys. On SQLite the rollup's version counter goes back with each
+    test's rollback, so two tests could build the same fingerprint over different replies; a real
+    dashboard read never shares a transaction with writes that are rolled back."""
+    default = settings.CACHES["default"]
+    settings.CACHES = {**settings.CACHES, "default": {
+        **default, "KEY_PREFIX": f"{default.get('KEY_PREFIX', '')}-{uuid.uuid4().hex[:8]}"}}
 
 
 def day(days_ago: int) -> datetime:
