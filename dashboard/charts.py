@@ -12,15 +12,17 @@ is drawn only for numbers not drawn before.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
+from pathlib import Path
 
 import pygal
-from django.template.loader import render_to_string
+from django.template.loader import get_template, render_to_string
 from django.utils import numberformat
 from django.utils.formats import get_format
 from django.utils.html import escape
@@ -30,6 +32,7 @@ from pygal.style import Style
 
 from .caching import remembered
 
+TEMPLATE = "dashboard/chart.html"
 MAX_SERIES = 8
 SPARSE_POINTS = 14
 
@@ -70,10 +73,17 @@ class Chart:
 
     @cached_property
     def digest(self) -> str:
-        """Names what the chart shows: the same digest, the same SVG and table."""
-        shown = (self.key, self.title, self.description, self.unit, self.no_data, self.days,
-                 list(self.series.items()), MAX_SERIES, SPARSE_POINTS)
+        """Names what the chart shows and how it is drawn: the same digest, the same SVG and table."""
+        shown = (_drawing(), self.key, self.title, self.description, self.unit, self.no_data, self.days,
+                 list(self.series.items()))
         return hashlib.blake2b(repr(shown).encode(), digest_size=16).hexdigest()
+
+
+@functools.cache
+def _drawing() -> str:
+    """This module, its template and pygal: a chart drawn by another version is drawn again."""
+    source = Path(__file__).read_bytes() + get_template(TEMPLATE).template.source.encode() + pygal.__version__.encode()
+    return hashlib.blake2b(source, digest_size=8).hexdigest()
 
 
 def _number_format():
@@ -165,4 +175,4 @@ def chart_html(chart: Chart) -> SafeString:
     """The chart's figure: its SVG and its table of numbers, drawn once for the same numbers."""
     # Safe: the output of our own template, escaped there.
     return mark_safe(remembered(("chart", chart.digest),
-                                lambda: str(render_to_string("dashboard/chart.html", {"chart": chart}))))
+                                lambda: str(render_to_string(TEMPLATE, {"chart": chart}))))

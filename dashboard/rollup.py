@@ -9,8 +9,8 @@ that commit, site row first, then the user's, always in that order. Checkpoints 
 replies do not fire it (the ``WHEN`` clause: neither the old nor the new row has ended).
 
 The same statements serve PostgreSQL (inside one PL/pgSQL function) and SQLite (trigger
-bodies): ``apply`` subtracts the old row's figures and adds the new one's; a rollup row left
-with no reply is deleted. ``rollup_rebuild`` recomputes both tables from the replies with the
+bodies): the old row's figures are subtracted from its rollup rows and the new row's added; a
+rollup row left with no reply is deleted. ``rollup_rebuild`` recomputes both tables from the replies with the
 same expressions (the data migration, ``manage.py dashboard_rollup``, and after a SQLite table
 rebuild dropped the triggers), and ``rollup_differences`` compares the two.
 """

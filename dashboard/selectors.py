@@ -40,6 +40,9 @@ EIGHT_PLACES = Decimal("0.00000001")
 USER_SORTS = ("user", "replies", "tokens", "cost", "errors")
 FIGURES = ("replies", "errors", "cancelled", "estimated", "priced", "prompt_tokens", "completion_tokens",
            "cost_units")
+SUM_COLUMNS = [(name, f"t_{name}") for name in FIGURES]
+DAILY_FIGURES = ("replies", "errors", "priced", "cost_units")  # what the daily series shows
+USER_FIGURES = ("replies", "errors", "priced", "prompt_tokens", "completion_tokens", "cost_units")
 
 
 def replies(filters: Filters) -> QuerySet:
@@ -74,11 +77,6 @@ def _sums(prefix: str = "t_", when: Q | None = None, figures: tuple[str, ...] = 
             for name in figures}
 
 
-SUM_COLUMNS = [(name, f"t_{name}") for name in FIGURES]
-DAILY_FIGURES = ("replies", "errors", "priced", "cost_units")
-USER_FIGURES = ("replies", "errors", "priced", "prompt_tokens", "completion_tokens", "cost_units")
-
-
 FINGERPRINT = {"_rows": Count("pk"), "_versions": Coalesce(Sum("version"), 0, output_field=BigIntegerField())}
 
 
@@ -87,12 +85,13 @@ def _fingerprint(rows: list[dict]) -> tuple[int, int]:
     return sum(row["_rows"] for row in rows), sum(int(row["_versions"]) for row in rows)
 
 
-def _remembered(kind: str, filters: Filters, fingerprint: tuple[int, int], compute: Callable[[], dict]) -> dict:
-    """``compute()``, or what it gave for the same request while the period's replies were the same."""
+def _period_percentiles(filters: Filters, fingerprint: tuple[int, int]) -> dict[tuple, dict[str, float]]:
+    """The per-model percentiles of the period, or what they were while its replies were the same."""
     if fingerprint[0] == 0:
         return {}  # no replies, no percentiles
-    return remembered((kind, filters.owner_id, filters.provider, filters.model, filters.first, filters.last,
-                       fingerprint), compute)
+    return remembered(("models", repr(MODEL_PERCENTILES), filters.owner_id, filters.provider, filters.model,
+                       filters.first, filters.last, fingerprint),
+                      lambda: dict(_percentiles(replies(filters), MODEL, MODEL_PERCENTILES)))
 
 
 def units(value) -> Decimal:
@@ -239,8 +238,7 @@ def dashboard_models(*, filters: Filters) -> list[dict]:
     """Per provider and model: counts, tokens, cost, percentiles, rates and the top error codes."""
     rows = list(usage_rows(filters).values(*MODEL, "error_code", "cost_currency")
                 .annotate(**_sums(), **FINGERPRINT).order_by(*MODEL, "error_code", "cost_currency"))
-    pct = _remembered("models", filters, _fingerprint(rows),
-                      lambda: dict(_percentiles(replies(filters), MODEL, MODEL_PERCENTILES)))
+    pct = _period_percentiles(filters, _fingerprint(rows))
     out = []
     for group in _groups(rows, lambda row: (row["provider"], row["model"])):
         sums, values = group.sums, pct.get(group.key, {})
@@ -267,8 +265,8 @@ def dashboard_daily(*, filters: Filters) -> list[dict]:
     by_day: dict[date, list[dict]] = defaultdict(list)
     for row in rows:
         by_day[row["day"]].append(row)
-    names = {day: ("daily-ttft", filters.owner_id, filters.provider, filters.model, day, _fingerprint(day_rows))
-             for day, day_rows in by_day.items()}
+    names = {day: ("daily", repr(DAILY_PERCENTILES), filters.owner_id, filters.provider, filters.model, day,
+                   _fingerprint(day_rows)) for day, day_rows in by_day.items()}
     medians = remembered_many(names, lambda days: _daily_ttft(filters, days), empty={})
     out = []
     for group in _groups(rows, lambda row: (row["day"], row["provider"], row["model"])):
