@@ -49,9 +49,14 @@ def _markdown() -> MarkdownIt:
 
 @lru_cache(maxsize=1)
 def block_parser() -> MarkdownIt:
-    """``render_markdown``'s parser without its inline pass: where a text's blocks start, at a third of the cost."""
+    """``render_markdown``'s parser without its inline pass: where a text's blocks start, at a third of the cost.
+
+    Link reference definitions read as paragraphs here: where one ends may depend on lines still
+    to come (a title over several lines), a paragraph's end never does.
+    """
     parser = _new_markdown()
     parser.core.ruler.enableOnly(["normalize", "block"])
+    parser.block.ruler.disable("reference")
     return parser
 
 

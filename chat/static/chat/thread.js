@@ -154,8 +154,8 @@ class Reply {
 
   /**
    * Finished blocks of `text[start:end]`, rendered by the server. Blocks that do not start where the
-   * shown ones end are left out: the rest of the reply then stays text until its final render (rare:
-   * a link reference definition can make a snapshot's split differ from the stream's).
+   * shown ones end (the server says they always do) are left out: the rest of the reply would then
+   * stay text until its final render.
    */
   blocks(seq, start, end, html) {
     if (!this.active || start !== this.renderedUpto || end <= start || seq > this.seq) return;
