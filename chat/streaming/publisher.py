@@ -9,7 +9,7 @@ turn), unless the rate cap has already widened the interval. The flush interval 
 when more conversations are active than ``WEBOX_MAX_PUBLISH_RATE`` allows at the base interval.
 The text so far is checkpointed to the database about once a second per reply.
 
-A flush that completes a line of a reply may finish Markdown blocks (chat.streamed_markdown): those
+A flush that completes or begins a line of a reply may finish Markdown blocks (chat.streamed_markdown): those
 are rendered once, off the loop, and go out as ``message.blocks`` in the same layer message as the
 deltas, right after them.
 """
@@ -165,7 +165,7 @@ class Publisher:
             cancelled = await stream_store().record_flush(entries, watched)
             deltas: list[dict] = []
             by_conversation: dict[int, list[dict]] = {}
-            lines_completed: list[ReplyStream] = []
+            may_finish: list[ReplyStream] = []
             for stream, entry, count in zip(due, entries, taken, strict=True):
                 del stream.pending[:count]
                 stream.seq = entry.seq
@@ -175,14 +175,14 @@ class Publisher:
                 by_conversation.setdefault(stream.conversation_id, []).append(delta)
                 # A reply's last text goes out with its final content_html: no blocks for it.
                 if publish and stream.blocks.add(entry.chunk):
-                    lines_completed.append(stream)
-            if lines_completed:
+                    may_finish.append(stream)
+            if may_finish:
                 try:
-                    finished = await asyncio.to_thread(_take_blocks, lines_completed)
+                    finished = await asyncio.to_thread(_take_blocks, may_finish)
                 except Exception:
                     logger.exception("rendering finished blocks failed")
-                    finished = [None] * len(lines_completed)
-                for stream, found in zip(lines_completed, finished, strict=True):
+                    finished = [None] * len(may_finish)
+                for stream, found in zip(may_finish, finished, strict=True):
                     if found is not None:
                         by_conversation[stream.conversation_id].append(events.blocks(
                             message_id=stream.reply_id, seq=stream.seq, start=found.start, end=found.end,
