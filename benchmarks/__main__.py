@@ -1,8 +1,9 @@
 """Run the benchmarks: ``python -m benchmarks [--quick] [SCENARIO ...] [--only streams,interval,snapshot,worker]``.
 
 ``python -m benchmarks e2e`` runs webox end to end (its own processes and database, see benchmarks/e2e.py),
-``python -m benchmarks stages`` splits one reply's time and CPU by stage (benchmarks/e2e_stages.py);
-neither is in the default set.
+``python -m benchmarks stages`` splits one reply's time and CPU by stage (benchmarks/e2e_stages.py),
+``python -m benchmarks markdown`` the CPU of rendering Markdown while streaming (in process);
+none is in the default set.
 
 Loopback only, bounded, stops by itself. Needs Redis (WEBOX_BENCH_REDIS_URL, default db 5 on
 127.0.0.1) and PostgreSQL (WEBOX_BENCH_POSTGRES_URL, default user postgres on 127.0.0.1).
@@ -15,7 +16,7 @@ import os
 import platform
 import time
 
-from . import dashboard, e2e, e2e_stages, interval, load, reads, search, snapshot, streams_table, worker
+from . import dashboard, e2e, e2e_stages, interval, load, markdown, reads, search, snapshot, streams_table, worker
 from .common import RUN_ID, base_env, bench_database, delete_redis_keys, migrate, setup_django
 
 SCENARIOS = {
@@ -29,9 +30,12 @@ SCENARIOS = {
     "reads": reads.main,
     "dashboard": dashboard.main,
     "search": search.main,
+    "markdown": markdown.main,
 }
 DEFAULT = ["streams", "interval", "snapshot", "worker"]
-STANDALONE = {"e2e", "stages"}  # starts webox's own processes on its own database: no shared database, no Django here
+# e2e and stages start webox's own processes on their own database; markdown needs neither:
+# no shared database, no Django here.
+STANDALONE = {"e2e", "stages", "markdown"}
 
 
 def main() -> None:

@@ -11,6 +11,9 @@ from the plan; latency is arrival minus due, so a producer that falls behind sho
 Modes:
 - ``publisher``: the real ``chat.streaming.publisher.Publisher`` (Redis stream state, checkpoints to PostgreSQL,
   one layer message per conversation per flush, adaptive interval).
+- ``publisher-md``: the same, with replies that are Markdown (paragraphs, a heading, a list, a table, a
+  fenced code block, in 4-byte tokens; see ``MARKDOWN_TOKENS``), so the finished blocks rendered while a
+  reply streams (``message.blocks``) are part of the cost; plain ``tok`` tokens never finish a block.
 - ``per-reply``: the same Redis stream-state write per flush, but one ``group_send`` per reply per
   flush at the base interval ``WEBOX_FLUSH_INTERVAL_MS`` (no per-conversation batching, no widening).
 - ``naive``: one ``group_send`` per token, awaited by the stream (no stream state, no checkpoint).
@@ -28,6 +31,21 @@ from dataclasses import dataclass
 from .common import TOKEN, Usage, base_env, create_streaming_replies, percentile, pipe, rss_mb, setup_django, spawn
 
 WARMUP = 1.0  # seconds after start excluded from rates and CPU (tasks ramping up)
+PUBLISHERS = ("publisher", "publisher-md")
+
+
+def _markdown_tokens() -> list[str]:
+    """A Markdown reply of about 400 tokens, cut into 4-character tokens (a receiver counts len(text) // 4)."""
+    paragraph = "Some words of a paragraph that goes on for a while, as replies do, with `code` and **bold**. " * 2
+    items = "".join(f"- item {i}: a point worth making in a list\n" for i in range(6))
+    table = "| name | value |\n|---|---:|\n" + "".join(f"| row {i} | {i * 7} |\n" for i in range(5))
+    code = "```python\n" + "".join(f"def step_{i}(x):\n    return x * {i}\n" for i in range(6)) + "```\n"
+    text = f"{paragraph}\n\n## A heading\n\n{items}\n{table}\n{code}\n{paragraph}\n\n"
+    text += " " * (-len(text) % 4)
+    return [text[i:i + 4] for i in range(0, len(text), 4)]
+
+
+MARKDOWN_TOKENS = _markdown_tokens()
 
 
 @dataclass
@@ -97,6 +115,8 @@ async def _receive(plan: Plan, conn) -> dict:
             now = time.monotonic()
             last[0] = now
             for ev in message["events"]:
+                if ev["type"] != "message.delta":
+                    continue  # message.blocks: the same text, rendered
                 records.append((now, ev["message_id"], ev["seq"], len(ev["text"]) // len(TOKEN)))
             records.append((now, 0, 0, 0))  # marks one layer message
 
@@ -190,7 +210,7 @@ async def _produce(mode: str, plan: Plan, conn) -> dict:
     await layer.group_send("warmup", {"type": "warmup"})
     await store.read([0])
     sends, flushes = _WindowCounter(layer, "group_send"), _WindowCounter(store, "record_flush")
-    publisher = get_publisher() if mode == "publisher" else None
+    publisher = get_publisher() if mode in PUBLISHERS else None
     flush_calls = _WindowCounter(publisher, "flush") if publisher is not None else None
     per_reply = PerReplyFlusher(settings.WEBOX_FLUSH_INTERVAL_MS / 1000) if mode == "per-reply" else None
     conn.send("ready")
@@ -224,10 +244,12 @@ async def _produce(mode: str, plan: Plan, conn) -> dict:
                     return
                 if mode == "naive":
                     await events.publish(cid, [events.delta(message_id=reply_id, seq=i + 1, text=TOKEN)])
+                elif mode == "publisher-md":
+                    stream.append(MARKDOWN_TOKENS[i % len(MARKDOWN_TOKENS)])
                 elif mode != "tokens":
                     stream.append(TOKEN)
                 sent[0] += 1
-            if mode in ("publisher", "per-reply"):
+            if mode in (*PUBLISHERS, "per-reply"):
                 closes.append(asyncio.get_running_loop().create_task(close(stream, time.monotonic())))
 
     intervals, lags = [], []

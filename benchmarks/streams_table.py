@@ -30,10 +30,11 @@ def measure(*, database_url: str, layer: str, mode: str, streams_count: int, per
 
 def configurations(quick: bool) -> list[tuple[str, str, int, int]]:
     if quick:
-        return [("pubsub", mode, 500, 1) for mode in ("publisher", "per-reply", "naive")]
+        return [("pubsub", mode, 500, 1) for mode in ("publisher", "publisher-md", "per-reply", "naive")]
     rows = [("pubsub", "tokens", 500, 1)]
     for count in (100, 300, 500):
         rows += [("pubsub", mode, count, 1) for mode in ("publisher", "per-reply", "naive")]
+    rows += [("pubsub", "publisher-md", count, 1) for count in (100, 500)]
     rows += [("pubsub", mode, 500, 3) for mode in ("publisher", "per-reply")]
     rows += [("core", mode, 500, 1) for mode in ("publisher", "per-reply")]
     return rows

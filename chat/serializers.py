@@ -10,6 +10,7 @@ from rest_framework import serializers
 from .models import ACTIVE_STATUSES, Conversation, Message
 from .rendering import markdown_to_plain, render_markdown
 from .selectors import PREVIEW_CHARS
+from .streamed_markdown import rendered_prefix
 
 
 class UsageSerializer(serializers.Serializer):
@@ -27,20 +28,34 @@ class MessageOutputSerializer(serializers.ModelSerializer):
     conversation_id = serializers.IntegerField()
     reply_to = serializers.IntegerField(source="reply_to_id", allow_null=True)
     content_html = serializers.SerializerMethodField()
+    rendered_html = serializers.SerializerMethodField(
+        help_text="While a reply is active: the HTML of its finished Markdown blocks; otherwise empty.")
+    rendered_upto = serializers.SerializerMethodField(
+        help_text="While a reply is active: the characters of content that rendered_html covers; otherwise 0.")
     usage = serializers.SerializerMethodField()
 
     class Meta:
         model = Message
         fields = [
-            "id", "conversation_id", "role", "content", "content_html", "provider", "model", "reply_to",
+            "id", "conversation_id", "role", "content", "content_html", "rendered_html", "rendered_upto",
+            "provider", "model", "reply_to",
             "status", "error_code", "error_detail", "usage", "ttft_ms", "duration_ms", "finish_reason",
             "parameters", "chosen", "seq", "created_at", "completed_at",
         ]
         read_only_fields = fields
 
     def get_content_html(self, message: Message) -> str:
-        # Active replies are shown as plain text while they grow; only finished text is rendered.
+        # An active reply has only its finished blocks rendered (rendered_html); the whole text once it ends.
         return "" if message.status in ACTIVE_STATUSES else render_markdown(message.content)
+
+    @staticmethod
+    def get_rendered_html(message: Message) -> str:
+        # What the publisher has sent as message.blocks up to this text (chat.streamed_markdown).
+        return rendered_prefix(message.content)[0] if message.status in ACTIVE_STATUSES else ""
+
+    @staticmethod
+    def get_rendered_upto(message: Message) -> int:
+        return rendered_prefix(message.content)[1] if message.status in ACTIVE_STATUSES else 0
 
     @staticmethod
     @extend_schema_field(UsageSerializer)

@@ -5,6 +5,6 @@ the provider → coalesce deltas, record them in the stream store and publish (`
 ``streamstate``, ``events``) → deliver with seq checks (``consumers``) → checkpoint about once a
 second → store the end (usage, timings) and publish it (``engine.end_reply``).
 
-Imports chat's services, selectors, serializers and models, and the providers package. Chat
+Imports chat's services, selectors, serializers, models and streamed_markdown, and the providers package. Chat
 reaches it only through ``chat.dispatch`` (see there why).
 """

@@ -63,10 +63,11 @@ def snapshot_replies(conversation_id: int, only: list[int] | None = None) -> tup
     data = []
     waiting: dict[str, int] = {}
     for reply in replies:
-        item = message_data(reply)
         state = states.get(reply.stream_key) if reply.stream_key else None
         if state is not None and state.seq >= reply.seq:
-            item["content"], item["seq"] = state.text, state.seq
+            # Before serializing: the rendered prefix (rendered_html) is worked out from this text.
+            reply.content, reply.seq = state.text, state.seq
+        item = message_data(reply)
         data.append(item)
         if reply.stream_key and reply.status in ACTIVE_STATUSES and not item["seq"]:
             waiting[reply.stream_key] = reply.pk
@@ -245,10 +246,17 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
         await self.user_still_valid()
 
     async def chat_events(self, message):
+        forwarded: set[tuple[int, int]] = set()
         for event in message["events"]:
             kind = event.get("type")
             if kind == events.MESSAGE_DELTA:
-                await self.forward_delta(event)
+                if await self.forward_delta(event):
+                    forwarded.add((event["message_id"], event["seq"]))
+                continue
+            if kind == events.MESSAGE_BLOCKS:
+                # Only behind its own delta: when that was dropped or repaired, the snapshot holds these blocks.
+                if (event["message_id"], event["seq"]) in forwarded:
+                    await self.send_json(event)
                 continue
             if kind == events.MESSAGE_CREATED and event["message"]["role"] == "assistant":
                 self.known_seq.setdefault(event["message"]["id"], 0)
@@ -259,14 +267,16 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
             if kind == events.CONVERSATION_DELETED:
                 await self.close(code=CLOSE_FORBIDDEN)
 
-    async def forward_delta(self, event):
+    async def forward_delta(self, event) -> bool:
+        """Send a delta that follows what this socket has; True if it was sent as it is."""
         message_id, seq = event["message_id"], event["seq"]
         known = self.known_seq.get(message_id, 0)
         if seq <= known:
-            return  # a duplicate, or text the snapshot already gave
+            return False  # a duplicate, or text the snapshot already gave
         if seq == known + 1:
             self.known_seq[message_id] = seq
             await self.send_json(event)
-            return
+            return True
         # A gap: something between was lost on the way. Send the truth instead.
         await self.send_snapshot(only=[message_id])
+        return False

@@ -15,6 +15,7 @@ from channels.layers import get_channel_layer
 SNAPSHOT = "snapshot"
 MESSAGE_CREATED = "message.created"
 MESSAGE_DELTA = "message.delta"
+MESSAGE_BLOCKS = "message.blocks"
 MESSAGE_COMPLETED = "message.completed"
 MESSAGE_ERROR = "message.error"
 MESSAGE_CANCELLED = "message.cancelled"
@@ -36,6 +37,14 @@ def conversation_group(conversation_id: int) -> str:
 
 def delta(*, message_id: int, seq: int, text: str) -> Event:
     return {"type": MESSAGE_DELTA, "message_id": message_id, "seq": seq, "text": text}
+
+
+def blocks(*, message_id: int, seq: int, start: int, end: int, html: str) -> Event:
+    """Finished Markdown blocks of a streaming reply: ``html`` renders ``content[start:end]`` (characters).
+
+    Travels right after the delta of the same ``seq``, in the same layer message (chat.streamed_markdown).
+    """
+    return {"type": MESSAGE_BLOCKS, "message_id": message_id, "seq": seq, "start": start, "end": end, "html": html}
 
 
 def message_created(message: dict) -> Event:

@@ -8,6 +8,10 @@ wait for the next tick: it goes out at once (batched with the other first texts 
 turn), unless the rate cap has already widened the interval. The flush interval widens
 when more conversations are active than ``WEBOX_MAX_PUBLISH_RATE`` allows at the base interval.
 The text so far is checkpointed to the database about once a second per reply.
+
+A flush that completes or begins a line of a reply may finish Markdown blocks (chat.streamed_markdown): those
+are rendered once, off the loop, and go out as ``message.blocks`` in the same layer message as the
+deltas, right after them.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from django.conf import settings
+
+from chat.streamed_markdown import RenderedBlocks, StreamedBlocks
 
 from . import events
 from .db import db
@@ -46,6 +52,7 @@ class ReplyStream:
     finishing: bool = False
     # Called with the stream when its first text arrives (the publisher sends that at once).
     on_first_text: Callable[[ReplyStream], None] | None = field(default=None, repr=False)
+    blocks: StreamedBlocks = field(default_factory=StreamedBlocks, repr=False)
 
     def append(self, text: str) -> None:
         if text:
@@ -158,6 +165,7 @@ class Publisher:
             cancelled = await stream_store().record_flush(entries, watched)
             deltas: list[dict] = []
             by_conversation: dict[int, list[dict]] = {}
+            may_finish: list[ReplyStream] = []
             for stream, entry, count in zip(due, entries, taken, strict=True):
                 del stream.pending[:count]
                 stream.seq = entry.seq
@@ -165,6 +173,20 @@ class Publisher:
                 delta = events.delta(message_id=stream.reply_id, seq=entry.seq, text=entry.chunk)
                 deltas.append(delta)
                 by_conversation.setdefault(stream.conversation_id, []).append(delta)
+                # A reply's last text goes out with its final content_html: no blocks for it.
+                if publish and stream.blocks.add(entry.chunk):
+                    may_finish.append(stream)
+            if may_finish:
+                try:
+                    finished = await asyncio.to_thread(_take_blocks, may_finish)
+                except Exception:
+                    logger.exception("rendering finished blocks failed")
+                    finished = [None] * len(may_finish)
+                for stream, found in zip(may_finish, finished, strict=True):
+                    if found is not None:
+                        by_conversation[stream.conversation_id].append(events.blocks(
+                            message_id=stream.reply_id, seq=stream.seq, start=found.start, end=found.end,
+                            html=found.html))
             if publish and by_conversation:
                 await asyncio.gather(*(events.publish(cid, evs) for cid, evs in by_conversation.items()))
             by_key = {s.key: s for s in streams} if cancelled else {}
@@ -207,6 +229,20 @@ class Publisher:
             for reply_id, _, _ in checkpoints:
                 if reply_id in self.streams:
                     self.streams[reply_id].checkpointed_seq = -1
+
+
+def _take_blocks(streams: list[ReplyStream]) -> list[RenderedBlocks | None]:
+    """Parse and render the newly finished blocks of these replies (in a thread: Pygments can take milliseconds)."""
+    found = []
+    for stream in streams:
+        try:
+            found.append(stream.blocks.take())
+        except Exception:
+            # Never worth a lost delta: this reply just shows plain text until its final render.
+            logger.exception("rendering the finished blocks of reply %s failed", stream.reply_id)
+            stream.blocks.stopped = True
+            found.append(None)
+    return found
 
 
 _publishers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Publisher] = weakref.WeakKeyDictionary()

@@ -125,6 +125,20 @@ def test_conversation_detail_lists_messages_in_order(auth_client):
     assert [m["id"] for m in messages] == sorted(m["id"] for m in messages)
 
 
+def test_an_active_reply_comes_with_its_finished_blocks_rendered(auth_client, make_reply):
+    text = "Plan:\n\n| step | done |\n|---|---|\n| <script>x</script> | no |\n\nStill typing\nand so"
+    streaming = make_reply(content=text, seq=4)
+    complete = make_reply(status=ReplyStatus.COMPLETE, content=text)
+    messages = {m["id"]: m for m in auth_client.get(f"/api/chat/conversations/{streaming.conversation_id}")
+                .json()["messages"]}
+    active = messages[streaming.pk]
+    assert active["content_html"] == "" and active["rendered_upto"] == text.index("Still typing")
+    assert active["rendered_html"].startswith("<p>Plan:</p>\n<table>") and "&lt;script&gt;" in active["rendered_html"]
+    ended = messages[complete.pk]
+    assert (ended["rendered_html"], ended["rendered_upto"]) == ("", 0)
+    assert ended["content_html"].startswith(active["rendered_html"])
+
+
 def test_cancel_of_a_pending_reply_ends_it_cancelled(auth_client, user):
     conversation = conversation_create(owner=user)
     user_message = Message.objects.create(conversation=conversation, role="user", content="hi")

@@ -321,6 +321,9 @@ class ChatPage {
       case "message.retrying":
         thread.applyRetry(event.message_id, event);
         break;
+      case "message.blocks":
+        thread.applyBlocks(event);
+        break;
       case "message.completed":
         if (!thread.applyFinish(event.message_id, { ...event, status: "complete" })) this.refetch();
         break;

@@ -1,8 +1,10 @@
 // The conversation thread: one turn per user message, one column per provider, replies streaming in.
 //
-// Safety rule: streamed text only ever reaches the page through a Text node; the one thing
-// written with innerHTML is the server's sanitised `content_html`.
+// Safety rule: streamed text only ever reaches the page through a Text node; the only HTML written
+// (innerHTML, insertAdjacentHTML) is the server's sanitised Markdown: `content_html`, and while a
+// reply streams its finished blocks (`rendered_html`, the `html` of `message.blocks`).
 
+import { addCodeCopyButtons } from "./codeblocks.js";
 import { copyText, el, formatMs, icon, iconButton } from "./dom.js";
 
 const ACTIVE = new Set(["pending", "streaming"]);
@@ -24,12 +26,26 @@ const TAB_STATUS = { pending: "waiting", streaming: "streaming", complete: "done
 
 const EMPTY_TEXT = { complete: "The provider sent an empty reply.", cancelled: "Stopped before any text arrived." };
 
+/** Where, in UTF-16 units, the first `count` characters (code points, as the server counts) of `text` end. */
+function unitsOf(text, count) {
+  let index = 0;
+  for (let n = 0; n < count && index < text.length; n += 1) {
+    const pair = text.charCodeAt(index) >> 10 === 0x36 && text.charCodeAt(index + 1) >> 10 === 0x37;
+    index += pair ? 2 : 1;
+  }
+  return index;
+}
+
 class Reply {
   constructor(thread, message) {
     this.thread = thread;
     this.id = message.id;
     this.provider = message.provider;
     this.seq = 0;
+    this.text = "";
+    // While streaming: the server-rendered finished blocks (HTML as sent) and how much of the text they cover.
+    this.renderedHtml = "";
+    this.renderedUpto = 0;
     this.build();
     this.update(message);
   }
@@ -48,7 +64,7 @@ class Reply {
     this.streamEl = el("div", { class: "stream-text" }, this.textNode);
     this.htmlEl = el("div", { class: "md", hidden: true });
     this.typingEl = el("span", { class: "typing", "aria-hidden": "true" }, el("i"), el("i"), el("i"));
-    this.bodyEl = el("div", { class: "reply-body", "aria-live": "polite" }, this.streamEl, this.htmlEl, this.typingEl);
+    this.bodyEl = el("div", { class: "reply-body", "aria-live": "polite" }, this.htmlEl, this.streamEl, this.typingEl);
     this.errorEl = el("div", { class: "reply-error", role: "alert", hidden: true });
     this.statsEl = el("span", { class: "stats" });
     this.cutEl = el("span", { class: "badge cut-badge", hidden: true, title: "The reply reached its max tokens" },
@@ -80,7 +96,9 @@ class Reply {
     this.setStatus(message.status);
     if (ACTIVE.has(message.status)) {
       // A stored checkpoint never overrides text the socket has already delivered.
-      if ((message.seq || 0) >= this.seq) this.setText(message.content || "", message.seq || 0);
+      if ((message.seq || 0) >= this.seq) {
+        this.setText(message.content || "", message.seq || 0, message.rendered_html, message.rendered_upto);
+      }
     } else {
       this.finish(message);
     }
@@ -95,17 +113,30 @@ class Reply {
     this.copyButton.hidden = this.active;
     this.regenButton.hidden = this.active;
     this.chooseButton.hidden = status !== "complete";
-    this.typingEl.hidden = !(this.active && !this.textNode.data);
+    this.typingEl.hidden = !(this.active && !this.text);
     this.bodyEl.setAttribute("aria-busy", String(this.active));
     this.footEl.hidden = this.active;
     if (changed && this.turn) this.turn.refresh();
   }
 
-  setText(text, seq) {
-    this.textNode.data = text;
+  /** The text so far, as a snapshot or a fetch has it: its finished blocks rendered, the rest as text. */
+  setText(text, seq, renderedHtml = "", renderedUpto = 0) {
+    this.text = text;
+    this.setRendered(renderedHtml || "", renderedHtml ? renderedUpto : 0);
+    this.textNode.data = text.slice(unitsOf(text, this.renderedUpto));
     this.seq = seq;
     if (text) this.endRetry();
     this.typingEl.hidden = !(this.active && !text);
+  }
+
+  setRendered(html, upto) {
+    if (html !== this.renderedHtml) {
+      this.htmlEl.innerHTML = html;
+      addCodeCopyButtons(this.htmlEl, (text) => this.thread.announce(text));
+    }
+    this.renderedHtml = html;
+    this.renderedUpto = upto;
+    this.htmlEl.hidden = !html;
   }
 
   /** A streamed delta; returns false when a gap means the socket must resync. */
@@ -114,10 +145,28 @@ class Reply {
     if (seq > this.seq + 1) return false;
     if (this.status === "pending") this.setStatus("streaming");
     this.textNode.appendData(text);
+    this.text += text;
     this.seq = seq;
     this.typingEl.hidden = true;
     this.endRetry();
     return true;
+  }
+
+  /**
+   * Finished blocks of `text[start:end]`, rendered by the server. Blocks that do not start where the
+   * shown ones end (the server says they always do) are left out: the rest of the reply would then
+   * stay text until its final render.
+   */
+  blocks(seq, start, end, html) {
+    if (!this.active || start !== this.renderedUpto || end <= start || seq > this.seq) return;
+    // Appended, never re-rendered: the blocks above stay where they are.
+    this.htmlEl.insertAdjacentHTML("beforeend", html);
+    addCodeCopyButtons(this.htmlEl, (text) => this.thread.announce(text));
+    this.htmlEl.hidden = false;
+    this.renderedHtml += html;
+    this.renderedUpto = end;
+    const tail = this.textNode.data;
+    this.textNode.data = tail.slice(unitsOf(tail, end - start));
   }
 
   /** Completed, failed or cancelled: the stored text and its server-rendered HTML. */
@@ -125,16 +174,27 @@ class Reply {
     const status = fields.status;
     this.message = { ...this.message, ...fields };
     if (typeof fields.seq === "number") this.seq = fields.seq;
-    const content = fields.content ?? this.textNode.data;
+    const content = fields.content ?? this.text;
     this.message.content = content;
+    this.text = content;
     if (fields.content_html) {
-      this.htmlEl.innerHTML = fields.content_html;
+      const shown = this.renderedHtml;
+      if (shown && fields.content_html.startsWith(shown)) {
+        // The blocks rendered while streaming are the start of the final HTML: add the rest only,
+        // so the column does not jump when the reply ends.
+        this.htmlEl.insertAdjacentHTML("beforeend", fields.content_html.slice(shown.length));
+      } else {
+        this.htmlEl.innerHTML = fields.content_html;
+      }
+      addCodeCopyButtons(this.htmlEl, (text) => this.thread.announce(text));
+      this.renderedHtml = fields.content_html;
+      this.renderedUpto = 0;
       this.htmlEl.hidden = false;
       this.streamEl.hidden = true;
       this.textNode.data = "";
     } else {
       this.textNode.data = content || EMPTY_TEXT[status] || "";
-      this.htmlEl.hidden = true;
+      this.setRendered("", 0);
       this.streamEl.hidden = false;
     }
     this.streamEl.classList.toggle("placeholder", !content);
@@ -169,7 +229,7 @@ class Reply {
 
   /** message.retrying: the provider failed before any text and is asked again; said until text or the end. */
   retrying({ retry, max_retries: max, code, retry_in_ms: wait }) {
-    if (!this.active || this.textNode.data) return;
+    if (!this.active || this.text) return;
     this.retry = { label: `Retrying (${retry} of ${max})…`,
       reason: `${ERROR_LABEL[code] || "The provider failed."} Next try in ${formatMs(wait)}.` };
     this.renderStatusLabel();
@@ -268,6 +328,7 @@ class Turn {
     const body = el("div", { class: "bubble md" });
     if (message.content_html) body.innerHTML = message.content_html;
     else body.append(el("p", { class: "plain" }, message.content || ""));
+    addCodeCopyButtons(body, (text) => this.thread.announce(text));
     this.userEl.replaceChildren(body);
   }
 
@@ -414,7 +475,7 @@ export class Thread {
         if (!reply) { complete = this.upsertOne(message) && complete; continue; }
         if (!reply.active) continue; // ended is final: a snapshot taken just before cannot revive it
         reply.setStatus(message.status || reply.status);
-        reply.setText(message.content || "", message.seq || 0);
+        reply.setText(message.content || "", message.seq || 0, message.rendered_html, message.rendered_upto);
       }
     });
     return complete;
@@ -432,6 +493,11 @@ export class Thread {
   /** A retry of a reply's provider; a reply this page does not know is simply not shown retrying. */
   applyRetry(messageId, event) {
     this.replies.get(messageId)?.retrying(event);
+  }
+
+  applyBlocks(event) {
+    const reply = this.replies.get(event.message_id);
+    if (reply) this.keepingBottom(() => reply.blocks(event.seq, event.start, event.end, event.html));
   }
 
   applyFinish(messageId, fields) {
