@@ -411,8 +411,8 @@ def _finish(reply_id: int, status: str, *, asked: bool, prompt_tokens: int | Non
     )
     if not ended:
         return None
-    # The row now holds exactly what was just written: no need to read it back.
-    for name, value in {"status": status, "completed_at": now, "updated_at": now, **fields, **usage}.items():
+    # The row now holds exactly what was just written (``fields`` are set above): no need to read it back.
+    for name, value in {"status": status, "completed_at": now, "updated_at": now, **usage}.items():
         setattr(reply, name, value)
     # Counted once, by the one caller whose UPDATE ended the reply; kept if the conversation goes.
     limits.record_usage(reply=reply)

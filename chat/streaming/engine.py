@@ -17,8 +17,11 @@ from dataclasses import dataclass
 
 from chat import services
 from chat.context import build_chat_request
+from chat.models import Message
 from chat.providers import (
+    ChatRequest,
     ErrorCode,
+    ProviderConfig,
     ProviderError,
     Retrying,
     StreamResult,
@@ -49,10 +52,12 @@ class Outcome:
 @dataclass
 class Prepared:
     """A claimed reply with what its provider call needs, or why it cannot be made."""
-    reply: object
-    config: object = None
-    request: object = None
-    failure: ProviderError | None = None
+
+    reply: Message
+    config: ProviderConfig | None = None
+    request: ChatRequest | None = None
+    # Raised where the stream would have been, so it ends the reply as any stream's failure does.
+    failure: Exception | None = None
 
 
 def prepare_reply(reply_id: int) -> Prepared | None:
@@ -70,12 +75,8 @@ def prepare_reply(reply_id: int) -> Prepared | None:
         if prepared.config is None:
             raise ProviderError(ErrorCode.PROVIDER_UNKNOWN, f"The provider {reply.provider!r} is not configured.")
         prepared.request = build_chat_request(reply, context_tokens=prepared.config.context_tokens)
-    except ProviderError as exc:
+    except Exception as exc:  # claimed already: the reply must still end, not wait for the sweep
         prepared.failure = exc
-    except Exception:
-        # Claimed already: the reply must still end (as an error), not wait for the sweep.
-        logger.exception("could not prepare reply %s", reply_id)
-        prepared.failure = ProviderError(ErrorCode.UPSTREAM_ERROR, "webox hit an unexpected error while streaming.")
     return prepared
 
 
