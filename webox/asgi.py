@@ -1,8 +1,10 @@
 import os
 
-from django.core.asgi import get_asgi_application
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webox.settings")
+
+from webox.http_handler import get_asgi_application  # noqa: E402
+
+# Requests run their middleware and view in one thread hop (webox/http_handler.py).
 django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402

@@ -26,3 +26,18 @@ def database_busy(exc: BaseException) -> bool:
     text = str(exc)
     return (isinstance(exc.__cause__, PoolTimeout) or "too many clients" in text
             or "too many connections for role" in text or "remaining connection slots" in text)
+
+
+def release_pooled_connections() -> None:
+    """Hand this thread's pooled database connections back to their pools now.
+
+    Django hands them back when the request finishes, which under ASGI is after the response has
+    been sent and its close scheduled on the event loop; a busy loop kept the connection checked
+    out, idle, for most of a request's life. A connection inside a transaction is left alone, and
+    one without a pool (SQLite, or PostgreSQL behind PgBouncer) keeps its usual lifetime.
+    """
+    from django.db import connections
+
+    for connection in connections.all(initialized_only=True):
+        if connection.settings_dict.get("OPTIONS", {}).get("pool") and not connection.in_atomic_block:
+            connection.close()

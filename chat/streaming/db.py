@@ -17,6 +17,8 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connection
 
+from webox.database import release_pooled_connections
+
 _lock = threading.Lock()
 _executor: ThreadPoolExecutor | None = None
 
@@ -31,12 +33,6 @@ def _pool() -> ThreadPoolExecutor:
         return _executor
 
 
-def release_connection() -> None:
-    """Hand this thread's connection back to the pool (a no-op without one, or outside a transaction)."""
-    if connection.settings_dict.get("OPTIONS", {}).get("pool") and not connection.in_atomic_block:
-        connection.close()
-
-
 def db(func):
     """``await db(func)(...)``: run ``func`` in a database thread, then give the connection back."""
 
@@ -45,6 +41,6 @@ def db(func):
         try:
             return func(*args, **kwargs)
         finally:
-            release_connection()
+            release_pooled_connections()
 
     return sync_to_async(call, thread_sensitive=False, executor=_pool())

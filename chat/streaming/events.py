@@ -8,9 +8,15 @@ it goes out at once). Documented in docs/api.md.
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import logging
 from typing import Any
 
+from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+
+logger = logging.getLogger(__name__)
 
 SNAPSHOT = "snapshot"
 MESSAGE_CREATED = "message.created"
@@ -101,7 +107,25 @@ async def publish(conversation_id: int, events: list[Event]) -> None:
 
 
 def publish_from_sync(conversation_id: int, events: list[Event]) -> None:
-    """``publish`` for synchronous code (services' ``on_commit`` callbacks)."""
-    from asgiref.sync import async_to_sync
+    """``publish`` for synchronous code (services' ``on_commit`` callbacks).
 
-    async_to_sync(publish)(conversation_id, events)
+    Under the ASGI server the publish is handed to the server's loop and not waited for: the caller
+    is a request's thread that still holds its pooled database connection, and waiting for a busy
+    loop kept it checked out (about a second per send at 100 sends at once, until the pool ran
+    dry). The loop starts the publishes in the order they were handed over. Elsewhere (the test
+    client, a management command, a worker's sweep) the caller waits, as before.
+    """
+    from .runners import server_loop
+
+    loop = server_loop()
+    if loop is None:
+        async_to_sync(publish)(conversation_id, events)
+        return
+    future = asyncio.run_coroutine_threadsafe(publish(conversation_id, events), loop)
+    future.add_done_callback(functools.partial(_report_failed_publish, conversation_id))
+
+
+def _report_failed_publish(conversation_id: int, future) -> None:
+    # As a robust on_commit callback's failure was: logged, the events lost (sockets repair by resync).
+    if not future.cancelled() and future.exception() is not None:
+        logger.error("publishing to conversation %s failed", conversation_id, exc_info=future.exception())

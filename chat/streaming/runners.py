@@ -47,10 +47,15 @@ def spawn(loop: asyncio.AbstractEventLoop, coro: Coroutine) -> None:
     loop.call_soon_threadsafe(create)
 
 
-def _embedded_loop() -> asyncio.AbstractEventLoop:
+def server_loop() -> asyncio.AbstractEventLoop | None:
+    """The running loop of the ASGI server this process is, if it is one."""
     if _server_loop is not None and _server_loop.is_running() and not _server_loop.is_closed():
         return _server_loop
-    return background_loop()
+    return None
+
+
+def _embedded_loop() -> asyncio.AbstractEventLoop:
+    return server_loop() or background_loop()
 
 
 def remember_server_loop(app):

@@ -1,0 +1,44 @@
+"""Django's ASGI handler, with each request's middleware and view run in one thread, in one hop.
+
+Django's own ASGI handler builds the middleware chain for async code. Every middleware that is
+not async-native (all of Django's, and ours) then runs its ``process_request`` and
+``process_response`` through ``sync_to_async``, and a sync-only one in the middle switches the
+rest back with ``async_to_sync``: about fifteen thread ↔ event-loop hops per request, each of
+which waits for the server's one busy event loop. Under a burst of sends those waits, not the
+work, set the latency, and the request's pooled database connection stays checked out through
+all of them (the pool ran dry at 100 sends at once). Here the chain is built for sync code, as
+under WSGI, and the whole of it runs in the request's own thread: the one that Django's
+``request_started`` and ``request_finished`` handlers use (``ThreadSensitiveContext``). A pooled
+connection goes back as soon as the response is built; a streaming response's iteration that
+needs one again gets one, handed back when the response closes.
+"""
+
+from __future__ import annotations
+
+from asgiref.sync import sync_to_async
+from django.core.handlers.asgi import ASGIHandler
+
+from .database import release_pooled_connections
+
+
+class OneHopASGIHandler(ASGIHandler):
+    def load_middleware(self, is_async=False):
+        super().load_middleware(is_async=False)
+
+    async def get_response_async(self, request):
+        return await sync_to_async(self._respond, thread_sensitive=True)(request)
+
+    def _respond(self, request):
+        try:
+            return self.get_response(request)
+        finally:
+            # Not when the response has been sent: the connection would wait, idle, for the loop.
+            release_pooled_connections()
+
+
+def get_asgi_application() -> OneHopASGIHandler:
+    """``django.core.asgi.get_asgi_application`` with this handler."""
+    import django
+
+    django.setup(set_prefix=False)
+    return OneHopASGIHandler()
