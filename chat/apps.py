@@ -23,7 +23,9 @@ class ChatConfig(AppConfig):
         from django.conf import settings
 
         post_migrate.connect(_ensure_search_index, sender=self, dispatch_uid="chat-search-index")
-        if settings.WEBOX_RUNNER == "embedded":  # this process calls the providers itself
+        if settings.WEBOX_RUNNER == "embedded":  # this process calls the providers and prices the replies
             from .providers.sdks import load_all
+            from .usage.pricing import load_price_table
 
             load_all()
+            load_price_table()

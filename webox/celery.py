@@ -14,7 +14,10 @@ app.autodiscover_tasks(["chat.streaming"])
 
 @worker_init.connect
 def _load_provider_sdks(**_) -> None:
-    """Workers call the providers: their SDKs are loaded before the first task (chat/providers/sdks.py)."""
+    """Workers call the providers and price the replies: the SDKs and the price table are loaded
+    before the first task (chat/providers/sdks.py, chat/usage/pricing.py)."""
     from chat.providers.sdks import load_all
+    from chat.usage.pricing import load_price_table
 
     load_all()
+    load_price_table()

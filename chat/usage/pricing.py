@@ -7,20 +7,32 @@ in US dollars.
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-import genai_prices
-import genai_prices.data  # noqa: F401 - built on first use: at process start, not in a worker's first reply
-
 from chat.providers import ProviderConfig
+from chat.providers.sdks import lazy
 
 from .models import ModelPrice
+
+# About 14 MB per process: loaded at start only where replies end (load_price_table), else on first use.
+genai_prices = lazy("genai_prices")
 
 MILLION = Decimal(1_000_000)
 # Provider kinds whose default endpoint genai-prices knows by id.
 KNOWN_KINDS = {"openai": "openai", "anthropic": "anthropic"}
+
+
+def load_price_table() -> None:
+    """Import genai-prices and build its table now, before any reply ends in this process.
+
+    Called where replies end (Celery workers, and the server in the embedded default): the
+    table's first build took a worker's first reply tens of milliseconds. Elsewhere (daphne in
+    production shape, which only prices a reply an operator ends by hand) it loads on first use.
+    """
+    importlib.import_module("genai_prices.data")
 
 
 @dataclass(frozen=True)

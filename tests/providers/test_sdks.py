@@ -1,4 +1,5 @@
-"""The provider SDKs are loaded only by the processes that call providers (chat/providers/sdks.py)."""
+"""The provider SDKs and the price table are loaded only by the processes that call providers and
+price replies (chat/providers/sdks.py, chat/usage/pricing.py)."""
 
 import os
 import subprocess
@@ -28,7 +29,8 @@ if "--stream" in sys.argv:  # the first use of a lazy SDK, as the admin's "check
         return "".join([i.text async for i in build_provider(config).stream(request) if isinstance(i, TextDelta)])
     print(repr(asyncio.run(collect())).replace(" ", "_"))
     state = {name: isinstance(sys.modules.get(name), _LazyModule) for name in ("openai", "anthropic")}
-print(state["openai"], state["anthropic"], "anthropic.resources.messages" in sys.modules)
+print(state["openai"], state["anthropic"], "anthropic.resources.messages" in sys.modules,
+      "genai_prices.data" in sys.modules)
 """
 
 
@@ -43,17 +45,17 @@ def probe(runner: str, *args: str) -> str:
     return done.stdout.split()
 
 
-def test_a_server_that_leaves_provider_calls_to_workers_does_not_load_the_sdks():
+def test_a_server_that_leaves_provider_calls_to_workers_does_not_load_the_sdks_nor_the_price_table():
     # True: still a lazy module, nothing of the SDK imported (no Redis connection is made at setup).
-    assert probe("celery") == ["True", "True", "False"]
+    assert probe("celery") == ["True", "True", "False", "False"]
 
 
-def test_a_worker_loads_the_sdks_before_its_first_task():
-    assert probe("celery", "--call") == ["False", "False", "True"]
+def test_a_worker_loads_the_sdks_and_the_price_table_before_its_first_task():
+    assert probe("celery", "--call") == ["False", "False", "True", "True"]
 
 
-def test_the_embedded_server_calls_providers_itself_and_loads_them_at_start():
-    assert probe("embedded") == ["False", "False", "True"]
+def test_the_embedded_server_calls_providers_itself_and_loads_them_and_the_price_table_at_start():
+    assert probe("embedded") == ["False", "False", "True", "True"]
 
 
 def test_an_unloaded_sdk_loads_on_first_use(fake_provider):
@@ -61,4 +63,4 @@ def test_an_unloaded_sdk_loads_on_first_use(fake_provider):
 
     text, *state = probe("celery", "--stream", fake_provider.url)
     assert text == repr("".join(expected_reply("hi there", 3))).replace(" ", "_")
-    assert state == ["False", "True", "False"]  # only the SDK that was used is loaded
+    assert state == ["False", "True", "False", "False"]  # only the SDK that was used is loaded
