@@ -30,7 +30,8 @@ from .common import RUN_ID, delete_redis_keys, percentile
 from .e2e import throwaway_database
 from .e2e_procs import FAKE_KEY, FakeProvider, TempDir, manage, shape_env, start_daphne, start_worker
 
-MODEL = "fake-echo;ttft_ms=200;delay_ms=20;tokens=20"
+# WEBOX_BENCH_STAGES_MODEL=...: another reply shape, e.g. more tokens, to split CPU per token from CPU per second.
+MODEL = os.environ.get("WEBOX_BENCH_STAGES_MODEL", "fake-echo;ttft_ms=200;delay_ms=20;tokens=20")
 PASSWORD = "stages-Pass-8d1f"
 STAGES = ("POST /send", "202 → provider", "send → provider", "provider → socket", "TTFT overhead")
 
