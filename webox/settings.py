@@ -319,6 +319,8 @@ except InvalidOperation:
 # The largest WebSocket frame the conversation socket reads; larger ones get an error frame.
 # daphne drops frames over its own --websocket-max-message-size (1 MiB by default) first.
 WEBOX_WS_MAX_FRAME_BYTES = env_int("WEBOX_WS_MAX_FRAME_BYTES", 512 * 1024)
+# daphne's listen queue for ``-b/-p`` (webox/daphne_options.py); the kernel caps it at somaxconn.
+WEBOX_LISTEN_BACKLOG = env_int("WEBOX_LISTEN_BACKLOG", 1024)
 # The largest multipart body of a file upload (POST /api/chat/import takes a 20 MB file); other
 # bodies are bounded by Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB). Larger ones are a 413.
 WEBOX_MAX_UPLOAD_BYTES = env_int("WEBOX_MAX_UPLOAD_BYTES", 21 * 1024 * 1024)
