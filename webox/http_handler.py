@@ -3,11 +3,10 @@
 Django's own ASGI handler builds the middleware chain for async code. Every middleware that is
 not async-native (all of Django's, and ours) then runs its ``process_request`` and
 ``process_response`` through ``sync_to_async``, and a sync-only one in the middle switches the
-rest back with ``async_to_sync``: about fifteen thread ↔ event-loop hops per request, each of
-which waits for the server's one busy event loop. Under a burst of sends those waits, not the
-work, set the latency, and the request's pooled database connection stays checked out through
-all of them (the pool ran dry at 100 sends at once). Here the chain is built for sync code, as
-under WSGI, and the whole of it runs in the request's own thread: the one that Django's
+rest back with ``async_to_sync``: 17 switches between a thread and the event loop for one
+``GET /healthz/live``, each of which waits for the server's one busy loop while the request's
+pooled database connection stays checked out. Here the chain is built for sync code, as under
+WSGI, and the whole of it runs in the request's own thread (3 switches): the one that Django's
 ``request_started`` and ``request_finished`` handlers use (``ThreadSensitiveContext``). A pooled
 connection goes back as soon as the response is built; a streaming response's iteration that
 needs one again gets one, handed back when the response closes.

@@ -111,9 +111,9 @@ def publish_from_sync(conversation_id: int, events: list[Event]) -> None:
 
     Under the ASGI server the publish is handed to the server's loop and not waited for: the caller
     is a request's thread that still holds its pooled database connection, and waiting for a busy
-    loop kept it checked out (about a second per send at 100 sends at once, until the pool ran
-    dry). The loop starts the publishes in the order they were handed over. Elsewhere (the test
-    client, a management command, a worker's sweep) the caller waits, as before.
+    loop kept it checked out (waits near a second were seen under a burst of sends). The loop
+    starts the publishes in the order they were handed over. Elsewhere (the test client, a
+    management command, a worker's sweep) the caller waits, as before.
     """
     from .runners import server_loop
 
