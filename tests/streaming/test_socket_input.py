@@ -1,12 +1,13 @@
 """Bad frames, limits and revoked users on the conversation socket: an error frame or a close, never a crash."""
 
+import asyncio
 import json
 
 import pytest
 from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 
-from chat.models import Message
+from chat.models import ACTIVE_STATUSES, Message
 from chat.services import conversation_create
 
 from .conftest import connect
@@ -30,6 +31,16 @@ async def receive(comm, kind):
         event = await comm.receive_json_from(timeout=10)
         if event["type"] == kind:
             return event
+
+
+async def replies_ended(conversation, timeout: float = 20) -> None:
+    """Until no reply of ``conversation`` is generating: a reply started outside the test's loop
+    (a REST send before any socket) still writes when the test ends, and the database's flush at
+    teardown then deadlocked with its end."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while await Message.objects.filter(conversation=conversation, status__in=ACTIVE_STATUSES).aexists():
+        assert asyncio.get_running_loop().time() < deadline, "replies still generating"
+        await asyncio.sleep(0.05)
 
 
 async def still_open(comm):
@@ -98,6 +109,7 @@ async def test_sends_over_the_rate_are_refused_counting_rest_and_socket_together
     contents = [m async for m in Message.objects.filter(conversation=conversation, role="user")
                 .values_list("content", flat=True)]
     assert sorted(contents) == ["one", "two"]
+    await replies_ended(conversation)
     await comm.disconnect()
 
 
