@@ -16,6 +16,8 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
+from .runners import server_loop
+
 logger = logging.getLogger(__name__)
 
 SNAPSHOT = "snapshot"
@@ -115,8 +117,6 @@ def publish_from_sync(conversation_id: int, events: list[Event]) -> None:
     starts the publishes in the order they were handed over. Elsewhere (the test client, a
     management command, a worker's sweep) the caller waits, as before.
     """
-    from .runners import server_loop
-
     loop = server_loop()
     if loop is None:
         async_to_sync(publish)(conversation_id, events)
@@ -127,5 +127,6 @@ def publish_from_sync(conversation_id: int, events: list[Event]) -> None:
 
 def _report_failed_publish(conversation_id: int, future) -> None:
     # As a robust on_commit callback's failure was: logged, the events lost (sockets repair by resync).
-    if not future.cancelled() and future.exception() is not None:
-        logger.error("publishing to conversation %s failed", conversation_id, exc_info=future.exception())
+    failure = None if future.cancelled() else future.exception()
+    if failure is not None:
+        logger.error("publishing to conversation %s failed", conversation_id, exc_info=failure)
