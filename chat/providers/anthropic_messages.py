@@ -8,7 +8,7 @@ from typing import Any
 import httpx2
 
 from .base import ChatRequest, ErrorCode, ProviderError, StreamResult, TextDelta
-from .policy import KEYLESS_PLACEHOLDER, PolicyProvider, parse_retry_after
+from .policy import KEYLESS_PLACEHOLDER, PolicyProvider, parse_retry_after, timed_out
 from .sdks import lazy
 
 anthropic = lazy("anthropic")  # loaded where providers are called (chat/providers/sdks.py)
@@ -81,6 +81,7 @@ class AnthropicProvider(PolicyProvider):
             base_url=self.config.base_url or ANTHROPIC_DEFAULT_BASE_URL,
             timeout=anthropic.Timeout(**self.policy.http_timeout()),
             max_retries=0,
+            http_client=anthropic.DefaultAioHttpClient(),  # as OpenAIProvider's: cheaper per chunk
         )
 
     async def _attempt(self, request: ChatRequest) -> AsyncIterator[TextDelta | StreamResult]:
@@ -118,9 +119,9 @@ class AnthropicProvider(PolicyProvider):
                         stopped = True
             except anthropic.APIError as exc:
                 raise self._sdk_error(exc) from None
-            except httpx2.TimeoutException:
-                raise self._error(ErrorCode.TIMEOUT, "The provider stopped sending.") from None
-            except httpx2.TransportError:
+            except httpx2.TransportError as exc:
+                if isinstance(exc, httpx2.TimeoutException) and timed_out(exc):
+                    raise self._error(ErrorCode.TIMEOUT, "The provider stopped sending.") from None
                 raise self._error(ErrorCode.CONNECTION_LOST, "The connection dropped mid-reply.") from None
             finally:
                 await stream.close()
@@ -141,7 +142,7 @@ class AnthropicProvider(PolicyProvider):
                 raise self._sdk_error(exc) from None
 
     def _sdk_error(self, exc: anthropic.APIError) -> ProviderError:
-        if isinstance(exc, anthropic.APITimeoutError):
+        if isinstance(exc, anthropic.APITimeoutError) and timed_out(exc):
             return self._error(ErrorCode.TIMEOUT, "The provider did not answer in time.")
         if isinstance(exc, anthropic.APIConnectionError):
             return self._error(ErrorCode.CONNECTION_LOST, "Could not reach the provider, or the connection dropped.")

@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .base import ChatRequest, ErrorCode, ProviderError, StreamResult, TextDelta
-from .policy import KEYLESS_PLACEHOLDER, PolicyProvider, parse_retry_after
+from .policy import KEYLESS_PLACEHOLDER, PolicyProvider, parse_retry_after, timed_out
 from .sdks import lazy
 
 openai = lazy("openai")  # loaded where providers are called (chat/providers/sdks.py)
@@ -42,6 +42,8 @@ class OpenAIProvider(PolicyProvider):
             base_url=self.base_url,
             timeout=openai.Timeout(**self.policy.http_timeout()),
             max_retries=0,
+            # The SDK's aiohttp transport: a quarter less CPU per streamed chunk (docs/performance.md).
+            http_client=openai.DefaultAioHttpClient(),
         )
 
     def _parameters(self, request: ChatRequest) -> dict[str, Any]:
@@ -100,7 +102,7 @@ class OpenAIProvider(PolicyProvider):
                 raise self._sdk_error(exc) from None
 
     def _sdk_error(self, exc: openai.APIError) -> ProviderError:
-        if isinstance(exc, openai.APITimeoutError):
+        if isinstance(exc, openai.APITimeoutError) and timed_out(exc):
             return self._error(ErrorCode.TIMEOUT, "The provider did not answer in time.")
         if isinstance(exc, openai.APIConnectionError):
             return self._error(ErrorCode.CONNECTION_LOST, "Could not reach the provider, or the connection dropped.")

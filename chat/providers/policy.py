@@ -124,6 +124,22 @@ def parse_retry_after(headers: Mapping[str, str] | None) -> float | None:
         return max(0.0, parsed.timestamp() - time.time())
 
 
+def timed_out(exc: BaseException) -> bool:
+    """Whether an SDK's timeout error comes from a timer that fired.
+
+    The SDKs' aiohttp transport reports every ``aiohttp.ClientConnectionError`` (a refused
+    connection, a server that hung up) as ``ConnectTimeout``; only a real timeout has a
+    ``TimeoutError`` among its causes.
+    """
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, TimeoutError):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
     """``text`` without any of ``secrets`` and without anything that looks like an API key."""
     for secret in secrets:

@@ -1,5 +1,6 @@
 """The Anthropic adapter against the fake server, through the real ``anthropic`` SDK."""
 
+import socket
 import time
 
 import pytest
@@ -166,6 +167,17 @@ async def test_drop_mid_stream_is_connection_lost_without_retry(provider, fake_p
     assert error.code == ErrorCode.CONNECTION_LOST
     assert pieces == expected_reply("hello there")[:3]
     assert len(fake_provider.chat_requests()) == 1
+
+
+async def test_unreachable_endpoint_is_connection_lost_not_timeout(settings):
+    settings.WEBOX_PROVIDER_MAX_RETRIES = 0
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    provider = build_provider(ProviderConfig(name="x", kind="anthropic", base_url=f"http://127.0.0.1:{port}"))
+    error = await failure(provider, ask("fake-echo"))
+
+    assert error.code == ErrorCode.CONNECTION_LOST and error.retryable
 
 
 async def test_error_event_mid_stream_is_upstream_error_without_retry(provider, fake_provider):
