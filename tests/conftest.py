@@ -1,3 +1,4 @@
+import asyncio
 import copy
 import os
 import uuid
@@ -112,6 +113,36 @@ def django_db_setup(django_db_setup, django_db_blocker):
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                     "WHERE datname = current_database() AND pid <> pg_backend_pid()"
                 )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item, nextitem):
+    """Before the test's fixtures are torn down (its database flushed): the replies still
+    generating on the process's background loop end first.
+
+    A reply started where no server loop runs (a REST send through the test client) runs on that
+    loop, not the test's, and outlives the test; one still writing its end deadlocked with the
+    flush's TRUNCATE. Each gets a moment to finish, then is cancelled (and ends as any abandoned
+    reply does).
+    """
+    from chat.streaming import background, runners
+
+    loop = background._loop
+    if loop is None or loop.is_closed() or not loop.is_running():
+        return
+
+    async def end_replies(grace: float = 2.0) -> None:
+        replies = [task for task in runners._tasks if task.get_loop() is loop and not task.done()
+                   and getattr(task.get_coro(), "__name__", "") == "generate_reply"]
+        if not replies:
+            return
+        _, still = await asyncio.wait(replies, timeout=grace)
+        for task in still:
+            task.cancel()
+        if still:
+            await asyncio.wait(still, timeout=10)
+
+    asyncio.run_coroutine_threadsafe(end_replies(), loop).result(timeout=15)
 
 
 def pytest_collection_modifyitems(config, items):
