@@ -24,8 +24,11 @@ class ChatConfig(AppConfig):
 
         post_migrate.connect(_ensure_search_index, sender=self, dispatch_uid="chat-search-index")
         if settings.WEBOX_RUNNER == "embedded":  # this process calls the providers and prices the replies
-            from .providers.sdks import load_all
+            from .providers.registry import env_provider_configs
+            from .providers.sdks import load_for
             from .usage.pricing import load_price_table
 
-            load_all()
+            # The environment's providers only: no database query while the apps load. A Provider
+            # record's SDK loads, off the loop, with its first reply (chat/providers/sdks.py).
+            load_for(env_provider_configs())
             load_price_table()

@@ -14,10 +14,22 @@ app.autodiscover_tasks(["chat.streaming"])
 
 @worker_init.connect
 def _load_provider_sdks(**_) -> None:
-    """Workers call the providers and price the replies: the SDKs and the price table are loaded
-    before the first task (chat/providers/sdks.py, chat/usage/pricing.py)."""
-    from chat.providers.sdks import load_all
-    from chat.usage.pricing import load_price_table
+    """Workers call the providers and price the replies: the SDKs of the providers configured now
+    and the price table are loaded before the first task (chat/providers/sdks.py,
+    chat/usage/pricing.py). Without the database to say which, every SDK is."""
+    from django.db import DatabaseError
 
-    load_all()
+    from chat.providers.registry import provider_configs
+    from chat.providers.sdks import load_all, load_for
+    from chat.usage.pricing import load_price_table
+    from webox.database import release_pooled_connections
+
+    try:
+        configs = provider_configs()
+    except DatabaseError:
+        load_all()
+    else:
+        load_for(configs)
+    finally:
+        release_pooled_connections()
     load_price_table()

@@ -134,6 +134,7 @@ class AnthropicProvider(PolicyProvider):
         )
 
     async def list_models(self) -> list[str]:
+        await self.load_sdk()
         async with self._client() as client:
             try:
                 page = await self._bounded(client.models.list())

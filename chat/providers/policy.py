@@ -198,9 +198,17 @@ class PolicyProvider(ChatProvider):
     def _error(self, code: ErrorCode, detail: str, *, retry_after: float | None = None) -> ProviderError:
         return ProviderError(code, redact(detail, [self.config.api_key]), retry_after=retry_after)
 
+    async def load_sdk(self) -> None:
+        """Import this provider's SDK if it is not yet, before any call.
+
+        Before the timers, so the import is not the provider's delay; on a thread, so the loop's
+        other streams go on meanwhile (and never with the lazy module half loaded on the loop).
+        """
+        if self.sdk_name and not sdks.loaded(self.sdk_name):
+            await asyncio.to_thread(sdks.load, self.sdk_name)
+
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamItem]:
-        if self.sdk_name:
-            sdks.load(self.sdk_name)  # before the timers: a first use's import is not the provider's delay
+        await self.load_sdk()
         policy = self.policy
         started = time.monotonic()
         retries = 0

@@ -139,6 +139,12 @@ def get_provider_config(name: str) -> ProviderConfig | None:
                 None)
 
 
+def sdk_names(configs) -> list[str]:
+    """The SDK modules the providers ``configs`` call (chat/providers/sdks.py), each once."""
+    names = (getattr(PROVIDER_CLASSES.get(config.kind), "sdk_name", None) for config in configs)
+    return sorted({name for name in names if name})
+
+
 def build_provider(config: ProviderConfig, *, policy: StreamPolicy | None = None) -> ChatProvider:
     """The provider for ``config``; ``policy`` overrides the timeouts and retries from settings."""
     cls = PROVIDER_CLASSES[config.kind]

@@ -1,11 +1,14 @@
 """The provider SDKs, loaded only in the processes that call providers.
 
-``openai`` and ``anthropic`` with their chat resources take about 110 MB of memory per process
-(``anthropic`` alone imports some 3,000 modules). In production shape daphne never calls a
-provider — the Celery workers do — so there the SDKs stay unloaded until something asks for one
-(the admin's "check connection", say). The processes that stream load them at start, before any
-concurrency, so no reply pays for the import on an event loop: Celery workers (``webox/celery.py``)
-and, in the embedded default, the server itself (``chat.apps``).
+``openai`` (with aiohttp, its transport) and ``anthropic`` with their chat resources take about
+70 MB of memory per process (``anthropic`` alone 43 MB and some 3,000 modules). In production
+shape daphne never calls a provider — the Celery workers do — so there the SDKs stay unloaded
+until something asks for one (the admin's "check connection", say). The processes that stream
+load, at start and before any concurrency, the SDKs of the providers configured then: Celery
+workers (``webox/celery.py``: the environment's providers and the Provider records) and, in the
+embedded default, the server itself (``chat.apps``: the environment's). An SDK that is first
+needed later (a provider added in the admin) is loaded on a thread by the first reply that
+needs it, so the event loop and the other streams do not stop for the import.
 """
 
 from __future__ import annotations
@@ -13,10 +16,13 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
+import threading
 from types import ModuleType
 
 # Besides the package itself: what each SDK imports on first use (its chat resources).
 _FIRST_USE = {"openai": ("openai.resources.chat.completions",), "anthropic": ("anthropic.resources.messages",)}
+# Python 3.11's LazyLoader is not safe when two threads trigger the same module's load.
+_load_lock = threading.Lock()
 
 
 def lazy(name: str) -> ModuleType:
@@ -32,14 +38,21 @@ def lazy(name: str) -> ModuleType:
     return module
 
 
+def loaded(name: str) -> bool:
+    """Whether the SDK ``name`` and what it imports on first use are imported."""
+    return all(extra in sys.modules for extra in _FIRST_USE.get(name, ())) and not isinstance(
+        sys.modules.get(name), importlib.util._LazyModule)
+
+
 def load(name: str) -> None:
     """Import the SDK ``name`` now if it is still a lazy module (a no-op once it is loaded).
 
     Called before a call's timers start, so the import of a process's first use never counts
     against the provider's first-token timeout.
     """
-    module = sys.modules.get(name)
-    if module is None or isinstance(module, importlib.util._LazyModule):
+    if loaded(name):
+        return
+    with _load_lock:
         _ = importlib.import_module(name).__name__
         for extra in _FIRST_USE.get(name, ()):
             importlib.import_module(extra)
@@ -49,3 +62,13 @@ def load_all() -> None:
     """Import every SDK and what each imports on first use, now."""
     for name in _FIRST_USE:
         load(name)
+
+
+def load_for(configs) -> list[str]:
+    """Import the SDKs that the providers ``configs`` call; their names, in order."""
+    from .registry import sdk_names
+
+    names = sdk_names(configs)
+    for name in names:
+        load(name)
+    return names
