@@ -41,18 +41,40 @@ class UserLimits:
     monthly_cost_budget: Decimal  # in BUDGET_CURRENCY; 0: no limit
 
 
-def limits_for(user) -> UserLimits:
-    from accounts.models import UserLimits as Overrides
+_OVERRIDES = ("max_active_replies", "monthly_token_budget", "monthly_cost_budget")
 
-    own = Overrides.objects.filter(user_id=user.pk).first()
+
+def _with_defaults(overrides: dict) -> UserLimits:
+    """The limits from a user's own values (``None``: the site-wide default)."""
 
     def pick(name: str, default):
-        value = getattr(own, name, None) if own is not None else None
+        value = overrides.get(name)
         return default if value is None else value
 
     return UserLimits(pick("max_active_replies", settings.WEBOX_MAX_ACTIVE_REPLIES),
                       pick("monthly_token_budget", settings.WEBOX_MONTHLY_TOKEN_BUDGET),
                       Decimal(pick("monthly_cost_budget", settings.WEBOX_MONTHLY_COST_BUDGET)))
+
+
+def limits_for(user) -> UserLimits:
+    from accounts.models import UserLimits as Overrides
+
+    own = Overrides.objects.filter(user_id=user.pk).values(*_OVERRIDES).first()
+    return _with_defaults(own or {})
+
+
+def lock_user_and_read_limits(user) -> UserLimits:
+    """Lock the user's row and read their limits, in one statement (inside a transaction).
+
+    Two turns sent at once are then counted one after the other.
+    """
+    from django.contrib.auth import get_user_model
+
+    # ``of``: only the user's row, not the outer join's nullable side (PostgreSQL refuses that).
+    row = (get_user_model().objects.select_for_update(of=("self",)).select_related("limits")
+           .only("pk", *(f"limits__{name}" for name in _OVERRIDES)).filter(pk=user.pk).first())
+    own = getattr(row, "limits", None)  # no UserLimits row: the site-wide defaults
+    return _with_defaults({name: getattr(own, name) for name in _OVERRIDES} if own is not None else {})
 
 
 def _month_start(now: dt.datetime) -> dt.date:
@@ -73,13 +95,14 @@ def check_send_rate(user) -> None:
                            code="rate_limited", retry_after=exc.retry_after) from None
 
 
-def check_new_replies(user, count: int) -> None:
+def check_new_replies(user, count: int, limits: UserLimits | None = None) -> None:
     """Refuse ``count`` new replies over the user's active-reply cap or monthly token budget.
 
-    Call inside the transaction that stores them, after locking the user's row, so that two
-    turns sent at once cannot both pass the cap.
+    Call inside the transaction that stores them, after locking the user's row (``limits``: as
+    ``lock_user_and_read_limits`` read them), so that two turns sent at once cannot both pass
+    the cap.
     """
-    limits = limits_for(user)
+    limits = limits or limits_for(user)
     if limits.max_active_replies:
         active = Message.objects.filter(conversation__owner_id=user.pk, role=Role.ASSISTANT,
                                         status__in=ACTIVE_STATUSES).count()

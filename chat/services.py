@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Case, PositiveIntegerField, Q, TextField, Value, When
 from django.utils import timezone
@@ -64,10 +63,8 @@ def clean_text(value: str, *, field: str) -> str:
 
 def _check_limits(user, new_replies: int) -> None:
     """The user's cap on active replies and monthly budget; call in the storing transaction."""
-    # Lock the user's row: two turns sent at once are counted one after the other.
-    list(get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
     try:
-        limits.check_new_replies(user, new_replies)
+        limits.check_new_replies(user, new_replies, limits.lock_user_and_read_limits(user))
     except limits.LimitReached as exc:
         raise ChatInputError.from_limit(exc) from None
 

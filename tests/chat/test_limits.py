@@ -1,11 +1,16 @@
 """Per-user limits on turns: the send rate, replies generating at once, the monthly token and cost budgets."""
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from accounts.models import MonthlyUsage, UserLimits
+from chat import dispatch, limits, services
 from chat.models import Message, ModelPrice, ReplyStatus
 from chat.providers import StreamResult
 from chat.services import conversation_create, reply_complete
@@ -41,6 +46,38 @@ def test_a_turn_over_the_active_reply_cap_is_refused_and_nothing_is_stored(auth_
     over = send(auth_client, message="one too many")
     assert over.status_code == 429 and "At most 3 replies" in over.json()["detail"]
     assert not Message.objects.filter(content="one too many").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_turns_sent_at_once_cannot_both_pass_the_cap(user, settings, monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite runs one write transaction at a time")
+    settings.WEBOX_MAX_ACTIVE_REPLIES = 1
+    monkeypatch.setattr(dispatch, "start_replies", lambda reply_ids: None)  # replies stay pending: active
+    checked = limits.check_new_replies
+
+    def check_slowly(*args, **kwargs):
+        checked(*args, **kwargs)
+        time.sleep(0.3)  # still inside the storing transaction: the other turn checks meanwhile
+
+    monkeypatch.setattr(limits, "check_new_replies", check_slowly)
+    together = threading.Barrier(2)
+
+    def turn(_):
+        together.wait()
+        try:
+            services.message_send(user=user, conversation=None, message="hi", selected_providers=["demo"])
+            return "sent"
+        except services.ChatInputError as exc:
+            return exc.code
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = sorted(pool.map(turn, range(2)))
+
+    assert outcomes == ["sent", "too_many_active"]
+    assert Message.objects.filter(role="assistant").count() == 1
 
 
 def test_staff_can_raise_or_lift_one_users_cap(auth_client, user, settings):
