@@ -64,11 +64,9 @@ def load_all() -> None:
         load(name)
 
 
-def load_for(configs) -> list[str]:
-    """Import the SDKs that the providers ``configs`` call; their names, in order."""
+def load_for(configs) -> None:
+    """Import the SDKs that the providers ``configs`` call."""
     from .registry import sdk_names
 
-    names = sdk_names(configs)
-    for name in names:
+    for name in sdk_names(configs):
         load(name)
-    return names

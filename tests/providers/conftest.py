@@ -1,5 +1,7 @@
 """Shared helpers of the provider tests: driving one adapter directly, and a clean provider environment."""
 
+import socket
+
 import pytest
 from django.db import connection
 
@@ -25,6 +27,13 @@ async def collect(provider, request, into: list[str] | None = None, *,
             continue
         pieces.append(item.text)
     raise AssertionError("the stream ended without a StreamResult")
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound for a moment, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 async def failure(provider, request, into: list[str] | None = None) -> ProviderError:

@@ -1,6 +1,5 @@
 """The Anthropic adapter against the fake server, through the real ``anthropic`` SDK."""
 
-import socket
 import time
 
 import pytest
@@ -9,7 +8,7 @@ from chat.providers.anthropic_messages import DEFAULT_MAX_TOKENS, LEADING_USER_P
 from chat.providers.base import ChatMessage, ChatRequest, ErrorCode, ProviderConfig
 from chat.providers.registry import build_provider
 from tests.fake_provider import expected_reply
-from tests.providers.conftest import ask, collect, failure
+from tests.providers.conftest import ask, closed_port, collect, failure
 
 pytestmark = pytest.mark.usefixtures("fast_policy")
 
@@ -171,9 +170,7 @@ async def test_drop_mid_stream_is_connection_lost_without_retry(provider, fake_p
 
 async def test_unreachable_endpoint_is_connection_lost_not_timeout(settings):
     settings.WEBOX_PROVIDER_MAX_RETRIES = 0
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = closed_port()
     provider = build_provider(ProviderConfig(name="x", kind="anthropic", base_url=f"http://127.0.0.1:{port}"))
     error = await failure(provider, ask("fake-echo"))
 

@@ -1,7 +1,6 @@
 """manage.py providers list|add|remove|check."""
 
 import io
-import socket
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -11,7 +10,7 @@ from chat.providers import (
     get_provider_config,
     provider_create,
 )
-from tests.providers.conftest import SECRET, stored_key
+from tests.providers.conftest import SECRET, closed_port, stored_key
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clean_environment")]
 
@@ -59,16 +58,13 @@ def test_command_remove_refuses_environment_providers(monkeypatch):
 
 
 def test_command_check_reports_each_outcome(fake_provider):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed_port = probe.getsockname()[1]
     provider_create(name="good", kind="openai", base_url=fake_provider.url, api_key="test-key",
                     default_model="fake-echo")
     provider_create(name="badkey", kind="anthropic", base_url=fake_provider.anthropic_url, api_key=SECRET,
                     default_model="fake-echo")
     provider_create(name="nomodel", kind="openai", base_url=fake_provider.url, api_key="test-key",
                     default_model="gpt-unknown")
-    provider_create(name="down", kind="openai", base_url=f"http://127.0.0.1:{closed_port}/v1", default_model="m")
+    provider_create(name="down", kind="openai", base_url=f"http://127.0.0.1:{closed_port()}/v1", default_model="m")
 
     out = io.StringIO()
     with pytest.raises(CommandError, match="3 provider"):

@@ -1,6 +1,5 @@
 """The OpenAI-compatible adapter against the fake server, through the real ``openai`` SDK."""
 
-import socket
 import time
 
 import pytest
@@ -9,7 +8,7 @@ from chat.providers.base import ChatMessage, ChatRequest, ErrorCode, ProviderCon
 from chat.providers.openai_compat import OpenAIProvider
 from chat.providers.registry import build_provider
 from tests.fake_provider import expected_reply
-from tests.providers.conftest import ask, collect, failure
+from tests.providers.conftest import ask, closed_port, collect, failure
 
 pytestmark = pytest.mark.usefixtures("fast_policy")
 
@@ -239,9 +238,7 @@ async def test_error_event_after_the_first_token_is_not_retried(provider, fake_p
 
 async def test_unreachable_endpoint_is_connection_lost(settings):
     settings.WEBOX_PROVIDER_MAX_RETRIES = 0
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = closed_port()
     provider = build_provider(ProviderConfig(name="x", kind="openai", base_url=f"http://127.0.0.1:{port}/v1"))
     error = await failure(provider, ask("fake-echo"))
 
