@@ -247,19 +247,28 @@ def print_report(report: dict) -> None:
     print_table("Ceiling: most concurrent streams (sent at once) all correct and finished within 2× nominal",
                 ["shape", "ceiling", "waves tried"], rows)
     rows = []
+    nan = float("nan")
     for name, idle in report["idle"].items():
-        per_stream = {}
+        over_idle, between = {}, {}
         for proc in ("daphne", "worker"):
             points = [(n, rss.get(proc)) for n, rss in report["rss by streams"].get(name, []) if rss.get(proc)]
             if points and proc in idle["rss"]:
                 n, mb = points[-1]
-                per_stream[proc] = 1024 * (mb - idle["rss"][proc]) / n
-        rows.append([name, idle["cpu"].get("daphne", 0.0), idle["cpu"].get("worker", float("nan")),
-                     idle["rss"]["daphne"], idle["rss"].get("worker", float("nan")),
-                     per_stream.get("daphne", float("nan")), per_stream.get("worker", float("nan"))])
-    print_table("Idle processes and memory per extra stream (RSS peak of the largest TTFT wave − idle, / streams)",
+                over_idle[proc] = 1024 * (mb - idle["rss"][proc]) / n
+            if len(points) >= 2:
+                # Between the smallest and the largest wave: what one more stream costs once the process
+                # has served some (its pool connections, lazily built caches and first imports excluded).
+                (n0, mb0), (n1, mb1) = points[0], points[-1]
+                between[proc] = 1024 * (mb1 - mb0) / (n1 - n0)
+        rows.append([name, idle["cpu"].get("daphne", 0.0), idle["cpu"].get("worker", nan),
+                     idle["rss"]["daphne"], idle["rss"].get("worker", nan),
+                     between.get("daphne", nan), between.get("worker", nan),
+                     over_idle.get("daphne", nan), over_idle.get("worker", nan)])
+    print_table("Idle processes and memory per extra stream (RSS peaks of the TTFT waves: between the smallest "
+                "and the largest wave, / the streams added; and the largest wave − idle, / its streams)",
                 ["shape", "daphne CPU % idle", "worker CPU % idle", "daphne RSS MB idle", "worker RSS MB idle",
-                 "daphne kB / stream", "worker kB / stream"], rows)
+                 "daphne kB / extra stream", "worker kB / extra stream",
+                 "daphne kB / stream over idle", "worker kB / stream over idle"], rows)
     if report.get("db"):
         rows = [[label, *(report["db"][key][k] for k in ("xact_commit", "xact_rollback", "tup_inserted",
                                                           "tup_updated", "tup_deleted", "tup_fetched"))]

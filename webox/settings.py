@@ -51,7 +51,10 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "daphne",
+    # First, so its ``runserver`` (daphne's, imported only when it runs) wins over staticfiles'.
+    # daphne's own app is not installed: it imports twisted's reactor into every process (about
+    # 25 MB in each Celery worker, which serves no HTTP).
+    "webox",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -65,7 +68,6 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "channels",
     "csp",
-    "webox",
     "accounts",
     "chat",
     "dashboard",
