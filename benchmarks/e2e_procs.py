@@ -191,6 +191,7 @@ def start_daphne(env: dict, log_dir: str) -> tuple[Service, int]:
         except OSError:
             daphne.check_alive()
             if time.monotonic() > deadline:
+                daphne.stop()  # nothing the benchmark started outlives it
                 raise RuntimeError(f"daphne did not listen:\n{daphne.output()[-3000:]}") from None
             time.sleep(0.1)
 
@@ -205,6 +206,7 @@ def start_worker(env: dict, log_dir: str, *, concurrency: int) -> Service:
     while " ready." not in worker.output():
         worker.check_alive()
         if time.monotonic() > deadline:
+            worker.stop()
             raise RuntimeError(f"the worker did not start:\n{worker.output()[-3000:]}")
         time.sleep(0.1)
     return worker
