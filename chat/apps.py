@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_migrate, post_save
 
 SEARCH_MIGRATION = ("chat", "0004_search")
 
@@ -21,8 +21,13 @@ class ChatConfig(AppConfig):
 
     def ready(self) -> None:
         from django.conf import settings
+        from django.contrib.auth import get_user_model
+
+        from .signals import user_saved
 
         post_migrate.connect(_ensure_search_index, sender=self, dispatch_uid="chat-search-index")
+        # A deactivated account's replies still generating are stopped (chat/signals.py).
+        post_save.connect(user_saved, sender=get_user_model(), dispatch_uid="chat.user_saved")
         if settings.WEBOX_RUNNER == "embedded":  # this process calls the providers and prices the replies
             from .providers.registry import env_provider_configs
             from .providers.sdks import load_for

@@ -529,13 +529,29 @@ def conversation_cancel_replies(*, conversation: Conversation) -> list[Message]:
     A reply that ended meanwhile is skipped. Raises ``ChatInputError`` (503) when the stream
     service cannot be reached to stop a streaming one.
     """
-    stopped = []
-    for reply in conversation.messages.filter(role=Role.ASSISTANT, status__in=ACTIVE_STATUSES).order_by("id"):
+    return _cancel_each(conversation.messages.filter(role=Role.ASSISTANT, status__in=ACTIVE_STATUSES))
+
+
+def user_replies_cancel(*, user_id: int) -> list[Message]:
+    """Stop every reply still generating in the user's conversations (an account being deactivated).
+
+    Each is tried; a reply that ended meanwhile is skipped. Raises ``ChatInputError`` (503) after
+    the others when the stream service cannot be reached to stop a streaming one.
+    """
+    return _cancel_each(Message.objects.filter(conversation__owner_id=user_id, role=Role.ASSISTANT,
+                                               status__in=ACTIVE_STATUSES))
+
+
+def _cancel_each(replies) -> list[Message]:
+    stopped, unreachable = [], None
+    for reply in replies.order_by("id"):
         try:
             stopped.append(reply_cancel(reply=reply))
         except ChatInputError as exc:
             if exc.status != 409:
-                raise
+                unreachable = unreachable or exc
+    if unreachable is not None:
+        raise unreachable
     return stopped
 
 
