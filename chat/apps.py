@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate, post_save
+from django.db.models.signals import post_migrate, post_save, pre_delete
 
 SEARCH_MIGRATION = ("chat", "0004_search")
 
@@ -23,11 +23,12 @@ class ChatConfig(AppConfig):
         from django.conf import settings
         from django.contrib.auth import get_user_model
 
-        from .signals import user_saved
+        from .signals import user_deleting, user_saved
 
         post_migrate.connect(_ensure_search_index, sender=self, dispatch_uid="chat-search-index")
-        # A deactivated account's replies still generating are stopped (chat/signals.py).
+        # A deactivated or deleted account's replies still generating are stopped (chat/signals.py).
         post_save.connect(user_saved, sender=get_user_model(), dispatch_uid="chat.user_saved")
+        pre_delete.connect(user_deleting, sender=get_user_model(), dispatch_uid="chat.user_deleting")
         if settings.WEBOX_RUNNER == "embedded":  # this process calls the providers and prices the replies
             from .providers.registry import env_provider_configs
             from .providers.sdks import load_for

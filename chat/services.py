@@ -227,14 +227,7 @@ def conversation_update(*, conversation: Conversation, **fields) -> Conversation
 
 def conversation_delete(*, conversation: Conversation) -> None:
     """Delete it, stopping every reply still generating in it."""
-    # Pending replies need no flag: their rows go, so no worker can claim them.
-    active = [m.stream_key for m in conversation.messages.filter(status=ReplyStatus.STREAMING).only("pk", "stream_id")
-              if m.stream_key]
-    try:
-        dispatch.stream_store().request_cancel(active)
-    except dispatch.StreamStoreUnavailable:
-        # Still delete: the replies' final writes then find no row, and their text goes nowhere.
-        logger.warning("could not signal %d replies of conversation %s to stop", len(active), conversation.pk)
+    _stop_streaming(conversation.messages.all(), f"conversation {conversation.pk}")
     conversation_id = conversation.pk
     with transaction.atomic():
         conversation.delete()
@@ -540,6 +533,25 @@ def user_replies_cancel(*, user_id: int) -> list[Message]:
     """
     return _cancel_each(Message.objects.filter(conversation__owner_id=user_id, role=Role.ASSISTANT,
                                                status__in=ACTIVE_STATUSES))
+
+
+def user_streaming_replies_stop(*, user_id: int) -> None:
+    """Ask the user's streaming replies to stop: the user and their rows are about to be deleted."""
+    _stop_streaming(Message.objects.filter(conversation__owner_id=user_id), f"user {user_id}")
+
+
+def _stop_streaming(messages, whose: str) -> None:
+    """Raise the stop flag of every streaming reply among ``messages``, whose rows are about to go.
+
+    Pending replies need no flag: their rows go, so no worker can claim them. Without the stream
+    service the deletion still goes ahead: the replies' final writes then find no row.
+    """
+    keys = [m.stream_key for m in messages.filter(status=ReplyStatus.STREAMING).only("pk", "stream_id")
+            if m.stream_key]
+    try:
+        dispatch.stream_store().request_cancel(keys)
+    except dispatch.StreamStoreUnavailable:
+        logger.warning("could not signal %d replies of %s to stop", len(keys), whose)
 
 
 def _cancel_each(replies) -> list[Message]:

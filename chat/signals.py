@@ -1,4 +1,4 @@
-"""A deactivated account spends nothing more: its replies still generating are stopped.
+"""A deactivated or deleted account spends nothing more: its replies still generating are stopped.
 
 Its sockets are closed by accounts.signals; without this its replies went on streaming from the
 provider, billed, to nobody.
@@ -31,3 +31,9 @@ def _stop_replies(user_id: int) -> None:
         return
     if stopped:
         logger.info("stopped %d replies of deactivated user %s", len(stopped), user_id)
+
+
+def user_deleting(sender, instance, **kwargs) -> None:
+    from .services import user_streaming_replies_stop
+
+    user_streaming_replies_stop(user_id=instance.pk)

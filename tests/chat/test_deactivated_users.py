@@ -1,4 +1,4 @@
-"""Deactivating an account stops its replies still generating (chat/signals.py), and no one else's."""
+"""Deactivating or deleting an account stops its replies still generating (chat/signals.py), and no one else's."""
 
 import uuid
 
@@ -45,3 +45,14 @@ def test_other_saves_of_a_user_stop_nothing(user, django_capture_on_commit_callb
     pending.refresh_from_db()
     assert pending.status == ReplyStatus.PENDING
     assert dispatch.stream_store().cancel_requested([streaming.stream_key]) == set()
+
+
+def test_deleting_a_user_asks_their_streaming_replies_to_stop(user, other_user):
+    _, streaming = active_replies(user)
+    _, others_streaming = active_replies(other_user)
+    key = streaming.stream_key
+
+    user.delete()
+
+    assert not Message.objects.filter(pk=streaming.pk).exists()
+    assert dispatch.stream_store().cancel_requested([key, others_streaming.stream_key]) == {key}
