@@ -45,4 +45,3 @@ class TestRunserver:
             assert "ASGI/Daphne" in process.output()
         finally:
             process.stop()
-
