@@ -12,6 +12,8 @@ from django.db import transaction
 from django.db.models import Case, PositiveIntegerField, Q, TextField, Value, When
 from django.utils import timezone
 
+from webox.database import retry_while_busy
+
 from . import dispatch, limits
 from .models import ACTIVE_STATUSES, ContextMode, Conversation, Message, ReplyStatus, Role
 from .providers import ErrorCode, StreamResult, provider_configs
@@ -361,12 +363,13 @@ def reply_choose(*, reply: Message) -> Message:
 def reply_start(*, reply_id: int) -> Message | None:
     """Claim a pending reply for generation. Only one caller can ever win, so no reply runs twice."""
     now = timezone.now()
-    claimed = Message.objects.filter(pk=reply_id, status=ReplyStatus.PENDING).update(
+    # A burst that keeps the database busy delays the claim; it must not drop the reply.
+    claimed = retry_while_busy(lambda: Message.objects.filter(pk=reply_id, status=ReplyStatus.PENDING).update(
         status=ReplyStatus.STREAMING, started_at=now, updated_at=now, stream_id=uuid.uuid4().hex
-    )
+    ))
     if not claimed:
         return None
-    return Message.objects.select_related("conversation", "reply_to").get(pk=reply_id)
+    return retry_while_busy(lambda: Message.objects.select_related("conversation", "reply_to").get(pk=reply_id))
 
 
 def replies_checkpoint(*, checkpoints: list[tuple[int, str, int]]) -> None:
@@ -387,8 +390,10 @@ def _finish(reply_id: int, status: str, *, asked: bool, prompt_tokens: int | Non
             completion_tokens: int | None = None, config=False, **fields) -> Message | None:
     # Every reply that asked its provider records usage and cost, however it ended. They are
     # worked out before the one conditional UPDATE, so no row lock is held across statements.
-    reply = Message.objects.select_related("conversation", "reply_to").filter(
-        pk=reply_id, status__in=ACTIVE_STATUSES).first()
+    # Each statement waits out a busy database on its own (webox.database.retry_while_busy): a
+    # reply's end is not lost to a burst, and none of them is applied twice.
+    reply = retry_while_busy(lambda: Message.objects.select_related("conversation", "reply_to").filter(
+        pk=reply_id, status__in=ACTIVE_STATUSES).first())
     if reply is None:
         return None
     for name, value in fields.items():
@@ -396,16 +401,16 @@ def _finish(reply_id: int, status: str, *, asked: bool, prompt_tokens: int | Non
     usage = usage_fields(reply=reply, asked=asked, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
                          config=config)
     now = timezone.now()
-    ended = Message.objects.filter(pk=reply_id, status__in=ACTIVE_STATUSES).update(
+    ended = retry_while_busy(lambda: Message.objects.filter(pk=reply_id, status__in=ACTIVE_STATUSES).update(
         status=status, completed_at=now, updated_at=now, **fields, **usage
-    )
+    ))
     if not ended:
         return None
     # The row now holds exactly what was just written (``fields`` are set above): no need to read it back.
     for name, value in {"status": status, "completed_at": now, "updated_at": now, **usage}.items():
         setattr(reply, name, value)
     # Counted once, by the one caller whose UPDATE ended the reply; kept if the conversation goes.
-    limits.record_usage(reply=reply)
+    retry_while_busy(lambda: limits.record_usage(reply=reply))
     return reply
 
 

@@ -4,18 +4,25 @@ Apart from webox/api.py so that the middleware can use it without importing DRF'
 import resolves the renderer classes that webox/api.py itself defines).
 """
 
+import time
+
 from django.db import OperationalError
 
-# Seconds a client is told to wait when the database has no connection free.
+# Seconds a client is told to wait when the database has no connection free, or its write lock stayed taken.
 BUSY_RETRY_AFTER_SECONDS = 2
-BUSY_DETAIL = "The server is busy: no database connection was free in time. Nothing was stored; try again shortly."
+BUSY_DETAIL = ("The server is busy: the database could not take the request in time. "
+               "Nothing was stored; try again shortly.")
+# How long a reply's own writes (its claim, its end) keep trying while the database is busy: past
+# this the reply is left to the orphan sweep. Longer than any burst the benchmarks have seen.
+BUSY_WRITE_PATIENCE_SECONDS = 300.0
 
 
 def database_busy(exc: BaseException) -> bool:
     """Whether ``exc`` means "no database connection right now" (a retry later can succeed).
 
-    Our pool waited ``DATABASE_POOL_TIMEOUT`` in vain, or PostgreSQL itself refused a client
-    because its ``max_connections`` were taken.
+    Our pool waited ``DATABASE_POOL_TIMEOUT`` in vain, PostgreSQL itself refused a client because
+    its ``max_connections`` were taken, or SQLite's write lock stayed taken for its whole timeout
+    (``WEBOX_SQLITE_TIMEOUT``: hundreds of sends at once on the embedded default).
     """
     if not isinstance(exc, OperationalError):
         return False
@@ -25,7 +32,29 @@ def database_busy(exc: BaseException) -> bool:
         PoolTimeout = ()  # noqa: N806
     text = str(exc)
     return (isinstance(exc.__cause__, PoolTimeout) or "too many clients" in text
-            or "too many connections for role" in text or "remaining connection slots" in text)
+            or "too many connections for role" in text or "remaining connection slots" in text
+            or "database is locked" in text or "database table is locked" in text)
+
+
+def retry_while_busy(write, *, patience: float | None = None):
+    """``write()``, run again after a growing pause for as long as the database is busy.
+
+    For a write that must not be lost to a burst (a reply's claim or its end): one statement in
+    autocommit mode, which did nothing when it failed, so running it again is safe. Inside a
+    transaction a failed statement has spoiled the transaction, so there it is not retried.
+    """
+    from django.db import connection
+
+    deadline = time.monotonic() + (BUSY_WRITE_PATIENCE_SECONDS if patience is None else patience)
+    pause = 0.05
+    while True:
+        try:
+            return write()
+        except OperationalError as exc:
+            if connection.in_atomic_block or not database_busy(exc) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 1.0)
 
 
 def release_pooled_connections() -> None:

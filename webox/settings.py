@@ -139,7 +139,9 @@ else:
                 # WAL and IMMEDIATE transactions let concurrent streams checkpoint without
                 # "database is locked" errors on the embedded default.
                 "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
+                # Seconds a write waits for SQLite's one write lock; past it the request gets a
+                # 503 (webox/database.py) and a reply's own writes try again.
+                "timeout": env_float("WEBOX_SQLITE_TIMEOUT", 20.0),
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },
             # A file, not the in-memory default: concurrent streams write from several threads,

@@ -17,12 +17,14 @@ import time
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.db import OperationalError
 
 from accounts.selectors import user_auth_hash, user_group, user_still_valid
 from chat.models import ACTIVE_STATUSES, Message
 from chat.selectors import ConversationNotFound, active_replies, conversation_get_for_user, message_get_for_user
 from chat.serializers import message_data
 from chat.services import ChatInputError, message_send, reply_cancel
+from webox.database import BUSY_DETAIL, BUSY_RETRY_AFTER_SECONDS, database_busy
 
 from . import events
 from .db import db
@@ -218,6 +220,10 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json(events.error(code=exc.code, detail=exc.detail, retry_after=exc.retry_after))
         except TypeError:
             await self.send_json(events.error(code="invalid", detail="Unexpected fields in the send frame."))
+        except OperationalError as exc:
+            if not database_busy(exc):
+                raise
+            await self.send_json(events.error(code="busy", detail=BUSY_DETAIL, retry_after=BUSY_RETRY_AFTER_SECONDS))
 
     def _send(self, fields):
         conversation = conversation_get_for_user(user=self.user, conversation_id=self.conversation_id)

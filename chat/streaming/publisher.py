@@ -27,6 +27,7 @@ from functools import partial
 from django.conf import settings
 
 from chat.streamed_markdown import RenderedBlocks, StreamedBlocks
+from webox.database import database_busy
 
 from . import events
 from .db import db
@@ -223,8 +224,11 @@ class Publisher:
 
         try:
             await db(replies_checkpoint)(checkpoints=checkpoints)
-        except Exception:
-            logger.exception("checkpoint of %d replies failed", len(checkpoints))
+        except Exception as exc:
+            if database_busy(exc):  # a burst: expected, and tried again below
+                logger.warning("checkpoint of %d replies waited in vain for the database", len(checkpoints))
+            else:
+                logger.exception("checkpoint of %d replies failed", len(checkpoints))
             # Not written: try these again at the next checkpoint interval, new text or not.
             for reply_id, _, _ in checkpoints:
                 if reply_id in self.streams:
