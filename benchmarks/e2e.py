@@ -308,9 +308,15 @@ def print_report(report: dict) -> None:
             errors += figures["http errors"]
     print_table("HTTP status codes seen by the clients", ["shape, request, status", "count"],
                 sorted([k, v] for k, v in statuses.items()))
-    server_errors = {k: v for k, v in statuses.items() if int(k.rsplit(" ", 1)[1]) >= 500}
+    # A 503 is webox refusing a send past capacity (the database was busy; nothing stored), which the
+    # issue allows; any other 5xx is a server error.
+    refused = {k: v for k, v in statuses.items() if k.endswith(" 503")}
+    server_errors = {k: v for k, v in statuses.items() if int(k.rsplit(" ", 1)[1]) >= 500 and k not in refused}
+    if refused:
+        print(f"\nRefused past capacity (503 with Retry-After, nothing stored): {refused}")
     if server_errors:
         print(f"\n**SERVER ERRORS: {server_errors}**")
+    if refused or server_errors:
         for error in dict.fromkeys(" ".join(e.split()) for e in errors[:10]):
             print(f"    {error[:200]}")
 
