@@ -369,7 +369,8 @@ def reply_start(*, reply_id: int) -> Message | None:
     ))
     if not claimed:
         return None
-    return retry_while_busy(lambda: Message.objects.select_related("conversation", "reply_to").get(pk=reply_id))
+    # Still on the claim's connection: this read meets neither a pool timeout nor (WAL) the write lock.
+    return Message.objects.select_related("conversation", "reply_to").get(pk=reply_id)
 
 
 def replies_checkpoint(*, checkpoints: list[tuple[int, str, int]]) -> None:
