@@ -8,8 +8,8 @@ from .common import TOKEN, create_streaming_replies, median, percentile, print_t
 
 
 def main(*, database_url: str, quick: bool) -> None:
+    from chat.stream_store import FlushEntry, stream_store
     from chat.streaming.consumers import snapshot_replies
-    from chat.streaming.streamstate import FlushEntry, stream_store
 
     repeat = 50 if quick else 300
     store = stream_store()

@@ -100,7 +100,7 @@ def receiver_main(env: dict, layer_kind: str, plan: Plan, conn) -> None:
 async def _receive(plan: Plan, conn) -> dict:
     from channels.layers import get_channel_layer
 
-    from chat.streaming import events
+    from chat import events
 
     layer = get_channel_layer()
     channel = await layer.new_channel()
@@ -201,9 +201,9 @@ async def _produce(mode: str, plan: Plan, conn) -> dict:
     from channels.layers import get_channel_layer
     from django.conf import settings
 
-    from chat.streaming import events
+    from chat import events
+    from chat.stream_store import stream_store
     from chat.streaming.publisher import get_publisher
-    from chat.streaming.streamstate import stream_store
 
     layer, store = get_channel_layer(), stream_store()
     # Connections are opened before the clock starts: their setup is not what is measured.
@@ -327,8 +327,8 @@ class PerReplyFlusher:
             await self._flush_locked(streams)
 
     async def _flush_locked(self, streams: list[_Stream]) -> None:
-        from chat.streaming import events
-        from chat.streaming.streamstate import FlushEntry, stream_store
+        from chat import events
+        from chat.stream_store import FlushEntry, stream_store
 
         due = [(s, len(s.pending)) for s in streams if s.pending]
         if not due:

@@ -2,7 +2,7 @@
 
 Streams are I/O-bound, so the worker runs Celery's *threads* pool (``-P threads -c N``): each
 ``chat.tasks.generate_reply`` task only blocks its pool thread while the stream runs on the
-process's one long-lived event loop (chat/background.py), so N threads carry N streams. The
+process's one long-lived event loop (webox/loops.py), so N threads carry N streams. The
 default *prefork* pool gives one stream per child process; ``-P prefork -c 2`` is run for contrast.
 
 For each run: N conversations, each a user message and one pending reply on the built-in ``demo``

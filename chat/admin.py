@@ -21,6 +21,7 @@ from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 
 from . import services
+from .errors import ChatConflict, ChatError
 from .exports import conversations_export_json, conversations_export_markdown
 from .models import ACTIVE_STATUSES, Conversation, Message, ReplyStatus, Role
 from .providers import admin as provider_admin  # noqa: F401 - registers the Provider admin
@@ -309,7 +310,7 @@ class ConversationAdmin(admin.ModelAdmin):
         for conversation in queryset:
             try:
                 stopped += len(services.conversation_cancel_replies(conversation=conversation))
-            except services.ChatInputError as exc:
+            except ChatError as exc:
                 self.message_user(request, f"{conversation}: {exc.detail}", messages.ERROR)
         self.message_user(request, f"Asked {stopped} active reply(ies) to stop.",
                           messages.SUCCESS if stopped else messages.INFO)
@@ -485,9 +486,10 @@ class MessageAdmin(admin.ModelAdmin):
             try:
                 services.reply_cancel(reply=reply)
                 stopped += 1
-            except services.ChatInputError as exc:
-                if exc.status != 409:
-                    self.message_user(request, f"Reply {reply.pk}: {exc.detail}", messages.ERROR)
+            except ChatConflict:
+                continue  # ended meanwhile
+            except ChatError as exc:
+                self.message_user(request, f"Reply {reply.pk}: {exc.detail}", messages.ERROR)
         self.message_user(request, f"Asked {stopped} reply(ies) to stop.",
                           messages.SUCCESS if stopped else messages.INFO)
 

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import exports, search, services
+from .errors import ChatError, ChatInputError
 from .models import ContextMode
 from .selectors import (
     ConversationNotFound,
@@ -31,12 +32,15 @@ from .serializers import (
     message_data,
     represent,
 )
+from .services import inputs
 
 
-class ChatInputApiError(APIException):
+class ChatApiError(APIException):
+    """A ``chat.errors.ChatError`` as DRF answers it: its status, a JSON ``detail``, the field at fault."""
+
     status_code = 400
 
-    def __init__(self, exc: services.ChatInputError):
+    def __init__(self, exc: ChatError):
         self.status_code = exc.status
         self.wait = exc.retry_after  # DRF's handler turns it into Retry-After
         detail = {"detail": exc.detail}
@@ -59,22 +63,34 @@ def get_message(request, message_id):
         raise Http404("No such message.") from None
 
 
+def temperature_field() -> serializers.FloatField:
+    return serializers.FloatField(required=False, allow_null=True, min_value=inputs.TEMPERATURE_MIN,
+                                  max_value=inputs.TEMPERATURE_MAX)
+
+
+def max_tokens_field() -> serializers.IntegerField:
+    return serializers.IntegerField(required=False, allow_null=True, min_value=inputs.MAX_TOKENS_MIN,
+                                    max_value=inputs.MAX_TOKENS_MAX)
+
+
 class ParametersSerializer(serializers.Serializer):
-    temperature = serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=2)
-    max_tokens = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=200_000)
+    temperature = temperature_field()
+    max_tokens = max_tokens_field()
     system_prompt = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False,
-                                          max_length=services.MAX_SYSTEM_PROMPT_CHARS,
+                                          max_length=inputs.MAX_SYSTEM_PROMPT_CHARS,
                                           help_text="This column's own system prompt, instead of the conversation's.")
 
 
 class SendApi(APIView):
     class SendInputSerializer(serializers.Serializer):
         conversation_id = serializers.IntegerField(required=False, allow_null=True)
-        message = serializers.CharField(trim_whitespace=False, max_length=services.MAX_MESSAGE_CHARS)
-        selected_providers = serializers.ListField(child=serializers.CharField(max_length=100), allow_empty=False)
-        selected_models = serializers.DictField(child=serializers.CharField(max_length=200), required=False)
-        temperature = serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=2)
-        max_tokens = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=200_000)
+        message = serializers.CharField(trim_whitespace=False, max_length=inputs.MAX_MESSAGE_CHARS)
+        selected_providers = serializers.ListField(
+            child=serializers.CharField(max_length=inputs.MAX_PROVIDER_NAME_CHARS), allow_empty=False)
+        selected_models = serializers.DictField(child=serializers.CharField(max_length=inputs.MAX_MODEL_CHARS),
+                                                required=False)
+        temperature = temperature_field()
+        max_tokens = max_tokens_field()
         system_prompt = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
         provider_params = serializers.DictField(child=ParametersSerializer(), required=False)
 
@@ -92,9 +108,10 @@ class SendApi(APIView):
         conversation_id = fields.pop("conversation_id", None)
         conversation = get_conversation(request, conversation_id) if conversation_id is not None else None
         try:
-            result = services.message_send(user=request.user, conversation=conversation, **fields)
-        except services.ChatInputError as exc:
-            raise ChatInputApiError(exc) from exc
+            send = services.send_input_clean(**fields)
+            result = services.message_send(user=request.user, conversation=conversation, send=send)
+        except ChatError as exc:
+            raise ChatApiError(exc) from exc
         body = {"conversation": result.conversation, "user_message": result.user_message, "replies": result.replies}
         return Response(represent(self.SendOutputSerializer, body), status=status.HTTP_202_ACCEPTED)
 
@@ -103,8 +120,10 @@ class ConversationInputSerializer(serializers.Serializer):
     title = serializers.CharField(required=False, allow_blank=True, max_length=200)
     system_prompt = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
     archived = serializers.BooleanField(required=False)
-    default_providers = serializers.ListField(child=serializers.CharField(max_length=100), required=False)
-    default_models = serializers.DictField(child=serializers.CharField(max_length=200), required=False)
+    default_providers = serializers.ListField(
+        child=serializers.CharField(max_length=inputs.MAX_PROVIDER_NAME_CHARS), required=False)
+    default_models = serializers.DictField(child=serializers.CharField(max_length=inputs.MAX_MODEL_CHARS),
+                                           required=False)
     default_params = serializers.DictField(required=False)
     context_mode = serializers.ChoiceField(choices=ContextMode.choices, required=False)
 
@@ -139,13 +158,13 @@ class ConversationListApi(APIView):
     def get(self, request):
         archived_param = request.query_params.get("archived", "false").lower()
         if archived_param not in ARCHIVED_FILTERS:
-            raise ChatInputApiError(services.ChatInputError("archived must be true, false or all.", field="archived"))
+            raise ChatApiError(ChatInputError("archived must be true, false or all.", field="archived"))
         archived = ARCHIVED_FILTERS[archived_param]
         query = request.query_params.get("q", "").strip()
         try:
             services.clean_text(query, field="q")
-        except services.ChatInputError as exc:
-            raise ChatInputApiError(exc) from exc
+        except ChatError as exc:
+            raise ChatApiError(exc) from exc
         conversations = conversation_list_for_user(user=request.user, query=query, archived=archived)
         paginator = ConversationPagination()
         page = paginator.paginate_queryset(conversations, request, view=self)
@@ -157,8 +176,8 @@ class ConversationListApi(APIView):
         data.is_valid(raise_exception=True)
         try:
             conversation = services.conversation_create(owner=request.user, **data.validated_data)
-        except services.ChatInputError as exc:
-            raise ChatInputApiError(exc) from exc
+        except ChatError as exc:
+            raise ChatApiError(exc) from exc
         return Response(conversation_data(conversation), status=status.HTTP_201_CREATED)
 
 
@@ -184,8 +203,8 @@ class ConversationDetailApi(APIView):
         data.is_valid(raise_exception=True)
         try:
             services.conversation_update(conversation=conversation, **data.validated_data)
-        except services.ChatInputError as exc:
-            raise ChatInputApiError(exc) from exc
+        except ChatError as exc:
+            raise ChatApiError(exc) from exc
         return Response(conversation_data(conversation))
 
     @extend_schema(responses={204: None})
@@ -201,8 +220,8 @@ class MessageActionApi(APIView):
         message = get_message(request, message_id)
         try:
             return action(reply=message)
-        except services.ChatInputError as exc:
-            raise ChatInputApiError(exc) from exc
+        except ChatError as exc:
+            raise ChatApiError(exc) from exc
 
 
 class CancelApi(MessageActionApi):
@@ -237,7 +256,7 @@ EXPORT_PARAMETERS = [OpenApiParameter("format", str, enum=list(EXPORT_FORMATS), 
 def export_response(request, conversations, filename: str) -> HttpResponse:
     name = request.query_params.get("format", "json")
     if name not in EXPORT_FORMATS:
-        raise ChatInputApiError(services.ChatInputError("format must be json or md.", field="format"))
+        raise ChatApiError(ChatInputError("format must be json or md.", field="format"))
     render, content_type, extension = EXPORT_FORMATS[name]
     response = HttpResponse(render(conversations), content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}.{extension}"'
@@ -292,10 +311,10 @@ class ImportApi(APIView):
                 raw = request.body
             created = exports.conversations_import(owner=request.user, raw=raw)
         except RequestDataTooBig:
-            raise ChatInputApiError(services.ChatInputError(
+            raise ChatApiError(ChatInputError(
                 'The body is too large: upload the file as multipart form field "file".')) from None
         except exports.ExportFileError as exc:
-            raise ChatInputApiError(services.ChatInputError(exc.detail)) from exc
+            raise ChatApiError(ChatInputError(exc.detail)) from exc
         return Response({"conversations": ConversationOutputSerializer(created, many=True).data},
                         status=status.HTTP_201_CREATED)
 
@@ -344,9 +363,9 @@ class SearchApi(APIView):
     def get(self, request):
         query = request.query_params.get("q", "").strip()
         if not query:
-            raise ChatInputApiError(services.ChatInputError("Write something to search for.", field="q"))
+            raise ChatApiError(ChatInputError("Write something to search for.", field="q"))
         if len(query) > search.MAX_QUERY_CHARS:
-            raise ChatInputApiError(services.ChatInputError(
+            raise ChatApiError(ChatInputError(
                 f"A search holds at most {search.MAX_QUERY_CHARS} characters.", field="q"))
         paginator = SearchPagination()
         page = paginator.paginate_queryset(search.message_search_for_user(user=request.user, query=query),
@@ -356,8 +375,10 @@ class SearchApi(APIView):
 
 
 class PreferencesSerializer(serializers.Serializer):
-    providers = serializers.ListField(child=serializers.CharField(max_length=100), required=False)
-    models = serializers.DictField(child=serializers.CharField(max_length=200, allow_blank=True), required=False)
+    providers = serializers.ListField(child=serializers.CharField(max_length=inputs.MAX_PROVIDER_NAME_CHARS),
+                                      required=False)
+    models = serializers.DictField(child=serializers.CharField(max_length=inputs.MAX_MODEL_CHARS, allow_blank=True),
+                                   required=False)
     params = serializers.DictField(required=False, help_text="Like a conversation's default_params.")
     context_mode = serializers.ChoiceField(choices=ContextMode.choices, required=False)
 
@@ -374,5 +395,5 @@ class PreferencesApi(APIView):
         data.is_valid(raise_exception=True)
         try:
             return Response(services.user_chat_preferences_update(user=request.user, **data.validated_data))
-        except services.ChatInputError as exc:
-            raise ChatInputApiError(exc) from exc
+        except ChatError as exc:
+            raise ChatApiError(exc) from exc

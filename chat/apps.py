@@ -20,7 +20,6 @@ class ChatConfig(AppConfig):
     name = "chat"
 
     def ready(self) -> None:
-        from django.conf import settings
         from django.contrib.auth import get_user_model
 
         from .signals import user_deleting, user_saved
@@ -29,12 +28,3 @@ class ChatConfig(AppConfig):
         # A deactivated or deleted account's replies still generating are stopped (chat/signals.py).
         post_save.connect(user_saved, sender=get_user_model(), dispatch_uid="chat.user_saved")
         pre_delete.connect(user_deleting, sender=get_user_model(), dispatch_uid="chat.user_deleting")
-        if settings.WEBOX_RUNNER == "embedded":  # this process calls the providers and prices the replies
-            from .providers.registry import env_provider_configs
-            from .providers.sdks import load_for
-            from .usage.pricing import load_price_table
-
-            # The environment's providers only: no database query while the apps load. A Provider
-            # record's SDK loads, off the loop, with its first reply (chat/providers/sdks.py).
-            load_for(env_provider_configs())
-            load_price_table()

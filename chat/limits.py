@@ -1,6 +1,6 @@
 """What one user may start: a send rate, replies generating at once, and tokens and cost per month.
 
-Checked by ``services.message_send`` and ``services.reply_regenerate`` — the one path of the
+Checked by ``chat.services.turns`` (``message_send``, ``reply_regenerate``) — the one path of the
 REST API and the socket alike — before anything is stored or any provider is called. Site-wide
 defaults are settings; staff override them per user in the admin (``accounts.UserLimits``).
 """
@@ -17,25 +17,17 @@ from django.utils import timezone
 
 from webox import throttles
 
+from .errors import LimitReached
 from .models import ACTIVE_STATUSES, Message, Role
-
-
-class LimitReached(Exception):
-    """A turn refused by a limit: ``code`` says which, ``retry_after`` (seconds) when it is known."""
-
-    def __init__(self, detail: str, *, code: str, retry_after: int | None = None):
-        super().__init__(detail)
-        self.detail = detail
-        self.code = code
-        self.retry_after = retry_after
-
 
 # The cost budget counts costs in this currency (the price table's, genai-prices' and the dashboard's).
 BUDGET_CURRENCY = "USD"
 
 
 @dataclass(frozen=True)
-class UserLimits:
+class EffectiveLimits:
+    """A user's limits as they apply: their own overrides (``accounts.UserLimits``) or the site's defaults."""
+
     max_active_replies: int  # 0: no limit
     monthly_token_budget: int  # 0: no limit
     monthly_cost_budget: Decimal  # in BUDGET_CURRENCY; 0: no limit
@@ -44,26 +36,26 @@ class UserLimits:
 _OVERRIDES = ("max_active_replies", "monthly_token_budget", "monthly_cost_budget")
 
 
-def _with_defaults(overrides: dict) -> UserLimits:
+def _with_defaults(overrides: dict) -> EffectiveLimits:
     """The limits from a user's own values (``None``: the site-wide default)."""
 
     def pick(name: str, default):
         value = overrides.get(name)
         return default if value is None else value
 
-    return UserLimits(pick("max_active_replies", settings.WEBOX_MAX_ACTIVE_REPLIES),
+    return EffectiveLimits(pick("max_active_replies", settings.WEBOX_MAX_ACTIVE_REPLIES),
                       pick("monthly_token_budget", settings.WEBOX_MONTHLY_TOKEN_BUDGET),
                       Decimal(pick("monthly_cost_budget", settings.WEBOX_MONTHLY_COST_BUDGET)))
 
 
-def limits_for(user) -> UserLimits:
+def limits_for(user) -> EffectiveLimits:
     from accounts.models import UserLimits as Overrides
 
     own = Overrides.objects.filter(user_id=user.pk).values(*_OVERRIDES).first()
     return _with_defaults(own or {})
 
 
-def lock_user_and_read_limits(user) -> UserLimits:
+def lock_user_and_read_limits(user) -> EffectiveLimits:
     """Lock the user's row and read their limits, in one statement (inside a transaction).
 
     Two turns sent at once are then counted one after the other.
@@ -95,7 +87,7 @@ def check_send_rate(user) -> None:
                            code="rate_limited", retry_after=exc.retry_after) from None
 
 
-def check_new_replies(user, count: int, limits: UserLimits | None = None) -> None:
+def check_new_replies(user, count: int, limits: EffectiveLimits | None = None) -> None:
     """Refuse ``count`` new replies over the user's active-reply cap or monthly token budget.
 
     Call inside the transaction that stores them, after locking the user's row (``limits``: as

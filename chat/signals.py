@@ -10,6 +10,9 @@ import logging
 
 from django.db import transaction
 
+from .errors import ChatError
+from .services import user_replies_cancel, user_streaming_replies_stop
+
 logger = logging.getLogger(__name__)
 
 
@@ -21,11 +24,9 @@ def user_saved(sender, instance, created, update_fields=None, **kwargs) -> None:
 
 
 def _stop_replies(user_id: int) -> None:
-    from .services import ChatInputError, user_replies_cancel
-
     try:
         stopped = user_replies_cancel(user_id=user_id)
-    except ChatInputError:
+    except ChatError:
         # Pending ones are stopped; streaming ones end by themselves or by the orphan sweep.
         logger.warning("could not ask the streaming replies of deactivated user %s to stop", user_id)
         return
@@ -34,6 +35,4 @@ def _stop_replies(user_id: int) -> None:
 
 
 def user_deleting(sender, instance, **kwargs) -> None:
-    from .services import user_streaming_replies_stop
-
     user_streaming_replies_stop(user_id=instance.pk)

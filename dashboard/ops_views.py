@@ -15,7 +15,8 @@ from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from chat.services import ChatInputError, reply_end_stuck
+from chat.errors import ChatError, ChatNotFound
+from chat.services import reply_end_stuck
 from webox import health
 
 from . import ops
@@ -32,7 +33,7 @@ def end_stuck_reply(request, reply_id: int):
     try:
         reply_end_stuck(reply_id=reply_id)
         messages.success(request, f"Reply {reply_id} ended.")
-    except ChatInputError as exc:
+    except ChatError as exc:
         messages.error(request, f"Reply {reply_id}: {exc.detail}")
     return redirect("dashboard:ops")
 
@@ -79,8 +80,8 @@ class OpsEndReplyApi(APIView):
     def post(self, request, reply_id: int):
         try:
             reply = reply_end_stuck(reply_id=reply_id)
-        except ChatInputError as exc:
-            raise (NotFound(exc.detail) if exc.status == 404 else Conflict(exc.detail)) from None
+        except ChatError as exc:
+            raise (NotFound(exc.detail) if isinstance(exc, ChatNotFound) else Conflict(exc.detail)) from None
         return Response({"id": reply.pk, "status": reply.status, "error_code": reply.error_code})
 
 

@@ -10,6 +10,13 @@ from rest_framework.test import APIClient
 PASSWORD = "correct-horse-battery-9"
 
 
+def send_turn(*, user, conversation, **fields):
+    """``message_send`` with the fields of a REST send or a socket ``send`` frame."""
+    from chat.services import message_send, send_input_clean
+
+    return message_send(user=user, conversation=conversation, send=send_input_clean(**fields))
+
+
 @pytest.fixture
 def make_user(db):
     def make(username: str = "alice", **extra):
@@ -40,6 +47,17 @@ def auth_client(user):
     client = APIClient()
     client.force_authenticate(user)
     return client
+
+
+@pytest.fixture
+def unreachable_stream_store(settings):
+    """The stream store on a Redis where nothing listens (port 1): cancel flags cannot be raised."""
+    from chat.stream_store import stream_store
+
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    stream_store.cache_clear()
+    yield
+    stream_store.cache_clear()
 
 
 @pytest.fixture
@@ -125,9 +143,10 @@ def pytest_runtest_teardown(item, nextitem):
     flush's TRUNCATE. Each gets a moment to finish, then is cancelled (and ends as any abandoned
     reply does).
     """
-    from chat.streaming import background, runners
+    from chat.streaming import runners
+    from webox import loops
 
-    loop = background._loop
+    loop = loops._loop
     if loop is None or loop.is_closed() or not loop.is_running():
         return
 

@@ -12,8 +12,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from chat.streaming.routing import websocket_urlpatterns  # noqa: E402
-from chat.streaming.runners import remember_server_loop  # noqa: E402
+from chat.streaming.routing import remember_server_loop, websocket_urlpatterns  # noqa: E402
 
 from .daphne_options import close_oversized_messages_with_1009, listen_with_backlog  # noqa: E402
 

@@ -12,8 +12,6 @@ os.environ.setdefault("CELERY_SKIP_CHECKS", "1")
 app = Celery("webox")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
-# The chat app's tasks live in its streaming package, not in chat/tasks.py.
-app.autodiscover_tasks(["chat.streaming"])
 
 
 @worker_init.connect

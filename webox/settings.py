@@ -70,6 +70,8 @@ INSTALLED_APPS = [
     "csp",
     "accounts",
     "chat",
+    # chat's streaming package is an app of its own so that it can listen to chat (chat.hooks).
+    "chat.streaming",
     "dashboard",
 ]
 

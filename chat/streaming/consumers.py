@@ -20,15 +20,16 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import OperationalError
 
 from accounts.selectors import user_auth_hash, user_group, user_still_valid
+from chat import events
+from chat.errors import ChatError
 from chat.models import ACTIVE_STATUSES, Message
 from chat.selectors import ConversationNotFound, active_replies, conversation_get_for_user, message_get_for_user
 from chat.serializers import message_data
-from chat.services import ChatInputError, message_send, reply_cancel
+from chat.services import message_send, reply_cancel, send_input_clean
+from chat.stream_store import stream_store
 from webox.database import BUSY_DETAIL, BUSY_RETRY_AFTER_SECONDS, database_busy
 
-from . import events
-from .db import db
-from .streamstate import stream_store
+from .db_threads import in_db_thread
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +100,7 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
         if BEARER_SUBPROTOCOL in subprotocols:
             # Sec-WebSocket-Protocol: webox.bearer, <access token> — keeps the token out of URLs and logs.
             token = next((p for p in subprotocols if p != BEARER_SUBPROTOCOL), "")
-            self.user = await db(user_from_token)(token) or AnonymousUser()
+            self.user = await in_db_thread(user_from_token)(token) or AnonymousUser()
             await self.accept(subprotocol=BEARER_SUBPROTOCOL)
         else:
             scope_user = self.scope.get("user")
@@ -131,14 +132,14 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
 
     async def may_access(self) -> bool:
         try:
-            await db(conversation_get_for_user)(user=self.user, conversation_id=self.conversation_id)
+            await in_db_thread(conversation_get_for_user)(user=self.user, conversation_id=self.conversation_id)
             return True
         except ConversationNotFound:
             await self.close(code=CLOSE_FORBIDDEN)
             return False
 
     async def send_snapshot(self, only: list[int] | None = None):
-        replies, retries = await db(snapshot_replies)(self.conversation_id, only)
+        replies, retries = await in_db_thread(snapshot_replies)(self.conversation_id, only)
         for reply in replies:
             self.known_seq[reply["id"]] = reply["seq"]
         # partial: a repair of the listed replies only; the others are as the client knows them.
@@ -156,7 +157,7 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(user_group(self.user.pk), self.channel_name)
 
     async def user_still_valid(self) -> bool:
-        if await db(user_still_valid)(user_id=self.user.pk, auth_hash=self.auth_hash):
+        if await in_db_thread(user_still_valid)(user_id=self.user.pk, auth_hash=self.auth_hash):
             return True
         await self.close(code=CLOSE_UNAUTHENTICATED)
         return False
@@ -205,7 +206,7 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
 
     async def authenticate_by_frame(self, content):
         token = content.get("token") if content.get("type") == "auth" else None
-        user = await db(user_from_token)(token) if isinstance(token, str) else None
+        user = await in_db_thread(user_from_token)(token) if isinstance(token, str) else None
         if user is None:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
@@ -215,8 +216,8 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
     async def client_send(self, content):
         fields = {name: content[name] for name in SEND_FIELDS if name in content}
         try:
-            await db(self._send)(fields)
-        except ChatInputError as exc:
+            await in_db_thread(self._send)(fields)
+        except ChatError as exc:
             await self.send_json(events.error(code=exc.code, detail=exc.detail, retry_after=exc.retry_after))
         except TypeError:
             await self.send_json(events.error(code="invalid", detail="Unexpected fields in the send frame."))
@@ -226,15 +227,16 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json(events.error(code="busy", detail=BUSY_DETAIL, retry_after=BUSY_RETRY_AFTER_SECONDS))
 
     def _send(self, fields):
+        send = send_input_clean(**fields)
         conversation = conversation_get_for_user(user=self.user, conversation_id=self.conversation_id)
-        message_send(user=self.user, conversation=conversation, **fields)
+        message_send(user=self.user, conversation=conversation, send=send)
 
     async def client_cancel(self, content):
         try:
-            await db(self._cancel)(content.get("message_id"))
+            await in_db_thread(self._cancel)(content.get("message_id"))
         except ConversationNotFound:
             await self.send_json(events.error(code="not_found", detail="No such reply in this conversation."))
-        except ChatInputError as exc:
+        except ChatError as exc:
             await self.send_json(events.error(code="invalid", detail=exc.detail))
 
     def _cancel(self, message_id):

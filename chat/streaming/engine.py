@@ -1,7 +1,7 @@
 """The one orchestration loop: generate one reply, from claim to final event.
 
 Used the same way by both runners: the embedded default runs it on the server's event loop,
-Celery workers on their process's long-lived loop (chat/runners.py). Steps: claim the reply
+Celery workers on their process's long-lived loop (chat/streaming/runners.py). Steps: claim the reply
 (so it never runs twice), build its context, stream from its provider, hand deltas to the
 publisher (coalesced, recorded, published), then store the end — complete, error or cancelled,
 always with the text so far — and publish that event once it is committed.
@@ -15,7 +15,7 @@ import time
 from contextlib import aclosing
 from dataclasses import dataclass
 
-from chat import services
+from chat import events, services
 from chat.context import build_chat_request
 from chat.models import Message
 from chat.providers import (
@@ -30,12 +30,11 @@ from chat.providers import (
     get_provider_config,
 )
 from chat.serializers import message_data
+from chat.stream_store import stream_store
 from webox.logging_context import bind_reply
 
-from . import events
-from .db import db
+from .db_threads import in_db_thread
 from .publisher import get_publisher
-from .streamstate import stream_store
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +80,7 @@ def prepare_reply(reply_id: int) -> Prepared | None:
 
 
 async def generate_reply(reply_id: int) -> None:
-    prepared = await db(prepare_reply)(reply_id)
+    prepared = await in_db_thread(prepare_reply)(reply_id)
     if prepared is None:
         return
     reply = prepared.reply
@@ -140,10 +139,12 @@ async def announce_retry(reply, retrying: Retrying) -> None:
         logger.exception("could not announce retry %d of reply %s", retrying.retry, reply.pk)
 
 
-async def end_reply(reply, stream, outcome: Outcome, final_deltas: list[dict], *, config=False) -> None:
+async def end_reply(reply, stream, outcome: Outcome, final_deltas: list[dict], *,
+                    config: ProviderConfig | None) -> None:
     """Store how the reply ended, with its whole text, then tell the sockets.
 
-    ``config``: the reply's provider as read when it started (its price is looked up from it).
+    ``config``: the reply's provider as read when it started (its price is looked up from it);
+    None when it is not configured.
     """
     asked_at = outcome.asked_at
     ttft_ms = None if outcome.first_token_at is None else int((outcome.first_token_at - asked_at) * 1000)
@@ -153,14 +154,13 @@ async def end_reply(reply, stream, outcome: Outcome, final_deltas: list[dict], *
     counts = {} if outcome.result is None else {
         "prompt_tokens": outcome.result.prompt_tokens, "completion_tokens": outcome.result.completion_tokens}
     if stream.cancel_requested:
-        ended, data = await db(_ended)(services.reply_stop, **common, ttft_ms=ttft_ms, duration_ms=duration_ms,
-                                       **counts)
+        end, fields = services.reply_stop, {"ttft_ms": ttft_ms, "duration_ms": duration_ms, **counts}
     elif outcome.failure is not None:
-        ended, data = await db(_ended)(services.reply_fail, **common, code=outcome.failure.code,
-                                       detail=outcome.failure.detail, ttft_ms=ttft_ms, duration_ms=duration_ms,
-                                       **counts)
+        end, fields = services.reply_fail, {"code": outcome.failure.code, "detail": outcome.failure.detail,
+                                            "ttft_ms": ttft_ms, "duration_ms": duration_ms, **counts}
     else:
-        ended, data = await db(_ended)(services.reply_complete, **common, result=outcome.result)
+        end, fields = services.reply_complete, {"result": outcome.result}
+    ended, data = await in_db_thread(_ended)(end, **common, **fields)
     if ended is not None:
         logger.info("reply %s ended %s", ended.pk, ended.status, extra={
             "status": ended.status, "provider": ended.provider, "model": ended.model,

@@ -26,12 +26,13 @@ from functools import partial
 
 from django.conf import settings
 
+from chat import events
+from chat.services import replies_checkpoint
+from chat.stream_store import FlushEntry, stream_store
 from chat.streamed_markdown import RenderedBlocks, StreamedBlocks
 from webox.database import database_busy
 
-from . import events
-from .db import db
-from .streamstate import FlushEntry, stream_store
+from .db_threads import in_db_thread
 
 logger = logging.getLogger(__name__)
 
@@ -220,10 +221,8 @@ class Publisher:
         self._checkpointing = asyncio.get_running_loop().create_task(self._checkpoint(checkpoints))
 
     async def _checkpoint(self, checkpoints: list[tuple[int, str, int]]) -> None:
-        from chat.services import replies_checkpoint
-
         try:
-            await db(replies_checkpoint)(checkpoints=checkpoints)
+            await in_db_thread(replies_checkpoint)(checkpoints=checkpoints)
         except Exception as exc:
             if database_busy(exc):  # a burst: expected, and tried again below
                 logger.warning("checkpoint of %d replies waited in vain for the database", len(checkpoints))

@@ -6,19 +6,18 @@ by a running deployment (and its beat schedule) still find them.
 
 from celery import shared_task
 
-from .background import run_in_background
+from chat.services import replies_sweep_orphans
+from webox.loops import run_in_background
+
+from .engine import generate_reply as generate
 
 
 @shared_task(name="chat.tasks.generate_reply", ignore_result=True)
 def generate_reply(reply_id: int) -> None:
-    from .engine import generate_reply as generate
-
     # The pool thread waits here; the stream itself runs on the process's one event loop.
     run_in_background(generate(reply_id))
 
 
 @shared_task(name="chat.tasks.sweep_orphaned_replies", ignore_result=True)
 def sweep_orphaned_replies() -> int:
-    from chat.services import replies_sweep_orphans
-
     return len(replies_sweep_orphans())

@@ -22,20 +22,18 @@ def tokens_per_second(*, completion_tokens: int | None, ttft_ms: int | None, dur
 
 def usage_fields(*, reply: Message, asked: bool, prompt_tokens: int | None = None,
                  completion_tokens: int | None = None, estimated: bool = False,
-                 config: ProviderConfig | None | bool = False) -> dict:
+                 config: ProviderConfig | None) -> dict:
     """The usage and cost fields of an ended reply, ``reply`` holding its final text and timings.
 
     The provider's counts are used where it sent them; a reply that asked its provider but got no
     count (stopped, failed, dropped, or a provider that never reports usage) is counted from the
     text streamed and the context sent, and marked estimated. A reply that never asked its
     provider records no usage. ``estimated`` says the counts passed in were estimated already;
-    ``config`` may be passed by callers that already looked it up.
+    ``config`` is the reply's provider (None: not configured, so no price).
     """
     if not asked:
         return {"usage_estimated": False, "cost": None, "cost_currency": "", "cost_estimated": False,
                 "tokens_per_second": None}
-    if config is False:
-        config = get_provider_config(reply.provider)
     if completion_tokens is None:
         completion_tokens = estimate_completion_tokens(reply.content)
         estimated = True

@@ -6,8 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from chat import dispatch
+from chat import events as chat_events
 from chat.models import Conversation, Message, ReplyStatus, Role
+from chat.stream_store import stream_store
 
 pytestmark = pytest.mark.django_db
 
@@ -168,7 +169,7 @@ def test_change_page_saves_through_the_service_and_tells_open_pages(staff_client
                                                                    django_capture_on_commit_callbacks):
     conversation, _ = thread
     published = []
-    monkeypatch.setattr(dispatch.events, "publish_from_sync", lambda cid, events: published.append((cid, events)))
+    monkeypatch.setattr(chat_events, "publish_from_sync", lambda cid, events: published.append((cid, events)))
     with django_capture_on_commit_callbacks(execute=True):
         response = staff_client.post(f"{LIST}{conversation.pk}/change/", {
             "title": "Renamed", "archived": "on", "context_mode": "own", "system_prompt": "Be brief.",
@@ -239,7 +240,7 @@ def test_cancel_action_stops_active_replies(staff_client, thread, user):
     pending.refresh_from_db()
     assert pending.status == ReplyStatus.CANCELLED
     # The streaming one is stopped by whichever worker runs it, through the stream store's flag.
-    assert dispatch.stream_store().cancel_requested([replies[-1].stream_key]) == {replies[-1].stream_key}
+    assert stream_store().cancel_requested([replies[-1].stream_key]) == {replies[-1].stream_key}
     messages = [str(m) for m in staff_client.get(LIST).context["messages"]]
     assert messages == ["Asked 2 active reply(ies) to stop."]
 
@@ -252,7 +253,7 @@ def test_delete_action_asks_first_then_deletes_and_stops_replies(staff_client, t
     done = action(staff_client, "delete_selected", [conversation], post="yes")
     assert done.status_code == 302
     assert not Conversation.objects.filter(pk=conversation.pk).exists()
-    assert dispatch.stream_store().cancel_requested([replies[-1].stream_key]) == {replies[-1].stream_key}
+    assert stream_store().cancel_requested([replies[-1].stream_key]) == {replies[-1].stream_key}
 
 
 def test_conversations_cannot_be_added_by_hand(staff_client):
@@ -301,11 +302,7 @@ def test_message_cancel_action_stops_a_pending_reply(staff_client, thread):
     assert Message.objects.get(pk=replies[0].pk).status == ReplyStatus.COMPLETE
 
 
-def test_cancel_action_with_the_stream_store_down_says_so(staff_client, thread, monkeypatch):
-    from chat.streaming import streamstate
-
-    store = streamstate.RedisStreamStore("redis://127.0.0.1:1/0")  # nothing listens on port 1
-    monkeypatch.setattr(streamstate, "stream_store", lambda: store)
+def test_cancel_action_with_the_stream_store_down_says_so(staff_client, thread, unreachable_stream_store):
     conversation, replies = thread
     action(staff_client, "cancel_replies", [conversation])
     messages = [str(m) for m in staff_client.get(LIST).context["messages"]]

@@ -263,15 +263,6 @@ def test_unknown_archived_filter_is_a_400(auth_client):
     assert response.status_code == 400 and "archived" in response.json()["detail"]
 
 
-@pytest.fixture
-def unreachable_stream_store(monkeypatch):
-    from chat.streaming import streamstate
-
-    store = streamstate.RedisStreamStore("redis://127.0.0.1:1/0")  # nothing listens on port 1
-    # Services reach the store through chat.dispatch, which looks it up here on every call.
-    monkeypatch.setattr(streamstate, "stream_store", lambda: store)
-
-
 def test_cancel_with_the_stream_store_down_is_a_503_and_changes_nothing(auth_client, user, unreachable_stream_store):
     conversation = conversation_create(owner=user)
     question = Message.objects.create(conversation=conversation, role="user", content="hi")

@@ -3,8 +3,8 @@
 import uuid
 
 from accounts.services import user_set_active
-from chat import dispatch
 from chat.models import Conversation, Message, ReplyStatus, Role
+from chat.stream_store import stream_store
 
 
 def active_replies(owner):
@@ -30,7 +30,7 @@ def test_deactivating_a_user_stops_their_pending_and_streaming_replies_only(
     assert pending.status == ReplyStatus.CANCELLED
     # A streaming reply is stopped by whichever worker runs it, through the stream store's flag.
     keys = [streaming.stream_key, others_streaming.stream_key]
-    assert dispatch.stream_store().cancel_requested(keys) == {streaming.stream_key}
+    assert stream_store().cancel_requested(keys) == {streaming.stream_key}
     others_pending.refresh_from_db()
     assert others_pending.status == ReplyStatus.PENDING
 
@@ -44,7 +44,7 @@ def test_other_saves_of_a_user_stop_nothing(user, django_capture_on_commit_callb
 
     pending.refresh_from_db()
     assert pending.status == ReplyStatus.PENDING
-    assert dispatch.stream_store().cancel_requested([streaming.stream_key]) == set()
+    assert stream_store().cancel_requested([streaming.stream_key]) == set()
 
 
 def test_deleting_a_user_asks_their_streaming_replies_to_stop(user, other_user):
@@ -55,4 +55,4 @@ def test_deleting_a_user_asks_their_streaming_replies_to_stop(user, other_user):
     user.delete()
 
     assert not Message.objects.filter(pk=streaming.pk).exists()
-    assert dispatch.stream_store().cancel_requested([key, others_streaming.stream_key]) == {key}
+    assert stream_store().cancel_requested([key, others_streaming.stream_key]) == {key}

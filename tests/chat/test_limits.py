@@ -10,10 +10,12 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import MonthlyUsage, UserLimits
-from chat import dispatch, limits, services
+from chat import limits, services
+from chat.errors import ChatError
 from chat.models import Message, ModelPrice, ReplyStatus
 from chat.providers import StreamResult
 from chat.services import conversation_create, reply_complete
+from chat.streaming import runners
 
 pytestmark = pytest.mark.django_db
 
@@ -53,7 +55,7 @@ def test_two_turns_sent_at_once_cannot_both_pass_the_cap(user, settings, monkeyp
     if connection.vendor != "postgresql":
         pytest.skip("SQLite runs one write transaction at a time")
     settings.WEBOX_MAX_ACTIVE_REPLIES = 1
-    monkeypatch.setattr(dispatch, "start_replies", lambda reply_ids: None)  # replies stay pending: active
+    monkeypatch.setattr(runners, "start_replies", lambda reply_ids: None)  # replies stay pending: active
     checked = limits.check_new_replies
 
     def check_slowly(*args, **kwargs):
@@ -66,9 +68,10 @@ def test_two_turns_sent_at_once_cannot_both_pass_the_cap(user, settings, monkeyp
     def turn(_):
         together.wait()
         try:
-            services.message_send(user=user, conversation=None, message="hi", selected_providers=["demo"])
+            send = services.send_input_clean(message="hi", selected_providers=["demo"])
+            services.message_send(user=user, conversation=None, send=send)
             return "sent"
-        except services.ChatInputError as exc:
+        except ChatError as exc:
             return exc.code
         finally:
             connection.close()

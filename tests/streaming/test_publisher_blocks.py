@@ -6,9 +6,9 @@ import uuid
 import pytest
 from channels.layers import get_channel_layer
 
+from chat import events
 from chat.rendering import render_markdown
 from chat.streamed_markdown import StreamedBlocks
-from chat.streaming import events
 from chat.streaming.publisher import Publisher
 
 CONVERSATION = 990_001

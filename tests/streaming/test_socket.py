@@ -8,8 +8,9 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from chat.models import Message
 from chat.providers.demo import demo_reply_text
-from chat.services import conversation_create, message_send
+from chat.services import conversation_create
 from chat.streaming import publisher as publisher_module
+from tests.conftest import send_turn
 
 from .conftest import StreamLog, all_ended, collect_until, connect
 
@@ -123,7 +124,7 @@ async def test_two_sockets_see_identical_streams(user, conversation):
     logs = [StreamLog(), StreamLog()]
     for comm, log in zip((first, second), logs, strict=True):
         await collect_until(comm, log, lambda lg: lg.of_type("snapshot"))
-    result = await sync_to_async(message_send)(user=user, conversation=conversation, message="both of you",
+    result = await sync_to_async(send_turn)(user=user, conversation=conversation, message="both of you",
                                                 selected_providers=["demo"])
     reply_id = result.replies[0].pk
     for comm, log in zip((first, second), logs, strict=True):
@@ -139,7 +140,7 @@ async def test_reconnect_mid_stream_loses_and_doubles_nothing(user, conversation
     comm = await connect(user, conversation.pk)
     before = StreamLog()
     await collect_until(comm, before, lambda lg: lg.of_type("snapshot"))
-    result = await sync_to_async(message_send)(user=user, conversation=conversation, message="a long one",
+    result = await sync_to_async(send_turn)(user=user, conversation=conversation, message="a long one",
                                                 selected_providers=["demo"])
     reply_id = result.replies[0].pk
     await collect_until(comm, before, lambda lg: len(lg.seqs[reply_id]) >= 3)
@@ -173,7 +174,7 @@ async def test_a_lost_delta_is_detected_by_seq_and_repaired(user, conversation, 
     comm = await connect(user, conversation.pk)
     log = StreamLog()
     await collect_until(comm, log, lambda lg: lg.of_type("snapshot"))
-    result = await sync_to_async(message_send)(user=user, conversation=conversation, message="lossy",
+    result = await sync_to_async(send_turn)(user=user, conversation=conversation, message="lossy",
                                                 selected_providers=["demo"])
     reply_id = result.replies[0].pk
     await collect_until(comm, log, all_ended([reply_id]))
@@ -189,7 +190,7 @@ async def test_cancel_keeps_partial_text(user, conversation, settings):
     comm = await connect(user, conversation.pk)
     log = StreamLog()
     await collect_until(comm, log, lambda lg: lg.of_type("snapshot"))
-    result = await sync_to_async(message_send)(user=user, conversation=conversation, message="stop me",
+    result = await sync_to_async(send_turn)(user=user, conversation=conversation, message="stop me",
                                                 selected_providers=["demo"])
     reply_id = result.replies[0].pk
     await collect_until(comm, log, lambda lg: len(lg.seqs[reply_id]) >= 2)
@@ -224,7 +225,7 @@ async def test_deleting_a_conversation_stops_its_replies(user, conversation, set
     comm = await connect(user, conversation.pk)
     log = StreamLog()
     await collect_until(comm, log, lambda lg: lg.of_type("snapshot"))
-    result = await sync_to_async(message_send)(user=user, conversation=conversation, message="delete me",
+    result = await sync_to_async(send_turn)(user=user, conversation=conversation, message="delete me",
                                                 selected_providers=["demo"])
     reply_id = result.replies[0].pk
     await collect_until(comm, log, lambda lg: len(lg.seqs[reply_id]) >= 1)
@@ -246,7 +247,7 @@ async def test_streaming_text_is_checkpointed_to_the_database_as_it_grows(user, 
     comm = await connect(user, conversation.pk)
     log = StreamLog()
     await collect_until(comm, log, lambda lg: lg.of_type("snapshot"))
-    result = await sync_to_async(message_send)(user=user, conversation=conversation, message="checkpoint me",
+    result = await sync_to_async(send_turn)(user=user, conversation=conversation, message="checkpoint me",
                                                 selected_providers=["demo"])
     reply_id = result.replies[0].pk
     checkpoint = None

@@ -6,7 +6,7 @@ from asgiref.sync import sync_to_async
 
 from chat.models import Message
 from chat.rendering import render_markdown
-from chat.services import conversation_create, message_send
+from chat.services import conversation_create, message_send, send_input_clean
 from chat.streaming import publisher as publisher_module
 
 from .conftest import StreamLog, all_ended, collect_until, connect
@@ -27,8 +27,9 @@ def conversation(user):
 
 def send_markdown(user, conversation):
     """One demo reply with paragraphs, a table and a code block; its id."""
-    result = message_send(user=user, conversation=conversation, message="render me as you go",
-                          selected_providers=["demo"], selected_models={"demo": "demo-markdown"})
+    send = send_input_clean(message="render me as you go", selected_providers=["demo"],
+                            selected_models={"demo": "demo-markdown"})
+    result = message_send(user=user, conversation=conversation, send=send)
     return result.replies[0].pk
 
 

@@ -13,9 +13,10 @@ from asgiref.sync import sync_to_async
 from django.utils import timezone
 
 from chat.models import Message, ReplyStatus
-from chat.services import conversation_create, message_send, replies_sweep_orphans
+from chat.services import conversation_create, replies_sweep_orphans
+from chat.stream_store import stream_store
 from chat.streaming.runners import start_replies
-from chat.streaming.streamstate import stream_store
+from tests.conftest import send_turn
 
 from .conftest import StreamLog, all_ended, collect_until, connect
 
@@ -33,7 +34,7 @@ async def finished_reply(user) -> Message:
     conversation = await sync_to_async(conversation_create)(owner=user, title="before the restore")
     comm = await connect(user, conversation.pk)
     log = await collect_until(comm, StreamLog(), lambda lg: lg.of_type("snapshot"))
-    result = await sync_to_async(message_send)(user=user, conversation=conversation, message="the old secret",
+    result = await sync_to_async(send_turn)(user=user, conversation=conversation, message="the old secret",
                                                 selected_providers=["demo"])
     reply_id = result.replies[0].pk
     await collect_until(comm, log, all_ended([reply_id]))

@@ -11,7 +11,8 @@ from django.utils import timezone
 from chat.context import estimate_tokens
 from chat.models import Message, ModelPrice, ReplyStatus
 from chat.providers import provider_create
-from chat.services import conversation_create, message_send, replies_sweep_orphans, reply_fail
+from chat.services import conversation_create, replies_sweep_orphans, reply_fail
+from tests.conftest import send_turn
 from tests.fake_provider import expected_reply
 from tests.streaming.conftest import StreamLog, all_ended, collect_until, connect
 
@@ -46,7 +47,7 @@ async def run_turn(user, message: str, models: dict, *, cancel_after: int | None
     comm = await connect(user, conversation.pk)
     log = StreamLog()
     await collect_until(comm, log, lambda lg: lg.of_type("snapshot"))
-    result = await sync_to_async(message_send)(user=user, conversation=conversation, message=message,
+    result = await sync_to_async(send_turn)(user=user, conversation=conversation, message=message,
                                                 selected_providers=list(models), selected_models=models)
     ids = {r.provider: r.pk for r in result.replies}
     if cancel_after is not None:
@@ -110,13 +111,13 @@ def test_a_reply_whose_provider_was_never_asked_records_no_usage(user):
 
 async def test_the_context_sent_counts_for_an_estimated_prompt(user, providers):
     conversation = await sync_to_async(conversation_create)(owner=user, system_prompt="Be brief.")
-    first = await sync_to_async(message_send)(user=user, conversation=conversation, message="first question",
+    first = await sync_to_async(send_turn)(user=user, conversation=conversation, message="first question",
                                                selected_providers=["gpt"], selected_models={"gpt": "fake-echo"})
     comm = await connect(user, conversation.pk)
     log = StreamLog()
     await collect_until(comm, log, all_ended([first.replies[0].pk]))
     earlier = await Message.objects.aget(pk=first.replies[0].pk)
-    second = await sync_to_async(message_send)(user=user, conversation=conversation, message="second question",
+    second = await sync_to_async(send_turn)(user=user, conversation=conversation, message="second question",
                                                 selected_providers=["gpt"],
                                                 selected_models={"gpt": "fake-echo;drop_after=2"})
     await collect_until(comm, log, all_ended([second.replies[0].pk]))

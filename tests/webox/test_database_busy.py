@@ -18,7 +18,7 @@ from accounts.models import MonthlyUsage
 from chat.models import Conversation, Message, ReplyStatus, Role
 from chat.providers import StreamResult
 from chat.services import conversation_create, reply_complete, reply_start
-from chat.streaming import db as streaming_db
+from chat.streaming import db_threads as streaming_db
 from tests.streaming.conftest import connect
 from webox.database import database_busy, retry_while_busy
 

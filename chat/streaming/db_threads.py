@@ -33,8 +33,8 @@ def _pool() -> ThreadPoolExecutor:
         return _executor
 
 
-def db(func):
-    """``await db(func)(...)``: run ``func`` in a database thread, then give the connection back."""
+def in_db_thread(func):
+    """``await in_db_thread(func)(...)``: run ``func`` in a database thread, then give the connection back."""
 
     @functools.wraps(func)
     def call(*args, **kwargs):

@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from chat.streaming import events, runners
+from chat import events
+from webox import loops
 
 
 class GatedLayer:
@@ -31,7 +32,7 @@ def server_loop(monkeypatch):
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
-    monkeypatch.setattr(runners, "_server_loop", loop)
+    monkeypatch.setattr(loops, "_server_loop", loop)
     yield loop
     loop.call_soon_threadsafe(loop.stop)
     thread.join(5)
@@ -72,7 +73,7 @@ def test_a_failed_publish_under_the_server_is_logged_not_raised(server_loop, mon
             raise ConnectionError("the layer is down")
 
     monkeypatch.setattr(events, "get_channel_layer", lambda: BrokenLayer())
-    with caplog.at_level("ERROR", logger="chat.streaming.events"):
+    with caplog.at_level("ERROR", logger="chat.events"):
         events.publish_from_sync(9, [{"type": "conversation.updated"}])
         deadline = time.monotonic() + 5
         while not caplog.records and time.monotonic() < deadline:
@@ -82,7 +83,7 @@ def test_a_failed_publish_under_the_server_is_logged_not_raised(server_loop, mon
 
 
 def test_without_a_server_loop_the_caller_waits_until_the_layer_has_the_events(monkeypatch):
-    monkeypatch.setattr(runners, "_server_loop", None)
+    monkeypatch.setattr(loops, "_server_loop", None)
     layer = GatedLayer()
     monkeypatch.setattr(events, "get_channel_layer", lambda: layer)
 

@@ -2,8 +2,12 @@
 
 Events travel the channel layer to the group of their conversation as one ``chat.events``
 message carrying a list, so one flush of many replies costs one publish. They are only ever
-sent after the data they describe is committed (``message.retrying`` describes nothing stored, so
-it goes out at once). Documented in docs/api.md.
+sent after the data they describe is committed: services hand theirs to ``publish_on_commit``;
+the streaming engine publishes after its own writes return (``message.retrying`` describes
+nothing stored, so it goes out at once). Documented in docs/api.md and docs/streaming.md.
+
+A low-level module: it imports nothing of chat but the channel layer, so services, streaming,
+and anything else may import it.
 """
 
 from __future__ import annotations
@@ -15,8 +19,9 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.db import transaction
 
-from .runners import server_loop
+from webox.loops import server_loop
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +111,16 @@ async def publish(conversation_id: int, events: list[Event]) -> None:
         await get_channel_layer().group_send(
             conversation_group(conversation_id), {"type": LAYER_MESSAGE_TYPE, "events": events}
         )
+
+
+def publish_on_commit(conversation_id: int, events: list[Event]) -> None:
+    """Publish ``events`` once the current transaction commits (at once outside of one).
+
+    Robust: an event the layer cannot take is logged and lost (sockets repair by resync), but it
+    never turns a stored write into a 500 nor keeps the next on-commit callbacks (starting the
+    replies) from running.
+    """
+    transaction.on_commit(lambda: publish_from_sync(conversation_id, events), robust=True)
 
 
 def publish_from_sync(conversation_id: int, events: list[Event]) -> None:

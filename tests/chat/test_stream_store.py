@@ -3,7 +3,7 @@
 import pytest
 from django.conf import settings
 
-from chat.streaming.streamstate import FlushEntry, RedisStreamStore, stream_store
+from chat.stream_store import FlushEntry, RedisStreamStore, stream_store
 
 pytestmark = pytest.mark.skipif(not settings.REDIS_URL, reason="needs REDIS_URL")
 

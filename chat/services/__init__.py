@@ -1,0 +1,36 @@
+"""Every write to conversations and messages: views, consumers, tasks, the admin and the engine call these.
+
+Split by what each module owns:
+
+- ``inputs``: what a send and a conversation's defaults may hold (the limits, once) and their cleaning.
+- ``conversations``: a conversation's own writes (create, change, archive, delete).
+- ``turns``: a user's writes on a turn (send, regenerate, stop, choose).
+- ``replies``: a reply's writes as the streaming engine makes them (claim, checkpoint, end) and the sweep.
+- ``operators``: bulk stops for the admin and for accounts, ending a stuck reply.
+- ``preferences``: a user's default picks for a new chat.
+
+Services import the low-level modules of chat (models, ``errors``, ``events``, ``stream_store``,
+``hooks``) and never ``chat.streaming``, which imports them. Their refusals are the exceptions
+of ``chat.errors``. The names below are the package's public face.
+"""
+
+from .conversations import (
+    conversation_archive,
+    conversation_create,
+    conversation_delete,
+    conversation_update,
+    title_from_message,
+)
+from .inputs import SendInput, clean_text, send_input_clean
+from .operators import conversation_cancel_replies, reply_end_stuck, user_replies_cancel, user_streaming_replies_stop
+from .preferences import user_chat_preferences_update
+from .replies import replies_checkpoint, replies_sweep_orphans, reply_complete, reply_fail, reply_start, reply_stop
+from .turns import SendResult, message_send, reply_cancel, reply_choose, reply_regenerate
+
+__all__ = [
+    "SendInput", "SendResult", "clean_text", "conversation_archive", "conversation_cancel_replies",
+    "conversation_create", "conversation_delete", "conversation_update", "message_send", "replies_checkpoint",
+    "replies_sweep_orphans", "reply_cancel", "reply_choose", "reply_complete", "reply_end_stuck", "reply_fail",
+    "reply_regenerate", "reply_start", "reply_stop", "send_input_clean", "title_from_message",
+    "user_chat_preferences_update", "user_replies_cancel", "user_streaming_replies_stop",
+]

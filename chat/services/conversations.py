@@ -1,0 +1,75 @@
+"""A conversation's own writes: create, change, archive, delete."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from chat import events
+from chat.errors import ChatInputError
+from chat.models import ContextMode, Conversation
+from chat.rendering import markdown_to_plain
+from chat.serializers import conversation_data
+
+from .inputs import clean_conversation_defaults, clean_text
+from .replies import streaming_replies_stop
+
+TITLE_CHARS = 60
+UPDATABLE_FIELDS = {"title", "system_prompt", "archived", "default_providers", "default_models", "default_params",
+                    "context_mode", "metadata"}
+
+
+def title_from_message(text: str) -> str:
+    """A conversation's automatic title: the start of its first message as plain text (no Markdown marks).
+
+    A message that is nothing but marks (``---``) keeps its own characters.
+    """
+    words = markdown_to_plain(text) or " ".join(text.split())
+    if len(words) <= TITLE_CHARS:
+        return words
+    cut = words[:TITLE_CHARS].rsplit(" ", 1)[0] or words[:TITLE_CHARS]
+    return cut + "…"
+
+
+def conversation_create(*, owner, title: str = "", system_prompt: str = "", default_providers=None,
+                        default_models=None, default_params=None, context_mode: str = ContextMode.OWN,
+                        archived: bool = False) -> Conversation:
+    defaults = clean_conversation_defaults({"default_providers": default_providers or [],
+                                           "default_params": default_params or {}})
+    clean_text(title, field="title")
+    clean_text(system_prompt, field="system_prompt")
+    return Conversation.objects.create(
+        owner=owner, title=title.strip()[:200], system_prompt=system_prompt, default_models=default_models or {},
+        context_mode=context_mode, archived=archived, **defaults,
+    )
+
+
+def conversation_update(*, conversation: Conversation, **fields) -> Conversation:
+    unknown = set(fields) - UPDATABLE_FIELDS
+    if unknown:
+        raise ChatInputError(f"Cannot change {', '.join(sorted(unknown))}.")
+    clean_conversation_defaults(fields)
+    for name in ("title", "system_prompt"):
+        if isinstance(fields.get(name), str):
+            clean_text(fields[name], field=name)
+    for name, value in fields.items():
+        setattr(conversation, name, value.strip()[:200] if name == "title" else value)
+    with transaction.atomic():
+        conversation.save(update_fields=[*fields, "updated_at"])
+        events.publish_on_commit(conversation.pk, [events.conversation_updated(conversation_data(conversation))])
+    return conversation
+
+
+def conversation_archive(*, conversation: Conversation, archived: bool = True) -> Conversation:
+    """Archive (or, with ``archived=False``, bring back) a conversation; its sockets are told."""
+    if conversation.archived == archived:
+        return conversation
+    return conversation_update(conversation=conversation, archived=archived)
+
+
+def conversation_delete(*, conversation: Conversation) -> None:
+    """Delete it, stopping every reply still generating in it."""
+    streaming_replies_stop(messages=conversation.messages.all(), whose=f"conversation {conversation.pk}")
+    conversation_id = conversation.pk
+    with transaction.atomic():
+        conversation.delete()
+        events.publish_on_commit(conversation_id, [events.conversation_deleted(conversation_id)])

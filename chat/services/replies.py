@@ -1,0 +1,185 @@
+"""A reply's writes as the streaming engine makes them: claim, checkpoint, end; and the orphan sweep.
+
+Called from database threads (``chat.streaming.db_threads``). Each claim and end is one
+conditional UPDATE, so a reply never runs twice and never ends twice; its usage is counted once,
+by the caller whose UPDATE ended it.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Case, PositiveIntegerField, Q, TextField, Value, When
+from django.utils import timezone
+
+from chat import events, limits
+from chat.models import ACTIVE_STATUSES, Message, ReplyStatus
+from chat.providers import ErrorCode, ProviderConfig, StreamResult, get_provider_config
+from chat.serializers import message_data
+from chat.stream_store import StreamStoreUnavailable, stream_store
+from chat.usage.services import usage_fields
+from webox.database import retry_while_busy
+
+logger = logging.getLogger(__name__)
+
+
+def reply_start(*, reply_id: int) -> Message | None:
+    """Claim a pending reply for generation. Only one caller can ever win, so no reply runs twice."""
+    now = timezone.now()
+    # A burst that keeps the database busy delays the claim; it must not drop the reply.
+    claimed = retry_while_busy(lambda: Message.objects.filter(pk=reply_id, status=ReplyStatus.PENDING).update(
+        status=ReplyStatus.STREAMING, started_at=now, updated_at=now, stream_id=uuid.uuid4().hex
+    ))
+    if not claimed:
+        return None
+    # Still on the claim's connection: this read meets neither a pool timeout nor (WAL) the write lock.
+    return Message.objects.select_related("conversation", "reply_to").get(pk=reply_id)
+
+
+def replies_checkpoint(*, checkpoints: list[tuple[int, str, int]]) -> None:
+    """Store the text so far of streaming replies; also the heartbeat the orphan sweep reads."""
+    if not checkpoints:
+        return
+    # One statement for all of them; replies that have ended meanwhile are left alone.
+    Message.objects.filter(pk__in=[reply_id for reply_id, _, _ in checkpoints], status=ReplyStatus.STREAMING).update(
+        content=Case(*(When(pk=reply_id, then=Value(content)) for reply_id, content, _ in checkpoints),
+                     output_field=TextField()),
+        seq=Case(*(When(pk=reply_id, then=Value(seq)) for reply_id, _, seq in checkpoints),
+                 output_field=PositiveIntegerField()),
+        updated_at=timezone.now(),
+    )
+
+
+def _finish(reply_id: int, status: str, *, asked: bool, config: ProviderConfig | None,
+            prompt_tokens: int | None = None, completion_tokens: int | None = None, **fields) -> Message | None:
+    # Every reply that asked its provider records usage and cost, however it ended. They are
+    # worked out before the one conditional UPDATE, so no row lock is held across statements.
+    # Each statement waits out a busy database on its own (webox.database.retry_while_busy): a
+    # reply's end is not lost to a burst, and none of them is applied twice.
+    reply = retry_while_busy(lambda: Message.objects.select_related("conversation", "reply_to").filter(
+        pk=reply_id, status__in=ACTIVE_STATUSES).first())
+    if reply is None:
+        return None
+    for name, value in fields.items():
+        setattr(reply, name, value)
+    if config is None:
+        config = get_provider_config(reply.provider)
+    usage = usage_fields(reply=reply, asked=asked, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
+                         config=config)
+    now = timezone.now()
+    ended = retry_while_busy(lambda: Message.objects.filter(pk=reply_id, status__in=ACTIVE_STATUSES).update(
+        status=status, completed_at=now, updated_at=now, **fields, **usage
+    ))
+    if not ended:
+        return None
+    # The row now holds exactly what was just written (``fields`` are set above): no need to read it back.
+    for name, value in {"status": status, "completed_at": now, "updated_at": now, **usage}.items():
+        setattr(reply, name, value)
+    # Counted once, by the one caller whose UPDATE ended the reply; kept if the conversation goes.
+    retry_while_busy(lambda: limits.record_usage(reply=reply))
+    return reply
+
+
+# ``config`` below: the reply's provider as the engine read it when the reply started (its price is
+# looked up from it); None when the caller does not have it, and it is looked up by name.
+
+def reply_complete(*, reply_id: int, content: str, seq: int, result: StreamResult,
+                   config: ProviderConfig | None = None) -> Message | None:
+    return _finish(
+        reply_id, ReplyStatus.COMPLETE, asked=True, config=config, content=content, seq=seq,
+        prompt_tokens=result.prompt_tokens,
+        completion_tokens=result.completion_tokens, ttft_ms=result.ttft_ms, duration_ms=result.duration_ms,
+        finish_reason=result.finish_reason or "",
+    )
+
+
+def reply_fail(*, reply_id: int, content: str, seq: int, code: str, detail: str, ttft_ms: int | None,
+               duration_ms: int | None, prompt_tokens: int | None = None, completion_tokens: int | None = None,
+               config: ProviderConfig | None = None) -> Message | None:
+    # No duration: the provider was never asked (unknown provider, a failure before the request).
+    return _finish(reply_id, ReplyStatus.ERROR, asked=duration_ms is not None, config=config, content=content,
+                   seq=seq,
+                   error_code=str(code), error_detail=detail[:2000], ttft_ms=ttft_ms, duration_ms=duration_ms,
+                   prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
+
+
+def reply_stop(*, reply_id: int, content: str, seq: int, ttft_ms: int | None, duration_ms: int | None,
+               prompt_tokens: int | None = None, completion_tokens: int | None = None,
+               config: ProviderConfig | None = None) -> Message | None:
+    return _finish(reply_id, ReplyStatus.CANCELLED, asked=duration_ms is not None, config=config, content=content,
+                   seq=seq,
+                   ttft_ms=ttft_ms, duration_ms=duration_ms, finish_reason="cancelled",
+                   prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
+
+
+def replies_sweep_orphans(*, stale_seconds: int | None = None) -> list[Message]:
+    """End every reply whose stream stopped checkpointing: its worker died or lost its way.
+
+    The partial text is kept (the stream store's, when it is newer than the last checkpoint).
+    A reply the user asked to stop ends as cancelled; any other as an ``orphaned`` error.
+    """
+    cutoff = stale_cutoff(stale_seconds)
+    candidates = list(Message.objects.filter(Q(status__in=ACTIVE_STATUSES), updated_at__lt=cutoff))
+    return orphans_end(candidates, cutoff)
+
+
+def stale_cutoff(stale_seconds: int | None = None):
+    """Replies that have not checkpointed since this moment count as stuck."""
+    stale = stale_seconds if stale_seconds is not None else settings.WEBOX_REPLY_STALE_SECONDS
+    return timezone.now() - timedelta(seconds=stale)
+
+
+def orphans_end(candidates: list[Message], cutoff) -> list[Message]:
+    """End each of ``candidates`` still active and stale at ``cutoff``, keeping its latest text."""
+    if not candidates:
+        return []
+    store = stream_store()
+    keys = [m.stream_key for m in candidates if m.stream_key]
+    states = store.read_sync(keys)
+    cancelled = store.cancel_requested(keys)
+    ended = []
+    for message in candidates:
+        state = states.get(message.stream_key) if message.stream_key else None
+        content, seq = (state.text, state.seq) if state and state.seq >= message.seq else (message.content, message.seq)
+        message.content = content
+        # A claimed reply had asked its provider: its usage is estimated from what streamed.
+        asked = message.started_at is not None
+        usage = usage_fields(reply=message, asked=asked,
+                             config=get_provider_config(message.provider) if asked else None)
+        with transaction.atomic():
+            updated = Message.objects.filter(pk=message.pk, status__in=ACTIVE_STATUSES, updated_at__lt=cutoff)
+            fields = {"content": content, "seq": seq, "completed_at": timezone.now(), "updated_at": timezone.now(),
+                      **usage}
+            if message.stream_key in cancelled:
+                count = updated.update(status=ReplyStatus.CANCELLED, finish_reason="cancelled", **fields)
+            else:
+                count = updated.update(
+                    status=ReplyStatus.ERROR, error_code=ErrorCode.ORPHANED,
+                    error_detail="The reply stopped making progress (its worker stopped or lost its connection).",
+                    **fields,
+                )
+            if count:
+                message.refresh_from_db()
+                # An orphan's (estimated) usage counts against its owner's budget like any ended reply's.
+                limits.record_usage(reply=message)
+                events.publish_on_commit(message.conversation_id, [events.message_ended(message_data(message))])
+                ended.append(message)
+    return ended
+
+
+def streaming_replies_stop(*, messages, whose: str) -> None:
+    """Raise the stop flag of every streaming reply among ``messages``, whose rows are about to go.
+
+    Pending replies need no flag: their rows go, so no worker can claim them. Without the stream
+    service the deletion still goes ahead: the replies' final writes then find no row.
+    """
+    keys = [m.stream_key for m in messages.filter(status=ReplyStatus.STREAMING).only("pk", "stream_id")
+            if m.stream_key]
+    try:
+        stream_store().request_cancel(keys)
+    except StreamStoreUnavailable:
+        logger.warning("could not signal %d replies of %s to stop", len(keys), whose)

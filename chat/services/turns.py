@@ -1,0 +1,131 @@
+"""A user's writes on a turn: send it, regenerate a reply, stop one, choose one.
+
+A send stores the user's message and one pending reply per column in one transaction, under the
+user's limits, then announces the replies (``chat.hooks``) and publishes what it stored
+(``chat.events``), both after commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from chat import events, hooks, limits
+from chat.errors import ChatConflict, ChatInputError, ChatUnavailable
+from chat.models import ACTIVE_STATUSES, Conversation, Message, ReplyStatus, Role
+from chat.serializers import conversation_data, message_data
+from chat.stream_store import StreamStoreUnavailable, stream_store
+
+from .conversations import conversation_create, title_from_message
+from .inputs import SendInput
+
+
+@dataclass(frozen=True)
+class SendResult:
+    conversation: Conversation
+    user_message: Message
+    replies: list[Message]
+    conversation_created: bool
+
+
+def _check_limits(user, new_replies: int) -> None:
+    """The user's cap on active replies and monthly budget; call in the storing transaction."""
+    limits.check_new_replies(user, new_replies, limits.lock_user_and_read_limits(user))
+
+
+def message_send(*, user, conversation: Conversation | None, send: SendInput) -> SendResult:
+    """Store the user's message and one pending reply per column, then start generating them.
+
+    ``conversation`` None starts a new one, titled from the message.
+    """
+    limits.check_send_rate(user)
+    with transaction.atomic():
+        _check_limits(user, len(send.columns))
+        created = conversation is None
+        if created:
+            conversation = conversation_create(owner=user, title=title_from_message(send.message))
+        changed = []
+        if send.system_prompt is not None and send.system_prompt != conversation.system_prompt:
+            conversation.system_prompt = send.system_prompt
+            changed.append("system_prompt")
+        if not conversation.title:
+            conversation.title = title_from_message(send.message)
+            changed.append("title")
+        if not created or changed:  # a conversation made just now has its updated_at already
+            conversation.save(update_fields=[*changed, "updated_at"])
+        user_message = Message.objects.create(conversation=conversation, role=Role.USER, content=send.message)
+        replies = [
+            Message.objects.create(
+                conversation=conversation, role=Role.ASSISTANT, provider=column.provider, model=column.model,
+                reply_to=user_message, status=ReplyStatus.PENDING, parameters=column.parameters,
+            )
+            for column in send.columns
+        ]
+        event_list = []
+        if created or changed:
+            event_list.append(events.conversation_updated(conversation_data(conversation)))
+        event_list += [events.message_created(message_data(m)) for m in [user_message, *replies]]
+        # The replies start first: their provider calls need not wait for this publish. A socket that
+        # gets a reply's text before its message.created fetches the reply (chat/static/chat/main.js).
+        hooks.announce_replies_stored([reply.pk for reply in replies])
+        events.publish_on_commit(conversation.pk, event_list)
+    return SendResult(conversation, user_message, replies, created)
+
+
+def reply_regenerate(*, reply: Message) -> Message:
+    """A new reply from the same provider and model to the same user message."""
+    if reply.role != Role.ASSISTANT:
+        raise ChatInputError("Only an assistant reply can be regenerated.")
+    owner = reply.conversation.owner
+    limits.check_send_rate(owner)
+    with transaction.atomic():
+        _check_limits(owner, 1)
+        new_reply = Message.objects.create(
+            conversation=reply.conversation, role=Role.ASSISTANT, provider=reply.provider, model=reply.model,
+            reply_to=reply.reply_to, status=ReplyStatus.PENDING, parameters=reply.parameters,
+        )
+        reply.conversation.save(update_fields=["updated_at"])
+        hooks.announce_replies_stored([new_reply.pk])
+        events.publish_on_commit(reply.conversation_id, [events.message_created(message_data(new_reply))])
+    return new_reply
+
+
+def reply_cancel(*, reply: Message) -> Message:
+    """Stop a reply. A pending one ends here; a streaming one is stopped by whichever worker runs it."""
+    if reply.role != Role.ASSISTANT or reply.status not in ACTIVE_STATUSES:
+        raise ChatConflict("This reply is not generating.")
+    with transaction.atomic():
+        stopped_before_start = Message.objects.filter(pk=reply.pk, status=ReplyStatus.PENDING).update(
+            status=ReplyStatus.CANCELLED, completed_at=timezone.now(), updated_at=timezone.now()
+        )
+        reply.refresh_from_db()
+        if stopped_before_start:
+            events.publish_on_commit(reply.conversation_id, [events.message_ended(message_data(reply))])
+    if not stopped_before_start and reply.stream_key:
+        # Not pending any more, so claimed: the flag is named by this claim's stream key.
+        try:
+            stream_store().request_cancel([reply.stream_key])
+        except StreamStoreUnavailable:
+            raise ChatUnavailable("The reply cannot be stopped right now: the stream service is unreachable.") \
+                from None
+    return reply
+
+
+def reply_choose(*, reply: Message) -> Message:
+    """Mark this reply as the chosen answer of its turn (and no other)."""
+    if reply.role != Role.ASSISTANT or reply.status != ReplyStatus.COMPLETE:
+        raise ChatConflict("Only a completed reply can be chosen.")
+    with transaction.atomic():
+        siblings = list(Message.objects.select_for_update().filter(reply_to_id=reply.reply_to_id, role=Role.ASSISTANT))
+        changed = []
+        for sibling in siblings:
+            should = sibling.pk == reply.pk
+            if sibling.chosen != should:
+                sibling.chosen = should
+                sibling.save(update_fields=["chosen", "updated_at"])
+                changed.append(sibling)
+        events.publish_on_commit(reply.conversation_id, [events.message_updated(message_data(m)) for m in changed])
+    reply.refresh_from_db()
+    return reply
