@@ -25,11 +25,14 @@ admin: install
 
 test: install
 	./scripts/ensure-chromium
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 
 worker: install
 	$(VENV)/bin/celery -A webox worker -P threads -c 200 --loglevel INFO

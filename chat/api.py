@@ -1,4 +1,4 @@
-"""The chat REST API: thin views over chat/services.py and chat/selectors.py."""
+"""The chat REST API: thin views over chat.services (writes) and chat/selectors.py (reads)."""
 
 from __future__ import annotations
 
