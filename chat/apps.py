@@ -30,11 +30,10 @@ class ChatConfig(AppConfig):
         post_save.connect(user_saved, sender=get_user_model(), dispatch_uid="chat.user_saved")
         pre_delete.connect(user_deleting, sender=get_user_model(), dispatch_uid="chat.user_deleting")
         if settings.WEBOX_RUNNER == "embedded":  # this process calls the providers and prices the replies
-            from .providers.registry import env_provider_configs
-            from .providers.sdks import load_for
+            from .providers.registry import env_provider_configs, load_sdks
             from .usage.pricing import load_price_table
 
             # The environment's providers only: no database query while the apps load. A Provider
             # record's SDK loads, off the loop, with its first reply (chat/providers/sdks.py).
-            load_for(env_provider_configs())
+            load_sdks(env_provider_configs())
             load_price_table()

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 
+from . import sdks
 from .anthropic_messages import ANTHROPIC_DEFAULT_BASE_URL, AnthropicProvider
 from .base import ChatProvider, ProviderConfig
 from .crypto import SecretDecryptError, decrypt_secret
@@ -139,6 +140,12 @@ def sdk_names(configs) -> list[str]:
     """The SDK modules the providers ``configs`` call (chat/providers/sdks.py), each once."""
     names = (getattr(PROVIDER_CLASSES.get(config.kind), "sdk_name", None) for config in configs)
     return sorted({name for name in names if name})
+
+
+def load_sdks(configs) -> None:
+    """Import now the SDKs that the providers ``configs`` call (chat/providers/sdks.py)."""
+    for name in sdk_names(configs):
+        sdks.load(name)
 
 
 def build_provider(config: ProviderConfig, *, policy: StreamPolicy | None = None) -> ChatProvider:
