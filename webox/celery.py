@@ -21,8 +21,8 @@ def _load_provider_sdks(**_) -> None:
     chat/usage/pricing.py). Without the database to say which, every SDK is."""
     from django.db import DatabaseError
 
-    from chat.providers.registry import provider_configs
-    from chat.providers.sdks import load_all, load_for
+    from chat.providers.registry import load_sdks, provider_configs
+    from chat.providers.sdks import load_all
     from chat.usage.pricing import load_price_table
     from webox.database import release_pooled_connections
 
@@ -31,7 +31,7 @@ def _load_provider_sdks(**_) -> None:
     except DatabaseError:
         load_all()
     else:
-        load_for(configs)
+        load_sdks(configs)
     finally:
         release_pooled_connections()
     load_price_table()

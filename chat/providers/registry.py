@@ -13,9 +13,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 
+from . import sdks
 from .anthropic_messages import ANTHROPIC_DEFAULT_BASE_URL, AnthropicProvider
 from .base import ChatProvider, ProviderConfig
+from .crypto import SecretDecryptError, decrypt_secret
 from .demo import DEMO_MODELS, DemoProvider
+from .models import Provider
 from .openai_compat import OPENAI_DEFAULT_BASE_URL, OpenAIProvider
 from .policy import PolicyProvider, StreamPolicy
 
@@ -86,10 +89,8 @@ def builtin_provider_configs() -> list[ProviderConfig]:
                            source="builtin")]
 
 
-def db_provider_config(provider) -> ProviderConfig:
+def db_provider_config(provider: Provider) -> ProviderConfig:
     """The config of a ``chat.models.Provider`` record, its key decrypted."""
-    from .crypto import SecretDecryptError, decrypt_secret
-
     try:
         api_key = decrypt_secret(provider.api_key_encrypted)
     except SecretDecryptError:
@@ -113,8 +114,6 @@ def db_provider_config(provider) -> ProviderConfig:
 
 def all_provider_configs() -> list[tuple[ProviderConfig, bool]]:
     """Every provider from every source with whether it is enabled (one query)."""
-    from .models import Provider
-
     by_name: dict[str, tuple[ProviderConfig, bool]] = {}
     for config in builtin_provider_configs() + env_provider_configs():
         by_name[config.name] = (config, True)
@@ -130,8 +129,6 @@ def provider_configs() -> list[ProviderConfig]:
 
 def get_provider_config(name: str) -> ProviderConfig | None:
     """The enabled provider called ``name``: one query, and only its key decrypted (once per reply)."""
-    from .models import Provider
-
     record = Provider.objects.filter(name=name).first()
     if record is not None:  # a record wins over a built-in or environment provider, even disabled
         return db_provider_config(record) if record.enabled else None
@@ -143,6 +140,12 @@ def sdk_names(configs) -> list[str]:
     """The SDK modules the providers ``configs`` call (chat/providers/sdks.py), each once."""
     names = (getattr(PROVIDER_CLASSES.get(config.kind), "sdk_name", None) for config in configs)
     return sorted({name for name in names if name})
+
+
+def load_sdks(configs) -> None:
+    """Import now the SDKs that the providers ``configs`` call (chat/providers/sdks.py)."""
+    for name in sdk_names(configs):
+        sdks.load(name)
 
 
 def build_provider(config: ProviderConfig, *, policy: StreamPolicy | None = None) -> ChatProvider:

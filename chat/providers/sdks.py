@@ -4,8 +4,9 @@
 70 MB of memory per process (``anthropic`` alone 43 MB and some 3,000 modules). In production
 shape daphne never calls a provider — the Celery workers do — so there the SDKs stay unloaded
 until something asks for one (the admin's "check connection", say). The processes that stream
-load, at start and before any concurrency, the SDKs of the providers configured then: Celery
-workers (``webox/celery.py``: the environment's providers and the Provider records) and, in the
+load, at start and before any concurrency, the SDKs of the providers configured then
+(``registry.load_sdks``, which asks each provider class for its ``sdk_name``): Celery workers
+(``webox/celery.py``: the environment's providers and the Provider records) and, in the
 embedded default, the server itself (``chat.apps``: the environment's). An SDK that is first
 needed later (a provider added in the admin) is loaded on a thread by the first reply that
 needs it, so the event loop and the other streams do not stop for the import.
@@ -61,12 +62,4 @@ def load(name: str) -> None:
 def load_all() -> None:
     """Import every SDK and what each imports on first use, now."""
     for name in _FIRST_USE:
-        load(name)
-
-
-def load_for(configs) -> None:
-    """Import the SDKs that the providers ``configs`` call."""
-    from .registry import sdk_names
-
-    for name in sdk_names(configs):
         load(name)
