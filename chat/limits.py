@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.utils import timezone
 
+from accounts.models import MonthlyUsage, UserLimits
 from webox import throttles
 
 from .errors import LimitReached
@@ -49,9 +51,7 @@ def _with_defaults(overrides: dict) -> EffectiveLimits:
 
 
 def limits_for(user) -> EffectiveLimits:
-    from accounts.models import UserLimits as Overrides
-
-    own = Overrides.objects.filter(user_id=user.pk).values(*_OVERRIDES).first()
+    own = UserLimits.objects.filter(user_id=user.pk).values(*_OVERRIDES).first()
     return _with_defaults(own or {})
 
 
@@ -60,8 +60,6 @@ def lock_user_and_read_limits(user) -> EffectiveLimits:
 
     Two turns sent at once are then counted one after the other.
     """
-    from django.contrib.auth import get_user_model
-
     # ``of``: only the user's row, not the outer join's nullable side (PostgreSQL refuses that).
     row = (get_user_model().objects.select_for_update(of=("self",)).select_related("limits")
            .only("pk", *(f"limits__{name}" for name in _OVERRIDES)).filter(pk=user.pk).first())
@@ -120,8 +118,6 @@ def check_new_replies(user, count: int, limits: EffectiveLimits | None = None) -
 
 def month_used(user, month: dt.date) -> tuple[int, Decimal]:
     """The tokens and the known cost (in BUDGET_CURRENCY) of the user's replies that ended in ``month``."""
-    from accounts.models import MonthlyUsage
-
     row = MonthlyUsage.objects.filter(user_id=user.pk, month=month).values_list("tokens", "cost").first()
     return (row[0], row[1]) if row else (0, Decimal(0))
 
@@ -131,8 +127,6 @@ def record_usage(*, reply) -> None:
 
     A reply with no known price adds no cost: the token budget is what bounds unpriced models.
     """
-    from accounts.models import MonthlyUsage
-
     tokens = (reply.prompt_tokens or 0) + (reply.completion_tokens or 0)
     cost = reply.cost if reply.cost is not None and reply.cost_currency == BUDGET_CURRENCY else Decimal(0)
     if tokens <= 0 and not cost:
