@@ -1,4 +1,4 @@
-"""The project: settings, URLs, ASGI/WSGI, the Celery app, system checks and health."""
+"""The project: settings, URLs, ASGI/WSGI, the Celery app and system checks."""
 
 from .celery import app as celery_app
 

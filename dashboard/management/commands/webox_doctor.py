@@ -9,10 +9,21 @@ import asyncio
 import time
 
 from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.contrib.staticfiles.storage import ManifestStaticFilesStorage, staticfiles_storage
+from django.core import checks
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 
-from webox import health
+from accounts.services import signup_mode
+from chat.providers import provider_check
+from chat.providers.crypto import SecretDecryptError, decrypt_secret
+from chat.providers.models import Provider
+from chat.providers.registry import all_provider_configs
+from dashboard.ops import health
 
 OK, WARN, FAIL, SKIP = "ok", "warn", "FAIL", "skip"
 
@@ -60,10 +71,6 @@ class Command(BaseCommand):
         return (FAIL if component.required else WARN), component.detail
 
     def check_settings(self) -> tuple[str, str]:
-        from django.core import checks
-
-        from accounts.services import signup_mode
-
         messages = checks.run_checks(include_deployment_checks=not settings.DEBUG)
         errors = [m.id or str(m) for m in messages if m.level >= checks.ERROR]
         warnings = [m.id or str(m) for m in messages if m.level < checks.ERROR and not m.is_silenced()]
@@ -82,9 +89,6 @@ class Command(BaseCommand):
         return OK, f"{component.detail} {settings.DATABASES['default']['NAME']} ({component.latency_ms} ms)"
 
     def check_migrations(self) -> tuple[str, str]:
-        from django.db import connection
-        from django.db.migrations.executor import MigrationExecutor
-
         executor = MigrationExecutor(connection)
         plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
         if plan:
@@ -99,8 +103,6 @@ class Command(BaseCommand):
         return (OK, "answers") if status == "ok" else (FAIL, status)
 
     def check_channel_layer(self) -> tuple[str, str]:
-        from channels.layers import get_channel_layer
-
         backend = settings.CHANNEL_LAYERS["default"]["BACKEND"].rsplit(".", 1)[-1]
         if "hosts" not in settings.CHANNEL_LAYERS["default"].get("CONFIG", {}):
             return OK, f"{backend} (one process only)"
@@ -122,11 +124,6 @@ class Command(BaseCommand):
         return OK, f"{backend}: a message went round in {elapsed:.1f} ms"
 
     def check_providers(self, *, calls: bool):
-        from chat.providers import provider_check
-        from chat.providers.crypto import SecretDecryptError, decrypt_secret
-        from chat.providers.models import Provider
-        from chat.providers.registry import all_provider_configs
-
         records = {record.name: record for record in Provider.objects.all()}
         configs = [(config, enabled) for config, enabled in all_provider_configs()]
         if not any(enabled for _, enabled in configs):
@@ -152,9 +149,6 @@ class Command(BaseCommand):
                 yield config.name, (FAIL, f"{config.source}, {result.outcome}: {result.detail}")
 
     def check_static(self) -> tuple[str, str]:
-        from django.contrib.staticfiles import finders
-        from django.contrib.staticfiles.storage import ManifestStaticFilesStorage, staticfiles_storage
-
         probe = "webox/app.css"
         if isinstance(staticfiles_storage, ManifestStaticFilesStorage):
             try:

@@ -1,4 +1,4 @@
-"""The figures of the ops page and its JSON: Celery workers, queues, replies now, recent failures.
+"""The figures of the ops page and its JSON (views.py): Celery workers, queues, replies now, recent failures.
 
 Reads only (the Celery control calls are broadcasts that change nothing, except ``worker_drain``
 and ``worker_resume``, which stop and restart a worker's consumption of the webox queue).
@@ -9,12 +9,15 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
+import redis
 from django.conf import settings
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from chat.models import ACTIVE_STATUSES, Message, ReplyStatus, Role
-from webox import health
+from webox.celery import app as celery_app
+
+from . import health
 
 GENERATE_TASK = "chat.tasks.generate_reply"
 STUCK_LIST_LIMIT = 50
@@ -24,14 +27,8 @@ PRIORITY_SEPARATOR = "\x06\x16"
 PRIORITY_STEPS = (3, 6, 9)
 
 
-def celery_app():
-    from webox.celery import app
-
-    return app
-
-
 def queue_name() -> str:
-    return celery_app().conf.task_default_queue
+    return celery_app.conf.task_default_queue
 
 
 def workers(*, timeout: float = health.WORKER_PING_TIMEOUT) -> list[dict]:
@@ -40,7 +37,7 @@ def workers(*, timeout: float = health.WORKER_PING_TIMEOUT) -> list[dict]:
     if not names:
         return []
     # Everyone who answers is known now, so each inspect call returns as soon as they all reply.
-    inspect = celery_app().control.inspect(destination=names, timeout=timeout, limit=len(names))
+    inspect = celery_app.control.inspect(destination=names, timeout=timeout, limit=len(names))
     stats = inspect.stats() or {}
     active = inspect.active() or {}
     queues = inspect.active_queues() or {}
@@ -77,10 +74,7 @@ def _reply_id(task: dict):
 
 def queue_lengths() -> list[dict]:
     """The length of the broker's list for each queue webox uses (Redis brokers only)."""
-    import redis
-
-    app = celery_app()
-    prefix = (app.conf.broker_transport_options or {}).get("global_keyprefix", "")
+    prefix = (celery_app.conf.broker_transport_options or {}).get("global_keyprefix", "")
     name = queue_name()
     client = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_connect_timeout=health.PROBE_TIMEOUT,
                                   socket_timeout=health.PROBE_TIMEOUT)
@@ -153,13 +147,13 @@ def worker_drain(*, hostname: str) -> bool:
     Same as ``celery -A webox control cancel_consumer <queue> -d <hostname>``. True when the
     worker acknowledged.
     """
-    replies = celery_app().control.cancel_consumer(queue_name(), destination=[hostname], reply=True,
-                                                   timeout=health.WORKER_PING_TIMEOUT)
+    replies = celery_app.control.cancel_consumer(queue_name(), destination=[hostname], reply=True,
+                                                 timeout=health.WORKER_PING_TIMEOUT)
     return any(hostname in reply for reply in replies or [])
 
 
 def worker_resume(*, hostname: str) -> bool:
     """Undo ``worker_drain`` (``celery -A webox control add_consumer <queue> -d <hostname>``)."""
-    replies = celery_app().control.add_consumer(queue_name(), destination=[hostname], reply=True,
-                                                timeout=health.WORKER_PING_TIMEOUT)
+    replies = celery_app.control.add_consumer(queue_name(), destination=[hostname], reply=True,
+                                              timeout=health.WORKER_PING_TIMEOUT)
     return any(hostname in reply for reply in replies or [])

@@ -92,7 +92,7 @@ def test_a_database_without_migrations_exits_non_zero(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
     env["WEBOX_VAR_DIR"] = str(tmp_path)  # a new, empty SQLite database
     result = subprocess.run([sys.executable, "manage.py", "webox_doctor", "--no-color"], env=env, timeout=120,
-                            cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True)
+                            cwd=Path(__file__).resolve().parents[3], capture_output=True, text=True)
     assert result.returncode == 1
     assert "FAIL  migrations" in result.stdout and "run manage.py migrate" in result.stdout
     assert "ok    database" in result.stdout and "1 check(s) failed." in result.stderr

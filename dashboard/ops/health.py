@@ -1,25 +1,21 @@
-"""Health endpoints for load balancers and probes.
+"""The component checks behind the health endpoints (views.py), the ops page (status.py) and
+``manage.py webox_doctor``: database, channel layer, broker and Celery workers, each timed.
 
-- ``GET /healthz``: database and Redis reachability (the original probe, kept as it was).
-- ``GET /healthz/live``: the process answers; touches nothing else, so a slow database never
-  gets a healthy process restarted.
-- ``GET /healthz/ready``: every component the configuration needs, each with its state and
-  latency; 200 only when all the needed ones are up. Celery workers are needed only when
-  ``WEBOX_RUNNER`` is ``celery``.
-
-The component checks are shared with the ops page (dashboard/ops.py) and ``manage.py webox_doctor``.
+- ``check_database`` and ``check_redis``: the two strings of ``GET /healthz`` (the original probe).
+- ``readiness``: every component with its state and latency, for ``GET /healthz/ready``. Celery
+  workers are needed only when ``WEBOX_RUNNER`` is ``celery``.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
+import redis
 from django.conf import settings
 from django.db import connection
-from django.http import JsonResponse
-from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+
+from webox.celery import app as celery_app
 
 # Seconds a probe waits on each component: a probe must answer well inside its own timeout.
 PROBE_TIMEOUT = 2.0
@@ -46,9 +42,7 @@ def _timed(check) -> tuple[str, str, float]:
     return state, detail, round((time.perf_counter() - started) * 1000, 1)
 
 
-def _redis_client(url: str):
-    import redis
-
+def _redis_client(url: str) -> redis.Redis:
     return redis.Redis.from_url(url, socket_connect_timeout=PROBE_TIMEOUT, socket_timeout=PROBE_TIMEOUT)
 
 
@@ -87,9 +81,7 @@ def broker_component() -> Component:
 
 def ping_workers(timeout: float = WORKER_PING_TIMEOUT) -> list[str]:
     """Hostnames of the Celery workers that answer a ping within ``timeout`` seconds."""
-    from webox.celery import app
-
-    replies = app.control.ping(timeout=timeout) or []
+    replies = celery_app.control.ping(timeout=timeout) or []
     return sorted(name for reply in replies for name in reply)
 
 
@@ -135,34 +127,8 @@ def check_database() -> str:
 def check_redis() -> str:
     if not settings.REDIS_URL:
         return "not used"
-    import redis
-
     try:
         _redis_client(settings.REDIS_URL).ping()
         return "ok"
     except redis.RedisError as exc:
         return f"error: {type(exc).__name__}"
-
-
-@never_cache
-@require_GET
-def healthz(request):
-    checks = {"database": check_database(), "redis": check_redis()}
-    healthy = all(not value.startswith("error") for value in checks.values())
-    return JsonResponse({"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503)
-
-
-@never_cache
-@require_GET
-def live(request):
-    return JsonResponse({"status": "ok"})
-
-
-@never_cache
-@require_GET
-def ready(request):
-    components = readiness()
-    healthy = all(c.state == OK for c in components.values() if c.required)
-    body = {"status": "ok" if healthy else "error", "runner": settings.WEBOX_RUNNER,
-            "components": {name: asdict(c) for name, c in components.items()}}
-    return JsonResponse(body, status=200 if healthy else 503)
