@@ -18,9 +18,11 @@ class GatedLayer:
 
     def __init__(self, gate: asyncio.Event | None = None):
         self.gate = gate
+        self.arrived: list[dict] = []  # in the order the publishes reached the layer
         self.sent: list[tuple[str, dict]] = []
 
     async def group_send(self, group, message):
+        self.arrived.append(message)
         if self.gate is not None:
             await self.gate.wait()
         self.sent.append((group, message))
@@ -59,6 +61,10 @@ def test_under_the_server_a_publish_returns_before_the_layer_has_it_and_publishe
 
     assert returned_after < 1.0
     assert layer.sent == []  # not waited for: the layer is still held at its gate
+    deadline = time.monotonic() + 5
+    while len(layer.arrived) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert [message["events"][0]["seq"] for message in layer.arrived] == [0, 1, 2]  # started in order
     server_loop.call_soon_threadsafe(gate.set)
     deadline = time.monotonic() + 5
     while len(layer.sent) < 3 and time.monotonic() < deadline:
