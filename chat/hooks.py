@@ -2,9 +2,9 @@
 
 Services store data and never import ``chat.streaming`` (which imports services for its own
 writes). After a send or a regenerate commits, they announce the replies they stored here;
-streaming connects its listener when the app is ready (``chat.streaming.listen``, called from
-``ChatConfig.ready``) and starts generating them: a Celery task each, or a task on the server's
-loop in the embedded default.
+the streaming app connects its receiver when it is ready (``chat/streaming/apps.py``) and starts
+generating them: a Celery task each, or a task on the server's loop in the embedded default.
+Without that receiver nothing would start them: system check ``webox.E004`` says so.
 
 Stopping a reply needs no hook: services raise its cancel flag in the stream store
 (``chat.stream_store``), which every worker's publisher reads on each flush, whichever process

@@ -3,6 +3,8 @@
 from django.conf import settings
 from django.core.checks import Error, Tags, register
 
+from chat.hooks import replies_stored
+
 
 @register(Tags.security, deploy=False)
 def check_secret_key(app_configs, **kwargs):
@@ -34,3 +36,17 @@ def check_runner_and_channel_layer(app_configs, **kwargs):
         return [Error(f"Unknown WEBOX_RUNNER {settings.WEBOX_RUNNER!r}.", id="webox.E003")]
     return []
 
+
+
+@register()
+def check_stored_replies_start(app_configs, **kwargs):
+    # Services announce stored replies through chat.hooks; only the streaming app listens.
+    if not replies_stored.has_listeners():
+        return [
+            Error(
+                "Nothing starts the replies that chat stores: no receiver of chat.hooks.replies_stored.",
+                hint="Keep 'chat.streaming' in INSTALLED_APPS: its app connects the runner when it is ready.",
+                id="webox.E004",
+            )
+        ]
+    return []

@@ -29,6 +29,20 @@ def test_celery_runner_with_in_memory_layer_fails_the_check():
     assert "webox.E002" in result.stderr
 
 
+def test_without_a_receiver_for_stored_replies_the_check_fails(db):
+    from django.core.checks import run_checks
+
+    from chat.hooks import replies_stored
+    from chat.streaming.runners import on_replies_stored
+
+    assert "webox.E004" not in {error.id for error in run_checks()}
+    replies_stored.disconnect(dispatch_uid="chat.streaming.start_replies")
+    try:
+        assert "webox.E004" in {error.id for error in run_checks()}
+    finally:
+        replies_stored.connect(on_replies_stored, dispatch_uid="chat.streaming.start_replies")
+
+
 def test_deploy_check_is_clean_in_production_settings():
     result = run_manage(
         "check", "--deploy", "--fail-level", "WARNING", DJANGO_DEBUG="0",
