@@ -30,7 +30,7 @@ _WEBOX_VARS = ("DATABASE_URL", "REDIS_URL", "WEBOX_", "DJANGO_", "OPENAI_", "ANT
 # --- the fake provider, in its own process --------------------------------------------------------------
 def _fake_main(conn) -> None:
     sys.path.insert(0, str(ROOT))
-    from tests.fake_provider import FakeProviderServer, _text
+    from testing.fake_provider import FakeProviderServer, _text
 
     server = FakeProviderServer(api_key=FAKE_KEY).start()
     conn.send(server.origin)
@@ -53,7 +53,7 @@ def _fake_main(conn) -> None:
 
 
 class FakeProvider:
-    """``tests.fake_provider.FakeProviderServer`` in a fresh interpreter (its threads do not share our GIL)."""
+    """``testing.fake_provider.FakeProviderServer`` in a fresh interpreter (its threads do not share our GIL)."""
 
     def __enter__(self) -> FakeProvider:
         from .common import pipe

@@ -11,7 +11,7 @@ from .common import percentile
 
 def nominal_s(model: str) -> float:
     """What a reply of this fake model takes by itself: ttft + tokens × delay."""
-    from tests.fake_provider import Behaviour
+    from testing.fake_provider import Behaviour
 
     b = Behaviour.parse(model)
     return (b.ttft_ms + (b.tokens or 0) * b.delay_ms) / 1000

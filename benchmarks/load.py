@@ -1,7 +1,7 @@
 """Scenario load: many users, sockets and turns at once for a fixed time, every reply checked token for token.
 
 Real processes on loopback: one daphne, one Celery worker (threads pool), the fake provider
-(tests/fake_provider.py), PostgreSQL and Redis. Each user owns conversations; each conversation
+(testing/fake_provider.py), PostgreSQL and Redis. Each user owns conversations; each conversation
 has several sockets open through daphne and runs turns back to back for ``duration`` seconds:
 ``POST /api/chat/send`` to two providers (OpenAI and Anthropic wire formats), then wait until every
 socket of the conversation saw both replies end. Every message is unique (user, conversation,
@@ -175,7 +175,7 @@ async def drive(*, port: int, plan: Plan, sockets_per_conversation: int, duratio
 def summarize(outcome: Outcome, fake) -> Summary:
     """Check every reply on every socket of its conversation, in the database and at the provider."""
     from chat.models import Message, ReplyStatus
-    from tests.fake_provider import expected_reply
+    from testing.fake_provider import expected_reply
     from tests.streaming.conftest import TERMINAL
 
     lost, doubled, crossed, stuck = [], [], [], []
@@ -269,7 +269,7 @@ def run_stack(tmp_path: Path, *, fake, users: int, conversations_per_user: int, 
 
 
 def main(*, database_url: str, quick: bool) -> None:
-    from tests.fake_provider import FakeProviderServer
+    from testing.fake_provider import FakeProviderServer
 
     sizes = [(20, 1, 2, 10.0)] if quick else [(20, 1, 2, 20.0), (60, 2, 2, 30.0)]
     print("\n## Load: users × conversations × sockets, turns back to back to two providers "

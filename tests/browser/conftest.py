@@ -22,8 +22,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from chat.providers.policy import KEYLESS_PLACEHOLDER
+from testing.fake_provider import FakeProviderServer
 from tests.conftest import PASSWORD
-from tests.fake_provider import FakeProviderServer
 
 REPO = Path(__file__).resolve().parents[2]
 # Tests write screenshots outside the tree (``make test`` leaves git clean); ``make screenshots``
@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path(os.environ.get("WEBOX_SCREENSHOTS_DIR") or Path(tempfile.gettempdir()) / "webox-screenshots")
 CHROMIUM = os.environ.get("WEBOX_CHROMIUM", "/usr/bin/chromium")
 
-# Model names tell the fake provider how to answer (see tests/fake_provider.py).
+# Model names tell the fake provider how to answer (see testing/fake_provider.py).
 FAST = "fake-echo;delay_ms=20"
 WORDY = "fake-echo;delay_ms=200"
 MEDIUM = "fake-echo;delay_ms=50;tokens=60"

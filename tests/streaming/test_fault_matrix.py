@@ -32,7 +32,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from chat.models import Message, ReplyStatus
 from chat.providers import provider_create
 from chat.services import conversation_create
-from tests.fake_provider import FakeProviderServer, expected_reply
+from testing.fake_provider import FakeProviderServer, expected_reply
 from tests.processes import ChatSocket, RedisServer, post, real_services, start_daphne, start_worker
 
 from .conftest import TERMINAL

@@ -8,7 +8,7 @@ from asgiref.sync import sync_to_async
 from chat.models import Message
 from chat.providers import provider_create
 from chat.services import conversation_create
-from tests.fake_provider import expected_reply
+from testing.fake_provider import expected_reply
 
 from .conftest import StreamLog, all_ended, collect_until, connect
 
