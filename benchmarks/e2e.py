@@ -22,7 +22,9 @@ import time
 import uuid
 from urllib.parse import urlsplit, urlunsplit
 
-from .common import POSTGRES_URL, RUN_ID, delete_redis_keys, pipe, print_table, spawn
+from testing.figures import print_table
+
+from .common import POSTGRES_URL, RUN_ID, delete_redis_keys, pipe, spawn
 from .e2e_client import client_main
 from .e2e_procs import (
     FakeProvider,

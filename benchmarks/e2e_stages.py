@@ -26,7 +26,9 @@ import os
 import time
 import uuid
 
-from .common import RUN_ID, delete_redis_keys, percentile
+from testing.figures import percentile
+
+from .common import RUN_ID, delete_redis_keys
 from .e2e import throwaway_database
 from .e2e_procs import FAKE_KEY, FakeProvider, TempDir, manage, shape_env, start_daphne, start_worker
 

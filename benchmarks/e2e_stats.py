@@ -6,7 +6,7 @@ from bisect import bisect_left
 from collections import Counter
 from itertools import accumulate
 
-from .common import percentile
+from testing.figures import percentile
 
 
 def nominal_s(model: str) -> float:

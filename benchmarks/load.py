@@ -33,7 +33,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .common import RUN_ID, median, percentile, print_table
+from testing.figures import median, percentile, print_table
+
+from .common import RUN_ID
 
 PROVIDERS = (("loadgpt", "openai"), ("loadclaude", "anthropic"))
 COLUMNS = ["users", "conversations", "sockets", "seconds", "turns", "replies", "tokens checked", "turns/s",

@@ -29,6 +29,8 @@ from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
+from testing.figures import median, percentile, print_table
+
 from .common import (
     REDIS_URL,
     RUN_ID,
@@ -37,10 +39,7 @@ from .common import (
     create_pending_replies,
     delete_redis_keys,
     group_pids,
-    median,
-    percentile,
     pipe,
-    print_table,
     proc_status,
     setup_django,
     spawn,
