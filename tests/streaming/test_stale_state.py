@@ -16,8 +16,9 @@ from chat.models import Message, ReplyStatus
 from chat.services import conversation_create, message_send, replies_sweep_orphans
 from chat.streaming.runners import start_replies
 from chat.streaming.streamstate import stream_store
+from testing.client import StreamLog
 
-from .conftest import StreamLog, all_ended, collect_until, connect
+from .conftest import all_ended, collect_until, connect
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("in_process_runner")]
 
