@@ -1,4 +1,6 @@
-"""Shared helpers: environment, Django setup, a throwaway database, fixtures, statistics, tables.
+"""Shared helpers: environment, Django setup, measurements from /proc, a throwaway database, fixtures.
+
+Percentiles and the Markdown tables are in ``testing.figures``, shared with the load scenario.
 
 Every scenario runs against loopback Redis (db 5 by default, keys under a prefix unique to this
 run, deleted at the end) and a PostgreSQL database created for the run and dropped afterwards.
@@ -9,10 +11,9 @@ from __future__ import annotations
 import multiprocessing
 import os
 import resource
-import statistics
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -158,17 +159,6 @@ def proc_status(pid: int, field: str) -> int:
     return 0
 
 
-def percentile(values: Sequence[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))]
-
-
-def median(values: Sequence[float]) -> float:
-    return statistics.median(values) if values else float("nan")
-
-
 def timed(fn, repeat: int) -> list[float]:
     """Wall time in ms of ``repeat`` calls of ``fn()``."""
     samples = []
@@ -177,21 +167,6 @@ def timed(fn, repeat: int) -> list[float]:
         fn()
         samples.append((time.perf_counter() - t0) * 1000)
     return samples
-
-
-# --- output ----------------------------------------------------------------------------------------
-def print_table(title: str, columns: list[str], rows: list[list]) -> None:
-    """A Markdown table, so the output can be pasted into docs/performance.md as is."""
-    def cell(value) -> str:
-        if isinstance(value, float):
-            return "–" if value != value else f"{value:,.1f}" if abs(value) < 100 else f"{value:,.0f}"
-        return str(value)
-
-    print(f"\n### {title}\n")
-    print("| " + " | ".join(columns) + " |")
-    print("|" + "|".join("---" for _ in columns) + "|")
-    for row in rows:
-        print("| " + " | ".join(cell(v) for v in row) + " |", flush=True)
 
 
 # --- database and fixtures ----------------------------------------------------------------------------

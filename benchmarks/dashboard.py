@@ -15,7 +15,9 @@ import random
 import uuid
 from decimal import Decimal
 
-from .common import median, percentile, print_table, timed
+from testing.figures import median, percentile, print_table
+
+from .common import timed
 
 USERS, MODELS, DAYS = 50, 10, 90
 TARGET_MS = 300.0

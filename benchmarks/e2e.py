@@ -6,7 +6,7 @@ webox runs as deployed, driven only from the outside (HTTP, WebSocket, subproces
   PostgreSQL database and Redis under a prefix of this run;
 - *embedded default*: daphne alone, SQLite in a temporary ``WEBOX_VAR_DIR``, replies on its own loop.
 
-The provider is ``tests/fake_provider.py`` in its own process (OpenAI and Anthropic wire formats,
+The provider is ``testing/fake_provider.py`` in its own process (OpenAI and Anthropic wire formats,
 behaviour chosen by the model name). The clients run in another process (``e2e_client``): each
 stream registers nothing more than a conversation and its socket, then ``POST /api/chat/send`` and
 reads the socket, every reply checked token for token. Direct SDK calls with the same model string
@@ -22,19 +22,12 @@ import time
 import uuid
 from urllib.parse import urlsplit, urlunsplit
 
-from .common import POSTGRES_URL, RUN_ID, delete_redis_keys, pipe, print_table, spawn
+from testing.figures import print_table
+from testing.processes import start_daphne, start_worker
+
+from .common import POSTGRES_URL, RUN_ID, delete_redis_keys, pipe, spawn
 from .e2e_client import client_main
-from .e2e_procs import (
-    FakeProvider,
-    Sampler,
-    TempDir,
-    add_fake_records,
-    manage,
-    pg_counters,
-    shape_env,
-    start_daphne,
-    start_worker,
-)
+from .e2e_procs import FakeProvider, Sampler, TempDir, add_fake_records, log_errors, manage, pg_counters, shape_env
 from .e2e_stats import analyse, nominal_s
 
 MODEL = "fake-echo;tokens=100;delay_ms=20;ttft_ms=200"  # 200 ms to the first token, then 50 tokens/s: 2.2 s
@@ -358,9 +351,9 @@ def production(report: dict, *, quick: bool) -> None:
                         prefix=prefix)
         manage(env, "migrate", "--noinput")
         add_fake_records(env, fake.origin)
-        daphne, port = start_daphne(env, log_dir)
+        daphne, port = start_daphne(log_dir, env)
         stack.callback(daphne.stop)
-        worker = start_worker(env, log_dir, concurrency=WORKER_CONCURRENCY)
+        worker = start_worker(log_dir, env, concurrency=WORKER_CONCURRENCY)
         stack.callback(worker.stop)
         shape = Shape("production", fake=fake, port=port, pids={"daphne": daphne.pid, "worker": worker.pid},
                       services=[daphne, worker], database_url=database_url)
@@ -372,7 +365,7 @@ def production(report: dict, *, quick: bool) -> None:
         print(f"  started in {time.monotonic() - began:.0f} s (migrate, 2 provider records, daphne, worker, "
               f"{USERS} users registered)", flush=True)
         run_shape(shape, quick=quick, seconds=60 if quick else 540, database_url=database_url, report=report)
-        report["log errors"]["production"] = {s.name: s.errors() for s in (daphne, worker)}
+        report["log errors"]["production"] = {"daphne": log_errors(daphne), "worker": log_errors(worker)}
 
 
 def embedded(report: dict, *, quick: bool) -> None:
@@ -383,7 +376,7 @@ def embedded(report: dict, *, quick: bool) -> None:
         env = shape_env(shape="embedded", fake_origin=fake.origin, var_dir=var_dir)
         manage(env, "migrate", "--noinput")
         add_fake_records(env, fake.origin)
-        daphne, port = start_daphne(env, var_dir)
+        daphne, port = start_daphne(var_dir, env)
         stack.callback(daphne.stop)
         shape = Shape("embedded", fake=fake, port=port, pids={"daphne": daphne.pid}, services=[daphne])
         report["shapes"]["embedded"] = shape
@@ -393,7 +386,7 @@ def embedded(report: dict, *, quick: bool) -> None:
               f"client pid {shape.client.pid}", flush=True)
         print(f"  started in {time.monotonic() - began:.0f} s", flush=True)
         run_shape(shape, quick=quick, seconds=60 if quick else 300, database_url=None, report=report)
-        report["log errors"]["embedded"] = {"daphne": daphne.errors()}
+        report["log errors"]["embedded"] = {"daphne": log_errors(daphne)}
 
 
 def main(*, quick: bool, **_) -> None:

@@ -4,7 +4,7 @@ One asyncio loop. A *wave* opens N conversation sockets (``/api/chat/ws/<id>``, 
 then at one instant sends one message into each (``POST /api/chat/send``) and, at the same instant,
 makes some direct SDK calls (``openai.AsyncOpenAI`` on the fake) with the same model string. Every
 event is timestamped with ``time.time()``, the clock the fake provider's own records use, and every
-reply is checked token for token against ``tests.fake_provider.expected_reply``.
+reply is checked token for token against ``testing.fake_provider.expected_reply``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ PASSWORD = "e2e-" + uuid.uuid4().hex
 
 
 def expected_text(message: str, model: str) -> list[str]:
-    from tests.fake_provider import Behaviour, expected_reply
+    from testing.fake_provider import Behaviour, expected_reply
 
     return expected_reply(message, Behaviour.parse(model).tokens)
 

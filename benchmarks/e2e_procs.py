@@ -1,28 +1,26 @@
-"""Processes of the end-to-end benchmark: the fake provider, daphne, a Celery worker, and their costs.
+"""Processes of the end-to-end benchmark: the fake provider in its own process, each shape's settings,
+the processes' costs.
 
 webox is driven from the outside only: its processes are started as a deployment would start them
-(``daphne … webox.asgi:application``, ``celery -A webox worker``) with settings in the environment,
-so nothing here imports ``chat``. Every process runs in its own process group and is killed with it.
+(``testing.processes.start_daphne`` and ``start_worker``) with the settings of ``shape_env`` in the
+environment, so nothing here imports ``chat``.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from pathlib import Path
+
+from testing.processes import ROOT, START_TIMEOUT, Process
 
 from .common import POSTGRES_URL, REDIS_URL, cpu_seconds, group_pids, proc_status, spawn
 
-ROOT = Path(__file__).resolve().parent.parent
 FAKE_KEY = "bench-key"
-START_TIMEOUT = 60.0
 # Every variable that would switch webox's mode or point it elsewhere: removed before a shape is set.
 _WEBOX_VARS = ("DATABASE_URL", "REDIS_URL", "WEBOX_", "DJANGO_", "OPENAI_", "ANTHROPIC_", "OLLAMA_", "JWT_")
 
@@ -30,7 +28,7 @@ _WEBOX_VARS = ("DATABASE_URL", "REDIS_URL", "WEBOX_", "DJANGO_", "OPENAI_", "ANT
 # --- the fake provider, in its own process --------------------------------------------------------------
 def _fake_main(conn) -> None:
     sys.path.insert(0, str(ROOT))
-    from tests.fake_provider import FakeProviderServer, _text
+    from testing.fake_provider import FakeProviderServer, _text
 
     server = FakeProviderServer(api_key=FAKE_KEY).start()
     conn.send(server.origin)
@@ -53,7 +51,7 @@ def _fake_main(conn) -> None:
 
 
 class FakeProvider:
-    """``tests.fake_provider.FakeProviderServer`` in a fresh interpreter (its threads do not share our GIL)."""
+    """``testing.fake_provider.FakeProviderServer`` in a fresh interpreter (its threads do not share our GIL)."""
 
     def __enter__(self) -> FakeProvider:
         from .common import pipe
@@ -83,13 +81,7 @@ class FakeProvider:
             self.process.kill()
 
 
-# --- webox's processes ------------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
+# --- webox's settings and records --------------------------------------------------------------------
 def shape_env(*, shape: str, fake_origin: str, var_dir: str, database_url: str = "", prefix: str = "") -> dict:
     """The environment of every webox process of one shape: ``production`` or ``embedded``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(_WEBOX_VARS)}
@@ -135,81 +127,16 @@ def add_fake_records(env: dict, fake_origin: str) -> None:
                "--models", "fake-echo")
 
 
-class Service:
-    """One webox process in its own process group, logging to a temporary file; killed with its group."""
-
-    def __init__(self, name: str, args: list[str], env: dict, log_dir: str) -> None:
-        self.name = name
-        self.log = Path(log_dir) / f"{name}.log"
-        with self.log.open("wb") as out:
-            self.handle = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                           start_new_session=True)
-        self.pid = self.handle.pid
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def errors(self) -> tuple[int, str]:
-        """How many log lines say ERROR or Traceback, and the first such block (for the report)."""
-        lines = self.output().splitlines()
-        hits = [i for i, line in enumerate(lines) if " ERROR" in line or line.startswith("Traceback")]
-        if not hits:
-            return 0, ""
-        block = lines[hits[0]:hits[0] + 60]
-        end = next((i + 1 for i, line in enumerate(block[1:], 1) if line and not line[0].isspace()
-                    and not line.startswith(("Traceback", "During", "The above"))), len(block))
-        return len(hits), "\n".join(block[:end + 1])
-
-    def check_alive(self) -> None:
-        if self.handle.poll() is not None:
-            raise RuntimeError(f"{self.name} exited ({self.handle.returncode}):\n{self.output()[-3000:]}")
-
-    def stop(self) -> None:
-        for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
-            try:
-                os.killpg(self.pid, sig)
-            except ProcessLookupError:
-                return
-            try:
-                self.handle.wait(wait)
-            except subprocess.TimeoutExpired:
-                continue
-            if not group_pids(self.pid):
-                return
-            time.sleep(0.2)
-
-
-def start_daphne(env: dict, log_dir: str) -> tuple[Service, int]:
-    port = free_port()
-    daphne = Service("daphne", [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                                "webox.asgi:application"], env, log_dir)
-    deadline = time.monotonic() + START_TIMEOUT
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return daphne, port
-        except OSError:
-            daphne.check_alive()
-            if time.monotonic() > deadline:
-                daphne.stop()  # nothing the benchmark started outlives it
-                raise RuntimeError(f"daphne did not listen:\n{daphne.output()[-3000:]}") from None
-            time.sleep(0.1)
-
-
-def start_worker(env: dict, log_dir: str, *, concurrency: int) -> Service:
-    # As README's production shape (--loglevel INFO: two log lines per task), plus its own queue.
-    args = [sys.executable, "-m", "celery", "-A", "webox", "worker", "-P", "threads", "-c", str(concurrency),
-            "-n", f"bench-{os.getpid()}@%h", "-Q", env["WEBOX_CELERY_QUEUE"], "--without-mingle", "--without-gossip",
-            "--loglevel", "INFO"]
-    worker = Service("worker", args, env, log_dir)
-    deadline = time.monotonic() + START_TIMEOUT
-    while " ready." not in worker.output():
-        worker.check_alive()
-        if time.monotonic() > deadline:
-            worker.stop()
-            raise RuntimeError(f"the worker did not start:\n{worker.output()[-3000:]}")
-        time.sleep(0.1)
-    return worker
+def log_errors(process: Process) -> tuple[int, str]:
+    """How many log lines of a process say ERROR or Traceback, and the first such block (for the report)."""
+    lines = process.output().splitlines()
+    hits = [i for i, line in enumerate(lines) if " ERROR" in line or line.startswith("Traceback")]
+    if not hits:
+        return 0, ""
+    block = lines[hits[0]:hits[0] + 60]
+    end = next((i + 1 for i, line in enumerate(block[1:], 1) if line and not line[0].isspace()
+                and not line.startswith(("Traceback", "During", "The above"))), len(block))
+    return len(hits), "\n".join(block[:end + 1])
 
 
 class TempDir:

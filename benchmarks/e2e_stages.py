@@ -26,9 +26,12 @@ import os
 import time
 import uuid
 
-from .common import RUN_ID, delete_redis_keys, percentile
+from testing.figures import percentile
+from testing.processes import start_daphne, start_worker
+
+from .common import RUN_ID, delete_redis_keys
 from .e2e import throwaway_database
-from .e2e_procs import FAKE_KEY, FakeProvider, TempDir, manage, shape_env, start_daphne, start_worker
+from .e2e_procs import FAKE_KEY, FakeProvider, TempDir, manage, shape_env
 
 # WEBOX_BENCH_STAGES_MODEL=...: another reply shape, e.g. more tokens, to split CPU per token from CPU per second.
 MODEL = os.environ.get("WEBOX_BENCH_STAGES_MODEL", "fake-echo;ttft_ms=200;delay_ms=20;tokens=20")
@@ -126,11 +129,11 @@ def run_shape(shape: str, sends: int) -> None:
         else:
             env = shape_env(shape=shape, fake_origin=fake.origin, var_dir=log_dir)
         manage(env, "migrate", "--noinput")
-        daphne, port = start_daphne(env, log_dir)
+        daphne, port = start_daphne(log_dir, env)
         stack.callback(daphne.stop)
         pids = {"daphne": daphne.pid}
         if shape == "production":
-            worker = start_worker(env, log_dir, concurrency=200)
+            worker = start_worker(log_dir, env, concurrency=200)
             stack.callback(worker.stop)
             pids["worker"] = worker.pid
         report(shape, asyncio.run(run_client(port, fake, pids, sends)), sends)

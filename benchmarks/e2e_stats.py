@@ -6,12 +6,12 @@ from bisect import bisect_left
 from collections import Counter
 from itertools import accumulate
 
-from .common import percentile
+from testing.figures import percentile
 
 
 def nominal_s(model: str) -> float:
     """What a reply of this fake model takes by itself: ttft + tokens × delay."""
-    from tests.fake_provider import Behaviour
+    from testing.fake_provider import Behaviour
 
     b = Behaviour.parse(model)
     return (b.ttft_ms + (b.tokens or 0) * b.delay_ms) / 1000

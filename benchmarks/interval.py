@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .common import print_table
+from testing.figures import print_table
+
 from .streams_table import COLUMNS, RATE, measure
 
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import time
 
-from .common import print_table
+from testing.figures import print_table
+
 from .streams import MARKDOWN_TOKENS
 
 RATE = 40.0  # tokens/s per stream, as in scenario 1

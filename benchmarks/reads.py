@@ -10,7 +10,9 @@ from __future__ import annotations
 import time
 import uuid
 
-from .common import median, percentile, print_table, timed
+from testing.figures import median, percentile, print_table
+
+from .common import timed
 
 
 def seed(conversations: int, per_conversation: int):

@@ -15,7 +15,9 @@ import random
 import time
 import uuid
 
-from .common import create_streaming_replies, median, percentile, print_table, timed
+from testing.figures import median, percentile, print_table
+
+from .common import create_streaming_replies, timed
 
 PAGE = 20
 # The search column as migrated, and as before migration 0006.

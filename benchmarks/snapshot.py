@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from .common import TOKEN, create_streaming_replies, median, percentile, print_table, timed
+from testing.figures import median, percentile, print_table
+
+from .common import TOKEN, create_streaming_replies, timed
 
 
 def main(*, database_url: str, quick: bool) -> None:

@@ -28,7 +28,9 @@ import random
 import time
 from dataclasses import dataclass
 
-from .common import TOKEN, Usage, base_env, create_streaming_replies, percentile, pipe, rss_mb, setup_django, spawn
+from testing.figures import percentile
+
+from .common import TOKEN, Usage, base_env, create_streaming_replies, pipe, rss_mb, setup_django, spawn
 
 WARMUP = 1.0  # seconds after start excluded from rates and CPU (tasks ramping up)
 PUBLISHERS = ("publisher", "publisher-md")

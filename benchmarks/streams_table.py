@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import itertools
 
+from testing.figures import print_table
+
 from . import streams
-from .common import RUN_ID, print_table
+from .common import RUN_ID
 
 RATE = 40.0  # tokens/s per stream
 

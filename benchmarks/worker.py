@@ -18,16 +18,15 @@ from __future__ import annotations
 import math
 import os
 import re
-import signal
-import subprocess
-import sys
+import shutil
 import tempfile
 import threading
 import time
-import uuid
 from collections import Counter
 from datetime import datetime
-from pathlib import Path
+
+from testing.figures import median, percentile, print_table
+from testing.processes import start_worker
 
 from .common import (
     REDIS_URL,
@@ -37,17 +36,13 @@ from .common import (
     create_pending_replies,
     delete_redis_keys,
     group_pids,
-    median,
-    percentile,
     pipe,
-    print_table,
     proc_status,
     setup_django,
     spawn,
     thread_cpu_seconds,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
 DELAY_MS = 25  # between demo word pieces: 40 pieces/s, the token rate of scenario 1
 # 100 one-letter words (199 characters): the demo quotes up to 200 characters, so its reply is ~120 pieces.
 USER_TEXT = " ".join("abcdefghij"[i % 10] for i in range(100))
@@ -62,51 +57,6 @@ COLUMNS = ["pool", "-c", "replies", "wall s", "all started s", "peak streaming",
 # "[2026-11-25 10:00:00,123: INFO/MainProcess] Task chat.tasks.generate_reply[<id>] received"
 RECEIVED = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}): INFO/[^\]]*\] "
                       r"Task chat\.tasks\.generate_reply\[([0-9a-f-]+)\] received", re.MULTILINE)
-
-
-class Worker:
-    """``celery -A webox worker`` in its own process group; the whole group is killed on exit."""
-
-    def __init__(self, *, pool: str, concurrency: int, env: dict[str, str], log: Path) -> None:
-        self.log = log
-        args = [sys.executable, "-m", "celery", "-A", "webox", "worker", "-P", pool, "-c", str(concurrency),
-                "-n", f"bench-{uuid.uuid4().hex[:6]}@%h", "-Q", env["WEBOX_CELERY_QUEUE"],
-                "--without-mingle", "--without-gossip", "--loglevel", "INFO"]
-        with log.open("wb") as out:
-            self.handle = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                           start_new_session=True)
-        self.pid = self.handle.pid  # also the process group id (new session)
-
-    def __enter__(self) -> Worker:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + READY_TIMEOUT
-        while " ready." not in self.output():
-            if self.handle.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the Celery worker did not start:\n{self.output()[-3000:]}")
-            time.sleep(0.1)
-
-    def stop(self) -> None:
-        """SIGTERM the group (warm shutdown), SIGKILL whatever is left after 10 s."""
-        for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
-            try:
-                os.killpg(self.pid, sig)
-            except ProcessLookupError:
-                pass
-            try:
-                self.handle.wait(wait)
-            except subprocess.TimeoutExpired:
-                continue
-            if not group_pids(self.pid):
-                return
-            time.sleep(0.2)  # pool children exit just after their parent
 
 
 class LayerCounter:
@@ -187,16 +137,13 @@ def measure(*, database_url: str, run: int, pool: str, concurrency: int, replies
     env = {**os.environ, **base_env(database_url=database_url, prefix=prefix), "WEBOX_LOG_LEVEL": "INFO",
            "WEBOX_CELERY_QUEUE": f"{prefix}-queue", "WEBOX_DEMO_DELAY_MS": str(DELAY_MS), "PYTHONUNBUFFERED": "1"}
     reply_ids = create_pending_replies(replies, user_text=USER_TEXT)
-    fd, name = tempfile.mkstemp(prefix=f"{prefix}-", suffix=".log")
-    os.close(fd)
-    log = Path(name)
+    log_dir = tempfile.mkdtemp(prefix=f"{prefix}-")
     counter = LayerCounter(prefix)
     conn, child_conn = pipe()
     enqueuer = spawn(enqueuer_main, env, reply_ids, child_conn)
     samples = {"rss": [0], "threads": [0], "streaming": [0]}
     try:
-        with Worker(pool=pool, concurrency=concurrency, env=env, log=log) as worker:
-            worker.wait_ready()
+        with start_worker(log_dir, env, pool=pool, concurrency=concurrency) as worker:
             if not conn.poll(READY_TIMEOUT) or conn.recv() != "ready":
                 raise RuntimeError("the enqueuing process did not start")
             warm = time.monotonic() + 10
@@ -230,7 +177,7 @@ def measure(*, database_url: str, run: int, pool: str, concurrency: int, replies
         if enqueuer.is_alive():
             enqueuer.kill()
         delete_redis_keys(prefix)
-        log.unlink(missing_ok=True)  # a worker that failed to start has its log's tail in the error
+        shutil.rmtree(log_dir, ignore_errors=True)  # a worker that failed to start has its log's tail in the error
 
     rows = list(Message.objects.filter(pk__in=reply_ids).values(
         "id", "status", "started_at", "completed_at", "duration_ms", "completion_tokens"))

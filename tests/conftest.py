@@ -62,8 +62,8 @@ def unreachable_stream_store(settings):
 
 @pytest.fixture
 def fake_provider():
-    """A fake OpenAI/Anthropic server on loopback (see tests/fake_provider.py), key ``test-key``."""
-    from tests.fake_provider import FakeProviderServer
+    """A fake OpenAI/Anthropic server on loopback (see testing/fake_provider.py), key ``test-key``."""
+    from testing.fake_provider import FakeProviderServer
 
     server = FakeProviderServer().start()
     yield server

@@ -8,11 +8,9 @@ when ``DATABASE_URL`` is set, a PostgreSQL database named like it plus ``_browse
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,8 +20,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from chat.providers.policy import KEYLESS_PLACEHOLDER
+from testing.fake_provider import FakeProviderServer
+from testing.processes import start_daphne
 from tests.conftest import PASSWORD
-from tests.fake_provider import FakeProviderServer
 
 REPO = Path(__file__).resolve().parents[2]
 # Tests write screenshots outside the tree (``make test`` leaves git clean); ``make screenshots``
@@ -31,7 +30,7 @@ REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path(os.environ.get("WEBOX_SCREENSHOTS_DIR") or Path(tempfile.gettempdir()) / "webox-screenshots")
 CHROMIUM = os.environ.get("WEBOX_CHROMIUM", "/usr/bin/chromium")
 
-# Model names tell the fake provider how to answer (see tests/fake_provider.py).
+# Model names tell the fake provider how to answer (see testing/fake_provider.py).
 FAST = "fake-echo;delay_ms=20"
 WORDY = "fake-echo;delay_ms=200"
 MEDIUM = "fake-echo;delay_ms=50;tokens=60"
@@ -48,12 +47,6 @@ LIVE_SERVER_ENV: dict[str, str] = {}
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "browser: drives a real browser against a live daphne server")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _browser_database_url(url: str) -> str:
@@ -111,30 +104,9 @@ def live_server_url(fake_provider: FakeProviderServer, fake_ollama: FakeProvider
         env["DATABASE_URL"] = _browser_database_url(env["DATABASE_URL"])
     LIVE_SERVER_ENV.update(env)
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=REPO, env=env, check=True)
-    port = _free_port()
-    log = (var_dir / "daphne.log").open("w")
-    daphne = Path(sys.executable).with_name("daphne")
-    process = subprocess.Popen(
-        [str(daphne), "-b", "127.0.0.1", "-p", str(port), "webox.asgi:application"],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                log.close()
-                raise RuntimeError(f"daphne did not start:\n{(var_dir / 'daphne.log').read_text()}") from None
-            time.sleep(0.1)
+    daphne, port = start_daphne(var_dir, env)
     yield f"http://127.0.0.1:{port}"
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+    daphne.stop()
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ import uuid
 import pytest
 from playwright.sync_api import Page, WebSocketRoute, expect
 
-from tests.fake_provider import expected_reply
+from testing.fake_provider import expected_reply
 
 from .conftest import BROKEN, FAST, MEDIUM, PROVIDERS, SCREENSHOTS, SLOW, WORDY, column, pick, send
 

@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.fake_provider import expected_reply
+from testing.fake_provider import expected_reply
 
 from .conftest import FAST, MEDIUM, column, pick, send
 from .test_xss import PAYLOAD, assert_nothing_injected

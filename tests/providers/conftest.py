@@ -1,11 +1,10 @@
 """Shared helpers of the provider tests: driving one adapter directly, and a clean provider environment."""
 
-import socket
-
 import pytest
 from django.db import connection
 
 from chat.providers import ChatMessage, ChatRequest, ProviderError, Retrying, StreamResult
+from testing.processes import free_port
 
 
 def ask(model: str, text: str = "hello there", **fields) -> ChatRequest:
@@ -31,9 +30,7 @@ async def collect(provider, request, into: list[str] | None = None, *,
 
 def closed_port() -> int:
     """A loopback port nothing listens on (bound for a moment, then released)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    return free_port()
 
 
 async def failure(provider, request, into: list[str] | None = None) -> ProviderError:

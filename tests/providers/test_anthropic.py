@@ -7,7 +7,7 @@ import pytest
 from chat.providers.anthropic_messages import DEFAULT_MAX_TOKENS, LEADING_USER_PLACEHOLDER
 from chat.providers.base import ChatMessage, ChatRequest, ErrorCode, ProviderConfig
 from chat.providers.registry import build_provider
-from tests.fake_provider import expected_reply
+from testing.fake_provider import expected_reply
 from tests.providers.conftest import ask, closed_port, collect, failure
 
 pytestmark = pytest.mark.usefixtures("fast_policy")

@@ -7,7 +7,7 @@ import pytest
 from chat.providers.base import ChatMessage, ChatRequest, ErrorCode, ProviderConfig, ProviderError, Retrying
 from chat.providers.openai_compat import OpenAIProvider
 from chat.providers.registry import build_provider
-from tests.fake_provider import expected_reply
+from testing.fake_provider import expected_reply
 from tests.providers.conftest import ask, closed_port, collect, failure
 
 pytestmark = pytest.mark.usefixtures("fast_policy")

@@ -13,7 +13,7 @@ from chat.providers import (
     provider_configs,
     provider_create,
 )
-from tests.fake_provider import expected_reply
+from testing.fake_provider import expected_reply
 from tests.providers.conftest import SECRET
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clean_environment")]

@@ -111,7 +111,7 @@ def test_the_embedded_server_loads_the_sdks_of_the_environments_providers_and_th
 
 
 def test_an_unloaded_sdk_loads_on_first_use_without_stopping_the_loop(var_dir, fake_provider):
-    from tests.fake_provider import expected_reply
+    from testing.fake_provider import expected_reply
 
     text, loop, *state = probe(var_dir, "celery", "--stream", fake_provider.url)
     assert text == repr("".join(expected_reply("hi there", 3))).replace(" ", "_")

@@ -11,8 +11,9 @@ from asgiref.sync import sync_to_async
 from chat.models import Message, ReplyStatus
 from chat.providers import provider_create
 from chat.services import conversation_create
+from testing.client import StreamLog
 
-from .conftest import StreamLog, all_ended, collect_until, connect
+from .conftest import all_ended, collect_until, connect
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("in_process_runner")]
 

@@ -12,9 +12,10 @@ from chat.models import Message, ReplyStatus
 from chat.providers import provider_create
 from chat.services import conversation_create, conversation_update, replies_sweep_orphans, reply_choose, reply_start
 from chat.stream_store import FlushEntry, stream_store
-from tests.fake_provider import expected_reply
+from testing.client import StreamLog
+from testing.fake_provider import expected_reply
 
-from .conftest import StreamLog, all_ended, collect_until, connect
+from .conftest import all_ended, collect_until, connect
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("in_process_runner")]
 

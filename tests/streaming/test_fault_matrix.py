@@ -32,10 +32,10 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from chat.models import Message, ReplyStatus
 from chat.providers import provider_create
 from chat.services import conversation_create
-from tests.fake_provider import FakeProviderServer, expected_reply
-from tests.processes import ChatSocket, RedisServer, post, real_services, start_daphne, start_worker
-
-from .conftest import TERMINAL
+from testing.client import TERMINAL, ChatSocket, post
+from testing.fake_provider import FakeProviderServer, expected_reply
+from testing.processes import child_env, start_daphne, start_worker
+from tests.processes import RedisServer, real_services
 
 pytestmark = real_services()
 
@@ -138,8 +138,8 @@ def stack(django_db_setup, tmp_path_factory, fake):
     """One daphne and one Celery worker for every case that does not break a process."""
     tmp_path = tmp_path_factory.mktemp("matrix")
     with ThreadPoolExecutor(2) as pool:
-        daphne = pool.submit(start_daphne, tmp_path, **FAST)
-        worker = pool.submit(start_worker, tmp_path, concurrency=20, **FAST)
+        daphne = pool.submit(start_daphne, tmp_path, child_env(**FAST))
+        worker = pool.submit(start_worker, tmp_path, child_env(**FAST), concurrency=20)
     started = [daphne.result()[0]] if daphne.exception() is None else []
     started += [worker.result()] if worker.exception() is None else []
     try:
@@ -165,12 +165,12 @@ def processes(tmp_path):
             self.all = []
 
         async def daphne(self, **env):
-            process, port = await asyncio.to_thread(start_daphne, tmp_path, **env)
+            process, port = await asyncio.to_thread(start_daphne, tmp_path, child_env(**env))
             self.all.append(process)
             return port
 
         async def worker(self, *, beat: bool = False, **env):
-            process = await asyncio.to_thread(start_worker, tmp_path, beat=beat, concurrency=20, **env)
+            process = await asyncio.to_thread(start_worker, tmp_path, child_env(**env), beat=beat, concurrency=20)
             self.all.append(process)
             return process
 

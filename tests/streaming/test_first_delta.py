@@ -8,9 +8,10 @@ from asgiref.sync import sync_to_async
 from chat.models import Message
 from chat.providers import provider_create
 from chat.services import conversation_create
-from tests.fake_provider import expected_reply
+from testing.client import StreamLog
+from testing.fake_provider import expected_reply
 
-from .conftest import StreamLog, all_ended, collect_until, connect
+from .conftest import all_ended, collect_until, connect
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("in_process_runner")]
 

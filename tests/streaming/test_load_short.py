@@ -1,4 +1,4 @@
-"""The load scenario (benchmarks/load.py) in a short form: real daphne, a Celery worker, the fake provider.
+"""The load scenario (testing/load.py) in a short form: real daphne, a Celery worker, the fake provider.
 
 Many sockets and turns at once for a few seconds; every reply on every socket must match the
 fake provider's text exactly: nothing lost, doubled, crossed into another conversation, or stuck.
@@ -9,7 +9,7 @@ default unless WEBOX_REQUIRE_SERVICES=1, which turns the skip into a failure.
 
 from django.conf import settings
 
-from benchmarks import load
+from testing import load
 from tests.processes import real_services
 
 pytestmark = real_services()

@@ -16,10 +16,10 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from chat.models import Message, ReplyStatus
 from chat.providers import provider_create
 from chat.services import conversation_create
-from tests.fake_provider import expected_reply
-from tests.processes import real_services, start_daphne, start_worker
-
-from .conftest import TERMINAL, StreamLog
+from testing.client import TERMINAL, StreamLog
+from testing.fake_provider import expected_reply
+from testing.processes import child_env, start_daphne, start_worker
+from tests.processes import real_services
 
 pytestmark = real_services()
 
@@ -36,8 +36,8 @@ def started(tmp_path):
     """Start workers through this; every process is stopped after the test, pass or fail."""
     processes = []
 
-    async def worker(**options):
-        process = await asyncio.to_thread(start_worker, tmp_path, **options)
+    async def worker(*, beat: bool = False, **env):
+        process = await asyncio.to_thread(start_worker, tmp_path, child_env(**env), beat=beat)
         processes.append(process)
         return process
 
@@ -48,7 +48,7 @@ def started(tmp_path):
 
 @pytest.fixture
 def server(tmp_path):
-    process, port = start_daphne(tmp_path)
+    process, port = start_daphne(tmp_path, child_env())
     yield port
     process.stop()
 

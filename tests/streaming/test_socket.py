@@ -10,9 +10,10 @@ from chat.models import Message
 from chat.providers.demo import demo_reply_text
 from chat.services import conversation_create
 from chat.streaming import publisher as publisher_module
+from testing.client import StreamLog
 from tests.conftest import send_turn
 
-from .conftest import StreamLog, all_ended, collect_until, connect
+from .conftest import all_ended, collect_until, connect
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("in_process_runner")]
 

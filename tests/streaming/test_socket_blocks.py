@@ -8,8 +8,9 @@ from chat.models import Message
 from chat.rendering import render_markdown
 from chat.services import conversation_create, message_send, send_input_clean
 from chat.streaming import publisher as publisher_module
+from testing.client import StreamLog
 
-from .conftest import StreamLog, all_ended, collect_until, connect
+from .conftest import all_ended, collect_until, connect
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("in_process_runner")]
 

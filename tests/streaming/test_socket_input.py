@@ -157,7 +157,7 @@ def test_a_message_over_daphnes_limit_closes_the_socket_with_1009_not_a_drop(tmp
 
     import websockets
 
-    from tests.processes import Process, free_port, wait_for_port
+    from testing.processes import Process, free_port, wait_for_port
 
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}

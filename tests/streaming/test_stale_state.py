@@ -16,9 +16,10 @@ from chat.models import Message, ReplyStatus
 from chat.services import conversation_create, replies_sweep_orphans
 from chat.stream_store import stream_store
 from chat.streaming.runners import start_replies
+from testing.client import StreamLog
 from tests.conftest import send_turn
 
-from .conftest import StreamLog, all_ended, collect_until, connect
+from .conftest import all_ended, collect_until, connect
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("in_process_runner")]
 

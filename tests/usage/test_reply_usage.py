@@ -12,9 +12,10 @@ from chat.context import estimate_tokens
 from chat.models import Message, ModelPrice, ReplyStatus
 from chat.providers import provider_create
 from chat.services import conversation_create, replies_sweep_orphans, reply_fail
+from testing.client import StreamLog
+from testing.fake_provider import expected_reply
 from tests.conftest import send_turn
-from tests.fake_provider import expected_reply
-from tests.streaming.conftest import StreamLog, all_ended, collect_until, connect
+from tests.streaming.conftest import all_ended, collect_until, connect
 
 # Streams for about 140 ms after its first token, so tokens per second has a duration to divide by.
 SLOW8 = "fake-echo;tokens=8;delay_ms=20"

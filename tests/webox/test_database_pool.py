@@ -21,7 +21,7 @@ from django.db import connection
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from chat.models import Conversation, Message, Role
-from tests.processes import database_url, start_daphne
+from testing.processes import child_env, database_url, start_daphne
 
 postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
 if not postgres and os.environ.get("WEBOX_REQUIRE_SERVICES") == "1":
@@ -67,9 +67,9 @@ def burst_server(tmp_path, **env):
     name = f"webox-burst-{uuid.uuid4().hex[:8]}"
     # One user sends the whole burst: the per-user send throttle and active-reply cap (tested in
     # tests/chat/test_limits.py) are off, so only the database pool can refuse a request.
-    process, port = start_daphne(tmp_path, DATABASE_URL=f"{database_url()}?application_name={name}",
-                                 WEBOX_RUNNER="embedded", WEBOX_DEMO_DELAY_MS="1", WEBOX_SEND_RATE="0/60",
-                                 WEBOX_MAX_ACTIVE_REPLIES="0", **env)
+    process, port = start_daphne(tmp_path, child_env(DATABASE_URL=f"{database_url()}?application_name={name}",
+                                                     WEBOX_RUNNER="embedded", WEBOX_DEMO_DELAY_MS="1",
+                                                     WEBOX_SEND_RATE="0/60", WEBOX_MAX_ACTIVE_REPLIES="0", **env))
     return process, port, name
 
 

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from tests.processes import start_daphne
+from testing.processes import child_env, start_daphne
 
 
 def listen_queue(port: int) -> int:
@@ -33,7 +33,7 @@ def test_endpoints_daphne_builds_from_host_and_port_carry_the_backlog():
 
 @pytest.mark.skipif(shutil.which("ss") is None, reason="needs iproute2's ss to read the listen queue")
 def test_a_started_daphne_listens_with_the_configured_queue(tmp_path):
-    daphne, port = start_daphne(tmp_path, WEBOX_LISTEN_BACKLOG="300")
+    daphne, port = start_daphne(tmp_path, child_env(WEBOX_LISTEN_BACKLOG="300"))
     try:
         assert listen_queue(port) == 300
     finally:

@@ -7,7 +7,9 @@ import sys
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from chat.services import conversation_create
-from tests.processes import ROOT, ChatSocket, Process, child_env, free_port, real_services, wait_for_port
+from testing.client import ChatSocket
+from testing.processes import ROOT, Process, child_env, free_port, wait_for_port
+from tests.processes import real_services
 
 # What Celery's worker does to Django before its first task (celery.fixups.django), then what it imported.
 WORKER_START = """

@@ -11,14 +11,15 @@ from rest_framework.test import APIClient
 
 from chat.models import Message, ReplyStatus
 from chat.providers import provider_create
-from tests.processes import real_services, start_worker
+from testing.processes import child_env, start_worker
+from tests.processes import real_services
 
 pytestmark = real_services()
 
 
 @pytest.fixture
 def worker(tmp_path):
-    process = start_worker(tmp_path)
+    process = start_worker(tmp_path, child_env())
     yield process
     process.stop()
 
