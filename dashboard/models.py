@@ -42,6 +42,9 @@ class DailyUsage(UsageFigures):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=KEY, name="dailyusage_key")]
+        # Not about this table: the ops page has no model, and a permission needs one. Staff read
+        # the ops page; only those given this (and superusers) act on workers and replies there.
+        permissions = [("operate", "Can drain and resume workers and end stuck replies (ops page)")]
 
     def __str__(self) -> str:
         return f"{self.day} {self.provider}/{self.model}: {self.replies} replies"

@@ -4,11 +4,20 @@
 - ``check_database`` and ``check_redis``: the two strings of ``GET /healthz`` (the original probe).
 - ``readiness``: every component with its state and latency, for ``GET /healthz/ready``. Celery
   workers are needed only when ``WEBOX_RUNNER`` is ``celery``.
+
+A probe may come in hundreds at once, and none may take from ordinary requests what they need:
+the database check hands its connection back to the pool at once, each Redis ping uses its own
+short-lived connection, and the worker ping (a second of waiting for replies) is made by one probe
+at a time on its own broker connection, never one of Celery's pooled ones; its answer is shared by
+every probe for ``WORKER_PING_MAX_AGE`` seconds (``answering_workers``).
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
+from copy import copy
 from dataclasses import dataclass
 
 import redis
@@ -16,10 +25,15 @@ from django.conf import settings
 from django.db import connection
 
 from webox.celery import app as celery_app
+from webox.database import release_pooled_connections
+
+logger = logging.getLogger(__name__)
 
 # Seconds a probe waits on each component: a probe must answer well inside its own timeout.
 PROBE_TIMEOUT = 2.0
 WORKER_PING_TIMEOUT = 1.0
+# Seconds the readiness probes share one worker ping's answer.
+WORKER_PING_MAX_AGE = 5.0
 
 OK, ERROR, NOT_USED = "ok", "error", "not used"
 
@@ -46,9 +60,20 @@ def _redis_client(url: str) -> redis.Redis:
     return redis.Redis.from_url(url, socket_connect_timeout=PROBE_TIMEOUT, socket_timeout=PROBE_TIMEOUT)
 
 
+def _ping_redis(url: str) -> str:
+    with _redis_client(url) as client:
+        client.ping()
+    return "redis"
+
+
 def _ping_database() -> str:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    finally:
+        # Back to the pool now, not when the response is sent: the rest of a probe waits on Redis
+        # and the workers, and must not hold a connection ordinary requests need meanwhile.
+        release_pooled_connections()
     return connection.vendor
 
 
@@ -67,7 +92,7 @@ def channel_layer_component() -> Component:
     if not hosts:
         return Component(OK, True, 0.0, "in-memory (this process only)")
     host = hosts[0] if isinstance(hosts[0], str) else hosts[0].get("address", "")
-    state, detail, latency = _timed(lambda: _redis_client(host).ping() and "redis")
+    state, detail, latency = _timed(lambda: _ping_redis(host))
     return Component(state, True, latency, detail)
 
 
@@ -75,7 +100,7 @@ def broker_component() -> Component:
     url = settings.CELERY_BROKER_URL
     if not url.startswith(("redis://", "rediss://", "unix://")):
         return Component(NOT_USED, False, None, url.split(":", 1)[0])
-    state, detail, latency = _timed(lambda: _redis_client(url).ping() and "redis")
+    state, detail, latency = _timed(lambda: _ping_redis(url))
     return Component(state, uses_celery(), latency, detail)
 
 
@@ -85,7 +110,56 @@ def ping_workers(timeout: float = WORKER_PING_TIMEOUT) -> list[str]:
     return sorted(name for reply in replies for name in reply)
 
 
+def _ping_workers_on_own_connection(timeout: float = WORKER_PING_TIMEOUT) -> list[str]:
+    """``ping_workers`` on a broker connection of its own: ``control.ping`` takes a connection from
+    Celery's pool and then a pooled producer (a second connection) while it holds the first, so ten
+    pings at once held the whole pool, each waiting for a second connection, for good."""
+    mailbox = copy(celery_app.control.mailbox)
+    mailbox.producer_pool = None  # publish on the given connection's channel, not a pooled producer
+    with celery_app.connection_for_write(connect_timeout=PROBE_TIMEOUT) as own:
+        # What control.broadcast does, minus the pool (kombu's Mailbox has no public form of it).
+        replies = mailbox(own)._broadcast("ping", reply=True, timeout=timeout) or []
+    return sorted(name for reply in replies for name in reply)
+
+
+@dataclass(frozen=True)
+class _Ping:
+    names: list[str]
+    at: float  # time.monotonic() when it was answered
+
+
+_last_ping: _Ping | None = None
+_ping_lock = threading.Lock()
+
+
+def answering_workers() -> list[str]:
+    """The workers that answered a ping at most ``WORKER_PING_MAX_AGE`` seconds ago, for the probes.
+
+    One probe at a time pings (on its own broker connection); the others answer with the last
+    result meanwhile, and wait only when there is none yet. A ping that fails counts as no worker.
+    """
+    global _last_ping
+    last = _last_ping
+    if last is not None and time.monotonic() - last.at < WORKER_PING_MAX_AGE:
+        return last.names
+    if not _ping_lock.acquire(blocking=last is None):
+        return last.names  # another probe is pinging: the previous answer will do until it is back
+    try:
+        last = _last_ping
+        if last is None or time.monotonic() - last.at >= WORKER_PING_MAX_AGE:
+            try:
+                names = _ping_workers_on_own_connection()
+            except Exception as exc:  # the broker went away meanwhile: no worker can be reached
+                logger.warning("readiness: the worker ping failed (%s)", type(exc).__name__)
+                names = []
+            last = _last_ping = _Ping(names, time.monotonic())
+        return last.names
+    finally:
+        _ping_lock.release()
+
+
 def workers_component(*, broker: Component | None = None) -> Component:
+    """At least one worker answers (``answering_workers``: shared by the probes for a few seconds)."""
     if not uses_celery():
         return Component(NOT_USED, False, None, "replies run in-process")
     broker = broker or broker_component()
@@ -95,7 +169,7 @@ def workers_component(*, broker: Component | None = None) -> Component:
     names: list[str] = []
 
     def ping() -> str:
-        names.extend(ping_workers())
+        names.extend(answering_workers())
         if not names:
             raise LookupError("no worker answered")
         return f"{len(names)} answering"
@@ -128,7 +202,7 @@ def check_redis() -> str:
     if not settings.REDIS_URL:
         return "not used"
     try:
-        _redis_client(settings.REDIS_URL).ping()
+        _ping_redis(settings.REDIS_URL)
         return "ok"
     except redis.RedisError as exc:
         return f"error: {type(exc).__name__}"

@@ -8,17 +8,25 @@ when scraped gives the same answer whichever process is scraped, survives restar
 shared ``PROMETHEUS_MULTIPROC_DIR`` nor hooks in the engine. The price is one grouped query per
 scrape over the replies table, and counters that go down when conversations are deleted (which
 Prometheus's ``rate()`` reads as a counter reset).
+
+Labels are bounded, so a scrape has as many series as the configuration allows, whatever the
+stored replies say: ``provider`` is a configured provider's name or ``other``, and ``model`` one
+of the models that provider lists (``provider_catalog``: its models and default model) or
+``other``. A model named in a request, a renamed or deleted provider, all add up under ``other``.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
+from collections.abc import Iterable
 
 from django.db.models import Count, Q, Sum
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
 from chat.models import Message, ReplyStatus, Role
+from chat.providers import provider_catalog
 
 from . import health
 from .status import queue_lengths
@@ -36,14 +44,46 @@ OUTCOMES = {
 }
 
 
-def _histogram(name: str, doc: str, field: str, buckets_ms: tuple[int, ...], replies) -> HistogramMetricFamily:
+OTHER = "other"
+
+
+class Labels:
+    """The bounded ``provider`` and ``model`` label values of the providers configured now."""
+
+    def __init__(self):
+        self.models = {config.name: {*config.models, config.default_model} - {""} for config in provider_catalog()}
+
+    def provider(self, name: str) -> str:
+        return name if name in self.models else OTHER
+
+    def pair(self, provider: str, model: str) -> tuple[str, str]:
+        listed = self.models.get(provider)
+        if listed is None:
+            return OTHER, OTHER
+        return provider, model if model in listed else OTHER
+
+
+def _summed(rows: Iterable[dict], key, fields: list[str]) -> dict[tuple, dict[str, int]]:
+    """``rows`` added up by ``key(row)``: rows whose labels became the same series become one."""
+    totals: dict[tuple, dict[str, int]] = defaultdict(lambda: dict.fromkeys(fields, 0))
+    for row in rows:
+        total = totals[key(row)]
+        for field in fields:
+            total[field] += row[field] or 0
+    return dict(sorted(totals.items()))
+
+
+def _histogram(name: str, doc: str, field: str, buckets_ms: tuple[int, ...], replies,
+               labels: Labels) -> HistogramMetricFamily:
     family = HistogramMetricFamily(name, doc, labels=["provider", "model"])
     aggregates = {f"le_{b}": Count("id", filter=Q(**{f"{field}__lte": b})) for b in buckets_ms}
     rows = (replies.filter(**{f"{field}__isnull": False}).values("provider", "model")
             .annotate(total=Count("id"), sum_ms=Sum(field), **aggregates).order_by("provider", "model"))
-    for row in rows:
+    summed = _summed(rows, lambda row: labels.pair(row["provider"], row["model"]),
+                     ["total", "sum_ms", *aggregates])
+    for key, row in summed.items():
         buckets = [(str(b / 1000), row[f"le_{b}"]) for b in buckets_ms] + [("+Inf", row["total"])]
-        family.add_metric([row["provider"], row["model"]], buckets, (row["sum_ms"] or 0) / 1000)
+        family.add_metric(list(key), buckets, row["sum_ms"] / 1000)
     return family
 
 
@@ -52,6 +92,7 @@ class RepliesCollector:
 
     def collect(self):
         replies = Message.objects.filter(role=Role.ASSISTANT)
+        labels = Labels()
 
         started = CounterMetricFamily("webox_replies_started", "Replies a runner began generating.",
                                       labels=["provider", "model"])
@@ -59,34 +100,39 @@ class RepliesCollector:
                                         labels=["provider", "model"])
         tokens_out = CounterMetricFamily("webox_tokens_out", "Completion tokens the providers reported.",
                                          labels=["provider", "model"])
-        for row in (replies.values("provider", "model")
-                    .annotate(started=Count("id", filter=Q(started_at__isnull=False)),
-                              prompt=Sum("prompt_tokens"), completion=Sum("completion_tokens"))
-                    .order_by("provider", "model")):
-            labels = [row["provider"], row["model"]]
-            started.add_metric(labels, row["started"])
-            tokens_in.add_metric(labels, row["prompt"] or 0)
-            tokens_out.add_metric(labels, row["completion"] or 0)
+        rows = (replies.values("provider", "model")
+                .annotate(started=Count("id", filter=Q(started_at__isnull=False)),
+                          prompt=Sum("prompt_tokens"), completion=Sum("completion_tokens"))
+                .order_by("provider", "model"))
+        for key, row in _summed(rows, lambda row: labels.pair(row["provider"], row["model"]),
+                                ["started", "prompt", "completion"]).items():
+            started.add_metric(list(key), row["started"])
+            tokens_in.add_metric(list(key), row["prompt"])
+            tokens_out.add_metric(list(key), row["completion"])
         yield from (started, tokens_in, tokens_out)
 
         ended = {status: CounterMetricFamily(name, f"Replies that ended {status.label.lower()}.",
                                              labels=["provider", "model", "error_code"])
                  for status, name in OUTCOMES.items()}
-        for row in (replies.filter(status__in=list(OUTCOMES)).values("status", "provider", "model", "error_code")
-                    .annotate(count=Count("id")).order_by("status", "provider", "model", "error_code")):
-            ended[row["status"]].add_metric([row["provider"], row["model"], row["error_code"]], row["count"])
+        rows = (replies.filter(status__in=list(OUTCOMES)).values("status", "provider", "model", "error_code")
+                .annotate(count=Count("id")).order_by("status", "provider", "model", "error_code"))
+        for (status, *key), row in _summed(
+                rows, lambda row: (row["status"], *labels.pair(row["provider"], row["model"]), row["error_code"]),
+                ["count"]).items():
+            ended[status].add_metric(key, row["count"])
         yield from ended.values()
 
         yield _histogram("webox_reply_ttft_seconds", "Time from asking the provider to its first token.",
-                         "ttft_ms", TTFT_BUCKETS_MS, replies)
+                         "ttft_ms", TTFT_BUCKETS_MS, replies, labels)
         yield _histogram("webox_reply_duration_seconds", "Time from asking the provider to the reply's end.",
-                         "duration_ms", DURATION_BUCKETS_MS, replies.exclude(status=ReplyStatus.PENDING))
+                         "duration_ms", DURATION_BUCKETS_MS, replies.exclude(status=ReplyStatus.PENDING), labels)
 
         active = GaugeMetricFamily("webox_replies_active", "Replies now streaming or waiting to start.",
                                    labels=["provider", "status"])
-        for row in (replies.filter(status__in=[ReplyStatus.STREAMING, ReplyStatus.PENDING])
-                    .values("provider", "status").annotate(count=Count("id")).order_by("provider", "status")):
-            active.add_metric([row["provider"], row["status"]], row["count"])
+        rows = (replies.filter(status__in=[ReplyStatus.STREAMING, ReplyStatus.PENDING])
+                .values("provider", "status").annotate(count=Count("id")).order_by("provider", "status"))
+        for key, row in _summed(rows, lambda row: (labels.provider(row["provider"]), row["status"]), ["count"]).items():
+            active.add_metric(list(key), row["count"])
         yield active
         streams = GaugeMetricFamily("webox_streams_active", "Replies now streaming.")
         streams.add_metric([], replies.filter(status=ReplyStatus.STREAMING).count())

@@ -10,9 +10,10 @@ status.py, which know nothing of HTTP.
   Bearer <WEBOX_METRICS_TOKEN>`` or a client address in ``WEBOX_METRICS_ALLOW``; with neither set,
   it answers 403.
 - The staff ops page (``/dashboard/ops/``), its POST buttons, and the same figures as JSON
-  (``/api/ops/``) (status.py). Staff only: the page and its forms through the admin's login
+  (``/api/ops/``) (status.py). Reading is for staff: the page through the admin's login
   (``staff_member_required``), the JSON API through DRF's ``IsAdminUser`` (session or JWT), so
-  scripts can read it with a token.
+  scripts can read it with a token. Acting (drain, resume, end a stuck reply; every POST) also
+  needs the ``dashboard.operate`` permission (``OPERATE``; superusers have it): 403 without.
 """
 
 import hmac
@@ -22,6 +23,7 @@ from dataclasses import asdict
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import permission_required
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -30,7 +32,7 @@ from drf_spectacular.utils import extend_schema
 from prometheus_client import CONTENT_TYPE_LATEST
 from rest_framework import serializers
 from rest_framework.exceptions import APIException, NotFound
-from rest_framework.permissions import IsAdminUser
+from rest_framework.permissions import BasePermission, IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -40,6 +42,8 @@ from chat.services import reply_end_stuck
 from . import health
 from .metrics import render_metrics
 from .status import ops_status, queue_name, worker_drain, worker_resume
+
+OPERATE = "dashboard.operate"
 
 
 @never_cache
@@ -91,11 +95,13 @@ def metrics(request):
 
 @staff_member_required
 def ops_page(request):
-    return render(request, "dashboard/ops.html", {"status": ops_status(), "queue": queue_name()})
+    return render(request, "dashboard/ops.html", {"status": ops_status(), "queue": queue_name(),
+                                                  "can_operate": request.user.has_perm(OPERATE)})
 
 
 @require_POST
 @staff_member_required
+@permission_required(OPERATE, raise_exception=True)
 def end_stuck_reply(request, reply_id: int):
     try:
         reply_end_stuck(reply_id=reply_id)
@@ -107,12 +113,14 @@ def end_stuck_reply(request, reply_id: int):
 
 @require_POST
 @staff_member_required
+@permission_required(OPERATE, raise_exception=True)
 def drain_worker(request):
     return _control(request, worker_drain, "now takes no new replies", "did not answer")
 
 
 @require_POST
 @staff_member_required
+@permission_required(OPERATE, raise_exception=True)
 def resume_worker(request):
     return _control(request, worker_resume, "takes new replies again", "did not answer")
 
@@ -132,6 +140,13 @@ class Conflict(APIException):
     status_code = 409
 
 
+class CanOperate(BasePermission):
+    message = "This needs the permission to operate (dashboard.operate)."
+
+    def has_permission(self, request, view):
+        return request.user.has_perm(OPERATE)
+
+
 class OpsStatusApi(APIView):
     permission_classes = [IsAdminUser]
 
@@ -141,7 +156,7 @@ class OpsStatusApi(APIView):
 
 
 class OpsEndReplyApi(APIView):
-    permission_classes = [IsAdminUser]
+    permission_classes = [IsAdminUser, CanOperate]
 
     @extend_schema(request=None, responses={200: dict}, summary="End one stuck reply as the sweep would (staff)")
     def post(self, request, reply_id: int):
@@ -153,7 +168,7 @@ class OpsEndReplyApi(APIView):
 
 
 class OpsWorkerControlApi(APIView):
-    permission_classes = [IsAdminUser]
+    permission_classes = [IsAdminUser, CanOperate]
     control = staticmethod(worker_drain)
 
     class InputSerializer(serializers.Serializer):

@@ -1,8 +1,12 @@
+import random
+import string
+
 import pytest
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from chat.models import ReplyStatus
+from chat.providers import provider_create
 
 pytestmark = pytest.mark.django_db
 
@@ -21,8 +25,24 @@ def samples(response):
     return value
 
 
+def series(response, name: str) -> set[tuple[str, str]]:
+    """The (provider, model) label pairs of one metric family's samples."""
+    return {(sample.labels["provider"], sample.labels["model"])
+            for family in text_string_to_metric_families(response.content.decode()) if family.name == name
+            for sample in family.samples}
+
+
 @pytest.fixture
-def known_replies(make_reply):
+def configured(db):
+    """gpt lists m1 and m2 (default m1); claude lists c."""
+    provider_create(name="gpt", kind="openai", api_key="test-key", model_names=["m1", "m2"], default_model="m1",
+                    base_url="http://127.0.0.1:9/v1")
+    provider_create(name="claude", kind="anthropic", api_key="test-key", model_names=["c"], default_model="c",
+                    base_url="http://127.0.0.1:9")
+
+
+@pytest.fixture
+def known_replies(make_reply, configured):
     now = timezone.now()
     done = {"started_at": now, "completed_at": now}
     make_reply(ReplyStatus.COMPLETE, provider="gpt", model="m1", ttft_ms=150, duration_ms=800,
@@ -87,3 +107,31 @@ def test_metrics_are_closed_outside_debug_when_nothing_is_configured(client, set
     settings.WEBOX_METRICS_TOKEN = ""
     settings.WEBOX_METRICS_ALLOW = []
     assert client.get("/metrics").status_code == 403
+
+
+def test_model_and_provider_labels_are_bounded_to_the_configured_ones(client, settings, configured, make_reply):
+    settings.DEBUG = True
+    settings.WEBOX_RUNNER = "embedded"
+    now = timezone.now()
+    rng = random.Random(22)
+    for _ in range(50):
+        model = "".join(rng.choices(string.ascii_lowercase, k=12))
+        make_reply(ReplyStatus.COMPLETE, provider="gpt", model=model, ttft_ms=100, duration_ms=500,
+                   prompt_tokens=1, completion_tokens=2, started_at=now, completed_at=now)
+    make_reply(ReplyStatus.COMPLETE, provider="gpt", model="m2", ttft_ms=100, duration_ms=500,
+               started_at=now, completed_at=now)
+    make_reply(ReplyStatus.ERROR, provider="gone", model="x", error_code="timeout", started_at=now, completed_at=now)
+    make_reply(ReplyStatus.STREAMING, provider="gone", model="y", started_at=now)
+    response = client.get("/metrics")
+    for name in ("webox_replies_started", "webox_tokens_in", "webox_reply_ttft_seconds"):
+        assert series(response, name) <= {("gpt", "m1"), ("gpt", "m2"), ("gpt", "other"), ("claude", "c"),
+                                          ("other", "other")}, name
+    value = samples(response)
+    assert value("webox_replies_started_total", provider="gpt", model="other") == 50
+    assert value("webox_replies_completed_total", provider="gpt", model="other", error_code="") == 50
+    assert value("webox_tokens_out_total", provider="gpt", model="other") == 100
+    assert value("webox_reply_ttft_seconds_count", provider="gpt", model="other") == 50
+    assert value("webox_reply_ttft_seconds_sum", provider="gpt", model="other") == pytest.approx(5.0)
+    assert value("webox_replies_completed_total", provider="gpt", model="m2", error_code="") == 1
+    assert value("webox_replies_failed_total", provider="other", model="other", error_code="timeout") == 1
+    assert value("webox_replies_active", provider="other", status="streaming") == 1

@@ -49,33 +49,33 @@ def test_failures_of_the_last_hour_are_grouped_by_provider_and_error_code(staff_
     assert "rate_limited" in page and "Failures in the last hour" in page
 
 
-def test_the_end_button_ends_a_stuck_reply_as_the_sweep_would(staff_client, make_reply, settings):
+def test_the_end_button_ends_a_stuck_reply_as_the_sweep_would(operator_client, make_reply, settings):
     settings.WEBOX_REPLY_STALE_SECONDS = 60
     stuck = make_reply(ReplyStatus.STREAMING, idle_seconds=120, content="half a sen")
-    page = staff_client.get("/dashboard/ops/").content.decode()
+    page = operator_client.get("/dashboard/ops/").content.decode()
     assert f'action="/dashboard/ops/replies/{stuck.pk}/end"' in page and "csrfmiddlewaretoken" in page
-    response = staff_client.post(f"/dashboard/ops/replies/{stuck.pk}/end", follow=True)
+    response = operator_client.post(f"/dashboard/ops/replies/{stuck.pk}/end", follow=True)
     assert f"Reply {stuck.pk} ended." in response.content.decode()
     stuck.refresh_from_db()
     assert (stuck.status, stuck.error_code, stuck.content) == (ReplyStatus.ERROR, "orphaned", "half a sen")
 
 
-def test_a_live_reply_cannot_be_ended_as_stuck(staff_client, make_reply, settings):
+def test_a_live_reply_cannot_be_ended_as_stuck(operator_client, make_reply, settings):
     settings.WEBOX_REPLY_STALE_SECONDS = 60
     live = make_reply(ReplyStatus.STREAMING)
-    response = staff_client.post(f"/api/ops/replies/{live.pk}/end")
+    response = operator_client.post(f"/api/ops/replies/{live.pk}/end")
     assert response.status_code == 409 and response.json()["detail"] == "This reply is not stuck."
-    assert staff_client.post("/api/ops/replies/999999/end").status_code == 404
+    assert operator_client.post("/api/ops/replies/999999/end").status_code == 404
     assert Message.objects.get(pk=live.pk).status == ReplyStatus.STREAMING
 
 
-def test_the_end_form_needs_a_csrf_token(make_reply, staff, settings):
+def test_the_end_form_needs_a_csrf_token(make_reply, operator, settings):
     from django.test import Client
 
     settings.WEBOX_REPLY_STALE_SECONDS = 60
     stuck = make_reply(ReplyStatus.STREAMING, idle_seconds=120)
     client = Client(enforce_csrf_checks=True)
-    client.force_login(staff)
+    client.force_login(operator)
     assert client.post(f"/dashboard/ops/replies/{stuck.pk}/end").status_code == 403
     assert Message.objects.get(pk=stuck.pk).status == ReplyStatus.STREAMING
 
@@ -96,3 +96,41 @@ def test_celery_runner_with_no_worker_says_so(staff_client, settings):
     assert "No worker answered" in page
     body = staff_client.get("/api/ops/status").json()
     assert body["workers"] == [] and body["queues"][0]["length"] == 0
+
+
+ACTIONS = [
+    ("/dashboard/ops/replies/{reply}/end", {}),
+    ("/dashboard/ops/workers/drain", {"hostname": "w1@host"}),
+    ("/dashboard/ops/workers/resume", {"hostname": "w1@host"}),
+    ("/api/ops/replies/{reply}/end", {}),
+    ("/api/ops/workers/drain", {"hostname": "w1@host"}),
+    ("/api/ops/workers/resume", {"hostname": "w1@host"}),
+]
+
+
+def test_staff_without_the_operate_permission_read_the_page_but_cannot_act(staff_client, make_reply, settings):
+    settings.WEBOX_RUNNER = "embedded"
+    settings.WEBOX_REPLY_STALE_SECONDS = 60
+    stuck = make_reply(ReplyStatus.STREAMING, idle_seconds=120)
+    page = staff_client.get("/dashboard/ops/")
+    assert page.status_code == 200 and staff_client.get("/api/ops/status").status_code == 200
+    assert "/end" not in page.content.decode() and "dashboard.operate" in page.content.decode()
+    for path, data in ACTIONS:
+        assert staff_client.post(path.format(reply=stuck.pk), data).status_code == 403, path
+    assert Message.objects.get(pk=stuck.pk).status == ReplyStatus.STREAMING
+
+
+@pytest.mark.parametrize("who", ["operator", "superuser"])
+def test_the_operate_permission_or_a_superuser_may_act(who, client, operator, make_user, make_reply, settings):
+    settings.WEBOX_RUNNER = "embedded"  # no workers: drain and resume answer, and refuse (no such worker)
+    settings.WEBOX_REPLY_STALE_SECONDS = 60
+    client.force_login(operator if who == "operator" else make_user("root", is_staff=True, is_superuser=True))
+    answers = {}
+    for path, data in ACTIONS:
+        stuck = make_reply(ReplyStatus.STREAMING, idle_seconds=120)
+        answers[path] = client.post(path.format(reply=stuck.pk), data).status_code
+    assert answers == {
+        "/dashboard/ops/replies/{reply}/end": 302, "/dashboard/ops/workers/drain": 302,
+        "/dashboard/ops/workers/resume": 302, "/api/ops/replies/{reply}/end": 200,
+        "/api/ops/workers/drain": 409, "/api/ops/workers/resume": 409,  # allowed, but in-process: no workers
+    }

@@ -25,9 +25,9 @@ def worker(tmp_path):
 
 
 @pytest.fixture
-def api(staff):
+def api(operator):
     client = APIClient()
-    client.force_authenticate(staff)
+    client.force_authenticate(operator)
     return client
 
 
@@ -54,7 +54,7 @@ def status(api) -> dict:
     return response.json()
 
 
-def test_ops_shows_the_worker_its_streams_and_drains_it(api, user, staff_client, worker, fake_provider):
+def test_ops_shows_the_worker_its_streams_and_drains_it(api, user, operator_client, worker, fake_provider):
     provider_create(name="gpt", kind="openai", api_key="test-key", model_names=["fake-echo"],
                     default_model="fake-echo", base_url=fake_provider.url)
     long_reply = send(user, "fake-echo;tokens=400;delay_ms=25")
@@ -66,10 +66,10 @@ def test_ops_shows_the_worker_its_streams_and_drains_it(api, user, staff_client,
     assert row["streaming_reply_ids"] == [long_reply] and row["active_tasks"] == 1
     assert row["uptime_seconds"] is not None and row["draining"] is False
     assert body["replies"]["streaming"] == 1
-    page = staff_client.get("/dashboard/ops/").content.decode()
+    page = operator_client.get("/dashboard/ops/").content.decode()
     assert row["hostname"] in page and 'action="/dashboard/ops/workers/drain"' in page
 
-    response = staff_client.post("/dashboard/ops/workers/drain", {"hostname": row["hostname"]}, follow=True)
+    response = operator_client.post("/dashboard/ops/workers/drain", {"hostname": row["hostname"]}, follow=True)
     assert f"{row['hostname']} now takes no new replies." in response.content.decode()
     assert status(api)["workers"][0]["draining"] is True
     waiting = send(user, "fake-echo;tokens=3")
