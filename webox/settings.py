@@ -325,6 +325,9 @@ except InvalidOperation:
 # The largest WebSocket frame the conversation socket reads; larger ones get an error frame.
 # daphne drops frames over its own --websocket-max-message-size (1 MiB by default) first.
 WEBOX_WS_MAX_FRAME_BYTES = env_int("WEBOX_WS_MAX_FRAME_BYTES", 512 * 1024)
+# Output daphne may hold for one socket whose client does not read; past it the socket is closed
+# with 4008 (webox/daphne_options.py). 0: no bound.
+WEBOX_WS_MAX_PENDING_BYTES = env_int("WEBOX_WS_MAX_PENDING_BYTES", 1024 * 1024)
 # daphne's listen queue for ``-b/-p`` (webox/daphne_options.py); the kernel caps it at somaxconn.
 WEBOX_LISTEN_BACKLOG = env_int("WEBOX_LISTEN_BACKLOG", 1024)
 # The largest multipart body of a file upload (POST /api/chat/import takes a 20 MB file); other
