@@ -4,7 +4,8 @@ Thin: authenticate, check the user and access (on connect and on every client ev
 service, forward events. Frames are decoded here, so a bad one (not JSON, nested too deeply,
 too big, text no database can store) gets an ``error`` frame and the socket stays open. Lost or
 doubled deltas are caught here by their seq and repaired from the stream state, so what reaches
-a client is gap-free even when the channel layer dropped something.
+a client is gap-free even when the channel layer dropped something. What one socket may send is
+bounded by a token bucket (socket_limits).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import time
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -30,11 +32,13 @@ from chat.stream_store import stream_store
 from webox.database import BUSY_DETAIL, BUSY_RETRY_AFTER_SECONDS, database_busy
 
 from .db_threads import in_db_thread
+from .socket_limits import FrameBucket
 
 logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
+CLOSE_TOO_MANY_FRAMES = 4429
 AUTH_TIMEOUT_SECONDS = 10
 ENDED = float("inf")
 BEARER_SUBPROTOCOL = "webox.bearer"
@@ -96,6 +100,9 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
         self.joined = False
         self.known_seq: dict[int, int] = {}
         self.auth_timer: asyncio.Task | None = None
+        self.frames = FrameBucket(settings.WEBOX_WS_FRAME_RATE)
+        self.resyncs = FrameBucket(settings.WEBOX_WS_RESYNC_RATE)
+        self.frames_over_limit = 0
         subprotocols = self.scope.get("subprotocols") or []
         if BEARER_SUBPROTOCOL in subprotocols:
             # Sec-WebSocket-Protocol: webox.bearer, <access token> — keeps the token out of URLs and logs.
@@ -164,6 +171,8 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
 
     # --- client -> server ---------------------------------------------------------------------
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        if not await self.within_limit(self.frames):
+            return
         raw = text_data if text_data is not None else bytes_data
         size = len(raw.encode("utf-8", "surrogatepass")) if isinstance(raw, str) else len(raw or b"")
         limit = settings.WEBOX_WS_MAX_FRAME_BYTES
@@ -201,8 +210,26 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
         if handler is None:
             await self.send_json(events.error(code="unknown_type", detail=f"Unknown frame type {kind[:40]!r}."))
             return
+        # A snapshot is read and rendered afresh each time: resync has a tighter limit of its own.
+        if kind == "resync" and not await self.within_limit(self.resyncs):
+            return
+        self.frames_over_limit = 0  # only frames over a limit one after another end the socket
         if await self.user_still_valid() and await self.may_access():
             await handler(content)
+
+    async def within_limit(self, bucket: FrameBucket) -> bool:
+        """Count one frame; over the limit the socket gets ``rate_limited``, and if it goes on, a close."""
+        wait = bucket.take()
+        if not wait:
+            return True
+        self.frames_over_limit += 1
+        if self.frames_over_limit == settings.WEBOX_WS_FRAMES_OVER_LIMIT + 1:
+            await self.close(code=CLOSE_TOO_MANY_FRAMES)
+        elif self.frames_over_limit <= settings.WEBOX_WS_FRAMES_OVER_LIMIT:
+            retry_after = math.ceil(wait)
+            await self.send_json(events.error(code="rate_limited", retry_after=retry_after,
+                                              detail=f"Too many frames. Try again in {retry_after} seconds."))
+        return False
 
     async def authenticate_by_frame(self, content):
         token = content.get("token") if content.get("type") == "auth" else None
