@@ -334,6 +334,8 @@ WEBOX_WS_FRAMES_OVER_LIMIT = env_int("WEBOX_WS_FRAMES_OVER_LIMIT", 20)
 # Output daphne may hold for one socket whose client does not read; past it the socket is closed
 # with 4008 (webox/daphne_options.py). 0: no bound.
 WEBOX_WS_MAX_PENDING_BYTES = env_int("WEBOX_WS_MAX_PENDING_BYTES", 1024 * 1024)
+# How often a session-authenticated socket checks that its session still exists (log-outs close it at once).
+WEBOX_WS_SESSION_CHECK_SECONDS = env_int("WEBOX_WS_SESSION_CHECK_SECONDS", 60)
 # daphne's listen queue for ``-b/-p`` (webox/daphne_options.py); the kernel caps it at somaxconn.
 WEBOX_LISTEN_BACKLOG = env_int("WEBOX_LISTEN_BACKLOG", 1024)
 # The largest multipart body of a file upload (POST /api/chat/import takes a 20 MB file); other
