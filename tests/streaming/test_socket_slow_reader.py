@@ -21,7 +21,7 @@ from tests.processes import real_services
 pytestmark = real_services()
 
 
-PROVIDERS = ("one", "two", "three", "four")
+PROVIDERS = ("one", "two", "three", "four", "five", "six", "seven", "eight")
 TOKENS = 3000
 
 
@@ -34,8 +34,9 @@ def providers(fake_provider):
 
 @pytest.fixture
 def daphne_and_worker(tmp_path):
-    # A bound well under what the replies send, so that it is passed within one turn of four replies.
-    daphne, port = start_daphne(tmp_path, child_env(WEBOX_WS_MAX_PENDING_BYTES="65536"))
+    # Well under what the silent socket piles up (about 2 MB of deltas beyond the kernel's buffers),
+    # well over what a reading client on a loaded machine falls behind by (64 KiB was too little).
+    daphne, port = start_daphne(tmp_path, child_env(WEBOX_WS_MAX_PENDING_BYTES="524288"))
     worker = start_worker(tmp_path, child_env())
     yield port, daphne
     worker.stop()
@@ -62,8 +63,8 @@ async def test_daphne_closes_a_socket_whose_client_stops_reading(user, providers
     port, daphne = daphne_and_worker
     token = await sync_to_async(lambda: str(RefreshToken.for_user(user).access_token))()
     conversation = await sync_to_async(conversation_create)(owner=user)
-    # Four replies of about 300 KB each: more than the kernel's buffers take for the silent socket
-    # (hundreds of KB, even with small segments), while every message stays under daphne's 1 MiB.
+    # Eight replies of about 300 KB each: far more than the kernel's buffers take for the silent
+    # socket (hundreds of KB, even with small segments), while every message stays under daphne's 1 MiB.
     message = " ".join(f"word{i:03d}" + "x" * 100 for i in range(100))
     silent = await silent_socket(port, conversation.pk, token)
     async with ChatSocket(port, conversation.pk, token) as reader:
