@@ -5,6 +5,7 @@ class AccountsConfig(AppConfig):
     name = "accounts"
 
     def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_out
         from django.db.models.signals import post_delete, post_save
 
         from . import signals
@@ -12,3 +13,4 @@ class AccountsConfig(AppConfig):
 
         post_save.connect(signals.user_saved, sender=User, dispatch_uid="accounts.user_saved")
         post_delete.connect(signals.user_deleted, sender=User, dispatch_uid="accounts.user_deleted")
+        user_logged_out.connect(signals.user_logged_out, dispatch_uid="accounts.user_logged_out")

@@ -1,5 +1,5 @@
-"""What daphne offers no option for: a WebSocket message over its size limit closes with 1009, and
-a listen queue longer than twisted's 50.
+"""What daphne offers no option for: a WebSocket message over its size limit closes with 1009, a
+bound on the output held for a client that does not read, and a listen queue longer than twisted's 50.
 
 daphne hands its limits (``--websocket-max-message-size``, ``--websocket-max-frame-size``, 1 MiB
 each) to autobahn, whose default on a broken limit is to drop the TCP connection without a close
@@ -9,6 +9,12 @@ frame first: 1009 "message too big". Messages under daphne's limit but over
 """
 
 from __future__ import annotations
+
+import logging
+
+logger = logging.getLogger(__name__)
+
+CLOSE_SLOW_READER = 4008
 
 
 def close_oversized_messages_with_1009() -> None:
@@ -26,6 +32,77 @@ def close_oversized_messages_with_1009() -> None:
 
     WebSocketFactory.resetProtocolOptions = reset_protocol_options
     WebSocketFactory.webox_fails_by_close = True
+
+
+def socket_transport(transport):
+    """The ``twisted.internet.abstract.FileDescriptor`` under ``transport`` (through TLS, policies), or None."""
+    while transport is not None:
+        if hasattr(transport, "_tempDataLen") and hasattr(transport, "dataBuffer"):
+            return transport
+        transport = getattr(transport, "transport", None)
+    return None
+
+
+def pending_output_bytes(transport) -> int | None:
+    """Bytes written to ``transport`` that the kernel has not taken yet, or None where unknown.
+
+    twisted keeps them in memory without limit. It offers no public count: its producer API only
+    says "over 64 KiB", and daphne's HTTP channel already holds the transport's one producer slot.
+    So this reads the socket transport's buffers; tests/webox/test_slow_reader.py checks them.
+    """
+    found = socket_transport(transport)
+    if found is None:
+        return None
+    return len(found.dataBuffer) - found.offset + found._tempDataLen
+
+
+def close_slow_readers(max_pending_bytes: int) -> None:
+    """A socket with more than ``max_pending_bytes`` of output held from earlier turns of the loop is
+    closed with 4008 before its next message, instead of daphne buffering for it without bound.
+
+    twisted hands what was written to the kernel once per turn of the loop, so the messages of this
+    turn (a snapshot, a flush's deltas) do not count yet: a burst to a client that reads is not a
+    slow reader, and one large message never closes a socket. The message that finds the bound
+    passed is dropped, and so is all that follows. The close frame waits behind the buffered
+    output; a client that does not answer it within autobahn's close handshake timeout (1 s) is
+    cut off, and its buffer freed. A client that reconnects gets a snapshot and carries on.
+    0 turns the bound off.
+    """
+    try:
+        from daphne.ws_protocol import WebSocketProtocol
+    except ImportError:  # not served by daphne
+        return
+    send = getattr(WebSocketProtocol.serverSend, "webox_plain", WebSocketProtocol.serverSend)
+    if max_pending_bytes <= 0:
+        WebSocketProtocol.serverSend = send
+        return
+
+    def new_turn(protocol) -> None:
+        protocol.webox_turn_bytes = None
+
+    def server_send(self, content, binary=False) -> None:
+        if getattr(self, "webox_slow_reader", False):
+            return  # closing: nothing more is queued for a client that fell behind
+        transport = socket_transport(self.transport)
+        if transport is None:
+            send(self, content, binary)
+            return
+        pending = pending_output_bytes(transport)
+        turn_bytes = getattr(self, "webox_turn_bytes", None)
+        if turn_bytes is None:
+            turn_bytes = 0
+            transport.reactor.callLater(0, new_turn, self)
+        if pending - turn_bytes > max_pending_bytes:
+            self.webox_slow_reader = True
+            logger.warning("closing a socket whose client does not read: %d bytes pending from earlier turns, "
+                           "%d in all", pending - turn_bytes, pending)
+            self.serverClose(code=CLOSE_SLOW_READER)
+            return
+        send(self, content, binary)
+        self.webox_turn_bytes = turn_bytes + pending_output_bytes(transport) - pending
+
+    server_send.webox_plain = send
+    WebSocketProtocol.serverSend = server_send
 
 
 def listen_with_backlog(backlog: int) -> None:

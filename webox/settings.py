@@ -325,6 +325,17 @@ except InvalidOperation:
 # The largest WebSocket frame the conversation socket reads; larger ones get an error frame.
 # daphne drops frames over its own --websocket-max-message-size (1 MiB by default) first.
 WEBOX_WS_MAX_FRAME_BYTES = env_int("WEBOX_WS_MAX_FRAME_BYTES", 512 * 1024)
+# Frames one socket may send (a token bucket per socket, chat/streaming/socket_limits.py): "COUNT/SECONDS",
+# 0 turns a limit off. The chat page sends a frame per turn, cancel or resync; it never comes near.
+WEBOX_WS_FRAME_RATE = env_str("WEBOX_WS_FRAME_RATE", "120/60")
+WEBOX_WS_RESYNC_RATE = env_str("WEBOX_WS_RESYNC_RATE", "20/60")  # each builds and renders a snapshot
+# Frames over a limit, one after another, after which the socket is closed with 4429.
+WEBOX_WS_FRAMES_OVER_LIMIT = env_int("WEBOX_WS_FRAMES_OVER_LIMIT", 20)
+# Output daphne may hold for one socket whose client does not read; past it the socket is closed
+# with 4008 (webox/daphne_options.py). 0: no bound.
+WEBOX_WS_MAX_PENDING_BYTES = env_int("WEBOX_WS_MAX_PENDING_BYTES", 1024 * 1024)
+# How often a session-authenticated socket checks that its session still exists (log-outs close it at once).
+WEBOX_WS_SESSION_CHECK_SECONDS = env_int("WEBOX_WS_SESSION_CHECK_SECONDS", 60)
 # daphne's listen queue for ``-b/-p`` (webox/daphne_options.py); the kernel caps it at somaxconn.
 WEBOX_LISTEN_BACKLOG = env_int("WEBOX_LISTEN_BACKLOG", 1024)
 # The largest multipart body of a file upload (POST /api/chat/import takes a 20 MB file); other

@@ -4,7 +4,9 @@ Thin: authenticate, check the user and access (on connect and on every client ev
 service, forward events. Frames are decoded here, so a bad one (not JSON, nested too deeply,
 too big, text no database can store) gets an ``error`` frame and the socket stays open. Lost or
 doubled deltas are caught here by their seq and repaired from the stream state, so what reaches
-a client is gap-free even when the channel layer dropped something.
+a client is gap-free even when the channel layer dropped something. What one socket may cost is
+bounded: its frames by a token bucket (socket_limits), its life by the credentials it was opened
+with (a session's log-out or end, a token's expiry).
 """
 
 from __future__ import annotations
@@ -12,10 +14,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import time
+from importlib import import_module
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.models import AnonymousUser
 from django.db import OperationalError
 
@@ -30,11 +35,13 @@ from chat.stream_store import stream_store
 from webox.database import BUSY_DETAIL, BUSY_RETRY_AFTER_SECONDS, database_busy
 
 from .db_threads import in_db_thread
+from .socket_limits import FrameBucket
 
 logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
+CLOSE_TOO_MANY_FRAMES = 4429
 AUTH_TIMEOUT_SECONDS = 10
 ENDED = float("inf")
 BEARER_SUBPROTOCOL = "webox.bearer"
@@ -43,15 +50,23 @@ SEND_FIELDS = ("message", "selected_providers", "selected_models", "temperature"
 
 
 def user_from_token(raw_token: str):
+    """The token's user and its expiry (a Unix time), or None for a bad or expired token."""
     from rest_framework.exceptions import AuthenticationFailed
     from rest_framework_simplejwt.authentication import JWTAuthentication
     from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
     auth = JWTAuthentication()
     try:
-        return auth.get_user(auth.get_validated_token(raw_token.encode()))
-    except (InvalidToken, TokenError, AuthenticationFailed):
+        token = auth.get_validated_token(raw_token.encode())
+        return auth.get_user(token), float(token["exp"])
+    except (InvalidToken, TokenError, AuthenticationFailed, KeyError):
         return None
+
+
+def session_still_belongs(session_key: str, user_id: int) -> bool:
+    """The session still exists, has not expired and is still this user's log-in."""
+    stored = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key).load()
+    return str(stored.get(SESSION_KEY)) == str(user_id)
 
 
 def snapshot_replies(conversation_id: int, only: list[int] | None = None) -> tuple[list[dict], list[dict]]:
@@ -96,16 +111,25 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
         self.joined = False
         self.known_seq: dict[int, int] = {}
         self.auth_timer: asyncio.Task | None = None
+        # How it authenticated: the session it was opened with, or its token's expiry (Unix time).
+        self.session_key: str | None = None
+        self.token_expires: float | None = None
+        self.expiry_timer: asyncio.Task | None = None
+        self.frames = FrameBucket(settings.WEBOX_WS_FRAME_RATE)
+        self.resyncs = FrameBucket(settings.WEBOX_WS_RESYNC_RATE)
+        self.frames_over_limit = 0
         subprotocols = self.scope.get("subprotocols") or []
         if BEARER_SUBPROTOCOL in subprotocols:
             # Sec-WebSocket-Protocol: webox.bearer, <access token> — keeps the token out of URLs and logs.
             token = next((p for p in subprotocols if p != BEARER_SUBPROTOCOL), "")
-            self.user = await in_db_thread(user_from_token)(token) or AnonymousUser()
+            self.take_token(await in_db_thread(user_from_token)(token))
             await self.accept(subprotocol=BEARER_SUBPROTOCOL)
         else:
             scope_user = self.scope.get("user")
             if scope_user is not None and scope_user.is_authenticated:
                 self.user = scope_user
+                session = self.scope.get("session")
+                self.session_key = session.session_key if session is not None else None
             await self.accept()
         if self.user.is_authenticated:
             await self.join()
@@ -119,7 +143,31 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
         if not self.user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
 
+    def take_token(self, found) -> None:
+        if found is not None:
+            self.user, self.token_expires = found
+
+    async def _close_when_credentials_expire(self):
+        """A JWT socket closes at its token's expiry; a session socket once its session is gone."""
+        if self.token_expires is not None:
+            await asyncio.sleep(max(0.0, self.token_expires - time.time()))
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        while True:
+            await asyncio.sleep(settings.WEBOX_WS_SESSION_CHECK_SECONDS)
+            try:
+                belongs = await in_db_thread(session_still_belongs)(self.session_key, self.user.pk)
+            except Exception:
+                # The session store did not answer: ask again next time (a log-out still closes at once).
+                logger.exception("could not check the session of a socket")
+                continue
+            if not belongs:
+                await self.close(code=CLOSE_UNAUTHENTICATED)
+                return
+
     async def join(self):
+        if self.token_expires is not None or self.session_key is not None:
+            self.expiry_timer = asyncio.get_running_loop().create_task(self._close_when_credentials_expire())
         # The password as it is now: a later change (or deactivation, deletion) ends this socket.
         self.auth_hash = user_auth_hash(self.user)
         await self.channel_layer.group_add(user_group(self.user.pk), self.channel_name)
@@ -149,8 +197,9 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json(event)
 
     async def disconnect(self, code):
-        if self.auth_timer is not None:
-            self.auth_timer.cancel()
+        for timer in (self.auth_timer, self.expiry_timer):
+            if timer is not None:
+                timer.cancel()
         if self.joined:
             await self.channel_layer.group_discard(events.conversation_group(self.conversation_id), self.channel_name)
         if self.in_user_group:
@@ -164,6 +213,8 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
 
     # --- client -> server ---------------------------------------------------------------------
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        if not await self.within_limit(self.frames):
+            return
         raw = text_data if text_data is not None else bytes_data
         size = len(raw.encode("utf-8", "surrogatepass")) if isinstance(raw, str) else len(raw or b"")
         limit = settings.WEBOX_WS_MAX_FRAME_BYTES
@@ -201,16 +252,34 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
         if handler is None:
             await self.send_json(events.error(code="unknown_type", detail=f"Unknown frame type {kind[:40]!r}."))
             return
+        # A snapshot is read and rendered afresh each time: resync has a tighter limit of its own.
+        if kind == "resync" and not await self.within_limit(self.resyncs):
+            return
+        self.frames_over_limit = 0  # only frames over a limit one after another end the socket
         if await self.user_still_valid() and await self.may_access():
             await handler(content)
 
+    async def within_limit(self, bucket: FrameBucket) -> bool:
+        """Count one frame; over the limit the socket gets ``rate_limited``, and if it goes on, a close."""
+        wait = bucket.take()
+        if not wait:
+            return True
+        self.frames_over_limit += 1
+        if self.frames_over_limit == settings.WEBOX_WS_FRAMES_OVER_LIMIT + 1:
+            await self.close(code=CLOSE_TOO_MANY_FRAMES)
+        elif self.frames_over_limit <= settings.WEBOX_WS_FRAMES_OVER_LIMIT:
+            retry_after = math.ceil(wait)
+            await self.send_json(events.error(code="rate_limited", retry_after=retry_after,
+                                              detail=f"Too many frames. Try again in {retry_after} seconds."))
+        return False
+
     async def authenticate_by_frame(self, content):
         token = content.get("token") if content.get("type") == "auth" else None
-        user = await in_db_thread(user_from_token)(token) if isinstance(token, str) else None
-        if user is None:
+        found = await in_db_thread(user_from_token)(token) if isinstance(token, str) else None
+        if found is None:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        self.user = user
+        self.take_token(found)
         await self.join()
 
     async def client_send(self, content):
@@ -252,6 +321,11 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
     async def user_changed(self, message):
         """The account changed (accounts.signals): close unless the user still may use it."""
         await self.user_still_valid()
+
+    async def user_logged_out(self, message):
+        """A log-out (accounts.signals) ends the sockets opened with that session."""
+        if self.session_key and message.get("session_key") == self.session_key:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
 
     async def chat_events(self, message):
         forwarded: set[tuple[int, int]] = set()
