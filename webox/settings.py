@@ -240,6 +240,10 @@ WEBOX_PROVIDER_IDLE_TIMEOUT = env_float("WEBOX_PROVIDER_IDLE_TIMEOUT", 30.0)
 WEBOX_PROVIDER_RETRY_BUDGET = env_float("WEBOX_PROVIDER_RETRY_BUDGET", 20.0)
 WEBOX_PROVIDER_MAX_RETRIES = env_int("WEBOX_PROVIDER_MAX_RETRIES", 3)
 WEBOX_PROVIDER_BACKOFF_BASE = env_float("WEBOX_PROVIDER_BACKOFF_BASE", 0.5)
+# Past either, a reply's stream is closed and the reply ends as an error with its text so far
+# (deadline_exceeded, too_long). 0: no limit.
+WEBOX_REPLY_DEADLINE_SECONDS = env_float("WEBOX_REPLY_DEADLINE_SECONDS", 600.0)
+WEBOX_REPLY_MAX_CHARS = env_int("WEBOX_REPLY_MAX_CHARS", 200_000)
 
 # --- Operations ------------------------------------------------------------------------------
 # /metrics outside DEBUG: a bearer token and/or client addresses or networks (CIDR) allowed.

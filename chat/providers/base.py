@@ -16,7 +16,10 @@ class ErrorCode(enum.StrEnum):
     UPSTREAM_ERROR = "upstream_error"
     TIMEOUT = "timeout"
     CONNECTION_LOST = "connection_lost"
-    # Not a provider's fault: raised by webox itself (unknown provider name, cancelled, orphaned).
+    # Not a provider's fault: raised by webox itself (unknown provider name, cancelled, orphaned,
+    # a reply past its deadline or size cap).
+    DEADLINE_EXCEEDED = "deadline_exceeded"
+    TOO_LONG = "too_long"
     PROVIDER_UNKNOWN = "provider_unknown"
     ORPHANED = "orphaned"
 
