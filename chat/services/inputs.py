@@ -139,6 +139,9 @@ def _resolve_targets(selected_providers, selected_models) -> list[tuple[str, str
         model = selected_models.get(name) or config.default_model or (config.models[0] if config.models else "")
         if not isinstance(model, str) or not model.strip() or len(model) > MAX_MODEL_CHARS:
             raise ChatInputError(f"Pick a model for {name}.", field="selected_models")
+        if not config.allows(model.strip()):
+            raise ChatInputError(f"The model {model.strip()!r} is not allowed for {name}; "
+                                 f"allowed: {', '.join(config.allowed_models)}.", field="selected_models")
         targets.append((name, model.strip()))
     return targets
 

@@ -75,6 +75,9 @@ def prepare_reply(reply_id: int) -> Prepared | None:
         prepared.config = get_provider_config(reply.provider)
         if prepared.config is None:
             raise ProviderError(ErrorCode.PROVIDER_UNKNOWN, f"The provider {reply.provider!r} is not configured.")
+        if not prepared.config.allows(reply.model):  # e.g. a regenerated reply of a model since disallowed
+            raise ProviderError(ErrorCode.MODEL_NOT_ALLOWED,
+                                f"The model {reply.model!r} is not allowed for {reply.provider}.")
         prepared.request = build_chat_request(reply, context_tokens=prepared.config.context_tokens)
     except Exception as exc:  # claimed already: the reply must still end, not wait for the sweep
         prepared.failure = exc
