@@ -91,7 +91,8 @@ class SendApi(APIView):
                                                 required=False)
         temperature = temperature_field()
         max_tokens = max_tokens_field()
-        system_prompt = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+        system_prompt = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False,
+                                              max_length=inputs.MAX_SYSTEM_PROMPT_CHARS)
         provider_params = serializers.DictField(child=ParametersSerializer(), required=False)
 
     class SendOutputSerializer(serializers.Serializer):
@@ -118,7 +119,8 @@ class SendApi(APIView):
 
 class ConversationInputSerializer(serializers.Serializer):
     title = serializers.CharField(required=False, allow_blank=True, max_length=200)
-    system_prompt = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    system_prompt = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False,
+                                          max_length=inputs.MAX_SYSTEM_PROMPT_CHARS)
     archived = serializers.BooleanField(required=False)
     default_providers = serializers.ListField(
         child=serializers.CharField(max_length=inputs.MAX_PROVIDER_NAME_CHARS), required=False)

@@ -24,6 +24,8 @@ from .models import ACTIVE_STATUSES, Message, Role
 
 # The cost budget counts costs in this currency (the price table's, genai-prices' and the dashboard's).
 BUDGET_CURRENCY = "USD"
+MILLION = Decimal(1_000_000)
+COST_PLACES = Decimal("0.00000001")  # MonthlyUsage.cost's decimal places
 
 
 @dataclass(frozen=True)
@@ -117,18 +119,30 @@ def check_new_replies(user, count: int, limits: EffectiveLimits | None = None) -
 
 
 def month_used(user, month: dt.date) -> tuple[int, Decimal]:
-    """The tokens and the known cost (in BUDGET_CURRENCY) of the user's replies that ended in ``month``."""
+    """The tokens and the cost for the budget (``budget_cost``) of the user's replies that ended in ``month``."""
     row = MonthlyUsage.objects.filter(user_id=user.pk, month=month).values_list("tokens", "cost").first()
     return (row[0], row[1]) if row else (0, Decimal(0))
 
 
-def record_usage(*, reply) -> None:
-    """Add an ended reply's tokens and known cost to its owner's month (one atomic UPDATE).
+def budget_cost(*, tokens: int, cost: Decimal | None, currency: str) -> Decimal:
+    """What a reply adds to its owner's cost budget, in BUDGET_CURRENCY.
 
-    A reply with no known price adds no cost: the token budget is what bounds unpriced models.
+    Its stored cost when that is known in BUDGET_CURRENCY; otherwise (no known price, or a price
+    in another currency) its tokens at ``WEBOX_UNPRICED_PRICE_PER_MTOK``, so a model nobody priced
+    cannot be used without limit under a cost budget. The reply's stored cost stays unknown.
+    """
+    if cost is not None and currency == BUDGET_CURRENCY:
+        return cost
+    return (Decimal(tokens) * settings.WEBOX_UNPRICED_PRICE_PER_MTOK / MILLION).quantize(COST_PLACES)
+
+
+def record_usage(*, reply) -> None:
+    """Add an ended reply's tokens and its cost for the budget (``budget_cost``) to its owner's month.
+
+    One atomic UPDATE.
     """
     tokens = (reply.prompt_tokens or 0) + (reply.completion_tokens or 0)
-    cost = reply.cost if reply.cost is not None and reply.cost_currency == BUDGET_CURRENCY else Decimal(0)
+    cost = budget_cost(tokens=tokens, cost=reply.cost, currency=reply.cost_currency)
     if tokens <= 0 and not cost:
         return
     table = MonthlyUsage._meta.db_table

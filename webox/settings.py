@@ -240,6 +240,10 @@ WEBOX_PROVIDER_IDLE_TIMEOUT = env_float("WEBOX_PROVIDER_IDLE_TIMEOUT", 30.0)
 WEBOX_PROVIDER_RETRY_BUDGET = env_float("WEBOX_PROVIDER_RETRY_BUDGET", 20.0)
 WEBOX_PROVIDER_MAX_RETRIES = env_int("WEBOX_PROVIDER_MAX_RETRIES", 3)
 WEBOX_PROVIDER_BACKOFF_BASE = env_float("WEBOX_PROVIDER_BACKOFF_BASE", 0.5)
+# Past either, a reply's stream is closed and the reply ends as an error with its text so far
+# (deadline_exceeded, too_long). 0: no limit.
+WEBOX_REPLY_DEADLINE_SECONDS = env_float("WEBOX_REPLY_DEADLINE_SECONDS", 600.0)
+WEBOX_REPLY_MAX_CHARS = env_int("WEBOX_REPLY_MAX_CHARS", 200_000)
 
 # --- Operations ------------------------------------------------------------------------------
 # /metrics outside DEBUG: a bearer token and/or client addresses or networks (CIDR) allowed.
@@ -317,11 +321,17 @@ WEBOX_REGISTER_RATE_IP = env_str("WEBOX_REGISTER_RATE_IP", "10/3600")  # sign-up
 # Per user; staff can override both per user in the admin (accounts.UserLimits). 0: no limit.
 WEBOX_MAX_ACTIVE_REPLIES = env_int("WEBOX_MAX_ACTIVE_REPLIES", 16)  # pending + streaming at once
 WEBOX_MONTHLY_TOKEN_BUDGET = env_int("WEBOX_MONTHLY_TOKEN_BUDGET", 0)  # prompt + completion, calendar month UTC
-# Known cost in USD per calendar month (UTC), from the replies' stored cost; unpriced replies add none.
+# Cost in USD per calendar month (UTC), from the replies' stored cost; a reply with no known price
+# (in USD) counts at WEBOX_UNPRICED_PRICE_PER_MTOK USD per million tokens, prompt and completion alike.
 try:
     WEBOX_MONTHLY_COST_BUDGET = Decimal(env_str("WEBOX_MONTHLY_COST_BUDGET", "0") or "0")
+    WEBOX_UNPRICED_PRICE_PER_MTOK = Decimal(env_str("WEBOX_UNPRICED_PRICE_PER_MTOK", "10") or "0")
+    if WEBOX_MONTHLY_COST_BUDGET < 0 or WEBOX_UNPRICED_PRICE_PER_MTOK < 0:
+        raise InvalidOperation
 except InvalidOperation:
-    raise ImproperlyConfigured("WEBOX_MONTHLY_COST_BUDGET must be a number of USD, e.g. 25 or 7.50.") from None
+    raise ImproperlyConfigured(
+        "WEBOX_MONTHLY_COST_BUDGET and WEBOX_UNPRICED_PRICE_PER_MTOK must be numbers of USD, e.g. 25 or 7.50."
+    ) from None
 # The largest WebSocket frame the conversation socket reads; larger ones get an error frame.
 # daphne drops frames over its own --websocket-max-message-size (1 MiB by default) first.
 WEBOX_WS_MAX_FRAME_BYTES = env_int("WEBOX_WS_MAX_FRAME_BYTES", 512 * 1024)

@@ -22,6 +22,11 @@ SOURCE_LABELS = {"env": "environment", "builtin": "built in"}
 MODELS_SHOWN = 8
 
 
+def _names(raw: str | None) -> list[str]:
+    """One name per line, or several on a line separated by commas."""
+    return [name.strip() for line in (raw or "").splitlines() for name in line.split(",") if name.strip()]
+
+
 class ProviderAdminForm(forms.ModelForm):
     """The API key is write-only: typed in, stored encrypted, never shown again."""
 
@@ -37,18 +42,26 @@ class ProviderAdminForm(forms.ModelForm):
     clear_api_key = forms.BooleanField(required=False, label="Remove the stored key")
     model_names = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="One per line (or comma-separated). Any model the endpoint serves can still be asked for; "
-                  "the action “Refresh model list” fills this from the endpoint.",
+        help_text="The models the picker offers, one per line (or comma-separated); others can still be asked "
+                  "for unless Allowed models says otherwise. The action “Refresh model list” fills this.",
+    )
+
+    allowed_models = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="The only models users may ask for, one per line (or comma-separated); a pattern such as "
+                  "gpt-4o* or claude-*-haiku-* matches several. Empty: any model the endpoint serves.",
     )
 
     class Meta:
         model = Provider
-        fields = ("name", "kind", "base_url", "enabled", "model_names", "default_model", "context_tokens")
+        fields = ("name", "kind", "base_url", "enabled", "model_names", "default_model", "allowed_models",
+                  "context_tokens")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.initial["model_names"] = "\n".join(self.instance.model_names or [])
+            self.initial["allowed_models"] = "\n".join(self.instance.allowed_models or [])
 
     def clean_base_url(self) -> str:
         try:
@@ -57,8 +70,10 @@ class ProviderAdminForm(forms.ModelForm):
             raise forms.ValidationError(exc.message_dict["base_url"]) from None
 
     def clean_model_names(self) -> list[str]:
-        raw = self.cleaned_data.get("model_names") or ""
-        return [name.strip() for line in raw.splitlines() for name in line.split(",") if name.strip()]
+        return _names(self.cleaned_data.get("model_names"))
+
+    def clean_allowed_models(self) -> list[str]:
+        return _names(self.cleaned_data.get("allowed_models"))
 
     def clean(self):
         cleaned = super().clean()
@@ -78,7 +93,7 @@ class ProviderAdmin(admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("name", "kind", "base_url", "enabled")}),
         ("API key", {"fields": ("api_key_display", "api_key", "clear_api_key")}),
-        ("Models", {"fields": ("model_names", "default_model", "context_tokens")}),
+        ("Models", {"fields": ("model_names", "default_model", "allowed_models", "context_tokens")}),
     )
     actions = ["check_connection", "refresh_models"]
     change_list_template = "admin/chat/provider/change_list.html"

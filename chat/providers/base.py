@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 import enum
+import fnmatch
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -16,7 +17,11 @@ class ErrorCode(enum.StrEnum):
     UPSTREAM_ERROR = "upstream_error"
     TIMEOUT = "timeout"
     CONNECTION_LOST = "connection_lost"
-    # Not a provider's fault: raised by webox itself (unknown provider name, cancelled, orphaned).
+    # Not a provider's fault: raised by webox itself (unknown provider name, cancelled, orphaned,
+    # a reply past its deadline or size cap, a model the operator does not allow).
+    DEADLINE_EXCEEDED = "deadline_exceeded"
+    TOO_LONG = "too_long"
+    MODEL_NOT_ALLOWED = "model_not_allowed"
     PROVIDER_UNKNOWN = "provider_unknown"
     ORPHANED = "orphaned"
 
@@ -101,6 +106,16 @@ class ProviderConfig:
     default_model: str = ""
     context_tokens: int | None = None
     source: str = "env"  # "env", "db" or "builtin"
+    # The models users may ask for: names or fnmatch patterns (``gpt-4o*``); empty: any model.
+    allowed_models: tuple[str, ...] = ()
+
+    def allows(self, model: str) -> bool:
+        """Whether users may ask this provider for ``model`` (case-sensitive, as endpoints are)."""
+        return not self.allowed_models or any(fnmatch.fnmatchcase(model, pattern) for pattern in self.allowed_models)
+
+    def only_allowed(self, models) -> tuple[str, ...]:
+        """``models`` without those users may not ask for."""
+        return tuple(model for model in models if self.allows(model))
 
 
 # What a provider's stream yields.

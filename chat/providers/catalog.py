@@ -42,11 +42,14 @@ def discovered_models(config: ProviderConfig) -> list[str]:
 
 
 def provider_catalog() -> list[ProviderConfig]:
-    """Every enabled provider; one configured with no model list gets its endpoint's listing."""
+    """Every enabled provider; one configured with no model list gets its endpoint's listing.
+
+    Only the models users may ask for are listed (``ProviderConfig.allowed_models``).
+    """
     catalog = []
     for config in provider_configs():
         if not config.models:
-            models = tuple(discovered_models(config))
+            models = config.only_allowed(discovered_models(config))
             config = dataclasses.replace(config, models=models, default_model=models[0] if models else "")
         catalog.append(config)
     return catalog

@@ -34,6 +34,8 @@ class Command(BaseCommand):
         key.add_argument("--api-key-stdin", action="store_true", help="Read the key from standard input.")
         add.add_argument("--models", default="", help="Comma-separated model names.")
         add.add_argument("--default-model", default="")
+        add.add_argument("--allowed-models", default="",
+                         help="Comma-separated names or patterns (gpt-4o*): the only models users may ask for.")
         add.add_argument("--disabled", action="store_true")
 
         remove = sub.add_parser("remove", help="Remove a provider record.")
@@ -61,7 +63,7 @@ class Command(BaseCommand):
             self.stdout.write("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
 
     def handle_add(self, *, name, kind, base_url, api_key_env, api_key_stdin, models, default_model, disabled,
-                   **options) -> None:
+                   allowed_models="", **options) -> None:
         if api_key_env:
             if api_key_env not in os.environ:
                 raise CommandError(f"The environment variable {api_key_env} is not set.")
@@ -74,6 +76,7 @@ class Command(BaseCommand):
             provider_create(
                 name=name, kind=kind, base_url=base_url, api_key=api_key, enabled=not disabled,
                 model_names=[m.strip() for m in models.split(",") if m.strip()], default_model=default_model,
+                allowed_models=[m.strip() for m in allowed_models.split(",") if m.strip()],
             )
         except ValidationError as exc:
             raise CommandError("; ".join(f"{field}: {' '.join(errors)}"

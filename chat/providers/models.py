@@ -19,6 +19,9 @@ class Provider(models.Model):
     enabled = models.BooleanField(default=True)
     model_names = models.JSONField(default=list, blank=True, help_text="Models this endpoint serves.")
     default_model = models.CharField(max_length=200, blank=True)
+    allowed_models = models.JSONField(
+        default=list, blank=True,
+        help_text="The models users may ask for: names or patterns such as gpt-4o*. Empty: any model.")
     context_tokens = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

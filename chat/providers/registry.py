@@ -7,6 +7,7 @@ environment or built-in provider of the same name, even a disabled record (which
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from urllib.parse import urlsplit, urlunsplit
@@ -46,12 +47,21 @@ def _with_v1(url: str) -> str:
     return urlunsplit(parts._replace(path=path))
 
 
+def restricted(config: ProviderConfig) -> ProviderConfig:
+    """``config`` with only its allowed models listed, and a default among them."""
+    if not config.allowed_models:
+        return config
+    models = config.only_allowed(config.models)
+    default = config.default_model if config.allows(config.default_model) else (models[0] if models else "")
+    return dataclasses.replace(config, models=models, default_model=default)
+
+
 def _env_config(name: str, kind: str, prefix: str, *, key_var: str | None, base_url: str) -> ProviderConfig:
     models = _env_list(f"{prefix}_MODELS")
     default = os.environ.get(f"{prefix}_DEFAULT_MODEL", "").strip() or (models[0] if models else "")
     if default and default not in models:
         models = (default, *models)
-    return ProviderConfig(
+    return restricted(ProviderConfig(
         name=name,
         kind=kind,
         base_url=base_url,
@@ -59,7 +69,8 @@ def _env_config(name: str, kind: str, prefix: str, *, key_var: str | None, base_
         models=models,
         default_model=default,
         source="env",
-    )
+        allowed_models=_env_list(f"{prefix}_ALLOWED_MODELS"),
+    ))
 
 
 def env_provider_configs() -> list[ProviderConfig]:
@@ -100,7 +111,7 @@ def db_provider_config(provider: Provider) -> ProviderConfig:
     default = provider.default_model or (models[0] if models else "")
     if provider.kind == "demo" and not models:
         models, default = DEMO_MODELS, default or DEMO_MODELS[0]
-    return ProviderConfig(
+    return restricted(ProviderConfig(
         name=provider.name,
         kind=provider.kind,
         base_url=provider.base_url,
@@ -109,7 +120,8 @@ def db_provider_config(provider: Provider) -> ProviderConfig:
         default_model=default,
         context_tokens=provider.context_tokens,
         source="db",
-    )
+        allowed_models=tuple(provider.allowed_models or ()),
+    ))
 
 
 def all_provider_configs() -> list[tuple[ProviderConfig, bool]]:

@@ -24,7 +24,8 @@ from .registry import PROVIDER_CLASSES, build_provider, db_provider_config
 
 logger = logging.getLogger("chat.providers")
 
-EDITABLE_FIELDS = ("name", "kind", "base_url", "enabled", "model_names", "default_model", "context_tokens")
+EDITABLE_FIELDS = ("name", "kind", "base_url", "enabled", "model_names", "default_model", "context_tokens",
+                   "allowed_models")
 
 
 def validate_base_url(url: str) -> str:
@@ -54,6 +55,8 @@ def _validate(provider: Provider) -> None:
         raise ValidationError({"kind": f"Unknown provider kind {provider.kind!r}."})
     names = [str(name).strip() for name in provider.model_names or [] if str(name).strip()]
     provider.model_names = list(dict.fromkeys(names))
+    patterns = [str(name).strip() for name in provider.allowed_models or [] if str(name).strip()]
+    provider.allowed_models = list(dict.fromkeys(patterns))
     if provider.default_model and provider.model_names and provider.default_model not in provider.model_names:
         provider.model_names.insert(0, provider.default_model)
     provider.full_clean(exclude=["api_key_encrypted", "base_url"])
@@ -78,10 +81,11 @@ def provider_create(
     model_names: list[str] | tuple[str, ...] = (),
     default_model: str = "",
     context_tokens: int | None = None,
+    allowed_models: list[str] | tuple[str, ...] = (),
 ) -> Provider:
     provider = Provider(
         name=name, kind=kind, base_url=base_url, enabled=enabled, model_names=list(model_names),
-        default_model=default_model, context_tokens=context_tokens,
+        default_model=default_model, context_tokens=context_tokens, allowed_models=list(allowed_models),
     )
     return provider_save(provider=provider, api_key=api_key)
 

@@ -10,7 +10,7 @@ from chat.models import ContextMode, Conversation
 from chat.rendering import markdown_to_plain
 from chat.serializers import conversation_data
 
-from .inputs import clean_conversation_defaults, clean_text
+from .inputs import clean_conversation_defaults, clean_system_prompt, clean_text
 from .replies import streaming_replies_stop
 
 TITLE_CHARS = 60
@@ -36,7 +36,7 @@ def conversation_create(*, owner, title: str = "", system_prompt: str = "", defa
     defaults = clean_conversation_defaults({"default_providers": default_providers or [],
                                            "default_params": default_params or {}})
     clean_text(title, field="title")
-    clean_text(system_prompt, field="system_prompt")
+    clean_system_prompt(system_prompt)
     return Conversation.objects.create(
         owner=owner, title=title.strip()[:200], system_prompt=system_prompt, default_models=default_models or {},
         context_mode=context_mode, archived=archived, **defaults,
@@ -48,9 +48,10 @@ def conversation_update(*, conversation: Conversation, **fields) -> Conversation
     if unknown:
         raise ChatInputError(f"Cannot change {', '.join(sorted(unknown))}.")
     clean_conversation_defaults(fields)
-    for name in ("title", "system_prompt"):
-        if isinstance(fields.get(name), str):
-            clean_text(fields[name], field=name)
+    if isinstance(fields.get("title"), str):
+        clean_text(fields["title"], field="title")
+    if "system_prompt" in fields:
+        clean_system_prompt(fields["system_prompt"])
     for name, value in fields.items():
         setattr(conversation, name, value.strip()[:200] if name == "title" else value)
     with transaction.atomic():

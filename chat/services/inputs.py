@@ -53,6 +53,15 @@ def clean_text(value: str, *, field: str) -> str:
     return value
 
 
+def clean_system_prompt(value, *, field: str = "system_prompt") -> str:
+    """A conversation's system prompt (or a send's new one): text of at most MAX_SYSTEM_PROMPT_CHARS."""
+    if not isinstance(value, str):
+        raise ChatInputError(f"{field} must be text.", field=field)
+    if len(value) > MAX_SYSTEM_PROMPT_CHARS:
+        raise ChatInputError(f"{field} holds at most {MAX_SYSTEM_PROMPT_CHARS} characters.", field=field)
+    return clean_text(value, field=field)
+
+
 def send_input_clean(*, message, selected_providers, selected_models=None, temperature=None, max_tokens=None,
                      system_prompt=None, provider_params=None) -> SendInput:
     """The send of the REST API and of the socket's ``send`` frame, checked and resolved.
@@ -65,10 +74,8 @@ def send_input_clean(*, message, selected_providers, selected_models=None, tempe
     if len(message) > MAX_MESSAGE_CHARS:
         raise ChatInputError(f"A message holds at most {MAX_MESSAGE_CHARS} characters.", field="message")
     clean_text(message, field="message")
-    if system_prompt is not None and not isinstance(system_prompt, str):
-        raise ChatInputError("system_prompt must be text.", field="system_prompt")
     if system_prompt is not None:
-        clean_text(system_prompt, field="system_prompt")
+        clean_system_prompt(system_prompt)
     targets = _resolve_targets(selected_providers, selected_models)
     shared = clean_parameters({"temperature": temperature, "max_tokens": max_tokens}, field="parameters")
     if provider_params is not None and not isinstance(provider_params, dict):
@@ -132,6 +139,9 @@ def _resolve_targets(selected_providers, selected_models) -> list[tuple[str, str
         model = selected_models.get(name) or config.default_model or (config.models[0] if config.models else "")
         if not isinstance(model, str) or not model.strip() or len(model) > MAX_MODEL_CHARS:
             raise ChatInputError(f"Pick a model for {name}.", field="selected_models")
+        if not config.allows(model.strip()):
+            raise ChatInputError(f"The model {model.strip()!r} is not allowed for {name}; "
+                                 f"allowed: {', '.join(config.allowed_models)}.", field="selected_models")
         targets.append((name, model.strip()))
     return targets
 

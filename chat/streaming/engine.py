@@ -15,6 +15,8 @@ import time
 from contextlib import aclosing
 from dataclasses import dataclass
 
+from django.conf import settings
+
 from chat import events, services
 from chat.context import build_chat_request
 from chat.models import Message
@@ -73,6 +75,9 @@ def prepare_reply(reply_id: int) -> Prepared | None:
         prepared.config = get_provider_config(reply.provider)
         if prepared.config is None:
             raise ProviderError(ErrorCode.PROVIDER_UNKNOWN, f"The provider {reply.provider!r} is not configured.")
+        if not prepared.config.allows(reply.model):  # e.g. a regenerated reply of a model since disallowed
+            raise ProviderError(ErrorCode.MODEL_NOT_ALLOWED,
+                                f"The model {reply.model!r} is not allowed for {reply.provider}.")
         prepared.request = build_chat_request(reply, context_tokens=prepared.config.context_tokens)
     except Exception as exc:  # claimed already: the reply must still end, not wait for the sweep
         prepared.failure = exc
@@ -107,18 +112,38 @@ async def generate_reply(reply_id: int) -> None:
 
 
 async def stream_from_provider(prepared: Prepared, stream, outcome: Outcome) -> None:
-    """Ask the reply's provider and hand every piece of text to the publisher."""
+    """Ask the reply's provider and hand every piece of text to the publisher.
+
+    A reply has a total deadline and a size cap (``WEBOX_REPLY_DEADLINE_SECONDS``,
+    ``WEBOX_REPLY_MAX_CHARS``): a provider that trickles text forever would otherwise hold the
+    reply, its place under the user's active-reply cap and its cost open. Past either, the stream
+    is closed and the reply ends as an error with the text so far.
+    """
     outcome.asked_at = time.monotonic()
-    async with aclosing(build_provider(prepared.config).stream(prepared.request)) as items:
-        async for item in items:
-            if isinstance(item, TextDelta):
-                if outcome.first_token_at is None:
-                    outcome.first_token_at = time.monotonic()
-                stream.append(item.text)
-            elif isinstance(item, Retrying):
-                await announce_retry(prepared.reply, item)
-            else:
-                outcome.result = item
+    deadline, max_chars = settings.WEBOX_REPLY_DEADLINE_SECONDS, settings.WEBOX_REPLY_MAX_CHARS
+    chars = 0
+    try:
+        async with asyncio.timeout(deadline or None) as timer, \
+                aclosing(build_provider(prepared.config).stream(prepared.request)) as items:
+            async for item in items:
+                if isinstance(item, TextDelta):
+                    if outcome.first_token_at is None:
+                        outcome.first_token_at = time.monotonic()
+                    if max_chars and chars + len(item.text) > max_chars:
+                        stream.append(item.text[:max_chars - chars])
+                        raise ProviderError(ErrorCode.TOO_LONG,
+                                            f"The reply reached the limit of {max_chars} characters.")
+                    chars += len(item.text)
+                    stream.append(item.text)
+                elif isinstance(item, Retrying):
+                    await announce_retry(prepared.reply, item)
+                else:
+                    outcome.result = item
+    except TimeoutError:
+        if not timer.expired():
+            raise
+        raise ProviderError(ErrorCode.DEADLINE_EXCEEDED,
+                            f"The reply took longer than the limit of {deadline:g} seconds.") from None
     if outcome.result is None:
         raise ProviderError(ErrorCode.CONNECTION_LOST, "The provider's stream ended without finishing.")
 

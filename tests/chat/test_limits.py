@@ -117,8 +117,9 @@ def test_a_used_up_monthly_budget_refuses_turns_before_anything_is_stored(auth_c
     assert send(auth_client).status_code == 202
 
 
-def test_a_used_up_monthly_cost_budget_refuses_turns_and_unpriced_replies_add_no_cost(auth_client, user, settings):
+def test_a_used_up_monthly_cost_budget_refuses_turns_and_unpriced_replies_can_be_free(auth_client, user, settings):
     settings.WEBOX_MONTHLY_COST_BUDGET = Decimal("0.01")
+    settings.WEBOX_UNPRICED_PRICE_PER_MTOK = Decimal(0)
     # demo-echo priced by the operator at 50 USD per million tokens in and out: 100 tokens cost 0.005.
     ModelPrice.objects.create(provider="demo", model="demo-echo", input_price_per_mtok=Decimal(50),
                               output_price_per_mtok=Decimal(50))
@@ -132,7 +133,7 @@ def test_a_used_up_monthly_cost_budget_refuses_turns_and_unpriced_replies_add_no
     assert unpriced.cost is None
     month = timezone.now().date().replace(day=1)
     usage = MonthlyUsage.objects.get(user=user, month=month)
-    assert (usage.tokens, usage.cost) == (200, Decimal("0.005"))  # the unpriced reply adds its tokens only
+    assert (usage.tokens, usage.cost) == (200, Decimal("0.005"))  # at a fallback of 0, unpriced adds tokens only
     Message.objects.filter(pk=second.pk).delete()
     assert send(auth_client, message="still within").status_code == 202
     Message.objects.filter(status=ReplyStatus.PENDING).delete()
@@ -146,6 +147,46 @@ def test_a_used_up_monthly_cost_budget_refuses_turns_and_unpriced_replies_add_no
     assert not Message.objects.filter(content="over the cost budget").exists()
     UserLimits.objects.create(user=user, monthly_cost_budget=Decimal(1))
     assert send(auth_client).status_code == 202
+
+
+def end_with_tokens(reply, prompt_tokens: int, completion_tokens: int) -> None:
+    Message.objects.filter(pk=reply.pk).update(status=ReplyStatus.STREAMING)
+    reply_complete(reply_id=reply.pk, content="done", seq=1, result=StreamResult(
+        prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, finish_reason="stop"))
+
+
+def test_an_unpriced_reply_counts_against_the_cost_budget_at_the_fallback_price(auth_client, user, settings):
+    settings.WEBOX_MONTHLY_COST_BUDGET = Decimal("0.002")
+    settings.WEBOX_UNPRICED_PRICE_PER_MTOK = Decimal(10)
+    [unpriced] = pending_replies(user, 1)
+    Message.objects.filter(pk=unpriced.pk).update(provider="private", model="in-house-model")  # no known price
+    end_with_tokens(unpriced, 60, 40)
+    unpriced.refresh_from_db()
+    assert unpriced.cost is None  # the dashboard still says "unknown": the fallback is the budget's alone
+    usage = MonthlyUsage.objects.get(user=user)
+    assert (usage.tokens, usage.cost) == (100, Decimal("0.001"))  # 100 tokens at 10 USD per million
+    assert send(auth_client, message="within").status_code == 202
+    Message.objects.filter(status=ReplyStatus.PENDING).delete()
+    [another] = pending_replies(user, 1)
+    Message.objects.filter(pk=another.pk).update(provider="private", model="in-house-model")
+    end_with_tokens(another, 100, 0)
+    refused = send(auth_client, message="over the cost budget")
+    assert refused.status_code == 429 and "0.002 USD" in refused.json()["detail"]
+    assert not Message.objects.filter(content="over the cost budget").exists()
+
+
+def test_a_price_in_another_currency_counts_at_the_fallback_and_a_free_model_counts_nothing(user, settings):
+    settings.WEBOX_UNPRICED_PRICE_PER_MTOK = Decimal(2)
+    ModelPrice.objects.create(provider="demo", model="demo-echo", input_price_per_mtok=Decimal(50),
+                              output_price_per_mtok=Decimal(50), currency="EUR")
+    ModelPrice.objects.create(provider="demo", model="demo-markdown", free=True)
+    in_euros, free = pending_replies(user, 2)
+    Message.objects.filter(pk=free.pk).update(model="demo-markdown")
+    end_with_tokens(in_euros, 500_000, 0)
+    end_with_tokens(free, 500_000, 0)
+    in_euros.refresh_from_db()
+    assert (in_euros.cost, in_euros.cost_currency) == (Decimal(25), "EUR")
+    assert MonthlyUsage.objects.get(user=user).cost == Decimal(1)  # 500 000 tokens at 2 USD per million
 
 
 def test_the_budget_survives_deleting_conversations(auth_client, user, settings):

@@ -18,6 +18,9 @@ const ERROR_LABEL = {
   connection_lost: "The connection to the provider was lost.",
   provider_unknown: "This provider is not configured.",
   orphaned: "The reply was interrupted by a server restart.",
+  deadline_exceeded: "The reply reached its time limit.",
+  too_long: "The reply reached its length limit.",
+  model_not_allowed: "This model is not allowed on this server.",
 };
 
 const EMPTY_TEXT = { complete: "The provider sent an empty reply.", cancelled: "Stopped before any text arrived." };
