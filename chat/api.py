@@ -13,7 +13,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import exports, search, services
+from . import exports, limits, search, services
 from .errors import ChatError, ChatInputError
 from .models import ContextMode
 from .selectors import (
@@ -299,6 +299,7 @@ class ImportApi(APIView):
     )
     def post(self, request):
         try:
+            limits.check_import_rate(request.user)
             if request.content_type.startswith("multipart/"):
                 upload = request.FILES.get("file")
                 if upload is None:
@@ -315,6 +316,8 @@ class ImportApi(APIView):
                 'The body is too large: upload the file as multipart form field "file".')) from None
         except exports.ExportFileError as exc:
             raise ChatApiError(ChatInputError(exc.detail)) from exc
+        except ChatError as exc:
+            raise ChatApiError(exc) from exc
         return Response({"conversations": ConversationOutputSerializer(created, many=True).data},
                         status=status.HTTP_201_CREATED)
 

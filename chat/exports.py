@@ -5,7 +5,9 @@ a user can see and every message of it: each turn's user message and every reply
 regenerated versions, with provider, model, parameters, status, usage, timings and ``chosen``.
 Message ids in a file are references inside that file only: an import creates new rows owned by
 the importing user and never looks an id up in the database, so ids from another account are
-harmless. An import is one transaction: a file is taken whole or refused whole.
+harmless. An import is one transaction: a file is taken whole or refused whole. The file is read
+and checked in full before the transaction opens; inside it, the owner's row is locked and their
+storage quota (``chat.limits.check_storage``) checked before anything is written.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from . import limits
 from .models import ACTIVE_STATUSES, ContextMode, Conversation, Message, ReplyStatus, Role
 
 FORMAT = "webox.conversations"
@@ -334,7 +337,8 @@ def _check_conversation(item, number: int) -> tuple[dict, list[tuple[object, obj
 def conversations_import(*, owner, raw: bytes | str) -> list[Conversation]:
     """Create the conversations of an export file for ``owner``, all of them or none.
 
-    Raises ``ExportFileError`` (nothing written) for a file that is not a valid export.
+    Raises ``ExportFileError`` (nothing written) for a file that is not a valid export, and
+    ``chat.errors.StorageFull`` for one that would take ``owner`` over their storage quota.
     """
     data = parse_export(raw)
     items = data["conversations"]
@@ -343,8 +347,11 @@ def conversations_import(*, owner, raw: bytes | str) -> list[Conversation]:
     checked = [_check_conversation(item, number) for number, item in enumerate(items, start=1)]
     if sum(len(messages) for _, messages in checked) > MAX_MESSAGES:
         raise ExportFileError(f"A file holds at most {MAX_MESSAGES} messages.")
+    adding = sum(len(message["content"]) for _, messages in checked for _, _, message in messages)
     created = []
     with transaction.atomic():
+        limits.lock_user_and_read_limits(owner)
+        limits.check_storage(owner, adding)
         for fields, messages in checked:
             times = {name: fields.pop(name) for name in ("created_at", "updated_at")}
             conversation = Conversation.objects.create(owner=owner, **fields)
