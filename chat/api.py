@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator
+
+from asgiref.sync import sync_to_async
 from django.core.exceptions import RequestDataTooBig
-from django.http import Http404, HttpResponse
+from django.core.handlers.asgi import ASGIRequest
+from django.http import Http404, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -247,18 +251,48 @@ class ChooseApi(MessageActionApi):
 
 
 EXPORT_FORMATS = {
-    "json": (exports.conversations_export_json, "application/json", "json"),
-    "md": (exports.conversations_export_markdown, "text/markdown; charset=utf-8", "md"),
+    "json": (exports.conversations_export_json_chunks, "application/json", "json"),
+    "md": (exports.conversations_export_markdown_chunks, "text/markdown; charset=utf-8", "md"),
 }
 EXPORT_PARAMETERS = [OpenApiParameter("format", str, enum=list(EXPORT_FORMATS), description="Default: json.")]
+# An export is sent in pieces of about this size: few thread hops, little memory.
+EXPORT_PIECE_BYTES = 64 * 1024
 
 
-def export_response(request, conversations, filename: str) -> HttpResponse:
+def _pieces(chunks: Iterator[str]) -> Iterator[bytes]:
+    buffer: list[bytes] = []
+    size = 0
+    for chunk in chunks:
+        data = chunk.encode()
+        buffer.append(data)
+        size += len(data)
+        if size >= EXPORT_PIECE_BYTES:
+            yield b"".join(buffer)
+            buffer, size = [], 0
+    if buffer:
+        yield b"".join(buffer)
+
+
+async def _pieces_async(pieces: Iterator[bytes]) -> AsyncIterator[bytes]:
+    # Each piece is read in the request's own thread, where its queries ran (ThreadSensitiveContext).
+    step = sync_to_async(next, thread_sensitive=True)
+    while (piece := await step(pieces, None)) is not None:
+        yield piece
+
+
+def export_response(request, conversations, filename: str) -> StreamingHttpResponse:
+    """The export as a download sent while it is read from the database, one conversation at a time.
+
+    Under ASGI (daphne) Django would read a plain iterator whole before sending a byte, so there
+    the pieces are handed over as an async iterator.
+    """
     name = request.query_params.get("format", "json")
     if name not in EXPORT_FORMATS:
         raise ChatApiError(ChatInputError("format must be json or md.", field="format"))
     render, content_type, extension = EXPORT_FORMATS[name]
-    response = HttpResponse(render(conversations), content_type=content_type)
+    pieces = _pieces(render(conversations))
+    asgi = isinstance(request._request, ASGIRequest)
+    response = StreamingHttpResponse(_pieces_async(pieces) if asgi else pieces, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}.{extension}"'
     return response
 
