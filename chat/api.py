@@ -24,7 +24,8 @@ from .selectors import (
     ConversationNotFound,
     conversation_get_for_user,
     conversation_list_for_user,
-    conversation_messages,
+    conversation_message_get,
+    conversation_messages_page,
     message_get_for_user,
 )
 from .serializers import (
@@ -186,11 +187,26 @@ class ConversationListApi(APIView):
 
 
 class ConversationDetailApi(APIView):
-    @extend_schema(responses={200: ConversationDetailSerializer})
+    @extend_schema(
+        parameters=[OpenApiParameter(
+            "before", int, description="A message id (the `before` of a page): the turns older than it.")],
+        responses={200: ConversationDetailSerializer},
+        summary="A conversation with its newest turns (each with all its replies); `before` pages back.",
+    )
     def get(self, request, conversation_id):
         conversation = get_conversation(request, conversation_id)
+        before = None
+        if "before" in request.query_params:
+            before = conversation_message_get(conversation=conversation, message_id=request.query_params["before"])
+            if before is None:
+                raise ChatApiError(ChatInputError("before must be the id of a message of this conversation.",
+                                                  field="before"))
+        page = conversation_messages_page(conversation=conversation, before=before)
         data = conversation_data(conversation)
-        data["messages"] = [message_data(m) for m in conversation_messages(conversation=conversation)]
+        data["messages"] = [message_data(m) for m in page.messages]
+        data["before"] = page.before
+        data["next"] = (request.build_absolute_uri(f"{request.path}?before={page.before}")
+                        if page.before is not None else None)
         return Response(data)
 
     @extend_schema(request=ConversationInputSerializer, responses={200: ConversationOutputSerializer})
