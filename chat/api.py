@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator
+
+from asgiref.sync import sync_to_async
 from django.core.exceptions import RequestDataTooBig
-from django.http import Http404, HttpResponse
+from django.core.handlers.asgi import ASGIRequest
+from django.http import Http404, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -13,14 +17,15 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import exports, search, services
+from . import exports, limits, search, services
 from .errors import ChatError, ChatInputError
 from .models import ContextMode
 from .selectors import (
     ConversationNotFound,
     conversation_get_for_user,
     conversation_list_for_user,
-    conversation_messages,
+    conversation_message_get,
+    conversation_messages_page,
     message_get_for_user,
 )
 from .serializers import (
@@ -184,11 +189,26 @@ class ConversationListApi(APIView):
 
 
 class ConversationDetailApi(APIView):
-    @extend_schema(responses={200: ConversationDetailSerializer})
+    @extend_schema(
+        parameters=[OpenApiParameter(
+            "before", int, description="A message id (the `before` of a page): the turns older than it.")],
+        responses={200: ConversationDetailSerializer},
+        summary="A conversation with its newest turns (each with all its replies); `before` pages back.",
+    )
     def get(self, request, conversation_id):
         conversation = get_conversation(request, conversation_id)
+        before = None
+        if "before" in request.query_params:
+            before = conversation_message_get(conversation=conversation, message_id=request.query_params["before"])
+            if before is None:
+                raise ChatApiError(ChatInputError("before must be the id of a message of this conversation.",
+                                                  field="before"))
+        page = conversation_messages_page(conversation=conversation, before=before)
         data = conversation_data(conversation)
-        data["messages"] = [message_data(m) for m in conversation_messages(conversation=conversation)]
+        data["messages"] = [message_data(m) for m in page.messages]
+        data["before"] = page.before
+        data["next"] = (request.build_absolute_uri(f"{request.path}?before={page.before}")
+                        if page.before is not None else None)
         return Response(data)
 
     @extend_schema(request=ConversationInputSerializer, responses={200: ConversationOutputSerializer})
@@ -249,18 +269,48 @@ class ChooseApi(MessageActionApi):
 
 
 EXPORT_FORMATS = {
-    "json": (exports.conversations_export_json, "application/json", "json"),
-    "md": (exports.conversations_export_markdown, "text/markdown; charset=utf-8", "md"),
+    "json": (exports.conversations_export_json_chunks, "application/json", "json"),
+    "md": (exports.conversations_export_markdown_chunks, "text/markdown; charset=utf-8", "md"),
 }
 EXPORT_PARAMETERS = [OpenApiParameter("format", str, enum=list(EXPORT_FORMATS), description="Default: json.")]
+# An export is sent in pieces of about this size: few thread hops, little memory.
+EXPORT_PIECE_BYTES = 64 * 1024
 
 
-def export_response(request, conversations, filename: str) -> HttpResponse:
+def _pieces(chunks: Iterator[str]) -> Iterator[bytes]:
+    buffer: list[bytes] = []
+    size = 0
+    for chunk in chunks:
+        data = chunk.encode()
+        buffer.append(data)
+        size += len(data)
+        if size >= EXPORT_PIECE_BYTES:
+            yield b"".join(buffer)
+            buffer, size = [], 0
+    if buffer:
+        yield b"".join(buffer)
+
+
+async def _pieces_async(pieces: Iterator[bytes]) -> AsyncIterator[bytes]:
+    # Each piece is read in the request's own thread, where its queries ran (ThreadSensitiveContext).
+    step = sync_to_async(next, thread_sensitive=True)
+    while (piece := await step(pieces, None)) is not None:
+        yield piece
+
+
+def export_response(request, conversations, filename: str) -> StreamingHttpResponse:
+    """The export as a download sent while it is read from the database, one conversation at a time.
+
+    Under ASGI (daphne) Django would read a plain iterator whole before sending a byte, so there
+    the pieces are handed over as an async iterator.
+    """
     name = request.query_params.get("format", "json")
     if name not in EXPORT_FORMATS:
         raise ChatApiError(ChatInputError("format must be json or md.", field="format"))
     render, content_type, extension = EXPORT_FORMATS[name]
-    response = HttpResponse(render(conversations), content_type=content_type)
+    pieces = _pieces(render(conversations))
+    asgi = isinstance(request._request, ASGIRequest)
+    response = StreamingHttpResponse(_pieces_async(pieces) if asgi else pieces, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}.{extension}"'
     return response
 
@@ -301,6 +351,7 @@ class ImportApi(APIView):
     )
     def post(self, request):
         try:
+            limits.check_import_rate(request.user)
             if request.content_type.startswith("multipart/"):
                 upload = request.FILES.get("file")
                 if upload is None:
@@ -317,6 +368,8 @@ class ImportApi(APIView):
                 'The body is too large: upload the file as multipart form field "file".')) from None
         except exports.ExportFileError as exc:
             raise ChatApiError(ChatInputError(exc.detail)) from exc
+        except ChatError as exc:
+            raise ChatApiError(exc) from exc
         return Response({"conversations": ConversationOutputSerializer(created, many=True).data},
                         status=status.HTTP_201_CREATED)
 

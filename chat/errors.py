@@ -47,6 +47,13 @@ class LimitReached(ChatError):
     status = 429
 
 
+class StorageFull(ChatError):
+    """Storing this would take a user over their storage quota (``WEBOX_USER_STORAGE_CHARS``)."""
+
+    status = 413
+    code = "storage_full"
+
+
 class ChatUnavailable(ChatError):
     """A service the request needs cannot be reached (the stream store, to deliver a cancel)."""
 

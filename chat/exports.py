@@ -5,20 +5,24 @@ a user can see and every message of it: each turn's user message and every reply
 regenerated versions, with provider, model, parameters, status, usage, timings and ``chosen``.
 Message ids in a file are references inside that file only: an import creates new rows owned by
 the importing user and never looks an id up in the database, so ids from another account are
-harmless. An import is one transaction: a file is taken whole or refused whole.
+harmless. An import is one transaction: a file is taken whole or refused whole. The file is read
+and checked in full before the transaction opens; inside it, the owner's row is locked and their
+storage quota (``chat.limits.check_storage``) checked before anything is written.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from . import limits
 from .models import ACTIVE_STATUSES, ContextMode, Conversation, Message, ReplyStatus, Role
 
 FORMAT = "webox.conversations"
@@ -27,6 +31,9 @@ MAX_IMPORT_BYTES = 20 * 1024 * 1024
 MAX_CONVERSATIONS = 5_000
 MAX_MESSAGES = 100_000
 MAX_CONTENT_CHARS = 1_000_000
+# Rows fetched per query while exporting: memory holds one batch of conversations and one
+# conversation's messages, however many there are.
+EXPORT_BATCH_ROWS = 200
 # JSON kept as it is (parameters, defaults, metadata) may nest this deep at most.
 MAX_NESTING = 6
 
@@ -58,8 +65,14 @@ def _time(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def _messages(conversation: Conversation) -> list[Message]:
-    return list(conversation.messages.order_by("created_at", "id"))
+def _messages(conversation: Conversation) -> Iterator[Message]:
+    return conversation.messages.order_by("created_at", "id").iterator(chunk_size=EXPORT_BATCH_ROWS)
+
+
+def _each(conversations: Iterable[Conversation]) -> Iterator[Conversation]:
+    if isinstance(conversations, QuerySet):
+        return conversations.iterator(chunk_size=EXPORT_BATCH_ROWS)
+    return iter(conversations)
 
 
 def conversation_to_dict(conversation: Conversation) -> dict:
@@ -82,18 +95,28 @@ def conversation_to_dict(conversation: Conversation) -> dict:
     return data
 
 
-def conversations_export_data(conversations: Iterable[Conversation]) -> dict:
-    return {
-        "format": FORMAT,
-        "version": VERSION,
-        "exported_at": timezone.now().isoformat(),
-        "conversations": [conversation_to_dict(c) for c in conversations],
-    }
+def _dumps(value) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=1)
+
+
+def conversations_export_json_chunks(conversations: Iterable[Conversation]) -> Iterator[str]:
+    """The lossless JSON export of these conversations, one conversation at a time.
+
+    The pieces join into exactly ``json.dumps`` of the whole document with ``indent=1``: each
+    conversation is dumped alone and indented to its depth (JSON strings hold no raw newline).
+    """
+    head = _dumps({"format": FORMAT, "version": VERSION, "exported_at": timezone.now().isoformat()})
+    yield head.removesuffix("\n}") + ',\n "conversations": ['
+    empty = True
+    for conversation in _each(conversations):
+        yield ("\n  " if empty else ",\n  ") + _dumps(conversation_to_dict(conversation)).replace("\n", "\n  ")
+        empty = False
+    yield "]\n}" if empty else "\n ]\n}"
 
 
 def conversations_export_json(conversations: Iterable[Conversation]) -> str:
     """The lossless JSON export of these conversations, as text."""
-    return json.dumps(conversations_export_data(conversations), ensure_ascii=False, indent=1)
+    return "".join(conversations_export_json_chunks(conversations))
 
 
 def _stats(reply: Message) -> str:
@@ -119,7 +142,7 @@ def conversation_to_markdown(conversation: Conversation) -> str:
         lines.append("- Archived")
     if conversation.system_prompt:
         lines += ["", "System prompt:", "", *(f"> {line}" for line in conversation.system_prompt.splitlines())]
-    messages = _messages(conversation)
+    messages = list(_messages(conversation))
     replies: dict[int, list[Message]] = {}
     for message in messages:
         if message.role == Role.ASSISTANT and message.reply_to_id:
@@ -147,9 +170,15 @@ def conversation_to_markdown(conversation: Conversation) -> str:
     return "\n".join(lines) + "\n"
 
 
+def conversations_export_markdown_chunks(conversations: Iterable[Conversation]) -> Iterator[str]:
+    """A readable Markdown export, one conversation at a time: a section per turn, a subsection
+    per provider's reply."""
+    for number, conversation in enumerate(_each(conversations)):
+        yield ("\n---\n\n" if number else "") + conversation_to_markdown(conversation)
+
+
 def conversations_export_markdown(conversations: Iterable[Conversation]) -> str:
-    """A readable Markdown export: one section per turn, one subsection per provider's reply."""
-    return "\n---\n\n".join(conversation_to_markdown(c) for c in conversations)
+    return "".join(conversations_export_markdown_chunks(conversations))
 
 
 # --- Import ----------------------------------------------------------------------------------
@@ -334,7 +363,8 @@ def _check_conversation(item, number: int) -> tuple[dict, list[tuple[object, obj
 def conversations_import(*, owner, raw: bytes | str) -> list[Conversation]:
     """Create the conversations of an export file for ``owner``, all of them or none.
 
-    Raises ``ExportFileError`` (nothing written) for a file that is not a valid export.
+    Raises ``ExportFileError`` (nothing written) for a file that is not a valid export, and
+    ``chat.errors.StorageFull`` for one that would take ``owner`` over their storage quota.
     """
     data = parse_export(raw)
     items = data["conversations"]
@@ -343,8 +373,11 @@ def conversations_import(*, owner, raw: bytes | str) -> list[Conversation]:
     checked = [_check_conversation(item, number) for number, item in enumerate(items, start=1)]
     if sum(len(messages) for _, messages in checked) > MAX_MESSAGES:
         raise ExportFileError(f"A file holds at most {MAX_MESSAGES} messages.")
+    adding = sum(len(message["content"]) for _, messages in checked for _, _, message in messages)
     created = []
     with transaction.atomic():
+        limits.lock_user_and_read_limits(owner)
+        limits.check_storage(owner, adding)
         for fields, messages in checked:
             times = {name: fields.pop(name) for name in ("created_at", "updated_at")}
             conversation = Conversation.objects.create(owner=owner, **fields)

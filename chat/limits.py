@@ -1,8 +1,10 @@
-"""What one user may start: a send rate, replies generating at once, and tokens and cost per month.
+"""What one user may start: a send rate, replies generating at once, and tokens and cost per month;
+how often they may import, and how much text they may keep.
 
 Checked by ``chat.services.turns`` (``message_send``, ``reply_regenerate``) — the one path of the
 REST API and the socket alike — before anything is stored or any provider is called. Site-wide
-defaults are settings; staff override them per user in the admin (``accounts.UserLimits``).
+defaults are settings; staff override the turn limits per user in the admin (``accounts.UserLimits``).
+The import rate is counted by the import API, the storage quota by ``chat.exports.conversations_import``.
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.db.models import Sum
+from django.db.models.functions import Length
 from django.utils import timezone
 
 from accounts.models import MonthlyUsage, UserLimits
 from webox import throttles
 
-from .errors import LimitReached
+from .errors import LimitReached, StorageFull
 from .models import ACTIVE_STATUSES, Message, Role
 
 # The cost budget counts costs in this currency (the price table's, genai-prices' and the dashboard's).
@@ -85,6 +89,37 @@ def check_send_rate(user) -> None:
     except throttles.Throttled as exc:
         raise LimitReached(f"You are sending too fast. Try again in {exc.retry_after} seconds.",
                            code="rate_limited", retry_after=exc.retry_after) from None
+
+
+def check_import_rate(user) -> None:
+    """Count one import of ``user``; refuse it over ``WEBOX_IMPORT_RATE``."""
+    try:
+        throttles.hit("import", str(user.pk), settings.WEBOX_IMPORT_RATE)
+    except throttles.Throttled as exc:
+        raise LimitReached(f"You are importing too often. Try again in {exc.retry_after} seconds.",
+                           code="rate_limited", retry_after=exc.retry_after) from None
+
+
+def stored_chars(user) -> int:
+    """The characters of text the user keeps: every message and reply of their conversations."""
+    used = Message.objects.filter(conversation__owner_id=user.pk).aggregate(chars=Sum(Length("content")))["chars"]
+    return used or 0
+
+
+def check_storage(user, adding: int) -> None:
+    """Refuse ``adding`` more characters that would take ``user`` over ``WEBOX_USER_STORAGE_CHARS``.
+
+    Call inside the transaction that stores them, after locking the user's row
+    (``lock_user_and_read_limits``), so that two imports at once are counted one after the other.
+    """
+    quota = settings.WEBOX_USER_STORAGE_CHARS
+    if not quota:
+        return
+    used = stored_chars(user)
+    if used + adding > quota:
+        raise StorageFull(
+            f"This would store {adding:,} more characters, but your conversations already hold {used:,} of the "
+            f"{quota:,} you may keep. Delete some conversations or import a smaller file.")
 
 
 def check_new_replies(user, count: int, limits: EffectiveLimits | None = None) -> None:

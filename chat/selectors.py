@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from dataclasses import dataclass
+
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Left
 
 from .models import ACTIVE_STATUSES, Conversation, Message, Role
@@ -10,6 +12,10 @@ from .models import ACTIVE_STATUSES, Conversation, Message, Role
 PREVIEW_CHARS = 160
 # The Markdown read for a preview: marks and link targets take room, so more than is shown.
 PREVIEW_SOURCE_CHARS = 2 * PREVIEW_CHARS
+# A page of a conversation's messages: its newest turns, at most this many, and no more messages
+# than this unless one turn alone holds more (a turn is never split).
+PAGE_TURNS = 50
+PAGE_MESSAGES = 400
 
 
 class ConversationNotFound(Exception):
@@ -56,8 +62,55 @@ def conversation_list_for_user(*, user, query: str = "", archived: bool | None =
         "-updated_at", "-id")
 
 
-def conversation_messages(*, conversation: Conversation) -> QuerySet[Message]:
-    return conversation.messages.order_by("created_at", "id")
+@dataclass(frozen=True)
+class MessagePage:
+    messages: list[Message]  # oldest first
+    before: int | None  # the ``before`` that fetches the turns just older; None: this page is the oldest
+
+
+def _older_than(message: Message) -> Q:
+    return Q(created_at__lt=message.created_at) | Q(created_at=message.created_at, pk__lt=message.pk)
+
+
+def conversation_message_get(*, conversation: Conversation, message_id) -> Message | None:
+    """A message of this conversation (already access-checked), or None."""
+    try:
+        return conversation.messages.filter(pk=int(message_id)).first()
+    except (TypeError, ValueError):
+        return None
+
+
+def conversation_messages_page(*, conversation: Conversation, before: Message | None = None,
+                               turns: int | None = None, max_messages: int | None = None) -> MessagePage:
+    """The newest turns older than ``before`` (all of them: the newest), each with every reply to it.
+
+    A turn is a user message; a reply belongs to its turn's page wherever it falls in time (a
+    regenerated version is newer than later turns). A message that answers no turn is on the page
+    whose turns surround it. Three queries at most: the turns with their sizes, then the messages.
+    """
+    turns = turns or PAGE_TURNS
+    max_messages = max_messages or PAGE_MESSAGES
+    users = conversation.messages.filter(role=Role.USER)
+    if before is not None:
+        users = users.filter(_older_than(before))
+    newest = list(users.annotate(size=Count("replies")).order_by("-created_at", "-id")[: turns + 1])
+    picked: list[Message] = []
+    size = 0
+    for turn in newest[:turns]:
+        if picked and size + 1 + turn.size > max_messages:
+            break
+        picked.append(turn)
+        size += 1 + turn.size
+    more = len(picked) < len(newest)
+    loose = Q(reply_to__isnull=True) & ~Q(role=Role.USER)
+    if more:
+        loose &= ~_older_than(picked[-1])
+    if before is not None:
+        loose &= _older_than(before)
+    ids = [turn.pk for turn in picked]
+    messages = list(conversation.messages.filter(Q(pk__in=ids) | Q(reply_to_id__in=ids) | loose)
+                    .order_by("created_at", "id"))
+    return MessagePage(messages=messages, before=picked[-1].pk if more else None)
 
 
 def active_replies(*, conversation_id: int) -> list[Message]:

@@ -100,10 +100,13 @@ class ConversationListItemSerializer(serializers.ModelSerializer):
 
 
 class ConversationDetailSerializer(ConversationOutputSerializer):
-    messages = MessageOutputSerializer(many=True, read_only=True)
+    messages = MessageOutputSerializer(many=True, read_only=True, help_text="A page of turns, oldest first.")
+    before = serializers.IntegerField(allow_null=True, read_only=True,
+                                      help_text="Pass as ?before= for the older turns; null: none are left.")
+    next = serializers.URLField(allow_null=True, read_only=True, help_text="The URL of the older turns, or null.")
 
     class Meta(ConversationOutputSerializer.Meta):
-        fields = [*ConversationOutputSerializer.Meta.fields, "messages"]
+        fields = [*ConversationOutputSerializer.Meta.fields, "messages", "before", "next"]
         read_only_fields = fields
 
 

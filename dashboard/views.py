@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
@@ -83,12 +84,25 @@ def _links(filters, scope_params: dict, sort: str) -> dict:
     }
 
 
+# A cell starting with one of these is run as a formula by spreadsheets (OWASP "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?")
+
+
+def csv_safe(value):
+    """``value`` as a spreadsheet shows it but never runs it: text that would start a formula
+    gets a leading ``'``. Numbers, negative ones too, stay numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
 def _csv(filename: str, header: list[str], rows) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     writer = csv.writer(response)
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows([csv_safe(cell) for cell in row] for row in rows)
     return response
 
 

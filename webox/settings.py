@@ -318,6 +318,9 @@ WEBOX_SEND_RATE = env_str("WEBOX_SEND_RATE", "30/60")  # turns per user, REST an
 WEBOX_LOGIN_RATE_IP = env_str("WEBOX_LOGIN_RATE_IP", "30/300")  # log-in and token attempts per address
 WEBOX_LOGIN_RATE_ACCOUNT = env_str("WEBOX_LOGIN_RATE_ACCOUNT", "10/300")  # ... per username
 WEBOX_REGISTER_RATE_IP = env_str("WEBOX_REGISTER_RATE_IP", "10/3600")  # sign-ups per address
+WEBOX_IMPORT_RATE = env_str("WEBOX_IMPORT_RATE", "10/3600")  # POST /api/chat/import per user
+# The characters of message text one user may keep (counted when they import; 0: no limit).
+WEBOX_USER_STORAGE_CHARS = env_int("WEBOX_USER_STORAGE_CHARS", 100_000_000)
 # Per user; staff can override both per user in the admin (accounts.UserLimits). 0: no limit.
 WEBOX_MAX_ACTIVE_REPLIES = env_int("WEBOX_MAX_ACTIVE_REPLIES", 16)  # pending + streaming at once
 WEBOX_MONTHLY_TOKEN_BUDGET = env_int("WEBOX_MONTHLY_TOKEN_BUDGET", 0)  # prompt + completion, calendar month UTC

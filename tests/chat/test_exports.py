@@ -58,6 +58,12 @@ def client_for(user) -> APIClient:
     return client
 
 
+def downloaded(response) -> bytes:
+    """The body of a download (exports stream)."""
+    assert response.status_code == 200, response
+    return b"".join(response.streaming_content)
+
+
 def snapshot(conversation: Conversation) -> dict:
     messages = list(conversation.messages.order_by("id"))
     index = {m.pk: i for i, m in enumerate(messages)}
@@ -76,7 +82,7 @@ def test_a_json_export_imports_back_without_loss(user, other_user):
     assert exported.status_code == 200
     assert exported["Content-Disposition"] == f'attachment; filename="webox-conversation-{original.pk}.json"'
 
-    response = client_for(other_user).post("/api/chat/import", exported.content, content_type="application/json")
+    response = client_for(other_user).post("/api/chat/import", downloaded(exported), content_type="application/json")
 
     assert response.status_code == 201, response.content
     [created] = response.json()["conversations"]
@@ -89,7 +95,7 @@ def test_a_json_export_imports_back_without_loss(user, other_user):
 def test_importing_an_uploaded_file_works_like_a_json_body(user):
     make_history(user)
     make_history(user)
-    exported = client_for(user).get("/api/chat/export").content
+    exported = downloaded(client_for(user).get("/api/chat/export"))
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     response = client_for(user).post("/api/chat/import", {"file": SimpleUploadedFile("all.json", exported)},
@@ -102,7 +108,7 @@ def test_importing_an_uploaded_file_works_like_a_json_body(user):
 def test_export_all_holds_only_ones_own_conversations_archived_too(user, other_user):
     mine = make_history(user)
     make_history(other_user)
-    data = client_for(user).get("/api/chat/export?format=json").json()
+    data = json.loads(downloaded(client_for(user).get("/api/chat/export?format=json")))
     assert data["format"] == "webox.conversations" and data["version"] == 1
     assert [c["id"] for c in data["conversations"]] == [mine.pk]
     assert data["conversations"][0]["archived"] is True
@@ -114,7 +120,7 @@ def test_markdown_export_has_a_section_per_turn_and_a_subsection_per_reply(user)
     response = client_for(user).get(f"/api/chat/conversations/{conversation.pk}/export?format=md")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/markdown")
-    text = response.content.decode()
+    text = downloaded(response).decode()
     assert text.startswith("# Trip **plans**\n")
     assert text.count("\n## Turn ") == 2
     assert "### openai · gpt-4o (version 1 of 2) ✓ chosen" in text
@@ -239,3 +245,41 @@ def test_manage_py_exports_and_imports(user, other_user, tmp_path):
     path.write_text('{"format": "nope"}')
     with pytest.raises(CommandError, match="Nothing imported: Not a webox export"):
         call_command("import_conversations", str(path), "--user", other_user.username)
+
+
+def test_the_json_export_streams_the_same_text_as_one_dump(user, settings):
+    for _ in range(3):
+        make_history(user)
+    response = client_for(user).get("/api/chat/export?format=json")
+    assert response.streaming
+    text = downloaded(response).decode()
+    assert text == json.dumps(json.loads(text), ensure_ascii=False, indent=1)
+    assert len(json.loads(text)["conversations"]) == 3
+
+
+def test_an_export_of_nothing_is_still_a_valid_file(user):
+    data = json.loads(downloaded(client_for(user).get("/api/chat/export")))
+    assert data["conversations"] == [] and data["format"] == "webox.conversations"
+    assert downloaded(client_for(user).get("/api/chat/export?format=md")) == b""
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_under_asgi_the_export_is_sent_in_pieces_as_it_is_read(user, monkeypatch):
+    from asgiref.sync import sync_to_async
+    from django.test import AsyncClient
+
+    from chat import api
+
+    monkeypatch.setattr(api, "EXPORT_PIECE_BYTES", 1)  # a piece per conversation
+    for _ in range(3):
+        await sync_to_async(make_history)(user)
+    client = AsyncClient()
+    await client.aforce_login(user)
+    pieces = {}
+    for form in ("json", "md"):
+        response = await client.get(f"/api/chat/export?format={form}")
+        assert response.status_code == 200 and response.is_async
+        pieces[form] = [piece async for piece in response.streaming_content]
+    # json: the head, each conversation, the tail; md: each conversation.
+    assert (len(pieces["json"]), len(pieces["md"])) == (5, 3)
+    assert len(json.loads(b"".join(pieces["json"]))["conversations"]) == 3

@@ -5,7 +5,10 @@ import io
 
 import pytest
 
-from .conftest import client_for
+from chat.usage.services import replies_usage_backfill
+from dashboard.views import csv_safe
+
+from .conftest import client_for, reply
 
 pytestmark = pytest.mark.django_db
 
@@ -37,3 +40,25 @@ def test_the_daily_csv_follows_the_filters(seeded, user):
 def test_staff_download_the_site(seeded, staff):
     table = rows(client_for(staff).get("/dashboard/models.csv", {"days": 7, "scope": "site"}))
     assert {r["model"]: r["replies"] for r in table}["m-a"] == "5"
+
+
+def test_cells_a_spreadsheet_would_run_as_formulas_are_escaped(user):
+    formula = '=HYPERLINK("http://evil.example","click")'
+    reply(user, "+cmd", formula, "complete", 0, ttft=100, dur=1000, p=10, c=10, code="@SUM(A1)")
+    reply(user, "gpt", "\tm-tab", "error", 0, ttft=100, dur=1000, p=10, c=10, code="-2+3")
+    replies_usage_backfill()
+    table = {r["model"]: r for r in rows(client_for(user).get("/dashboard/models.csv", {"days": 7}))}
+    assert set(table) == {"'" + formula, "'\tm-tab"}
+    assert table["'" + formula]["provider"] == "'+cmd"
+    assert table["'\tm-tab"]["top_error_codes"] == "'-2+3:1"
+    assert float(table["'\tm-tab"]["ttft_ms_p50"]) == 100
+    daily = rows(client_for(user).get("/dashboard/daily.csv", {"days": 7}))
+    assert {r["model"] for r in daily} == {"'" + formula, "'\tm-tab"}
+
+
+@pytest.mark.parametrize(("cell", "shown"), [
+    ("=1+1", "'=1+1"), ("+1", "'+1"), ("@x", "'@x"), ("\rx", "'\rx"), ("-x", "'-x"),
+    ("-3", "-3"), ("-0.25", "-0.25"), ("m-a", "m-a"), (-3, -3), (None, None),
+])
+def test_csv_safe_escapes_formulas_and_keeps_numbers(cell, shown):
+    assert csv_safe(cell) == shown

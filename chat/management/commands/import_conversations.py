@@ -7,6 +7,7 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from chat.errors import ChatError
 from chat.exports import ExportFileError, conversations_import
 
 
@@ -26,6 +27,6 @@ class Command(BaseCommand):
             created = conversations_import(owner=owner, raw=Path(file).read_bytes())
         except OSError as exc:
             raise CommandError(f"Cannot read {file}: {exc.strerror}.") from None
-        except ExportFileError as exc:
+        except (ExportFileError, ChatError) as exc:
             raise CommandError(f"Nothing imported: {exc.detail}") from None
         self.stdout.write(f"Imported {len(created)} conversation(s) for {user}.")

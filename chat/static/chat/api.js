@@ -56,7 +56,10 @@ export class Api {
   search(q, page = 1) {
     return this.request("GET", `search?${new URLSearchParams({ q, page: String(page) })}`);
   }
-  conversation(id) { return this.request("GET", `conversations/${id}`); }
+  /** A page of the conversation: its newest turns, or with `before` the turns older than that message. */
+  conversation(id, before = null) {
+    return this.request("GET", `conversations/${id}${before === null ? "" : `?before=${before}`}`);
+  }
   updateConversation(id, fields) { return this.request("PATCH", `conversations/${id}`, fields); }
   deleteConversation(id) { return this.request("DELETE", `conversations/${id}`); }
   send(payload) { return this.request("POST", "send", payload); }

@@ -20,6 +20,9 @@ class ChatPage {
     this.resyncPending = false;
     this.connectedOnce = false;
     this.refetching = null;
+    // The `before` that loads the turns older than those shown; null when none are left.
+    this.earlierBefore = null;
+    this.loadingEarlier = false;
     // Bumped by every navigation, so a slow load of a conversation left behind is dropped.
     this.navigation = 0;
     this.titleEl = document.getElementById("conversation-title");
@@ -28,6 +31,8 @@ class ChatPage {
     this.menu = document.getElementById("conversation-menu");
     this.archivedBanner = document.getElementById("archived-banner");
     document.getElementById("unarchive-button").addEventListener("click", () => this.unarchive());
+    this.earlierButton = document.getElementById("load-earlier");
+    this.earlierButton.addEventListener("click", () => this.loadEarlier());
 
     this.thread = new Thread(document.getElementById("thread"), {
       cancel: (id) => this.cancel(id),
@@ -93,6 +98,7 @@ class ChatPage {
     this.closeSocket();
     this.conversation = null;
     this.thread.clear();
+    this.setEarlier(null);
     this.setTitle(null);
     this.sidebar.setCurrent(null);
     this.composer.applyDefaults(null);
@@ -105,6 +111,7 @@ class ChatPage {
     const navigation = ++this.navigation;
     this.closeSocket();
     this.thread.clear();
+    this.setEarlier(null);
     this.sidebar.setCurrent(id);
     if (push) window.history.pushState({}, "", this.sidebar.url(id) + (messageId ? `#m${messageId}` : ""));
     let data;
@@ -123,8 +130,46 @@ class ChatPage {
     this.composer.applyDefaults(conversation);
     this.thread.setContextMode(conversation.context_mode);
     this.thread.upsertMany(messages);
-    if (!messageId || !this.thread.reveal(messageId)) this.thread.scrollToEnd();
-    this.connect();
+    this.setEarlier(data.before);
+    if (!messageId || !(await this.revealLoading(messageId, navigation))) this.thread.scrollToEnd();
+    if (navigation === this.navigation) this.connect();
+  }
+
+  setEarlier(before) {
+    this.earlierBefore = before ?? null;
+    this.earlierButton.hidden = this.earlierBefore === null;
+    this.thread.setEarlierLeft(this.earlierBefore !== null);
+  }
+
+  /** Adds the page of turns just older than those shown; false if there is none or it failed. */
+  async loadEarlier() {
+    const conversation = this.conversation;
+    const before = this.earlierBefore;
+    if (!conversation || before === null || this.loadingEarlier) return false;
+    const navigation = this.navigation;
+    this.loadingEarlier = true;
+    this.earlierButton.disabled = true;
+    try {
+      const data = await this.api.conversation(conversation.id, before);
+      if (navigation !== this.navigation) return false;
+      this.thread.prependMany(data.messages || []);
+      this.setEarlier(data.before);
+      return true;
+    } catch {
+      if (navigation === this.navigation) this.announce("Could not load earlier messages");
+      return false;
+    } finally {
+      this.loadingEarlier = false;
+      this.earlierButton.disabled = false;
+    }
+  }
+
+  /** Scrolls to a message, loading earlier pages until it is there; false if it is nowhere. */
+  async revealLoading(messageId, navigation) {
+    while (!this.thread.reveal(messageId)) {
+      if (this.earlierBefore === null || !(await this.loadEarlier()) || navigation !== this.navigation) return false;
+    }
+    return true;
   }
 
   /** What belongs to the open conversation: its export links and the archived banner. */

@@ -1,6 +1,7 @@
 // The conversation thread: its turns (turn.js) and every reply by id (reply.js). It routes the
 // fetched messages and the socket's events to them, keeps the view pinned to the bottom while it
-// is there, and scrolls to a message on request.
+// is there, and scrolls to a message on request. The page shows the newest turns first; earlier
+// ones are added above (`prependMany`) when asked for.
 
 import { Reply } from "./reply.js";
 import { Turn } from "./turn.js";
@@ -16,7 +17,14 @@ export class Thread {
     this.turns = new Map();
     this.replies = new Map();
     this.emptyState = container.querySelector("#empty-state");
+    // Whether turns older than the first shown are left to load, and the replies the socket
+    // reported to those turns: not shown, and no reason to refetch.
+    this.earlierLeft = false;
+    this.unshown = new Set();
+    this.insertAt = null;
   }
+
+  setEarlierLeft(left) { this.earlierLeft = left; }
 
   /** "own" or "chosen": in "chosen" mode each finished reply offers to be the turn's answer. */
   setContextMode(mode) {
@@ -26,6 +34,8 @@ export class Thread {
   clear() {
     this.turns.clear();
     this.replies.clear();
+    this.unshown.clear();
+    this.earlierLeft = false;
     this.container.querySelectorAll(".turn").forEach((node) => node.remove());
     this.emptyState.hidden = false;
   }
@@ -43,6 +53,25 @@ export class Thread {
     return complete;
   }
 
+  /** A page of earlier turns: they go above the first turn shown, and what is in view stays put. */
+  prependMany(messages) {
+    const box = this.container;
+    const height = box.scrollHeight;
+    this.insertAt = box.querySelector(".turn");
+    try {
+      for (const m of messages) this.upsertOne(m);
+    } finally {
+      this.insertAt = null;
+    }
+    box.scrollTop += box.scrollHeight - height;
+  }
+
+  /** A reply to a turn older than the first shown, while earlier turns are left to load. */
+  isUnshown(message) {
+    if (!this.earlierLeft || !this.turns.size || message.reply_to === null) return false;
+    return message.reply_to < Math.min(...this.turns.keys());
+  }
+
   upsertOne(message) {
     if (message.role === "user") {
       const turn = this.turns.get(message.id);
@@ -58,7 +87,12 @@ export class Thread {
       return true;
     }
     const turn = this.turns.get(message.reply_to);
-    if (!turn) return false;
+    if (!turn) {
+      if (!this.isUnshown(message)) return false;
+      this.unshown.add(message.id);
+      return true;
+    }
+    this.unshown.delete(message.id);
     const reply = new Reply(this, message);
     this.replies.set(reply.id, reply);
     turn.addReply(reply);
@@ -68,7 +102,8 @@ export class Thread {
   addTurn(turn) {
     this.turns.set(turn.id, turn);
     this.emptyState.hidden = true;
-    this.container.append(turn.element);
+    if (this.insertAt) this.container.insertBefore(turn.element, this.insertAt);
+    else this.container.append(turn.element);
   }
 
   activeReplies() { return [...this.replies.values()].filter((r) => r.active); }
@@ -91,7 +126,7 @@ export class Thread {
   /** Returns "ok", "gap" (resync needed) or "unknown" (refetch needed). */
   applyDelta(messageId, seq, text) {
     const reply = this.replies.get(messageId);
-    if (!reply) return "unknown";
+    if (!reply) return this.unshown.has(messageId) ? "ok" : "unknown";
     let ok = true;
     this.keepingBottom(() => { ok = reply.delta(seq, text); });
     return ok ? "ok" : "gap";
@@ -109,7 +144,7 @@ export class Thread {
 
   applyFinish(messageId, fields) {
     const reply = this.replies.get(messageId);
-    if (!reply) return false;
+    if (!reply) return this.unshown.has(messageId);
     this.keepingBottom(() => reply.finish(fields));
     this.turns.get(reply.message.reply_to)?.refresh();
     const outcome = { complete: "finished", error: "failed", cancelled: "was stopped" }[fields.status];
