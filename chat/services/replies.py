@@ -143,32 +143,43 @@ def orphans_end(candidates: list[Message], cutoff) -> list[Message]:
     cancelled = store.cancel_requested(keys)
     ended = []
     for message in candidates:
-        state = states.get(message.stream_key) if message.stream_key else None
-        content, seq = (state.text, state.seq) if state and state.seq >= message.seq else (message.content, message.seq)
-        message.content = content
-        # A claimed reply had asked its provider: its usage is estimated from what streamed.
-        asked = message.started_at is not None
-        usage = usage_fields(reply=message, asked=asked,
-                             config=get_provider_config(message.provider) if asked else None)
-        with transaction.atomic():
-            updated = Message.objects.filter(pk=message.pk, status__in=ACTIVE_STATUSES, updated_at__lt=cutoff)
-            fields = {"content": content, "seq": seq, "completed_at": timezone.now(), "updated_at": timezone.now(),
-                      **usage}
-            if message.stream_key in cancelled:
-                count = updated.update(status=ReplyStatus.CANCELLED, finish_reason="cancelled", **fields)
-            else:
-                count = updated.update(
-                    status=ReplyStatus.ERROR, error_code=ErrorCode.ORPHANED,
-                    error_detail="The reply stopped making progress (its worker stopped or lost its connection).",
-                    **fields,
-                )
-            if count:
-                message.refresh_from_db()
-                # An orphan's (estimated) usage counts against its owner's budget like any ended reply's.
-                limits.record_usage(reply=message)
-                events.publish_on_commit(message.conversation_id, [events.message_ended(message_data(message))])
+        # Each reply on its own: one that cannot be ended (a bad row, a price lookup that fails) is
+        # logged and left for the next sweep, and the others still end.
+        try:
+            if _orphan_end(message, cutoff, state=states.get(message.stream_key) if message.stream_key else None,
+                           cancelled=message.stream_key in cancelled):
                 ended.append(message)
+        except Exception:
+            logger.exception("could not end stale reply %s", message.pk)
     return ended
+
+
+def _orphan_end(message: Message, cutoff, *, state, cancelled: bool) -> bool:
+    content, seq = (state.text, state.seq) if state and state.seq >= message.seq else (message.content, message.seq)
+    message.content = content
+    # A claimed reply had asked its provider: its usage is estimated from what streamed.
+    asked = message.started_at is not None
+    usage = usage_fields(reply=message, asked=asked,
+                         config=get_provider_config(message.provider) if asked else None)
+    with transaction.atomic():
+        updated = Message.objects.filter(pk=message.pk, status__in=ACTIVE_STATUSES, updated_at__lt=cutoff)
+        fields = {"content": content, "seq": seq, "completed_at": timezone.now(), "updated_at": timezone.now(),
+                  **usage}
+        if cancelled:
+            count = updated.update(status=ReplyStatus.CANCELLED, finish_reason="cancelled", **fields)
+        else:
+            count = updated.update(
+                status=ReplyStatus.ERROR, error_code=ErrorCode.ORPHANED,
+                error_detail="The reply stopped making progress (its worker stopped or lost its connection).",
+                **fields,
+            )
+        if not count:
+            return False
+        message.refresh_from_db()
+        # An orphan's (estimated) usage counts against its owner's budget like any ended reply's.
+        limits.record_usage(reply=message)
+        events.publish_on_commit(message.conversation_id, [events.message_ended(message_data(message))])
+    return True
 
 
 def streaming_replies_stop(*, messages, whose: str) -> None:
