@@ -350,6 +350,8 @@ def _check_conversation(item, number: int) -> tuple[dict, list[tuple[object, obj
             message[name] = mcheck.time(raw, name)
         if reply_to is not None and roles.get(reply_to) != Role.USER:
             mcheck.fail("reply_to must name an earlier user message of the same conversation.")
+        if reply_to is None and message["role"] == Role.ASSISTANT:
+            mcheck.fail("an assistant reply needs reply_to: the user message it answers.")
         if message["status"] in ACTIVE_STATUSES:
             # Nothing will ever generate an imported reply: it keeps its text, marked as stopped.
             message["status"] = ReplyStatus.CANCELLED

@@ -13,13 +13,30 @@ runs the reply.
 
 from __future__ import annotations
 
+import logging
+
 from django.db import transaction
 from django.dispatch import Signal
+
+logger = logging.getLogger(__name__)
 
 # Sent after commit with ``reply_ids``: pending replies ready to be generated.
 replies_stored = Signal()
 
 
 def announce_replies_stored(reply_ids: list[int]) -> None:
-    """Announce ``reply_ids`` once the current transaction commits."""
-    transaction.on_commit(lambda: replies_stored.send(sender=None, reply_ids=reply_ids))
+    """Announce ``reply_ids`` once the current transaction commits.
+
+    Robust: the turn is stored already, so a receiver that fails (the Celery broker down) must not
+    turn it into a 500 that a client's retry would store twice. The failure is logged; the replies
+    stay ``pending`` and the orphan sweep ends them (``orphaned``) once they are
+    ``WEBOX_REPLY_STALE_SECONDS`` old.
+    """
+    transaction.on_commit(lambda: _send(reply_ids))
+
+
+def _send(reply_ids: list[int]) -> None:
+    for receiver, result in replies_stored.send_robust(sender=None, reply_ids=reply_ids):
+        if isinstance(result, Exception):
+            logger.error("replies %s could not be started (%s); the orphan sweep will end them", reply_ids,
+                         getattr(receiver, "__qualname__", receiver), exc_info=result)

@@ -12,7 +12,7 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Case, PositiveIntegerField, Q, TextField, Value, When
 from django.utils import timezone
 
@@ -37,31 +37,44 @@ def reply_start(*, reply_id: int) -> Message | None:
     if not claimed:
         return None
     # Still on the claim's connection: this read meets neither a pool timeout nor (WAL) the write lock.
-    return Message.objects.select_related("conversation", "reply_to").get(pk=reply_id)
+    # None when its conversation was deleted right after the claim: nothing was asked, nothing runs.
+    return Message.objects.select_related("conversation", "reply_to").filter(pk=reply_id).first()
 
 
-def replies_checkpoint(*, checkpoints: list[tuple[int, str, int]]) -> None:
-    """Store the text so far of streaming replies; also the heartbeat the orphan sweep reads."""
+def replies_checkpoint(*, checkpoints: list[tuple[int, str, int]]) -> list[int]:
+    """Store the text so far of streaming replies; also the heartbeat the orphan sweep reads.
+
+    Returns the ids among them that are no longer streaming — ended by someone else (the sweep, an
+    operator) or deleted with their conversation — whose streams should stop.
+    """
     if not checkpoints:
-        return
+        return []
+    ids = [reply_id for reply_id, _, _ in checkpoints]
     # One statement for all of them; replies that have ended meanwhile are left alone.
-    Message.objects.filter(pk__in=[reply_id for reply_id, _, _ in checkpoints], status=ReplyStatus.STREAMING).update(
+    written = Message.objects.filter(pk__in=ids, status=ReplyStatus.STREAMING).update(
         content=Case(*(When(pk=reply_id, then=Value(content)) for reply_id, content, _ in checkpoints),
                      output_field=TextField()),
         seq=Case(*(When(pk=reply_id, then=Value(seq)) for reply_id, _, seq in checkpoints),
                  output_field=PositiveIntegerField()),
         updated_at=timezone.now(),
     )
+    if written == len(ids):
+        return []
+    streaming = set(Message.objects.filter(pk__in=ids, status=ReplyStatus.STREAMING).values_list("pk", flat=True))
+    return [reply_id for reply_id in ids if reply_id not in streaming]
 
 
 def _finish(reply_id: int, status: str, *, asked: bool, config: ProviderConfig | None,
-            prompt_tokens: int | None = None, completion_tokens: int | None = None, **fields) -> Message | None:
+            claimed: Message | None = None, prompt_tokens: int | None = None, completion_tokens: int | None = None,
+            **fields) -> Message | None:
     # Every reply that asked its provider records usage and cost, however it ended. They are
     # worked out before the one conditional UPDATE, so no row lock is held across statements.
     # Each statement waits out a busy database on its own (webox.database.retry_while_busy): a
     # reply's end is not lost to a burst, and none of them is applied twice.
     reply = retry_while_busy(lambda: Message.objects.select_related("conversation", "reply_to").filter(
         pk=reply_id, status__in=ACTIVE_STATUSES).first())
+    if reply is None and claimed is not None and _deleted(reply_id):
+        reply = claimed  # deleted while it ran: only the engine's copy is left to charge
     if reply is None:
         return None
     for name, value in fields.items():
@@ -75,6 +88,8 @@ def _finish(reply_id: int, status: str, *, asked: bool, config: ProviderConfig |
         status=status, completed_at=now, updated_at=now, **fields, **usage
     ))
     if not ended:
+        if _deleted(reply_id):
+            _charge_deleted(reply, usage)
         return None
     # The row now holds exactly what was just written (``fields`` are set above): no need to read it back.
     for name, value in {"status": status, "completed_at": now, "updated_at": now, **usage}.items():
@@ -84,13 +99,35 @@ def _finish(reply_id: int, status: str, *, asked: bool, config: ProviderConfig |
     return reply
 
 
+def _deleted(reply_id: int) -> bool:
+    return not retry_while_busy(lambda: Message.objects.filter(pk=reply_id).exists())
+
+
+def _charge_deleted(reply: Message, usage: dict) -> None:
+    """Add the usage of a reply whose row was deleted while it ran to its owner's month.
+
+    The budget must not depend on the rows surviving: what a reply spent is spent. A reply ended
+    by the sweep or an operator and deleted before its engine finished is counted twice (the
+    estimate, then this): rare, and on the budget's side.
+    """
+    for name, value in usage.items():
+        setattr(reply, name, value)
+    try:
+        with transaction.atomic():
+            retry_while_busy(lambda: limits.record_usage(reply=reply))
+    except IntegrityError:
+        pass  # its owner was deleted too: there is no budget left to charge
+
+
 # ``config`` below: the reply's provider as the engine read it when the reply started (its price is
 # looked up from it); None when the caller does not have it, and it is looked up by name.
+# ``claimed``: the reply as the engine claimed it; its usage is charged from it if its row is deleted
+# before it ends.
 
 def reply_complete(*, reply_id: int, content: str, seq: int, result: StreamResult,
-                   config: ProviderConfig | None = None) -> Message | None:
+                   config: ProviderConfig | None = None, claimed: Message | None = None) -> Message | None:
     return _finish(
-        reply_id, ReplyStatus.COMPLETE, asked=True, config=config, content=content, seq=seq,
+        reply_id, ReplyStatus.COMPLETE, asked=True, config=config, claimed=claimed, content=content, seq=seq,
         prompt_tokens=result.prompt_tokens,
         completion_tokens=result.completion_tokens, ttft_ms=result.ttft_ms, duration_ms=result.duration_ms,
         finish_reason=result.finish_reason or "",
@@ -99,9 +136,10 @@ def reply_complete(*, reply_id: int, content: str, seq: int, result: StreamResul
 
 def reply_fail(*, reply_id: int, content: str, seq: int, code: str, detail: str, ttft_ms: int | None,
                duration_ms: int | None, prompt_tokens: int | None = None, completion_tokens: int | None = None,
-               config: ProviderConfig | None = None) -> Message | None:
+               config: ProviderConfig | None = None, claimed: Message | None = None) -> Message | None:
     # No duration: the provider was never asked (unknown provider, a failure before the request).
-    return _finish(reply_id, ReplyStatus.ERROR, asked=duration_ms is not None, config=config, content=content,
+    return _finish(reply_id, ReplyStatus.ERROR, asked=duration_ms is not None, config=config, claimed=claimed,
+                   content=content,
                    seq=seq,
                    error_code=str(code), error_detail=detail[:2000], ttft_ms=ttft_ms, duration_ms=duration_ms,
                    prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
@@ -109,8 +147,9 @@ def reply_fail(*, reply_id: int, content: str, seq: int, code: str, detail: str,
 
 def reply_stop(*, reply_id: int, content: str, seq: int, ttft_ms: int | None, duration_ms: int | None,
                prompt_tokens: int | None = None, completion_tokens: int | None = None,
-               config: ProviderConfig | None = None) -> Message | None:
-    return _finish(reply_id, ReplyStatus.CANCELLED, asked=duration_ms is not None, config=config, content=content,
+               config: ProviderConfig | None = None, claimed: Message | None = None) -> Message | None:
+    return _finish(reply_id, ReplyStatus.CANCELLED, asked=duration_ms is not None, config=config, claimed=claimed,
+                   content=content,
                    seq=seq,
                    ttft_ms=ttft_ms, duration_ms=duration_ms, finish_reason="cancelled",
                    prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
@@ -143,32 +182,43 @@ def orphans_end(candidates: list[Message], cutoff) -> list[Message]:
     cancelled = store.cancel_requested(keys)
     ended = []
     for message in candidates:
-        state = states.get(message.stream_key) if message.stream_key else None
-        content, seq = (state.text, state.seq) if state and state.seq >= message.seq else (message.content, message.seq)
-        message.content = content
-        # A claimed reply had asked its provider: its usage is estimated from what streamed.
-        asked = message.started_at is not None
-        usage = usage_fields(reply=message, asked=asked,
-                             config=get_provider_config(message.provider) if asked else None)
-        with transaction.atomic():
-            updated = Message.objects.filter(pk=message.pk, status__in=ACTIVE_STATUSES, updated_at__lt=cutoff)
-            fields = {"content": content, "seq": seq, "completed_at": timezone.now(), "updated_at": timezone.now(),
-                      **usage}
-            if message.stream_key in cancelled:
-                count = updated.update(status=ReplyStatus.CANCELLED, finish_reason="cancelled", **fields)
-            else:
-                count = updated.update(
-                    status=ReplyStatus.ERROR, error_code=ErrorCode.ORPHANED,
-                    error_detail="The reply stopped making progress (its worker stopped or lost its connection).",
-                    **fields,
-                )
-            if count:
-                message.refresh_from_db()
-                # An orphan's (estimated) usage counts against its owner's budget like any ended reply's.
-                limits.record_usage(reply=message)
-                events.publish_on_commit(message.conversation_id, [events.message_ended(message_data(message))])
+        # Each reply on its own: one that cannot be ended (a bad row, a price lookup that fails) is
+        # logged and left for the next sweep, and the others still end.
+        try:
+            if _orphan_end(message, cutoff, state=states.get(message.stream_key) if message.stream_key else None,
+                           cancelled=message.stream_key in cancelled):
                 ended.append(message)
+        except Exception:
+            logger.exception("could not end stale reply %s", message.pk)
     return ended
+
+
+def _orphan_end(message: Message, cutoff, *, state, cancelled: bool) -> bool:
+    content, seq = (state.text, state.seq) if state and state.seq >= message.seq else (message.content, message.seq)
+    message.content = content
+    # A claimed reply had asked its provider: its usage is estimated from what streamed.
+    asked = message.started_at is not None
+    usage = usage_fields(reply=message, asked=asked,
+                         config=get_provider_config(message.provider) if asked else None)
+    with transaction.atomic():
+        updated = Message.objects.filter(pk=message.pk, status__in=ACTIVE_STATUSES, updated_at__lt=cutoff)
+        fields = {"content": content, "seq": seq, "completed_at": timezone.now(), "updated_at": timezone.now(),
+                  **usage}
+        if cancelled:
+            count = updated.update(status=ReplyStatus.CANCELLED, finish_reason="cancelled", **fields)
+        else:
+            count = updated.update(
+                status=ReplyStatus.ERROR, error_code=ErrorCode.ORPHANED,
+                error_detail="The reply stopped making progress (its worker stopped or lost its connection).",
+                **fields,
+            )
+        if not count:
+            return False
+        message.refresh_from_db()
+        # An orphan's (estimated) usage counts against its owner's budget like any ended reply's.
+        limits.record_usage(reply=message)
+        events.publish_on_commit(message.conversation_id, [events.message_ended(message_data(message))])
+    return True
 
 
 def streaming_replies_stop(*, messages, whose: str) -> None:

@@ -117,8 +117,12 @@ def reply_choose(*, reply: Message) -> Message:
     """Mark this reply as the chosen answer of its turn (and no other)."""
     if reply.role != Role.ASSISTANT or reply.status != ReplyStatus.COMPLETE:
         raise ChatConflict("Only a completed reply can be chosen.")
+    if reply.reply_to_id is None:
+        raise ChatConflict("This reply answers no message of the conversation, so it cannot be chosen.")
     with transaction.atomic():
-        siblings = list(Message.objects.select_for_update().filter(reply_to_id=reply.reply_to_id, role=Role.ASSISTANT))
+        # Scoped to the reply's conversation as well as its turn: only the owner's rows are ever touched.
+        siblings = list(Message.objects.select_for_update().filter(
+            conversation_id=reply.conversation_id, reply_to_id=reply.reply_to_id, role=Role.ASSISTANT))
         changed = []
         for sibling in siblings:
             should = sibling.pk == reply.pk

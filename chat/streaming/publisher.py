@@ -193,11 +193,7 @@ class Publisher:
                 await asyncio.gather(*(events.publish(cid, evs) for cid, evs in by_conversation.items()))
             by_key = {s.key: s for s in streams} if cancelled else {}
             for key in cancelled:
-                stream = by_key.get(key)
-                if stream and not stream.cancel_requested and not stream.finishing:
-                    stream.cancel_requested = True
-                    if stream.task is not None:
-                        stream.task.cancel()
+                _stop(by_key.get(key))
             return deltas
 
     def _maybe_checkpoint(self) -> None:
@@ -222,7 +218,7 @@ class Publisher:
 
     async def _checkpoint(self, checkpoints: list[tuple[int, str, int]]) -> None:
         try:
-            await in_db_thread(replies_checkpoint)(checkpoints=checkpoints)
+            gone = await in_db_thread(replies_checkpoint)(checkpoints=checkpoints)
         except Exception as exc:
             if database_busy(exc):  # a burst: expected, and tried again below
                 logger.warning("checkpoint of %d replies waited in vain for the database", len(checkpoints))
@@ -232,6 +228,19 @@ class Publisher:
             for reply_id, _, _ in checkpoints:
                 if reply_id in self.streams:
                     self.streams[reply_id].checkpointed_seq = -1
+            return
+        # Ended elsewhere or deleted (a claim that raced its conversation's deletion raised no stop
+        # flag): stop asking the provider; the engine's end then charges what it spent.
+        for reply_id in gone:
+            _stop(self.streams.get(reply_id))
+
+
+def _stop(stream: ReplyStream | None) -> None:
+    """Cancel the task of a stream asked to stop; the engine then ends it as ``cancelled``."""
+    if stream and not stream.cancel_requested and not stream.finishing:
+        stream.cancel_requested = True
+        if stream.task is not None:
+            stream.task.cancel()
 
 
 def _take_blocks(streams: list[ReplyStream]) -> list[RenderedBlocks | None]:

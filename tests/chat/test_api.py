@@ -178,6 +178,22 @@ def test_choose_marks_one_reply_of_the_turn(auth_client, user):
     assert auth_client.post(f"/api/chat/messages/{question.pk}/choose").status_code == 409
 
 
+def test_a_reply_without_a_turn_cannot_be_chosen_and_nobody_elses_reply_changes(auth_client, user, other_user):
+    def turnless_reply(owner, chosen):
+        conversation = conversation_create(owner=owner)
+        return Message.objects.create(conversation=conversation, role="assistant", provider="demo", model="m",
+                                      status=ReplyStatus.COMPLETE, content="no question", chosen=chosen)
+
+    mine, theirs = turnless_reply(user, chosen=False), turnless_reply(other_user, chosen=True)
+    before = Message.objects.get(pk=theirs.pk).updated_at
+    response = auth_client.post(f"/api/chat/messages/{mine.pk}/choose")
+    assert response.status_code == 409
+    assert response.json()["detail"] == "This reply answers no message of the conversation, so it cannot be chosen."
+    theirs.refresh_from_db()
+    mine.refresh_from_db()
+    assert (theirs.chosen, theirs.updated_at, mine.chosen) == (True, before, False)
+
+
 def test_every_endpoint_refuses_another_users_conversation_as_not_found(api_client, user, other_user):
     conversation = conversation_create(owner=user, title="private")
     question = Message.objects.create(conversation=conversation, role="user", content="secret question")

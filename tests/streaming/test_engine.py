@@ -256,3 +256,29 @@ def test_a_reply_can_be_claimed_only_once(user):
     reply = make_turn(conversation, status=ReplyStatus.PENDING)
     assert reply_start(reply_id=reply.pk) is not None
     assert reply_start(reply_id=reply.pk) is None
+
+
+def test_one_stale_reply_that_cannot_be_ended_does_not_stop_the_sweep_ending_the_others(
+        user, settings, monkeypatch, caplog):
+    from chat.services import replies
+
+    settings.WEBOX_REPLY_STALE_SECONDS = 30
+    conversation = conversation_create(owner=user)
+    first, bad, last = (make_turn(conversation, status=ReplyStatus.STREAMING, content=text, updated_ago=120)
+                        for text in ("one", "two", "three"))
+    real_usage_fields = replies.usage_fields
+
+    def usage_fields(*, reply, **kwargs):
+        if reply.pk == bad.pk:
+            raise ValueError("a price row this reply alone trips over")
+        return real_usage_fields(reply=reply, **kwargs)
+
+    monkeypatch.setattr(replies, "usage_fields", usage_fields)
+    ended = replies_sweep_orphans()
+    assert sorted(m.pk for m in ended) == [first.pk, last.pk]
+    statuses = dict(Message.objects.filter(pk__in=[first.pk, bad.pk, last.pk]).values_list("pk", "status"))
+    assert statuses == {first.pk: ReplyStatus.ERROR, bad.pk: ReplyStatus.STREAMING, last.pk: ReplyStatus.ERROR}
+    assert f"could not end stale reply {bad.pk}" in caplog.text
+    # Left for the next sweep, which ends it once whatever tripped it is fixed.
+    monkeypatch.setattr(replies, "usage_fields", real_usage_fields)
+    assert [m.pk for m in replies_sweep_orphans()] == [bad.pk]

@@ -1,5 +1,6 @@
 """Every reply that asked a provider records its usage and cost, however it ended."""
 
+import asyncio
 import math
 from datetime import timedelta
 from decimal import Decimal
@@ -7,9 +8,11 @@ from decimal import Decimal
 import pytest
 from asgiref.sync import sync_to_async
 from django.utils import timezone
+from rest_framework.test import APIClient
 
+from accounts.models import MonthlyUsage
 from chat.context import estimate_tokens
-from chat.models import Message, ModelPrice, ReplyStatus
+from chat.models import Conversation, Message, ModelPrice, ReplyStatus
 from chat.providers import provider_create
 from chat.services import conversation_create, replies_sweep_orphans, reply_fail
 from testing.client import StreamLog
@@ -138,3 +141,53 @@ def test_a_reply_dropped_by_its_worker_gets_estimated_usage_from_the_sweep(user,
     assert stalled.completion_tokens == math.ceil(len("Partial text here") / 4)
     assert stalled.prompt_tokens == prompt_estimate(stalled.reply_to.content)
     assert stalled.usage_estimated is True
+
+
+LONG = "fake-echo;tokens=400;delay_ms=15"  # six seconds of text
+
+
+async def start_long_turn(user, message: str):
+    """A turn streaming LONG, its socket, and the text seen so far once 40 characters have arrived."""
+    conversation = await sync_to_async(conversation_create)(owner=user)
+    comm = await connect(user, conversation.pk)
+    log = StreamLog()
+    await collect_until(comm, log, lambda lg: lg.of_type("snapshot"))
+    result = await sync_to_async(send_turn)(user=user, conversation=conversation, message=message,
+                                            selected_providers=["gpt"], selected_models={"gpt": LONG})
+    reply_id = result.replies[0].pk
+    await collect_until(comm, log, lambda lg: len(lg.text[reply_id]) >= 40)
+    return conversation, comm, log.text[reply_id]
+
+
+async def month_tokens(user, timeout: float = 10.0) -> int:
+    """The user's tokens this month, once the ended reply has been charged."""
+    async with asyncio.timeout(timeout):
+        while not (row := await MonthlyUsage.objects.filter(user=user).afirst()):
+            await asyncio.sleep(0.05)
+    return row.tokens
+
+
+async def test_a_reply_deleted_with_its_conversation_mid_stream_still_counts_against_the_budget(
+        user, providers, settings):
+    settings.WEBOX_MONTHLY_TOKEN_BUDGET = 1_000_000
+    conversation, comm, seen = await start_long_turn(user, "delete me midway")
+    client = APIClient()
+    client.force_authenticate(user)
+    response = await sync_to_async(client.delete)(f"/api/chat/conversations/{conversation.pk}")
+    assert response.status_code == 204
+    tokens = await month_tokens(user)
+    completion = tokens - prompt_estimate("delete me midway")
+    assert math.ceil(len(seen) / 4) <= completion < math.ceil(len("".join(expected_reply("x", 400))) / 4)
+    await comm.disconnect()
+
+
+async def test_a_reply_whose_row_goes_without_a_stop_flag_stops_at_its_next_checkpoint_and_is_charged(
+        user, providers, settings):
+    """A claim that raced its conversation's deletion: nobody raised its stop flag, its row is gone."""
+    settings.WEBOX_CHECKPOINT_INTERVAL_MS = 100
+    conversation, comm, seen = await start_long_turn(user, "race the delete")
+    await Conversation.objects.filter(pk=conversation.pk).adelete()
+    tokens = await month_tokens(user, timeout=3.0)  # well before the six seconds of the whole reply
+    completion = tokens - prompt_estimate("race the delete")
+    assert math.ceil(len(seen) / 4) <= completion < math.ceil(len("".join(expected_reply("x", 400))) / 4)
+    await comm.disconnect()
