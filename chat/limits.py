@@ -24,6 +24,11 @@ from .models import ACTIVE_STATUSES, Message, Role
 
 # The cost budget counts costs in this currency (the price table's, genai-prices' and the dashboard's).
 BUDGET_CURRENCY = "USD"
+# Where a month's figures stop instead of overflowing MonthlyUsage's columns, so a reply's end never
+# fails on its owner's month: the tokens column's maximum; for the cost, the most with 15 significant
+# digits, which SQLite (decimals kept as floating point) gives back exactly.
+TOKENS_CEILING = 2**63 - 1
+COST_CEILING = Decimal("9999999.99999999")
 
 
 @dataclass(frozen=True)
@@ -127,8 +132,9 @@ def record_usage(*, reply) -> None:
 
     A reply with no known price adds no cost: the token budget is what bounds unpriced models.
     """
-    tokens = (reply.prompt_tokens or 0) + (reply.completion_tokens or 0)
+    tokens = min((reply.prompt_tokens or 0) + (reply.completion_tokens or 0), TOKENS_CEILING)
     cost = reply.cost if reply.cost is not None and reply.cost_currency == BUDGET_CURRENCY else Decimal(0)
+    cost = min(cost, COST_CEILING)
     if tokens <= 0 and not cost:
         return
     table = MonthlyUsage._meta.db_table
@@ -136,7 +142,10 @@ def record_usage(*, reply) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (user_id, month, tokens, cost) VALUES (%s, %s, %s, %s) "
-            f"ON CONFLICT (user_id, month) DO UPDATE SET tokens = {table}.tokens + excluded.tokens, "
-            f"cost = {table}.cost + excluded.cost",
+            f"ON CONFLICT (user_id, month) DO UPDATE SET "
+            f"tokens = CASE WHEN {table}.tokens > {TOKENS_CEILING} - excluded.tokens THEN {TOKENS_CEILING} "
+            f"ELSE {table}.tokens + excluded.tokens END, "
+            f"cost = CASE WHEN {table}.cost > {COST_CEILING} - excluded.cost THEN {COST_CEILING} "
+            f"ELSE {table}.cost + excluded.cost END",
             [reply.conversation.owner_id, _month_start(timezone.now()), tokens, cost],
         )
