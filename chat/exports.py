@@ -2,7 +2,11 @@
 
 The JSON format (``"format": "webox.conversations", "version": 1``) holds every conversation field
 a user can see and every message of it: each turn's user message and every reply to it, including
-regenerated versions, with provider, model, parameters, status, usage, timings and ``chosen``.
+regenerated versions, with provider, model, parameters, status, usage, timings, ``chosen`` and
+``imported``. Imported messages are history: shown in their conversation, marked ``imported``, and
+never counted in any usage figure (the dashboard's rollup, ``/metrics``, budgets), since webox did
+not measure them; a file cannot forge the site's usage, and exporting then importing does not
+double anyone's. Files without ``imported`` (older exports) import the same way.
 Message ids in a file are references inside that file only: an import creates new rows owned by
 the importing user and never looks an id up in the database, so ids from another account are
 harmless. An import is one transaction: a file is taken whole or refused whole. The file is read
@@ -36,18 +40,24 @@ MAX_CONTENT_CHARS = 1_000_000
 EXPORT_BATCH_ROWS = 200
 # JSON kept as it is (parameters, defaults, metadata) may nest this deep at most.
 MAX_NESTING = 6
+# A reply's figures at most. Imported replies count in no usage figure, but they are stored and shown:
+# 15 significant digits is what SQLite keeps exactly (it stores decimals as floating point).
+MAX_TOKENS = 10**9
+MAX_COST = Decimal("9999999.99999999")
 
 CONVERSATION_FIELDS = ("title", "system_prompt", "default_providers", "default_models", "default_params",
                        "context_mode", "archived", "metadata", "created_at", "updated_at")
 MESSAGE_FIELDS = ("role", "content", "provider", "model", "status", "error_code", "error_detail",
                   "prompt_tokens", "completion_tokens", "ttft_ms", "duration_ms", "finish_reason",
                   "parameters", "chosen", "seq", "created_at", "updated_at", "started_at", "completed_at",
-                  "cost", "cost_currency", "cost_estimated", "usage_estimated", "tokens_per_second")
+                  "cost", "cost_currency", "cost_estimated", "usage_estimated", "tokens_per_second", "imported")
 STAMPS = {"created_at", "updated_at"}
 TIME_FIELDS = {"created_at", "updated_at", "started_at", "completed_at"}
-INT_FIELDS = {"prompt_tokens", "completion_tokens", "ttft_ms", "duration_ms", "seq"}
+INT_FIELDS = {"prompt_tokens": MAX_TOKENS, "completion_tokens": MAX_TOKENS, "ttft_ms": 2**31 - 1,
+              "duration_ms": 2**31 - 1, "seq": 2**31 - 1}
 TEXT_LIMITS = {"provider": 100, "model": 200, "error_code": 40, "error_detail": 2000, "finish_reason": 40,
                "cost_currency": 3}
+# ``imported`` is written out but never read back: every message an import creates is imported.
 BOOL_FIELDS = {"chosen", "cost_estimated", "usage_estimated"}
 
 
@@ -233,12 +243,14 @@ class _Checker:
             self.fail(f"{name} is longer than {limit} characters.")
         return value
 
-    def integer(self, data: dict, name: str) -> int | None:
+    def integer(self, data: dict, name: str, *, limit: int) -> int | None:
         value = data.get(name)
         if value is None:
             return None
-        if isinstance(value, bool) or not isinstance(value, int) or not (0 <= value <= 2**31 - 1):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             self.fail(f"{name} must be a whole number from 0.")
+        if value > limit:
+            self.fail(f"{name} must be at most {limit}.")
         return value
 
     def amount(self, data: dict, name: str) -> Decimal | None:
@@ -249,8 +261,10 @@ class _Checker:
             amount = Decimal(value) if isinstance(value, str) else None
         except InvalidOperation:
             amount = None
-        if amount is None or not amount.is_finite() or amount < 0 or amount >= 10**8:
+        if amount is None or not amount.is_finite() or amount < 0:
             self.fail(f"{name} must be an amount written as text, such as \"0.0012\".")
+        if amount > MAX_COST:
+            self.fail(f"{name} must be at most {MAX_COST}.")
         return amount.quantize(Decimal("1e-8"))
 
     def rate(self, data: dict, name: str) -> float | None:
@@ -342,8 +356,8 @@ def _check_conversation(item, number: int) -> tuple[dict, list[tuple[object, obj
             message[name] = mcheck.boolean(raw, name)
         for name, limit in TEXT_LIMITS.items():
             message[name] = mcheck.text(raw, name, limit=limit)
-        for name in INT_FIELDS:
-            message[name] = mcheck.integer(raw, name)
+        for name, limit in INT_FIELDS.items():
+            message[name] = mcheck.integer(raw, name, limit=limit)
         if message["seq"] is None:
             message["seq"] = 0
         for name in TIME_FIELDS:
@@ -384,7 +398,8 @@ def conversations_import(*, owner, raw: bytes | str) -> list[Conversation]:
             times = {name: fields.pop(name) for name in ("created_at", "updated_at")}
             conversation = Conversation.objects.create(owner=owner, **fields)
             rows = [
-                Message(conversation=conversation, **{k: v for k, v in message.items() if k not in STAMPS})
+                Message(conversation=conversation, imported=True,
+                        **{k: v for k, v in message.items() if k not in STAMPS})
                 for _, _, message in messages
             ]
             # One insert in file order, so ids keep the order of turns (chat/context.py relies on it).

@@ -30,6 +30,11 @@ from .models import ACTIVE_STATUSES, Message, Role
 BUDGET_CURRENCY = "USD"
 MILLION = Decimal(1_000_000)
 COST_PLACES = Decimal("0.00000001")  # MonthlyUsage.cost's decimal places
+# Where a month's figures stop instead of overflowing MonthlyUsage's columns, so a reply's end never
+# fails on its owner's month: the tokens column's maximum; for the cost, the most with 15 significant
+# digits, which SQLite (decimals kept as floating point) gives back exactly.
+TOKENS_CEILING = 2**63 - 1
+COST_CEILING = Decimal("9999999.99999999")
 
 
 @dataclass(frozen=True)
@@ -176,8 +181,8 @@ def record_usage(*, reply) -> None:
 
     One atomic UPDATE.
     """
-    tokens = (reply.prompt_tokens or 0) + (reply.completion_tokens or 0)
-    cost = budget_cost(tokens=tokens, cost=reply.cost, currency=reply.cost_currency)
+    tokens = min((reply.prompt_tokens or 0) + (reply.completion_tokens or 0), TOKENS_CEILING)
+    cost = min(budget_cost(tokens=tokens, cost=reply.cost, currency=reply.cost_currency), COST_CEILING)
     if tokens <= 0 and not cost:
         return
     table = MonthlyUsage._meta.db_table
@@ -185,7 +190,10 @@ def record_usage(*, reply) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (user_id, month, tokens, cost) VALUES (%s, %s, %s, %s) "
-            f"ON CONFLICT (user_id, month) DO UPDATE SET tokens = {table}.tokens + excluded.tokens, "
-            f"cost = {table}.cost + excluded.cost",
+            f"ON CONFLICT (user_id, month) DO UPDATE SET "
+            f"tokens = CASE WHEN {table}.tokens > {TOKENS_CEILING} - excluded.tokens THEN {TOKENS_CEILING} "
+            f"ELSE {table}.tokens + excluded.tokens END, "
+            f"cost = CASE WHEN {table}.cost > {COST_CEILING} - excluded.cost THEN {COST_CEILING} "
+            f"ELSE {table}.cost + excluded.cost END",
             [reply.conversation.owner_id, _month_start(timezone.now()), tokens, cost],
         )

@@ -92,6 +92,9 @@ class Message(models.Model):
         default=False, help_text="Token counts estimated by webox, not sent by the provider."
     )
     tokens_per_second = models.FloatField(null=True, blank=True)
+    # Brought in by an import (chat/exports.py): history shown in its conversation, never webox's own
+    # measurement, so no usage figure (dashboard, /metrics, budgets) counts it.
+    imported = models.BooleanField(default=False, help_text="Brought in by an import: shown, never counted.")
 
     class Meta:
         ordering = ["created_at", "id"]

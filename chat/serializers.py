@@ -40,7 +40,7 @@ class MessageOutputSerializer(serializers.ModelSerializer):
             "id", "conversation_id", "role", "content", "content_html", "rendered_html", "rendered_upto",
             "provider", "model", "reply_to",
             "status", "error_code", "error_detail", "usage", "ttft_ms", "duration_ms", "finish_reason",
-            "parameters", "chosen", "seq", "created_at", "completed_at",
+            "parameters", "chosen", "seq", "created_at", "completed_at", "imported",
         ]
         read_only_fields = fields
 

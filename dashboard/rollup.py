@@ -13,6 +13,12 @@ bodies): the old row's figures are subtracted from its rollup rows and the new r
 rollup row left with no reply is deleted. ``rollup_rebuild`` recomputes both tables from the replies with the
 same expressions (the data migration, ``manage.py dashboard_rollup``, and after a SQLite table
 rebuild dropped the triggers), and ``rollup_differences`` compares the two.
+
+Imported replies are history, not usage webox measured: they never count (``counted``). No sum can
+overflow, so no reply's end can fail because of a rollup row: each reply's figures are bounded
+(``_figures``), every upsert saturates at its column's maximum and floors at 0 instead of
+overflowing, and the rebuild's sums saturate at the same maxima (``_sum``). Figures that large only
+come from absurd prices or provider counts; a saturated figure is the largest its column holds.
 """
 
 from __future__ import annotations
@@ -27,8 +33,8 @@ KEY = ["day", "provider", "model", "cost_currency", "error_code"]
 FIGURES = ["replies", "errors", "cancelled", "estimated", "priced", "prompt_tokens", "completion_tokens",
            "cost_units"]
 # A change to any of these of an ended reply changes a figure or a percentile of its day.
-WATCHED = ["role", "status", "created_at", "conversation_id", "provider", "model", "cost_currency", "error_code",
-           "prompt_tokens", "completion_tokens", "usage_estimated", "cost", "ttft_ms", "duration_ms",
+WATCHED = ["role", "imported", "status", "created_at", "conversation_id", "provider", "model", "cost_currency",
+           "error_code", "prompt_tokens", "completion_tokens", "usage_estimated", "cost", "ttft_ms", "duration_ms",
            "tokens_per_second"]
 PG_FUNCTION = "dashboard_usage_apply"
 # Where versions come from: a sequence on PostgreSQL (no lock between concurrent replies), a
@@ -43,13 +49,21 @@ PG_TIMINGS_INDEX_SQL = (
     f"CREATE INDEX IF NOT EXISTS {PG_TIMINGS_INDEX} ON chat_message "
     "(provider, model, ((created_at AT TIME ZONE 'UTC')::date)) "
     "INCLUDE (created_at, ttft_ms, duration_ms, tokens_per_second) "
-    "WHERE role = 'assistant' AND status IN ('complete', 'error', 'cancelled')"
+    "WHERE role = 'assistant' AND status IN ('complete', 'error', 'cancelled') AND NOT imported"
 )
+# The largest value of each figure's column (dashboard/models.py): counts are integers, sums bigints.
+INT_MAX, BIGINT_MAX = 2**31 - 1, 2**63 - 1
+CEILING = {f: INT_MAX for f in FIGURES} | {"prompt_tokens": BIGINT_MAX, "completion_tokens": BIGINT_MAX,
+                                          "cost_units": BIGINT_MAX}
+# One reply's share at most: a token count fits an integer column, a cost has 8 digits before the point.
+TOKENS_MAX, COST_UNITS_MAX = INT_MAX, 10**16 - 1
 
 
 @dataclass(frozen=True)
 class Dialect:
     day: str  # the UTC day of a timestamp column, {0} being the column
+    least: str  # the smaller of two values (a scalar function)
+    greatest: str  # the larger of two values
     is_distinct: str
     version: str  # this change's version, inside a trigger
     new_versions: str  # one new version per row of a SELECT (rebuild)
@@ -57,10 +71,11 @@ class Dialect:
 
 
 POSTGRESQL = Dialect(
-    day="(({0} AT TIME ZONE 'UTC')::date)", is_distinct="IS DISTINCT FROM", version="v",
+    day="(({0} AT TIME ZONE 'UTC')::date)", least="LEAST", greatest="GREATEST", is_distinct="IS DISTINCT FROM",
+    version="v",
     new_versions=f"nextval('{VERSIONS}')", setup=(f"CREATE SEQUENCE IF NOT EXISTS {VERSIONS}",))
 SQLITE = Dialect(
-    day="date({0})", is_distinct="IS NOT", version=f"(SELECT value FROM {VERSIONS})",
+    day="date({0})", least="MIN", greatest="MAX", is_distinct="IS NOT", version=f"(SELECT value FROM {VERSIONS})",
     new_versions=f"(SELECT value FROM {VERSIONS}) + ROW_NUMBER() OVER ()",
     setup=(f"CREATE TABLE IF NOT EXISTS {VERSIONS} (id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL)",
            f"INSERT OR IGNORE INTO {VERSIONS} (id, value) VALUES (1, 0)"))
@@ -76,8 +91,9 @@ def dialect(connection) -> Dialect:
 
 
 def counted(row: str) -> str:
-    """Whether a row of chat_message counts on the dashboard: an assistant reply that has ended."""
-    return f"({row}.role = 'assistant' AND {row}.status IN ('complete', 'error', 'cancelled'))"
+    """Whether a row of chat_message counts on the dashboard: an assistant reply that has ended, and
+    that webox generated (an imported one is history, not usage)."""
+    return f"({row}.role = 'assistant' AND {row}.status IN ('complete', 'error', 'cancelled') AND NOT {row}.imported)"
 
 
 def _key(row: str, d: Dialect) -> list[str]:
@@ -85,15 +101,31 @@ def _key(row: str, d: Dialect) -> list[str]:
             f"CASE WHEN {row}.status = 'error' THEN {row}.error_code ELSE '' END"]
 
 
-def _figures(row: str, sign: int) -> list[str]:
-    """One reply's figures, times ``sign``, in FIGURES order."""
+def _figures(row: str, sign: int, d: Dialect) -> list[str]:
+    """One reply's figures, times ``sign``, in FIGURES order, each bounded (SQLite's columns hold any
+    integer, and nothing but the import keeps a cost from being negative): between 0 and TOKENS_MAX
+    for token counts, COST_UNITS_MAX for the cost."""
     def when(condition: str) -> str:
         return f"CASE WHEN {condition} THEN {sign} ELSE 0 END"
 
+    def bounded(value: str, ceiling: int) -> str:
+        return f"{sign} * {d.least}({d.greatest}({value}, 0), {ceiling})"
+
     return [str(sign), when(f"{row}.status = 'error'"), when(f"{row}.status = 'cancelled'"),
             when(f"{row}.usage_estimated"), when(f"{row}.cost IS NOT NULL"),
-            f"{sign} * COALESCE({row}.prompt_tokens, 0)", f"{sign} * COALESCE({row}.completion_tokens, 0)",
-            f"{sign} * CAST(COALESCE(round({row}.cost * 100000000), 0) AS BIGINT)"]
+            bounded(f"COALESCE({row}.prompt_tokens, 0)", TOKENS_MAX),
+            bounded(f"COALESCE({row}.completion_tokens, 0)", TOKENS_MAX),
+            bounded(f"CAST(COALESCE(round({row}.cost * 100000000), 0) AS BIGINT)", COST_UNITS_MAX)]
+
+
+def _saturating(table: str, figure: str, sign: int) -> str:
+    """``figure`` of ``table``'s row plus the proposed one, held between 0 and its column's maximum.
+    Each comparison is written so that it cannot overflow itself (the added value is at most
+    COST_UNITS_MAX either way); the addition is made only when it fits."""
+    stored, added, ceiling = f"{table}.{figure}", f"excluded.{figure}", CEILING[figure]
+    if sign > 0:
+        return f"CASE WHEN {stored} > {ceiling} - {added} THEN {ceiling} ELSE {stored} + {added} END"
+    return f"CASE WHEN {stored} < -{added} THEN 0 ELSE {stored} + {added} END"
 
 
 def _owner(row: str) -> str:
@@ -102,7 +134,7 @@ def _owner(row: str) -> str:
 
 def _add(table: str, row: str, sign: int, d: Dialect, only_if: str) -> str:
     """Upsert: add one reply's figures (``sign`` -1 subtracts them) to its rollup row, if ``only_if``."""
-    values = [*_key(row, d), *_figures(row, sign), d.version]
+    values = [*_key(row, d), *_figures(row, sign, d), d.version]
     if table == USER:
         columns = ["owner_id", *KEY, *FIGURES, "version"]
         select = (f"SELECT c.owner_id, {', '.join(values)} FROM chat_conversation c "
@@ -112,7 +144,7 @@ def _add(table: str, row: str, sign: int, d: Dialect, only_if: str) -> str:
         columns = [*KEY, *FIGURES, "version"]
         select = f"SELECT {', '.join(values)} WHERE {only_if}"  # SQLite needs a WHERE before ON CONFLICT anyway
         conflict = KEY
-    updates = ", ".join([*(f"{f} = {table}.{f} + excluded.{f}" for f in FIGURES), "version = excluded.version"])
+    updates = ", ".join([*(f"{f} = {_saturating(table, f, sign)}" for f in FIGURES), "version = excluded.version"])
     return (f"INSERT INTO {table} ({', '.join(columns)}) {select} "
             f"ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {updates}")
 
@@ -182,9 +214,26 @@ def triggers_present(connection=default_connection) -> bool:
     return set(TRIGGERS.values()) <= names
 
 
+def _sum(figure: str, expression: str, d: Dialect) -> str:
+    """The sum of one figure over a group, held at its column's maximum as the triggers hold it.
+
+    PostgreSQL adds bigints as numeric, which cannot overflow. SQLite's SUM fails on an integer
+    overflow, so a cost (up to COST_UNITS_MAX a reply) is added as whole units and the rest apart,
+    neither of which can overflow before a group holds 2**31 replies (the replies column's own
+    bound), then put together only if it fits; token counts (up to TOKENS_MAX) are added whole."""
+    ceiling = CEILING[figure]
+    if d is POSTGRESQL:
+        return f"LEAST(SUM({expression}), {ceiling})"
+    if figure != "cost_units":
+        return f"MIN(SUM({expression}), {ceiling})"
+    high, low = f"SUM(({expression}) / 100000000)", f"SUM(({expression}) % 100000000)"
+    return f"CASE WHEN {high} > ({ceiling} - {low}) / 100000000 THEN {ceiling} ELSE {high} * 100000000 + {low} END"
+
+
 def _grouped(table: str, d: Dialect) -> str:
     """The rollup rows of ``table`` computed from the replies themselves (without version)."""
-    sums = ", ".join(f"SUM({expression})" for expression in _figures("m", 1))
+    sums = ", ".join(_sum(figure, expression, d)
+                     for figure, expression in zip(FIGURES, _figures("m", 1, d), strict=True))
     key = ", ".join(_key("m", d))
     if table == USER:
         return (f"SELECT c.owner_id, {key}, {sums} FROM chat_message m "

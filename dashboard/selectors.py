@@ -46,8 +46,9 @@ USER_FIGURES = ("replies", "errors", "priced", "prompt_tokens", "completion_toke
 
 
 def replies(filters: Filters) -> QuerySet:
-    """Ended replies in scope (one user's, or all for the site view), in the period, filtered."""
-    qs = Message.objects.filter(role=Role.ASSISTANT, status__in=ENDED,
+    """Ended replies in scope (one user's, or all for the site view), in the period, filtered.
+    Imported replies are history, not usage: left out, as the rollup leaves them out."""
+    qs = Message.objects.filter(role=Role.ASSISTANT, status__in=ENDED, imported=False,
                                 created_at__gte=filters.start, created_at__lt=filters.end)
     if filters.owner_id is not None:
         qs = qs.filter(conversation__owner_id=filters.owner_id)

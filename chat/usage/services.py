@@ -65,7 +65,8 @@ def replies_usage_backfill(*, batch_size: int = 500, recompute: bool = False,
     price change). Works in batches of ``batch_size``, each in its own transaction, by id.
     """
     ended = (
-        Message.objects.filter(role=Role.ASSISTANT, started_at__isnull=False)
+        # Imported replies keep the figures of their file: webox measured none of them.
+        Message.objects.filter(role=Role.ASSISTANT, started_at__isnull=False, imported=False)
         .exclude(status__in=[ReplyStatus.PENDING, ReplyStatus.STREAMING])
         .exclude(error_code=ErrorCode.PROVIDER_UNKNOWN)
     )

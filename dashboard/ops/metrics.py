@@ -91,7 +91,8 @@ class RepliesCollector:
     """Every webox figure, read when the registry is collected."""
 
     def collect(self):
-        replies = Message.objects.filter(role=Role.ASSISTANT)
+        # Imported replies are history, not what this webox did.
+        replies = Message.objects.filter(role=Role.ASSISTANT, imported=False)
         labels = Labels()
 
         started = CounterMetricFamily("webox_replies_started", "Replies a runner began generating.",

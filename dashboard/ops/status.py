@@ -116,7 +116,8 @@ def replies_now(*, stale_seconds: int | None = None) -> dict:
 
 def failures_last_hour() -> list[dict]:
     since = timezone.now() - timedelta(hours=1)
-    rows = (Message.objects.filter(role=Role.ASSISTANT, status=ReplyStatus.ERROR, completed_at__gte=since)
+    rows = (Message.objects.filter(role=Role.ASSISTANT, status=ReplyStatus.ERROR, completed_at__gte=since,
+                                   imported=False)
             .values("provider", "error_code").annotate(count=Count("id")).order_by("-count", "provider", "error_code"))
     return list(rows)
 
