@@ -7,11 +7,7 @@ import hashlib
 from django.conf import settings
 
 from webox import throttles
-
-
-def client_address(request) -> str:
-    # daphne sets REMOTE_ADDR from X-Forwarded-For only when run with --proxy-headers.
-    return request.META.get("REMOTE_ADDR") or "unknown"
+from webox.client_address import client_address
 
 
 def _account(username) -> str:
