@@ -1,4 +1,5 @@
-"""Users in the admin: Django's user admin, with each user's chat totals and (de)activation."""
+"""Users in the admin: Django's user admin, with each user's chat totals and (de)activation; the
+admin's log-in form, limited like the others."""
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
@@ -7,6 +8,7 @@ from django.db.models.functions import Coalesce
 
 from chat.models import Conversation, Message, Role
 
+from .forms import AdminLoginForm
 from .models import MonthlyUsage, User, UserLimits
 from .services import user_set_active
 
@@ -39,6 +41,10 @@ class MonthlyUsageInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None):
         return False
+
+
+# Attempts are limited like the other log-ins; accounts.views.admin_login answers 429.
+admin.site.login_form = AdminLoginForm
 
 
 @admin.register(User)

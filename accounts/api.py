@@ -73,15 +73,18 @@ class MeApi(APIView):
 
 
 class TokenObtainApi(jwt_views.TokenObtainPairView):
-    """simplejwt's view, with attempts limited per address and per account."""
+    """simplejwt's view, with failed attempts limited per address and per account (accounts.throttles)."""
 
     def post(self, request, *args, **kwargs):
         username = request.data.get("username") if hasattr(request.data, "get") else None
         try:
-            throttles.check_login(request, username)
+            attempt = throttles.login_attempt(request, username)
         except limits.Throttled as exc:
             raise _throttled(exc) from None
-        return super().post(request, *args, **kwargs)
+        response = super().post(request, *args, **kwargs)
+        if response.status_code == status.HTTP_200_OK:
+            attempt.succeeded()
+        return response
 
 
 class TokenRefreshSerializer(jwt_serializers.TokenRefreshSerializer):

@@ -1,7 +1,38 @@
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
+from webox.throttles import Throttled
+
+from . import throttles
 from .services import SignupRefused, user_register
+
+
+class LimitedLoginMixin:
+    """Counts each log-in as an attempt (accounts.throttles): over a limit the password is not
+    checked, the form gets the limit's message and ``throttled`` holds it (the view answers 429)."""
+
+    throttled: Throttled | None = None
+
+    def clean(self):
+        try:
+            attempt = throttles.login_attempt(self.request, self.data.get("username"))
+        except Throttled as exc:
+            self.throttled = exc
+            raise ValidationError(exc.detail, code="throttled") from None
+        cleaned = super().clean()  # a wrong password or a refused account raises: a failure
+        if self.user_cache is not None:
+            attempt.succeeded()
+        return cleaned
+
+
+class LoginForm(LimitedLoginMixin, AuthenticationForm):
+    pass
+
+
+class AdminLoginForm(LimitedLoginMixin, AdminAuthenticationForm):
+    pass
 
 
 class RegisterForm(forms.Form):

@@ -1,3 +1,4 @@
+from django.contrib import admin
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.http import Http404
@@ -7,7 +8,7 @@ from django.views.decorators.http import require_http_methods
 from webox.throttles import Throttled
 
 from . import throttles
-from .forms import RegisterForm
+from .forms import LoginForm, RegisterForm
 from .services import SIGNUP_CLOSED, SIGNUP_INVITE, invitation_get_usable, signup_mode
 
 
@@ -43,14 +44,20 @@ def register(request):
 class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
+    authentication_form = LoginForm
 
-    def post(self, request, *args, **kwargs):
-        try:
-            throttles.check_login(request, request.POST.get("username"))
-        except Throttled as exc:
-            context = self.get_context_data(form=self.get_form_class()(request), limit_error=exc.detail)
-            return _too_many(self.render_to_response(context), exc)
-        return super().post(request, *args, **kwargs)
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        return _too_many(response, form.throttled) if form.throttled else response
+
+
+def admin_login(request):
+    """The admin site's log-in, limited like the others (its form is ``AdminLoginForm``, set in
+    accounts/admin.py); answered 429 when a limit refused the attempt."""
+    response = admin.site.login(request)
+    form = (getattr(response, "context_data", None) or {}).get("form")
+    exc = getattr(form, "throttled", None)
+    return _too_many(response, exc) if exc else response
 
 
 class LogoutView(auth_views.LogoutView):

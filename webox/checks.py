@@ -5,6 +5,8 @@ from django.core.checks import Error, Tags, register
 
 from chat.hooks import replies_stored
 
+from .client_address import trusted_networks
+
 
 @register(Tags.security, deploy=False)
 def check_secret_key(app_configs, **kwargs):
@@ -49,4 +51,15 @@ def check_stored_replies_start(app_configs, **kwargs):
                 id="webox.E004",
             )
         ]
+    return []
+
+
+@register(Tags.security)
+def check_trusted_proxies(app_configs, **kwargs):
+    try:
+        trusted_networks(tuple(settings.WEBOX_TRUSTED_PROXIES))
+    except ValueError as exc:
+        return [Error(f"WEBOX_TRUSTED_PROXIES: {exc}.",
+                      hint="List the proxies' addresses or networks, comma-separated (10.0.0.5,10.1.0.0/16).",
+                      id="webox.E005")]
     return []

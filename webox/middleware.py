@@ -1,4 +1,5 @@
-"""Request middleware: a request id on every request, its response and its log lines; a 503, not a 500,
+"""Request middleware: a request id on every request, its response and its log lines (the request's
+own line also names the client address, webox.client_address); a 503, not a 500,
 when no database connection is free; bad requests that Django would answer with an HTML error page
 get a JSON ``detail`` instead."""
 
@@ -13,6 +14,7 @@ from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 
 from . import logging_context
+from .client_address import client_address
 from .database import BUSY_DETAIL, BUSY_RETRY_AFTER_SECONDS, database_busy
 
 logger = logging.getLogger("webox.request")
@@ -40,6 +42,7 @@ class RequestContextMiddleware:
             response[REQUEST_ID_HEADER] = request.request_id
             logger.info("%s %s %s", request.method, request.path, response.status_code,
                         extra={"status": response.status_code, "method": request.method,
+                               "client": client_address(request),
                                "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
             return response
         finally:

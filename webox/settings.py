@@ -249,6 +249,9 @@ WEBOX_REPLY_MAX_CHARS = env_int("WEBOX_REPLY_MAX_CHARS", 200_000)
 # /metrics outside DEBUG: a bearer token and/or client addresses or networks (CIDR) allowed.
 WEBOX_METRICS_TOKEN = env_str("WEBOX_METRICS_TOKEN")
 WEBOX_METRICS_ALLOW = env_list("WEBOX_METRICS_ALLOW")
+# Proxies (IPs or CIDR networks) whose X-Forwarded-For is believed, right to left
+# (webox/client_address.py). Empty: the peer is the client and the header is ignored.
+WEBOX_TRUSTED_PROXIES = env_list("WEBOX_TRUSTED_PROXIES")
 # Who may create an account: "open" (anyone), "invite" (with a staff-made invitation), "closed".
 WEBOX_SIGNUP = env_str("WEBOX_SIGNUP", "open")
 

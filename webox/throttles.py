@@ -41,16 +41,16 @@ class Throttled(Exception):
         super().__init__(self.detail)
 
 
-def hit(scope: str, ident: str, rate: Rate | str) -> None:
+def hit(scope: str, ident: str, rate: Rate | str) -> str | None:
     """Count one attempt of ``ident`` at ``scope``; raise ``Throttled`` when it is over the rate.
 
     Every attempt counts, refused ones too, so hammering does not reopen the window early.
     A cache that cannot be reached lets the attempt through (logged): a Redis outage must not
-    lock every user out.
+    lock every user out. Returns the counter's key, for ``refund`` (None when nothing was counted).
     """
     rate = Rate.parse(rate) if isinstance(rate, str) else rate
     if rate.count == 0:
-        return
+        return None
     now = time.time()
     window = int(now // rate.seconds) * rate.seconds
     key = f"throttle:{scope}:{ident}:{window}"
@@ -63,6 +63,21 @@ def hit(scope: str, ident: str, rate: Rate | str) -> None:
             count = 1
     except Exception:
         logger.warning("throttle %s not counted: the cache is unreachable", scope, exc_info=True)
-        return
+        return None
     if count > rate.count:
         raise Throttled(max(1, math.ceil(window + rate.seconds - now)))
+    return key
+
+
+def refund(key: str | None) -> None:
+    """Give back an attempt ``hit`` counted (under the key it returned), for limits that count
+    only failures: the attempt takes its place first, so that attempts running at the same time
+    cannot all slip under the limit, and gives it back once it turns out to have succeeded."""
+    if key is None:
+        return
+    try:
+        cache.decr(key)
+    except ValueError:
+        pass  # the window ended meanwhile: its count is gone anyway
+    except Exception:
+        logger.warning("throttle refund of %s lost: the cache is unreachable", key, exc_info=True)

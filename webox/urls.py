@@ -2,12 +2,15 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
+from accounts import views as accounts_views
+
 from . import views
 
 urlpatterns = [
     # /healthz, /healthz/live, /healthz/ready, /metrics and /api/ops/*
     path("", include("dashboard.ops.urls")),
     path("favicon.ico", views.favicon, name="favicon"),
+    path("admin/login/", accounts_views.admin_login),  # before the admin's own: limited log-ins
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("api/auth/", include("accounts.api_urls")),

@@ -38,6 +38,7 @@ from rest_framework.views import APIView
 
 from chat.errors import ChatError, ChatNotFound
 from chat.services import reply_end_stuck
+from webox.client_address import client_address
 
 from . import health
 from .metrics import render_metrics
@@ -78,7 +79,7 @@ def _allowed(request) -> bool:
     if token and header.startswith("Bearer ") and hmac.compare_digest(header[7:].encode(), token.encode()):
         return True
     try:
-        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+        address = ipaddress.ip_address(client_address(request))
     except ValueError:
         return False
     return any(address in ipaddress.ip_network(network, strict=False) for network in settings.WEBOX_METRICS_ALLOW)
