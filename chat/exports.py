@@ -28,6 +28,7 @@ from django.utils.dateparse import parse_datetime
 
 from . import limits
 from .models import ACTIVE_STATUSES, ContextMode, Conversation, Message, ReplyStatus, Role
+from .usage.services import REPLY_MAX_COST, REPLY_MAX_TOKENS
 
 FORMAT = "webox.conversations"
 VERSION = 1
@@ -40,10 +41,10 @@ MAX_CONTENT_CHARS = 1_000_000
 EXPORT_BATCH_ROWS = 200
 # JSON kept as it is (parameters, defaults, metadata) may nest this deep at most.
 MAX_NESTING = 6
-# A reply's figures at most. Imported replies count in no usage figure, but they are stored and shown:
-# 15 significant digits is what SQLite keeps exactly (it stores decimals as floating point).
-MAX_TOKENS = 10**9
-MAX_COST = Decimal("9999999.99999999")
+# A reply's figures at most, as for a reply webox ends itself. Imported replies count in no usage
+# figure, but they are stored and shown.
+MAX_TOKENS = REPLY_MAX_TOKENS
+MAX_COST = REPLY_MAX_COST
 
 CONVERSATION_FIELDS = ("title", "system_prompt", "default_providers", "default_models", "default_params",
                        "context_mode", "archived", "metadata", "created_at", "updated_at")

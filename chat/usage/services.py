@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 
 from django.db import transaction
 
@@ -11,6 +12,12 @@ from chat.providers import ErrorCode, ProviderConfig, get_provider_config
 
 from .pricing import reply_cost
 from .tokens import estimate_completion_tokens, estimate_prompt_tokens
+
+# A reply's figures at most, whatever a provider reports or a price works out to: they fit the
+# columns (and the usage sums) with room to spare, and 15 significant digits of cost are what SQLite
+# keeps exactly. Imports are held to the same bounds (chat/exports.py).
+REPLY_MAX_TOKENS = 10**9
+REPLY_MAX_COST = Decimal("9999999.99999999")
 
 
 def tokens_per_second(*, completion_tokens: int | None, ttft_ms: int | None, duration_ms: int | None) -> float | None:
@@ -40,13 +47,14 @@ def usage_fields(*, reply: Message, asked: bool, prompt_tokens: int | None = Non
     if prompt_tokens is None:
         prompt_tokens = estimate_prompt_tokens(reply, context_tokens=config.context_tokens if config else None)
         estimated = True
+    prompt_tokens, completion_tokens = min(prompt_tokens, REPLY_MAX_TOKENS), min(completion_tokens, REPLY_MAX_TOKENS)
     cost = reply_cost(config=config, provider=reply.provider, model=reply.model, prompt_tokens=prompt_tokens,
                       completion_tokens=completion_tokens, at=reply.started_at or reply.created_at)
     return {
         "prompt_tokens": prompt_tokens,
         "completion_tokens": completion_tokens,
         "usage_estimated": estimated,
-        "cost": cost.amount if cost else None,
+        "cost": min(cost.amount, REPLY_MAX_COST) if cost else None,
         "cost_currency": cost.currency if cost else "",
         "cost_estimated": bool(cost) and estimated,
         "tokens_per_second": tokens_per_second(completion_tokens=completion_tokens, ttft_ms=reply.ttft_ms,

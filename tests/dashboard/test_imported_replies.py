@@ -1,6 +1,7 @@
 """Usage is what webox measured: imported replies are shown, never counted, and no rollup row — the
 site's, a user's, a month's — can make a reply's end fail, however large its figures."""
 
+import json
 from datetime import timedelta
 from decimal import Decimal
 from io import StringIO
@@ -16,6 +17,7 @@ from chat.limits import COST_CEILING
 from chat.models import Conversation, Message, ModelPrice, ReplyStatus
 from chat.providers import StreamResult
 from chat.services import replies_sweep_orphans, reply_complete
+from chat.usage.services import REPLY_MAX_COST, REPLY_MAX_TOKENS
 from dashboard.models import DailyUsage, UserDailyUsage
 from dashboard.rollup import BIGINT_MAX, INT_MAX, rollup_differences
 
@@ -101,14 +103,14 @@ def test_exporting_then_importing_does_not_double_a_users_figures(user, prices):
     complete(user, p=30, c=40)
     client = client_for(user)
     before = summary(client)
-    exported = client.get("/api/chat/export?format=json")
-    assert all(m["imported"] is False for c in exported.json()["conversations"] for m in c["messages"])
+    exported = b"".join(client.get("/api/chat/export?format=json").streaming_content)  # exports stream
+    assert all(m["imported"] is False for c in json.loads(exported)["conversations"] for m in c["messages"])
 
-    assert client.post("/api/chat/import", exported.content, content_type="application/json").status_code == 201
+    assert client.post("/api/chat/import", exported, content_type="application/json").status_code == 201
 
     assert summary(client) == before
     assert Message.objects.filter(imported=True).count() == 4
-    again = client.get("/api/chat/export?format=json").json()["conversations"]
+    again = json.loads(b"".join(client.get("/api/chat/export?format=json").streaming_content))["conversations"]
     assert sorted(m["imported"] for c in again for m in c["messages"]) == [False] * 4 + [True] * 4
 
 
@@ -161,3 +163,24 @@ def test_sums_past_the_bigint_maximum_stop_there_in_the_triggers_and_the_rebuild
     call_command("dashboard_rollup", stdout=StringIO())
     assert (DailyUsage.objects.get().replies, DailyUsage.objects.get().cost_units) == (925, BIGINT_MAX)
     assert rollup_differences() == []
+
+
+def test_a_provider_reporting_absurd_counts_still_ends_its_reply_within_the_columns(user):
+    """Counts past any column (2**40 tokens) and the cost they price to: the reply ends, its figures
+    stop at the bounds a reply may hold, and its conversation still reads."""
+    ModelPrice.objects.create(provider="gpt", model="m-a", input_price_per_mtok=Decimal(99_999_999),
+                              output_price_per_mtok=Decimal(99_999_999))
+    reply = started(user)
+
+    ended = reply_complete(reply_id=reply.pk, content="answer", seq=1, result=StreamResult(
+        finish_reason="stop", prompt_tokens=2**40, completion_tokens=2**40, ttft_ms=1, duration_ms=2))
+
+    assert ended is not None
+    stored = Message.objects.get(pk=reply.pk)
+    assert stored.status == ReplyStatus.COMPLETE
+    assert (stored.prompt_tokens, stored.completion_tokens) == (REPLY_MAX_TOKENS, REPLY_MAX_TOKENS)
+    assert stored.cost == REPLY_MAX_COST
+    response = client_for(user).get(f"/api/chat/conversations/{stored.conversation_id}")
+    assert response.status_code == 200
+    [shown] = [m for m in response.json()["messages"] if m["id"] == reply.pk]
+    assert Decimal(shown["usage"]["cost"]) == REPLY_MAX_COST
