@@ -37,7 +37,8 @@ def daphne_and_worker(tmp_path):
     # Well under what the silent socket piles up (about 2 MB of deltas beyond the kernel's buffers),
     # well over what a reading client on a loaded machine falls behind by (64 KiB was too little).
     daphne, port = start_daphne(tmp_path, child_env(WEBOX_WS_MAX_PENDING_BYTES="524288"))
-    worker = start_worker(tmp_path, child_env())
+    # Replies of about 300 KB: past the default size cap of a reply, which this test is not about.
+    worker = start_worker(tmp_path, child_env(WEBOX_REPLY_MAX_CHARS="0"))
     yield port, daphne
     worker.stop()
     daphne.stop()
