@@ -25,6 +25,7 @@ admin: install
 
 test: install
 	./scripts/ensure-chromium
+	./scripts/ensure-nginx
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) manage.py makemigrations --check --dry-run

@@ -7,6 +7,7 @@ Debian's nginx with the site file in front of daphne servers on loopback, nothin
 
 from __future__ import annotations
 
+import getpass
 import re
 import shlex
 import shutil
@@ -78,12 +79,14 @@ def render_site(upstream_ports: list[int], listen_port: int, static_root: Path) 
 
 
 def nginx_conf(directory: Path, site: str) -> Path:
-    """A main configuration around ``site`` that keeps every file nginx writes inside ``directory``."""
+    """A main configuration around ``site`` that keeps every file nginx writes inside ``directory``; its workers run
+    as this user (as root, nginx would switch them to nobody, who cannot read a test's folders)."""
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "site.conf").write_text(site)
     conf = directory / "nginx.conf"
     conf.write_text(f"""
 daemon off;
+user {getpass.getuser()};
 worker_processes 1;
 pid {directory}/nginx.pid;
 error_log {directory}/error.log warn;

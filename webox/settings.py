@@ -215,8 +215,11 @@ WEBOX_CELERY_PROVIDER_QUEUES = dict(
     (name.strip(), queue.strip()) for name, _, queue in
     (item.partition("=") for item in env_list("WEBOX_CELERY_PROVIDER_QUEUES")) if name.strip() and queue.strip()
 )
-CELERY_TASK_QUEUES = {queue: {} for queue in dict.fromkeys([CELERY_TASK_DEFAULT_QUEUE,
-                                                           *WEBOX_CELERY_PROVIDER_QUEUES.values()])}
+# Each bound as Celery binds a queue it creates itself (a direct exchange of its name), so processes of an
+# older release, which created the queue that way, still deliver to it during a rolling upgrade.
+CELERY_TASK_QUEUES = {queue: {"exchange": queue, "exchange_type": "direct", "routing_key": queue}
+                      for queue in dict.fromkeys([CELERY_TASK_DEFAULT_QUEUE,
+                                                *WEBOX_CELERY_PROVIDER_QUEUES.values()])}
 CELERY_TASK_ROUTES = ("webox.celery.route_task",)
 # Acked on receipt, never redelivered once started: a provider call must never run twice. A reply
 # whose worker died mid-stream is ended (as "orphaned", its text kept) by the sweep, never retried.
