@@ -271,8 +271,8 @@ WEBOX_PROVIDER_BACKOFF_BASE = env_float("WEBOX_PROVIDER_BACKOFF_BASE", 0.5)
 # (deadline_exceeded, too_long). 0: no limit.
 WEBOX_REPLY_DEADLINE_SECONDS = env_float("WEBOX_REPLY_DEADLINE_SECONDS", 600.0)
 WEBOX_REPLY_MAX_CHARS = env_int("WEBOX_REPLY_MAX_CHARS", 200_000)
-# Celery's time limits: a backstop under the engine's own deadline (WEBOX_REPLY_DEADLINE_SECONDS), which ends a reply cleanly
-# with its text; only prefork enforces these (the threads pool cannot stop a thread).
+# Celery's time limits: a backstop under the engine's own deadline (WEBOX_REPLY_DEADLINE_SECONDS), which ends
+# a reply cleanly with its text; only prefork enforces these (the threads pool cannot stop a thread).
 CELERY_TASK_SOFT_TIME_LIMIT = env_float("WEBOX_CELERY_SOFT_TIME_LIMIT", (WEBOX_REPLY_DEADLINE_SECONDS or 3600) + 60)
 CELERY_TASK_TIME_LIMIT = env_float("WEBOX_CELERY_TIME_LIMIT", CELERY_TASK_SOFT_TIME_LIMIT + 30)
 if WEBOX_REPLY_DEADLINE_SECONDS and not (

@@ -28,7 +28,7 @@ PROVIDER_VARIABLE = re.compile(r"^(OPENAI|ANTHROPIC|OLLAMA)_[A-Z_]+$")
 
 
 def settings_variables() -> set[str]:
-    """Every environment variable webox/settings.py reads: the first argument of its env_* helpers and os.environ.get."""
+    """Every environment variable webox/settings.py reads: the first argument of its env_* helpers, os.environ.get."""
     readers = {"env_str", "env_bool", "env_int", "env_float", "env_list", "os.environ.get", "os.getenv"}
     tree = ast.parse((ROOT / "webox" / "settings.py").read_text())
     return {call.args[0].value for call in ast.walk(tree)
