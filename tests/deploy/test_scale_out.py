@@ -28,7 +28,7 @@ import pytest
 from celery import Celery
 from django.conf import settings
 from rest_framework_simplejwt.tokens import RefreshToken
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from chat.models import Message, ReplyStatus
 from chat.providers import provider_create
@@ -114,10 +114,11 @@ def stack(django_db_setup, tmp_path_factory):
             workers = [pool.submit(stack.start_worker, name) for name in ("w1", "w2")]
             beat = procfile_process("beat", env, tmp / "beat.log", "--schedule", str(tmp / "beat-schedule"))
             stack.others.append(beat)
-            for name, web in zip("AB", webs, strict=True):
-                stack.webs[name] = web.result()
-            for worker in workers:
-                worker.result()
+            # Every process that started is in ``stack`` (and stopped below) before any failure is raised.
+            stack.webs.update((name, web.result()) for name, web in zip("AB", webs, strict=True)
+                              if web.exception() is None)
+            for future in (*webs, *workers):
+                future.result()
         beat.wait_for_output("beat: Starting")
         stack.nginx = Nginx(tmp / "nginx", [port for _, port in stack.webs.values()], static).start()
         yield stack
@@ -311,7 +312,7 @@ async def follow(port: int, conversation_id: int, token: str, reply_ids, timeout
             async with ChatSocket(port, conversation_id, token) as sock:
                 await sock.until(ended(reply_ids), timeout=deadline - time.monotonic())
                 return sock.log, reconnects
-        except (ConnectionClosed, OSError):
+        except (ConnectionClosed, InvalidHandshake, OSError):  # closed by the stopping instance, or refused by it
             reconnects += 1
             await asyncio.sleep(0.2)
 

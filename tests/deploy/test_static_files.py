@@ -66,6 +66,8 @@ async def get(path: str, **headers: str) -> dict:
             "headers": {k.decode().lower(): v.decode() for k, v in start["headers"]}}
 
 
+# Django reads WhiteNoise's file (a sync iterator) in one thread hop, and says so (docs/deployment.md, "Static files").
+@pytest.mark.filterwarnings("ignore:StreamingHttpResponse must consume synchronous iterators")
 async def test_daphne_serves_a_hashed_static_file_compressed_and_cached_for_a_year(collected):
     root, manifest = collected
     name = "chat/chat.css"
