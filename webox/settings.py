@@ -392,7 +392,10 @@ CONTENT_SECURITY_POLICY = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "webox.logging_context.ContextFilter"}},
+    "filters": {
+        "context": {"()": "webox.logging_context.ContextFilter"},
+        "without_server_request_lines": {"()": "webox.logging_context.WithoutServerRequestLines"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
         "json": {"()": "webox.logging_context.WeboxJsonFormatter"},
@@ -402,6 +405,10 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env_str("WEBOX_LOG_LEVEL", "INFO")},
     "loggers": {
+        # Each line once: Django's own console handler (DEBUG only) would print django.* lines a
+        # second time, unformatted, before they reach the root's.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.channels.server": {"filters": ["without_server_request_lines"]},
         # The SDKs' HTTP clients log request lines at INFO; keep them quiet so that no
         # header or URL with a credential can reach the log.
         "httpx": {"level": "WARNING"},
