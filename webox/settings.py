@@ -266,6 +266,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 30,
     "EXCEPTION_HANDLER": "webox.api.exception_handler",
+    "VIEW_NAME_FUNCTION": "webox.api.view_name",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer", "webox.api.BrowsableAPIRenderer"],
     "DEFAULT_PARSER_CLASSES": [
         "webox.api.JSONParser",
@@ -360,7 +361,7 @@ WEBOX_MAX_UPLOAD_BYTES = env_int("WEBOX_MAX_UPLOAD_BYTES", 21 * 1024 * 1024)
 
 # --- Content-Security-Policy (django-csp 4) ------------------------------------------------
 # No inline script, no inline handlers, nothing from another origin. The one inline script
-# (the chat page's import map) carries the per-request nonce.
+# (the chat page's import map) carries the per-request nonce, and so do ReDoc's <style> elements.
 import base64  # noqa: E402
 import hashlib  # noqa: E402
 
@@ -375,7 +376,8 @@ CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF, NONCE],
-        "style-src": [SELF],
+        # The nonce is sent only on pages that use it: ReDoc's generated <style> elements (api_docs/redoc.html).
+        "style-src": [SELF, NONCE],
         "style-src-attr": [UNSAFE_HASHES, *_TABLE_ALIGN],
         "img-src": [SELF, "data:"],
         "font-src": [SELF],
