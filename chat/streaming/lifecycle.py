@@ -4,8 +4,9 @@ In the embedded default one daphne process calls the providers on its own loop, 
 reply there is. When it stops (Ctrl-C, SIGTERM) it publishes and stores each streaming reply's
 text so far and ends it as ``interrupted``; when it starts, it ends at once whatever a previous
 process left behind (killed without a chance to do so, or stopped under the autoreloader), instead
-of leaving it to the orphan sweep minutes later. With the Celery runner other processes own the
-replies, so nothing here applies: the sweep is what ends a dead worker's replies.
+of leaving it to the orphan sweep minutes later. With the Celery runner, or with the embedded runner
+behind a Redis channel layer (where several daphne processes may each run their own replies),
+other processes may own replies, so nothing here applies: the sweep ends a dead process's replies.
 
 Both hooks hang on twisted's reactor, which runs only in a process that daphne serves (``daphne``
 or ``manage.py runserver``); ``webox/asgi.py`` installs them through ``chat.streaming.routing``.
@@ -34,14 +35,16 @@ STOP_TIMEOUT_SECONDS = 10.0
 
 
 def end_replies_with_server() -> bool:
-    """Under daphne with the embedded runner: end left-behind replies on start, and live ones on stop.
+    """Under daphne in the embedded default: end left-behind replies on start, and live ones on stop.
 
     True when the hooks were installed. Elsewhere (the test client, a management command, a Celery
-    worker, a daphne whose replies run on workers) it does nothing.
+    worker, a daphne that may share its replies' database with others) it does nothing.
     """
+    if settings.WEBOX_RUNNER != "embedded" or settings.REDIS_URL:
+        return False
     # daphne's server module installs the asyncio reactor when it is imported, before the
     # application loads; importing it here would install one in processes that serve nothing.
-    if settings.WEBOX_RUNNER != "embedded" or "daphne.server" not in sys.modules:
+    if "daphne.server" not in sys.modules:
         return False
     from twisted.internet import reactor
 
