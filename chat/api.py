@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from . import exports, limits, search, services
 from .errors import ChatError, ChatInputError
 from .models import ContextMode
+from .providers import provider_catalog
 from .selectors import (
     ConversationNotFound,
     conversation_get_for_user,
@@ -87,6 +88,15 @@ class ParametersSerializer(serializers.Serializer):
 
 
 class SendApi(APIView):
+    """Send one message to one or more providers: answers 202 with the stored message and one
+    `pending` reply per provider; the replies then stream over the conversation's WebSocket.
+
+    Leave `conversation_id` empty to start a new conversation. Each provider answers with its
+    default model unless `selected_models` names another (in the JSON body).
+    """
+
+    name = "Send a message"
+
     class SendInputSerializer(serializers.Serializer):
         conversation_id = serializers.IntegerField(required=False, allow_null=True)
         message = serializers.CharField(trim_whitespace=False, max_length=inputs.MAX_MESSAGE_CHARS)
@@ -104,6 +114,22 @@ class SendApi(APIView):
         conversation = ConversationOutputSerializer()
         user_message = MessageOutputSerializer()
         replies = MessageOutputSerializer(many=True)
+
+    class SendFormSerializer(serializers.Serializer):
+        """The browsable API's form: the fields a person fills in (the JSON body takes them all)."""
+
+        conversation_id = serializers.IntegerField(required=False, allow_null=True,
+                                                   help_text="Empty: a new conversation.")
+        message = serializers.CharField(style={"base_template": "textarea.html", "rows": 4})
+        selected_providers = serializers.MultipleChoiceField(choices=[])
+        temperature = temperature_field()
+        max_tokens = max_tokens_field()
+
+    def get_serializer(self, *args, **kwargs):
+        """The browsable API's form, offering the providers this user can pick."""
+        form = self.SendFormSerializer(*args, **kwargs)
+        form.fields["selected_providers"].choices = [(c.name, c.name) for c in provider_catalog()]
+        return form
 
     @extend_schema(request=SendInputSerializer, responses={202: SendOutputSerializer},
                    summary="Send one message to several providers; the replies stream over the WebSocket.")
@@ -152,6 +178,13 @@ class ConversationPageSerializer(serializers.Serializer):
 
 
 class ConversationListApi(APIView):
+    """One's conversations, most recently active first, 30 a page (`page`, `page_size`), without the
+    archived ones unless `archived=true` or `all`; `q` keeps the titles that contain it.
+    POST creates an empty conversation.
+    """
+
+    name = "Conversations"
+
     @extend_schema(
         parameters=[
             OpenApiParameter("q", str, description="Only titles containing this text."),
@@ -173,7 +206,7 @@ class ConversationListApi(APIView):
         except ChatError as exc:
             raise ChatApiError(exc) from exc
         conversations = conversation_list_for_user(user=request.user, query=query, archived=archived)
-        paginator = ConversationPagination()
+        paginator = self.paginator = ConversationPagination()  # the browsable API shows its page links
         page = paginator.paginate_queryset(conversations, request, view=self)
         return paginator.get_paginated_response(ConversationListItemSerializer(page, many=True).data)
 
@@ -189,6 +222,22 @@ class ConversationListApi(APIView):
 
 
 class ConversationDetailApi(APIView):
+    """One conversation with its newest turns (`before` pages back). PUT or PATCH changes its title,
+    system prompt, archived flag or defaults (fields left out are kept); DELETE deletes it.
+    """
+
+    name = "Conversation"
+
+    class RenameFormSerializer(serializers.Serializer):
+        """The browsable API's form: a new title (the other fields go in the JSON body)."""
+
+        title = serializers.CharField(allow_blank=True, max_length=200)
+
+    def get_serializer(self, *args, **kwargs):
+        """The browsable API's rename form, holding the current title."""
+        conversation = get_conversation(self.request, self.kwargs["conversation_id"])
+        return self.RenameFormSerializer(instance={"title": conversation.title})
+
     @extend_schema(
         parameters=[OpenApiParameter(
             "before", int, description="A message id (the `before` of a page): the turns older than it.")],
@@ -247,6 +296,10 @@ class MessageActionApi(APIView):
 
 
 class CancelApi(MessageActionApi):
+    """Stop a reply that is still streaming; it ends as `cancelled` with its text so far."""
+
+    name = "Stop a reply"
+
     @extend_schema(request=None, responses={202: MessageOutputSerializer})
     def post(self, request, message_id):
         reply = self.call(request, message_id, services.reply_cancel)
@@ -254,6 +307,10 @@ class CancelApi(MessageActionApi):
 
 
 class RegenerateApi(MessageActionApi):
+    """Ask the same provider and model again: a new version of the reply, streamed like the first."""
+
+    name = "Regenerate a reply"
+
     @extend_schema(request=None, responses={202: inline_serializer("RegenerateOutput", {
         "reply": MessageOutputSerializer()})})
     def post(self, request, message_id):
@@ -262,6 +319,10 @@ class RegenerateApi(MessageActionApi):
 
 
 class ChooseApi(MessageActionApi):
+    """Choose the reply that follow-ups see, when the conversation's follow-ups see the chosen reply."""
+
+    name = "Choose a reply"
+
     @extend_schema(request=None, responses={200: MessageOutputSerializer})
     def post(self, request, message_id):
         reply = self.call(request, message_id, services.reply_choose)
@@ -323,6 +384,10 @@ class ExportView(APIView):
 
 
 class ConversationExportApi(ExportView):
+    """Download one conversation: `format=json` (lossless, importable) or `format=md` (Markdown)."""
+
+    name = "Export a conversation"
+
     @extend_schema(parameters=EXPORT_PARAMETERS, responses={(200, "application/json"): OpenApiTypes.OBJECT,
                                                             (200, "text/markdown"): OpenApiTypes.STR},
                    summary="One conversation as a lossless JSON file or as Markdown.")
@@ -332,6 +397,10 @@ class ConversationExportApi(ExportView):
 
 
 class ExportApi(ExportView):
+    """Download all of one's conversations, archived ones too: `format=json` or `format=md`."""
+
+    name = "Export all conversations"
+
     @extend_schema(parameters=EXPORT_PARAMETERS, responses={(200, "application/json"): OpenApiTypes.OBJECT,
                                                             (200, "text/markdown"): OpenApiTypes.STR},
                    summary="All of one's conversations, archived ones too.", operation_id="chat_export_all")
@@ -341,6 +410,11 @@ class ExportApi(ExportView):
 
 
 class ImportApi(APIView):
+    """Import an export file (JSON) into one's own account, as the multipart form field `file`:
+    all of it, or with a 400 nothing.
+    """
+
+    name = "Import conversations"
     parser_classes = [MultiPartParser]
 
     @extend_schema(
@@ -406,6 +480,10 @@ class SearchPageSerializer(serializers.Serializer):
 
 
 class SearchApi(APIView):
+    """Search the text of one's messages and replies, newest first, 20 a page: `q` holds the words."""
+
+    name = "Search"
+
     @extend_schema(
         parameters=[
             OpenApiParameter("q", str, required=True, description="Words; each matches words starting with it."),
@@ -422,7 +500,7 @@ class SearchApi(APIView):
         if len(query) > search.MAX_QUERY_CHARS:
             raise ChatApiError(ChatInputError(
                 f"A search holds at most {search.MAX_QUERY_CHARS} characters.", field="q"))
-        paginator = SearchPagination()
+        paginator = self.paginator = SearchPagination()  # the browsable API shows its page links
         page = paginator.paginate_queryset(search.message_search_for_user(user=request.user, query=query),
                                            request, view=self)
         data = SearchResultSerializer(page, many=True, context={"query": query}).data
@@ -439,6 +517,16 @@ class PreferencesSerializer(serializers.Serializer):
 
 
 class PreferencesApi(APIView):
+    """One's default picks for a new chat: providers, their models, settings and what follow-ups see.
+    PATCH changes them (fields left out are kept).
+    """
+
+    name = "Preferences"
+
+    def get_serializer(self, *args, **kwargs):
+        """The browsable API's PATCH body, filled with the current preferences."""
+        return PreferencesSerializer(instance=(self.request.user.preferences or {}).get("chat") or {})
+
     @extend_schema(responses={200: PreferencesSerializer}, summary="One's default picks for a new chat.")
     def get(self, request):
         return Response((request.user.preferences or {}).get("chat") or {})

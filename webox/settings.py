@@ -303,6 +303,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 30,
     "EXCEPTION_HANDLER": "webox.api.exception_handler",
+    "VIEW_NAME_FUNCTION": "webox.api.view_name",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer", "webox.api.BrowsableAPIRenderer"],
     "DEFAULT_PARSER_CLASSES": [
         "webox.api.JSONParser",
@@ -397,7 +398,7 @@ WEBOX_MAX_UPLOAD_BYTES = env_int("WEBOX_MAX_UPLOAD_BYTES", 21 * 1024 * 1024)
 
 # --- Content-Security-Policy (django-csp 4) ------------------------------------------------
 # No inline script, no inline handlers, nothing from another origin. The one inline script
-# (the chat page's import map) carries the per-request nonce.
+# (the chat page's import map) carries the per-request nonce, and so do ReDoc's <style> elements.
 import base64  # noqa: E402
 import hashlib  # noqa: E402
 
@@ -412,7 +413,8 @@ CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF, NONCE],
-        "style-src": [SELF],
+        # The nonce is sent only on pages that use it: ReDoc's generated <style> elements (api_docs/redoc.html).
+        "style-src": [SELF, NONCE],
         "style-src-attr": [UNSAFE_HASHES, *_TABLE_ALIGN],
         "img-src": [SELF, "data:"],
         "font-src": [SELF],
@@ -429,7 +431,10 @@ CONTENT_SECURITY_POLICY = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "webox.logging_context.ContextFilter"}},
+    "filters": {
+        "context": {"()": "webox.logging_context.ContextFilter"},
+        "without_server_request_lines": {"()": "webox.logging_context.WithoutServerRequestLines"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
         "json": {"()": "webox.logging_context.WeboxJsonFormatter"},
@@ -439,6 +444,10 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env_str("WEBOX_LOG_LEVEL", "INFO")},
     "loggers": {
+        # Each line once: Django's own console handler (DEBUG only) would print django.* lines a
+        # second time, unformatted, before they reach the root's.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.channels.server": {"filters": ["without_server_request_lines"]},
         # The SDKs' HTTP clients log request lines at INFO; keep them quiet so that no
         # header or URL with a credential can reach the log.
         "httpx": {"level": "WARNING"},
