@@ -27,7 +27,7 @@ TEMPERATURE_MIN, TEMPERATURE_MAX = 0, 2
 MAX_TOKENS_MIN, MAX_TOKENS_MAX = 1, 200_000
 MAX_COLUMN_KEY_CHARS = 40
 COLUMN_FIELDS = {"key", "provider", "model", "temperature", "max_tokens", "system_prompt"}
-COLUMN_KEY = re.compile(r"[A-Za-z0-9_.:#@/+-]{1,%d}" % MAX_COLUMN_KEY_CHARS)
+COLUMN_KEY = re.compile(rf"[A-Za-z0-9_.:#@/+-]{{1,{MAX_COLUMN_KEY_CHARS}}}")
 
 
 @dataclass(frozen=True)
@@ -77,15 +77,20 @@ def clean_system_prompt(value, *, field: str = "system_prompt") -> str:
 
 
 def send_input_clean(*, message, columns=None, selected_providers=None, selected_models=None, temperature=None,
-                     max_tokens=None, system_prompt=None, provider_params=None) -> SendInput:
+                     max_tokens=None, system_prompt=None, provider_params=None,
+                     message_required: bool = True) -> SendInput:
     """The send of the REST API and of the socket's ``send`` frame, checked and resolved.
 
     ``columns`` is the full form; ``selected_providers`` (with ``selected_models`` and
     ``provider_params``) the short one. ``temperature`` and ``max_tokens`` apply to every column
     that sets none of its own. A field not named here is a ``TypeError`` (the socket answers it as
-    unexpected fields; the REST serializer catches it first).
+    unexpected fields; the REST serializer catches it first). Without ``message_required`` (a cost
+    estimate while the user is still typing) the message may be empty.
     """
-    message_clean(message)
+    if message_required or message:
+        message_clean(message)
+    elif not isinstance(message, str):
+        raise ChatInputError("message must be text.", field="message")
     if system_prompt is not None:
         clean_system_prompt(system_prompt)
     shared = clean_parameters({"temperature": temperature, "max_tokens": max_tokens}, field="parameters")

@@ -1,0 +1,79 @@
+"""Token counts of text before it is sent, with OpenAI's own tokenizers, offline.
+
+bpe-openai ships the cl100k_base and o200k_base tables inside the package (tiktoken downloads its
+tables on first use, which a server without internet cannot). A model OpenAI publishes a tokenizer
+for is counted exactly; any other model (Claude, Llama, a local model…) is counted with o200k_base
+and marked as an approximation: its own tokenizer splits text differently, usually within a few
+percent for English.
+
+A table takes about 1.5 s and 60 MB to load, once per process, on first use. Counts of a text are
+cached, so an estimate of a long conversation repeated as the user types costs little.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+
+from chat.providers.sdks import lazy
+
+bpe_openai = lazy("bpe_openai")
+
+APPROXIMATING_ENCODING = "o200k_base"
+# OpenAI's counting of a chat request: each message carries a few tokens of framing, and the
+# reply is primed with a few more (the rule OpenAI's cookbook gives for its chat models).
+TOKENS_PER_MESSAGE = 3
+TOKENS_REPLY_PRIMER = 3
+# Models the bundled registry does not know yet, by prefix.
+O200K_PREFIXES = ("gpt-4o", "gpt-4.1", "gpt-4.5", "gpt-5", "chatgpt-4o", "o1", "o3", "o4", "gpt-oss")
+
+_load_lock = threading.Lock()
+_encodings: dict[str, object] = {}
+
+
+@dataclass(frozen=True)
+class Tokenizer:
+    """How a model's text is counted: the table's name and whether it is the model's own."""
+
+    encoding: str
+    exact: bool
+
+
+def tokenizer_for(model: str, *, kind: str) -> Tokenizer:
+    """The model's own table where OpenAI publishes one (kind ``openai``), else the approximating one."""
+    if kind == "openai":
+        name = model.rsplit("/", 1)[-1].lower()
+        if name.startswith(O200K_PREFIXES):
+            return Tokenizer("o200k_base", True)
+        try:
+            return Tokenizer(bpe_openai.encoding_name_for_model(name), True)
+        except (KeyError, ValueError, LookupError):
+            pass
+    return Tokenizer(APPROXIMATING_ENCODING, False)
+
+
+def encoding(name: str):
+    """The table ``name``, loaded on first use (once, whichever thread asks first)."""
+    found = _encodings.get(name)
+    if found is None:
+        with _load_lock:
+            found = _encodings.get(name)
+            if found is None:
+                found = _encodings[name] = bpe_openai.get_encoding(name)
+    return found
+
+
+def is_loaded(name: str) -> bool:
+    return name in _encodings
+
+
+@lru_cache(maxsize=16_384)
+def count_text(text: str, encoding_name: str) -> int:
+    """Tokens of ``text`` in the table; special-token markers in it count as plain text."""
+    return len(encoding(encoding_name).encode_ordinary(text)) if text else 0
+
+
+def count_chat(texts: list[str], encoding_name: str) -> int:
+    """Tokens of a chat request whose messages (system prompt included) hold ``texts``."""
+    return sum(count_text(text, encoding_name) + TOKENS_PER_MESSAGE for text in texts) + TOKENS_REPLY_PRIMER
