@@ -511,6 +511,9 @@ class PreferencesSerializer(serializers.Serializer):
     models = serializers.DictField(child=serializers.CharField(max_length=inputs.MAX_MODEL_CHARS, allow_blank=True),
                                    required=False)
     params = serializers.DictField(required=False, help_text="Like a conversation's default_params.")
+    columns = serializers.ListField(child=serializers.DictField(), required=False,
+                                    max_length=inputs.MAX_COLUMNS_PER_TURN,
+                                    help_text="Like a conversation's default_columns.")
     context_mode = serializers.ChoiceField(choices=ContextMode.choices, required=False)
 
 

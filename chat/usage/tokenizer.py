@@ -6,27 +6,28 @@ for is counted exactly; any other model (Claude, Llama, a local model…) is cou
 and marked as an approximation: its own tokenizer splits text differently, usually within a few
 percent for English.
 
-A table takes about 1.5 s and 60 MB to load, once per process, on first use. Counts of a text are
-cached, so an estimate of a long conversation repeated as the user types costs little.
+The package and a table take about 3 s and 60 MB to load, once per process, on first use (one
+thread loads while the others wait). Counts of a text are cached, so an estimate of a long
+conversation repeated as the user types costs little.
 """
 
 from __future__ import annotations
 
+import importlib
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
-
-from chat.providers.sdks import lazy
-
-bpe_openai = lazy("bpe_openai")
 
 APPROXIMATING_ENCODING = "o200k_base"
 # OpenAI's counting of a chat request: each message carries a few tokens of framing, and the
 # reply is primed with a few more (the rule OpenAI's cookbook gives for its chat models).
 TOKENS_PER_MESSAGE = 3
 TOKENS_REPLY_PRIMER = 3
-# Models the bundled registry does not know yet, by prefix.
-O200K_PREFIXES = ("gpt-4o", "gpt-4.1", "gpt-4.5", "gpt-5", "chatgpt-4o", "o1", "o3", "o4", "gpt-oss")
+# OpenAI's models by prefix (as tiktoken's model table maps them), newest family first.
+ENCODING_PREFIXES = (
+    (("gpt-4o", "gpt-4.1", "gpt-4.5", "gpt-5", "chatgpt-4o", "o1", "o3", "o4", "gpt-oss"), "o200k_base"),
+    (("gpt-4", "gpt-3.5", "gpt-35", "text-embedding-3", "text-embedding-ada-002"), "cl100k_base"),
+)
 
 _load_lock = threading.Lock()
 _encodings: dict[str, object] = {}
@@ -44,12 +45,9 @@ def tokenizer_for(model: str, *, kind: str) -> Tokenizer:
     """The model's own table where OpenAI publishes one (kind ``openai``), else the approximating one."""
     if kind == "openai":
         name = model.rsplit("/", 1)[-1].lower()
-        if name.startswith(O200K_PREFIXES):
-            return Tokenizer("o200k_base", True)
-        try:
-            return Tokenizer(bpe_openai.encoding_name_for_model(name), True)
-        except (KeyError, ValueError, LookupError):
-            pass
+        for prefixes, encoding_name in ENCODING_PREFIXES:
+            if name.startswith(prefixes):
+                return Tokenizer(encoding_name, True)
     return Tokenizer(APPROXIMATING_ENCODING, False)
 
 
@@ -60,7 +58,8 @@ def encoding(name: str):
         with _load_lock:
             found = _encodings.get(name)
             if found is None:
-                found = _encodings[name] = bpe_openai.get_encoding(name)
+                # Imported here, under the lock: the import alone takes seconds (it reads its tables).
+                found = _encodings[name] = importlib.import_module("bpe_openai").get_encoding(name)
     return found
 
 

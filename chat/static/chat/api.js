@@ -63,6 +63,7 @@ export class Api {
   updateConversation(id, fields) { return this.request("PATCH", `conversations/${id}`, fields); }
   deleteConversation(id) { return this.request("DELETE", `conversations/${id}`); }
   send(payload) { return this.request("POST", "send", payload); }
+  estimate(payload) { return this.request("POST", "estimate", payload); }
   cancel(messageId) { return this.request("POST", `messages/${messageId}/cancel`, {}); }
   regenerate(messageId) { return this.request("POST", `messages/${messageId}/regenerate`, {}); }
   choose(messageId) { return this.request("POST", `messages/${messageId}/choose`, {}); }

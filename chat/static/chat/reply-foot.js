@@ -2,6 +2,7 @@
 // the "Cut by max tokens" badge, and its actions: choose for follow-ups, copy, regenerate.
 
 import { copyText, el, formatMs, iconButton } from "./dom.js";
+import { costBesideEstimate } from "./estimate.js";
 
 export class ReplyFoot {
   /**
@@ -40,6 +41,8 @@ export class ReplyFoot {
     if (tokens != null) parts.push(`${tokens} tokens`);
     if (m.ttft_ms != null) parts.push(`${formatMs(m.ttft_ms)} to first token`);
     if (m.duration_ms != null) parts.push(`${formatMs(m.duration_ms)} total`);
+    const cost = costBesideEstimate(m);
+    if (cost) parts.push(cost);
     this.statsEl.textContent = parts.join(" · ");
     // finish_reason "length": the provider stopped at max tokens, the text is not the whole answer.
     this.cutEl.hidden = !(m.status === "complete" && m.finish_reason === "length");
