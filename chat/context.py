@@ -57,7 +57,9 @@ def earlier_turns(conversation: Conversation, *, before: int | None) -> EarlierT
         user_filter &= Q(id__lt=before)
         reply_filter &= Q(reply_to_id__lt=before)
     turns = EarlierTurns([], {})
-    for message in Message.objects.filter(user_filter | reply_filter, conversation=conversation).order_by("id"):
+    rows = Message.objects.filter(user_filter | reply_filter, conversation=conversation).order_by("id")
+    # Only what a thread is built from: a long conversation has hundreds of rows.
+    for message in rows.only("id", "role", "content", "reply_to_id", "column", "provider", "status", "chosen"):
         if message.role == Role.USER:
             turns.messages.append(message)
         elif message.reply_to_id is not None:
