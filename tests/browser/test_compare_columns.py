@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import FAST, MEDIUM, pick, send
+from .conftest import FAST, MEDIUM, SCREENSHOTS, pick, send
 
 pytestmark = pytest.mark.browser
 
@@ -34,6 +34,7 @@ def test_two_columns_of_one_provider_both_stream_with_the_estimate_shown(chat: P
     assert sorted(models) == sorted([FAST, MEDIUM])
     # The reply's foot shows what its turn's estimate said (the fake endpoint's price is unknown).
     expect(turn.locator('.column[data-column="openai"] .reply-foot')).to_contain_text("estimate")
+    page.screenshot(path=SCREENSHOTS / "two-columns-of-one-provider.png")
 
     # The added column is remembered on the conversation: after a reload it is there again.
     page.reload()
