@@ -21,6 +21,9 @@ from chat.providers import ProviderConfig, provider_configs
 from . import tokenizer
 from .pricing import Cost, overrides_for, tokens_cost
 
+# What a send may tokenize itself (about 30 ms): past it, text no estimate has counted yet is
+# counted at four characters a token, so a long conversation never slows its send.
+SEND_MAX_UNCOUNTED_CHARS = 20_000
 # A reply's ceiling where the column sets no max tokens: what the provider's kind sends then.
 KIND_DEFAULT_MAX_TOKENS = {"anthropic": 4096}
 COST_PLACES = Decimal("1e-10")
@@ -75,8 +78,9 @@ def columns_estimate(*, conversation: Conversation | None, columns, message: str
     """The estimate of each of ``columns`` (``chat.services.inputs.Column``) answering ``message``.
 
     ``conversation`` None is a new one; ``system_prompt`` a send's new one for the conversation.
-    Without ``wait_for_tokenizer`` (the send itself), a table not loaded yet is not waited for: the
-    text is counted at four characters a token, marked so, and the table loads in the background.
+    Without ``wait_for_tokenizer`` (the send itself), a table not loaded yet is not waited for, nor
+    is much text no estimate has counted yet tokenized: such a column is counted at four characters
+    a token and marked so (a table not loaded starts loading in the background).
     """
     if conversation is None:
         conversation, turns = Conversation(), EarlierTurns([], {})
@@ -107,9 +111,12 @@ def columns_estimate(*, conversation: Conversation | None, columns, message: str
 
 def _count(texts: list[str], model: str, config: ProviderConfig | None, *, wait: bool) -> tuple[int, str, bool]:
     table = tokenizer.tokenizer_for(model, kind=config.kind if config else "")
-    if wait or tokenizer.is_loaded(table.encoding):
+    if wait:
         return tokenizer.count_chat(texts, table.encoding), table.encoding, table.exact
-    _load_in_background(table.encoding)
+    if not tokenizer.is_loaded(table.encoding):
+        _load_in_background(table.encoding)
+    elif tokenizer.uncached_chars(texts, table.encoding) <= SEND_MAX_UNCOUNTED_CHARS:
+        return tokenizer.count_chat(texts, table.encoding), table.encoding, table.exact
     return sum(estimate_tokens(text) for text in texts), "chars/4", False
 
 

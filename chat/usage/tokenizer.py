@@ -7,16 +7,18 @@ and marked as an approximation: its own tokenizer splits text differently, usual
 percent for English.
 
 The package and a table take about 3 s and 60 MB to load, once per process, on first use (one
-thread loads while the others wait). Counts of a text are cached, so an estimate of a long
-conversation repeated as the user types costs little.
+thread loads while the others wait). Counts are cached by a digest of the text (not the text
+itself, which may be long), so an estimate of a long conversation repeated as the user types
+counts only what is new.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
-from functools import lru_cache
 
 APPROXIMATING_ENCODING = "o200k_base"
 # OpenAI's counting of a chat request: each message carries a few tokens of framing, and the
@@ -29,8 +31,12 @@ ENCODING_PREFIXES = (
     (("gpt-4", "gpt-3.5", "gpt-35", "text-embedding-3", "text-embedding-ada-002"), "cl100k_base"),
 )
 
+CACHED_COUNTS = 50_000
+
 _load_lock = threading.Lock()
 _encodings: dict[str, object] = {}
+_counts_lock = threading.Lock()
+_counts: OrderedDict[bytes, int] = OrderedDict()
 
 
 @dataclass(frozen=True)
@@ -67,10 +73,31 @@ def is_loaded(name: str) -> bool:
     return name in _encodings
 
 
-@lru_cache(maxsize=16_384)
+def _digest(text: str, encoding_name: str) -> bytes:
+    return hashlib.blake2b(f"{encoding_name}\n{text}".encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
 def count_text(text: str, encoding_name: str) -> int:
     """Tokens of ``text`` in the table; special-token markers in it count as plain text."""
-    return len(encoding(encoding_name).encode_ordinary(text)) if text else 0
+    if not text:
+        return 0
+    key = _digest(text, encoding_name)
+    with _counts_lock:
+        if key in _counts:
+            _counts.move_to_end(key)
+            return _counts[key]
+    count = len(encoding(encoding_name).encode_ordinary(text))
+    with _counts_lock:
+        _counts[key] = count
+        if len(_counts) > CACHED_COUNTS:
+            _counts.popitem(last=False)
+    return count
+
+
+def uncached_chars(texts: list[str], encoding_name: str) -> int:
+    """How many characters of ``texts`` counting them would have to tokenize (not counted before)."""
+    with _counts_lock:
+        return sum(len(text) for text in texts if text and _digest(text, encoding_name) not in _counts)
 
 
 def count_chat(texts: list[str], encoding_name: str) -> int:

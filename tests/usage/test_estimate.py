@@ -1,5 +1,6 @@
 """The cost of a turn before it is sent: tokens counted as hand-counted here, priced as a range."""
 
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -7,6 +8,8 @@ import pytest
 from chat.models import Message, ModelPrice, ReplyStatus
 from chat.providers.services import provider_create
 from chat.services import conversation_create
+from chat.usage import estimate as estimate_module
+from chat.usage import tokenizer
 
 pytestmark = pytest.mark.django_db
 
@@ -104,3 +107,16 @@ def test_bad_input_and_other_peoples_conversations_are_refused(auth_client, othe
     assert estimate(auth_client, conversation_id=theirs.pk, message="x", selected_providers=["gpt"]).status_code == 404
     refused = estimate(auth_client, message="x", columns=[{"provider": "nobody"}])
     assert refused.status_code == 400 and "unknown provider" in refused.json()["detail"]
+
+
+def test_a_send_never_tokenizes_much_new_text_itself(auth_client, conversation, monkeypatch):
+    tokenizer.encoding("o200k_base")
+    monkeypatch.setattr(estimate_module, "SEND_MAX_UNCOUNTED_CHARS", 5)
+    body = {"conversation_id": conversation.pk, "message": f"{uuid.uuid4()} never counted",
+            "selected_providers": ["gpt"]}
+    [reply] = auth_client.post("/api/chat/send", body, format="json").json()["replies"]
+    assert (reply["estimate"]["tokenizer"], reply["estimate"]["exact"]) == ("chars/4", False)
+    body["message"] = f"{uuid.uuid4()} counted first"
+    shown = estimate(auth_client, **body).json()["columns"]
+    [reply] = auth_client.post("/api/chat/send", body, format="json").json()["replies"]
+    assert reply["estimate"]["tokenizer"] == "o200k_base" and reply["estimate"] == shown[0]
