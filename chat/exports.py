@@ -375,7 +375,7 @@ def _check_conversation(item, number: int) -> tuple[dict, list[tuple[object, obj
             message[name] = mcheck.integer(raw, name, limit=limit)
         if message["seq"] is None:
             message["seq"] = 0
-        if message["role"] == Role.ASSISTANT and not message["column"]:
+        if message["role"] == Role.ASSISTANT and "column" not in raw:
             message["column"] = message["provider"]  # a file from before columns: the provider was the thread
         for name in TIME_FIELDS:
             message[name] = mcheck.time(raw, name)
