@@ -10,7 +10,6 @@ A column whose price is unknown has no cost, never 0. docs/compare.md, "Cost bef
 from __future__ import annotations
 
 import copy
-import threading
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -78,9 +77,9 @@ def columns_estimate(*, conversation: Conversation | None, columns, message: str
     """The estimate of each of ``columns`` (``chat.services.inputs.Column``) answering ``message``.
 
     ``conversation`` None is a new one; ``system_prompt`` a send's new one for the conversation.
-    Without ``wait_for_tokenizer`` (the send itself), a table not loaded yet is not waited for, nor
-    is much text no estimate has counted yet tokenized: such a column is counted at four characters
-    a token and marked so (a table not loaded starts loading in the background).
+    Without ``wait_for_tokenizer`` (the send itself), a table not loaded yet is not loaded (only an
+    estimate loads it: the load holds a process for seconds), nor is much text no estimate has
+    counted yet tokenized: such a column is counted at four characters a token and marked so.
     """
     if conversation is None:
         conversation, turns = Conversation(), EarlierTurns([], {})
@@ -111,22 +110,10 @@ def columns_estimate(*, conversation: Conversation | None, columns, message: str
 
 def _count(texts: list[str], model: str, config: ProviderConfig | None, *, wait: bool) -> tuple[int, str, bool]:
     table = tokenizer.tokenizer_for(model, kind=config.kind if config else "")
-    if wait:
-        return tokenizer.count_chat(texts, table.encoding), table.encoding, table.exact
-    if not tokenizer.is_loaded(table.encoding):
-        _load_in_background(table.encoding)
-    elif tokenizer.uncached_chars(texts, table.encoding) <= SEND_MAX_UNCOUNTED_CHARS:
+    if wait or (tokenizer.is_loaded(table.encoding)
+                and tokenizer.uncached_chars(texts, table.encoding) <= SEND_MAX_UNCOUNTED_CHARS):
         return tokenizer.count_chat(texts, table.encoding), table.encoding, table.exact
     return sum(estimate_tokens(text) for text in texts), "chars/4", False
-
-
-_loading: set[str] = set()
-
-
-def _load_in_background(name: str) -> None:
-    if name not in _loading:
-        _loading.add(name)
-        threading.Thread(target=tokenizer.encoding, args=(name,), name=f"load-{name}", daemon=True).start()
 
 
 def _ceiling(parameters: dict, config: ProviderConfig | None) -> tuple[int, bool]:
