@@ -4,6 +4,7 @@
 ``python -m benchmarks stages`` splits one reply's time and CPU by stage (benchmarks/e2e_stages.py),
 ``python -m benchmarks markdown`` the CPU of rendering Markdown while streaming (in process),
 ``python -m benchmarks scaleout`` one daphne against two behind nginx (benchmarks/scaleout.py);
+``python -m benchmarks estimate`` the cost estimate of a turn while the user types (benchmarks/estimate.py);
 none is in the default set.
 
 Loopback only, bounded, stops by itself. Needs Redis (WEBOX_BENCH_REDIS_URL, default db 5 on
@@ -21,6 +22,7 @@ from . import (
     dashboard,
     e2e,
     e2e_stages,
+    estimate,
     interval,
     load,
     markdown,
@@ -46,6 +48,7 @@ SCENARIOS = {
     "search": search.main,
     "markdown": markdown.main,
     "scaleout": scaleout.main,
+    "estimate": estimate.main,
 }
 DEFAULT = ["streams", "interval", "snapshot", "worker"]
 # e2e and stages start webox's own processes on their own database; markdown needs neither:

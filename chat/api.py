@@ -39,6 +39,7 @@ from .serializers import (
     represent,
 )
 from .services import inputs
+from .usage.estimate import columns_estimate, turn_totals
 
 
 class ChatApiError(APIException):
@@ -87,28 +88,57 @@ class ParametersSerializer(serializers.Serializer):
                                           help_text="This column's own system prompt, instead of the conversation's.")
 
 
-class SendApi(APIView):
-    """Send one message to one or more providers: answers 202 with the stored message and one
-    `pending` reply per provider; the replies then stream over the conversation's WebSocket.
+class ColumnInputSerializer(ParametersSerializer):
+    key = serializers.CharField(required=False, max_length=inputs.MAX_COLUMN_KEY_CHARS,
+                                help_text="Names the column's thread across turns; default: the provider's name, "
+                                          "then name#2, name#3… for its further columns in the list.")
+    provider = serializers.CharField(max_length=inputs.MAX_PROVIDER_NAME_CHARS)
+    model = serializers.CharField(required=False, max_length=inputs.MAX_MODEL_CHARS,
+                                  help_text="Default: the provider's default model.")
 
-    Leave `conversation_id` empty to start a new conversation. Each provider answers with its
-    default model unless `selected_models` names another (in the JSON body).
+
+class SendInputSerializer(serializers.Serializer):
+    conversation_id = serializers.IntegerField(required=False, allow_null=True)
+    message = serializers.CharField(trim_whitespace=False, max_length=inputs.MAX_MESSAGE_CHARS)
+    columns = serializers.ListField(
+        child=ColumnInputSerializer(), required=False, min_length=1, max_length=inputs.MAX_COLUMNS_PER_TURN,
+        help_text="The turn's columns (1 to 8); a provider may appear in several. Or use the short form.")
+    selected_providers = serializers.ListField(
+        child=serializers.CharField(max_length=inputs.MAX_PROVIDER_NAME_CHARS), allow_empty=False, required=False,
+        help_text="The short form: one column per provider (instead of columns).")
+    selected_models = serializers.DictField(child=serializers.CharField(max_length=inputs.MAX_MODEL_CHARS),
+                                            required=False, help_text="The short form: {provider: model}.")
+    temperature = temperature_field()
+    max_tokens = max_tokens_field()
+    system_prompt = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False,
+                                          max_length=inputs.MAX_SYSTEM_PROMPT_CHARS)
+    provider_params = serializers.DictField(child=ParametersSerializer(), required=False,
+                                            help_text="The short form: {provider: its own settings}.")
+
+
+def send_fields(request, serializer_class=SendInputSerializer):
+    """The send's body, checked: its conversation (None: a new one) and the fields for send_input_clean."""
+    data = serializer_class(data=request.data)
+    data.is_valid(raise_exception=True)
+    fields = dict(data.validated_data)
+    conversation_id = fields.pop("conversation_id", None)
+    conversation = get_conversation(request, conversation_id) if conversation_id is not None else None
+    if "columns" in fields:
+        fields["columns"] = [dict(column) for column in fields["columns"]]
+    return conversation, fields
+
+
+class SendApi(APIView):
+    """Send one message to 1 to 8 columns: answers 202 with the stored message and one `pending`
+    reply per column; the replies then stream over the conversation's WebSocket.
+
+    Leave `conversation_id` empty to start a new conversation. The JSON body takes `columns`
+    (provider, model and settings of each; a provider may appear in several) or the short form
+    `selected_providers` (one column per provider, its default model unless `selected_models`
+    names another). The form below is the short form.
     """
 
     name = "Send a message"
-
-    class SendInputSerializer(serializers.Serializer):
-        conversation_id = serializers.IntegerField(required=False, allow_null=True)
-        message = serializers.CharField(trim_whitespace=False, max_length=inputs.MAX_MESSAGE_CHARS)
-        selected_providers = serializers.ListField(
-            child=serializers.CharField(max_length=inputs.MAX_PROVIDER_NAME_CHARS), allow_empty=False)
-        selected_models = serializers.DictField(child=serializers.CharField(max_length=inputs.MAX_MODEL_CHARS),
-                                                required=False)
-        temperature = temperature_field()
-        max_tokens = max_tokens_field()
-        system_prompt = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False,
-                                              max_length=inputs.MAX_SYSTEM_PROMPT_CHARS)
-        provider_params = serializers.DictField(child=ParametersSerializer(), required=False)
 
     class SendOutputSerializer(serializers.Serializer):
         conversation = ConversationOutputSerializer()
@@ -132,13 +162,9 @@ class SendApi(APIView):
         return form
 
     @extend_schema(request=SendInputSerializer, responses={202: SendOutputSerializer},
-                   summary="Send one message to several providers; the replies stream over the WebSocket.")
+                   summary="Send one message to 1–8 columns; the replies stream over the WebSocket.")
     def post(self, request):
-        data = self.SendInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        fields = dict(data.validated_data)
-        conversation_id = fields.pop("conversation_id", None)
-        conversation = get_conversation(request, conversation_id) if conversation_id is not None else None
+        conversation, fields = send_fields(request)
         try:
             send = services.send_input_clean(**fields)
             result = services.message_send(user=request.user, conversation=conversation, send=send)
@@ -146,6 +172,61 @@ class SendApi(APIView):
             raise ChatApiError(exc) from exc
         body = {"conversation": result.conversation, "user_message": result.user_message, "replies": result.replies}
         return Response(represent(self.SendOutputSerializer, body), status=status.HTTP_202_ACCEPTED)
+
+
+class EstimateInputSerializer(SendInputSerializer):
+    message = serializers.CharField(trim_whitespace=False, max_length=inputs.MAX_MESSAGE_CHARS, allow_blank=True,
+                                    required=False, default="")
+
+
+class ColumnEstimateSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    provider = serializers.CharField()
+    model = serializers.CharField()
+    input_tokens = serializers.IntegerField(help_text="Its own thread, system prompt and the new message.")
+    tokenizer = serializers.CharField(help_text="The table counted with; chars/4 before one has loaded.")
+    exact = serializers.BooleanField(help_text="false: an approximation (not the model's own tokenizer).")
+    max_output_tokens = serializers.IntegerField(help_text="The reply's ceiling in the range.")
+    max_output_assumed = serializers.BooleanField(help_text="No max tokens set and no fixed provider default.")
+    price_known = serializers.BooleanField()
+    cost_low = serializers.DecimalField(max_digits=24, decimal_places=10, allow_null=True,
+                                        help_text="The input alone; null: unknown price.")
+    cost_high = serializers.DecimalField(max_digits=24, decimal_places=10, allow_null=True,
+                                         help_text="The input plus the ceiling's output.")
+    currency = serializers.CharField(allow_blank=True)
+
+
+class TurnEstimateSerializer(serializers.Serializer):
+    input_tokens = serializers.IntegerField()
+    exact = serializers.BooleanField()
+    price_unknown = serializers.ListField(child=serializers.CharField(), help_text="Keys of columns without price.")
+    cost_low = serializers.DecimalField(max_digits=24, decimal_places=10, allow_null=True,
+                                        help_text="Over the columns with a price; null: mixed currencies.")
+    cost_high = serializers.DecimalField(max_digits=24, decimal_places=10, allow_null=True)
+    currency = serializers.CharField(allow_blank=True)
+
+
+class EstimateApi(APIView):
+    """What a send would cost before it is sent: the tokens each column would be sent (its own
+    thread, system prompt and the new message) and a cost range from its input price and its
+    max-tokens ceiling. Takes the same body as a send; the message may still be empty.
+    """
+
+    name = "Estimate a send"
+
+    @extend_schema(request=EstimateInputSerializer,
+                   responses={200: inline_serializer("EstimateOutput", {
+                       "columns": ColumnEstimateSerializer(many=True), "turn": TurnEstimateSerializer()})},
+                   summary="What a send would cost, per column and for the turn, before it is sent.")
+    def post(self, request):
+        conversation, fields = send_fields(request, EstimateInputSerializer)
+        try:
+            send = services.send_input_clean(**fields, message_required=False)
+        except ChatError as exc:
+            raise ChatApiError(exc) from exc
+        columns = columns_estimate(conversation=conversation, columns=send.columns, message=send.message,
+                                   system_prompt=send.system_prompt)
+        return Response({"columns": [column.as_dict() for column in columns], "turn": turn_totals(columns)})
 
 
 class ConversationInputSerializer(serializers.Serializer):
@@ -158,6 +239,10 @@ class ConversationInputSerializer(serializers.Serializer):
     default_models = serializers.DictField(child=serializers.CharField(max_length=inputs.MAX_MODEL_CHARS),
                                            required=False)
     default_params = serializers.DictField(required=False)
+    default_columns = serializers.ListField(
+        child=serializers.DictField(), required=False, max_length=inputs.MAX_COLUMNS_PER_TURN,
+        help_text="[{key?, provider, model?, temperature?, max_tokens?, system_prompt?}], like a send's columns. "
+                  "Setting it rewrites the short-form default_* fields, and the other way round.")
     context_mode = serializers.ChoiceField(choices=ContextMode.choices, required=False)
 
 
@@ -513,6 +598,9 @@ class PreferencesSerializer(serializers.Serializer):
     models = serializers.DictField(child=serializers.CharField(max_length=inputs.MAX_MODEL_CHARS, allow_blank=True),
                                    required=False)
     params = serializers.DictField(required=False, help_text="Like a conversation's default_params.")
+    columns = serializers.ListField(child=serializers.DictField(), required=False,
+                                    max_length=inputs.MAX_COLUMNS_PER_TURN,
+                                    help_text="Like a conversation's default_columns.")
     context_mode = serializers.ChoiceField(choices=ContextMode.choices, required=False)
 
 

@@ -77,6 +77,7 @@ export class Api {
       throw error;
     });
   }
+  estimate(payload) { return this.request("POST", "estimate", payload); }
   cancel(messageId) { return this.request("POST", `messages/${messageId}/cancel`, {}); }
   regenerate(messageId) { return this.request("POST", `messages/${messageId}/regenerate`, {}); }
   choose(messageId) { return this.request("POST", `messages/${messageId}/choose`, {}); }

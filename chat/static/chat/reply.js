@@ -31,6 +31,7 @@ export class Reply {
     this.thread = thread;
     this.id = message.id;
     this.provider = message.provider;
+    this.columnKey = message.column || message.provider;  // the turn's column it belongs to
     this.seq = 0;
     this.text = "";
     this.build();
