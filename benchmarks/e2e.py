@@ -31,6 +31,7 @@ from .e2e_procs import FakeProvider, Sampler, TempDir, add_fake_records, log_err
 from .e2e_stats import analyse, nominal_s
 
 MODEL = "fake-echo;tokens=100;delay_ms=20;ttft_ms=200"  # 200 ms to the first token, then 50 tokens/s: 2.2 s
+TOKENS = 100  # per reply of MODEL and SLOW_MODEL
 SLOW_MODEL = "fake-echo;tokens=100;delay_ms=50;ttft_ms=200"  # 20 tokens/s: 5.2 s
 # Four providers, both wire formats, from the environment (openai, anthropic) and from Provider records.
 FANOUT = {"openai": "fake-echo;tokens=60;delay_ms=20;ttft_ms=150",
@@ -46,7 +47,8 @@ PG_CONNECTION_LIMIT = 60  # of the shared server's max_connections (100 on the b
 TTFT_COLUMNS = ["shape", "streams", "webox TTFT p50", "p95", "p99", "direct TTFT p50", "p95", "p99",
                 "overhead p50", "p95", "p99", "send→provider p50", "p99", "POST /send p50", "p99",
                 "finish/nominal p99", "ok / replies", "not opened", "not ended", "wrong", "doubled", "gaps",
-                "daphne CPU %", "worker CPU %", "fake CPU %", "client CPU %", "daphne RSS MB", "worker RSS MB",
+                "daphne CPU %", "worker CPU %", "fake CPU %", "client CPU %",
+                "daphne µs / token", "worker µs / token", "webox µs / token", "daphne RSS MB", "worker RSS MB",
                 "PG connections", "HTTP 5xx"]
 
 
@@ -110,7 +112,8 @@ class Shape:
         if "fatal" in result:
             raise RuntimeError(f"{self.name}: the client failed: {result['fatal']}")
         figures = analyse(result, self.fake.take())
-        costs = {"cpu": sampler.cpu_percent, "rss": sampler.peak, "client cpu s": result["client_cpu_s"],
+        costs = {"cpu": sampler.cpu_percent, "cpu s": sampler.cpu_seconds, "rss": sampler.peak,
+                 "client cpu s": result["client_cpu_s"],
                  "db connections": sampler.connections}
         self.waves.append((spec, figures, costs))
         c = figures["counts"]
@@ -148,13 +151,25 @@ class Shape:
         return {"cpu": sampler.cpu_percent, "rss": sampler.peak}
 
 
-def ttft_row(shape: str, label: str, figures: dict, costs: dict) -> list:
+def cpu_per_token(costs: dict, tokens: int) -> list[float]:
+    """CPU µs per delivered token over the whole wave (sockets, sends, streams, ends) of daphne, the worker
+    and both: the issue's "process CPU ÷ tokens delivered"."""
+    nan = float("nan")
+    if not tokens:
+        return [nan, nan, nan]
+    daphne, worker = costs["cpu s"].get("daphne", 0.0), costs["cpu s"].get("worker")
+    per = [1e6 * daphne / tokens, nan if worker is None else 1e6 * worker / tokens]
+    return [*per, 1e6 * (daphne + (worker or 0.0)) / tokens]
+
+
+def ttft_row(shape: str, label: str, figures: dict, costs: dict, *, tokens_per_reply: int = TOKENS) -> list:
     c, cpu, rss = figures["counts"], costs["cpu"], costs["rss"]
     return [shape, label, *figures["ttft"], *figures["direct ttft"], *figures["overhead"], *figures["to provider"],
             *figures["post"], figures["finish/nominal p99"], f"{c['ok']} / {c['replies expected']}", c["not opened"],
             c["not ended"],
             c["wrong"], c["doubled"], c["gaps"], cpu.get("daphne", 0.0), cpu.get("worker", float("nan")),
-            cpu["fake"], cpu["client"], rss["daphne"], rss.get("worker", float("nan")), costs["db connections"] or "–",
+            cpu["fake"], cpu["client"], *cpu_per_token(costs, c["ok"] * tokens_per_reply),
+            rss["daphne"], rss.get("worker", float("nan")), costs["db connections"] or "–",
             sum(v for k, v in figures["statuses"].items() if int(k.rsplit(" ", 1)[1]) >= 500)]
 
 

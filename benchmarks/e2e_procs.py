@@ -201,7 +201,8 @@ class Sampler:
         self._thread.join(2)
         wall = time.monotonic() - self._t0
         cpu1 = self._cpu()
-        self.cpu_percent = {name: 100 * (cpu1[name] - self._cpu0[name]) / wall for name in self.pids}
+        self.cpu_seconds = {name: cpu1[name] - self._cpu0[name] for name in self.pids}
+        self.cpu_percent = {name: 100 * seconds / wall for name, seconds in self.cpu_seconds.items()}
 
 
 def pg_counters(database_url: str) -> dict[str, int]:
