@@ -40,6 +40,8 @@ FANOUT = {"openai": "fake-echo;tokens=60;delay_ms=20;ttft_ms=150",
           "fake4": "fake-echo;tokens=100;delay_ms=20;ttft_ms=400"}
 SLOWEST = "fake4"
 WORKER_CONCURRENCY = 200
+# One worker process (one event loop) per core, as the README's production shape runs them.
+WORKERS = int(os.environ.get("WEBOX_BENCH_E2E_WORKERS") or os.cpu_count() or 1)
 PG_IDLE_S = 11  # PostgreSQL 15 backends report their statistics once idle for 10 s
 USERS = 4
 PG_CONNECTION_LIMIT = 60  # of the shared server's max_connections (100 on the benchmark machines)
@@ -368,19 +370,24 @@ def production(report: dict, *, quick: bool) -> None:
         add_fake_records(env, fake.origin)
         daphne, port = start_daphne(log_dir, env)
         stack.callback(daphne.stop)
-        worker = start_worker(log_dir, env, concurrency=WORKER_CONCURRENCY)
-        stack.callback(worker.stop)
-        shape = Shape("production", fake=fake, port=port, pids={"daphne": daphne.pid, "worker": worker.pid},
-                      services=[daphne, worker], database_url=database_url)
+        workers = []
+        for _ in range(WORKERS):
+            workers.append(start_worker(log_dir, env, concurrency=WORKER_CONCURRENCY))
+            stack.callback(workers[-1].stop)
+        shape = Shape("production", fake=fake, port=port,
+                      pids={"daphne": daphne.pid, "worker": [worker.pid for worker in workers]},
+                      services=[daphne, *workers], database_url=database_url)
         report["shapes"]["production"] = shape
         shape.start_client()
         stack.callback(shape.stop_client)
-        print(f"\n## production shape: daphne pid {daphne.pid}, worker pid {worker.pid} (-P threads "
-              f"-c {WORKER_CONCURRENCY}), fake pid {fake.pid}, client pid {shape.client.pid}", flush=True)
-        print(f"  started in {time.monotonic() - began:.0f} s (migrate, 2 provider records, daphne, worker, "
+        print(f"\n## production shape: daphne pid {daphne.pid}, {WORKERS} worker(s) pid "
+              f"{', '.join(str(worker.pid) for worker in workers)} (-P threads -c {WORKER_CONCURRENCY} each), "
+              f"fake pid {fake.pid}, client pid {shape.client.pid}", flush=True)
+        print(f"  started in {time.monotonic() - began:.0f} s (migrate, 2 provider records, daphne, workers, "
               f"{USERS} users registered)", flush=True)
         run_shape(shape, quick=quick, seconds=60 if quick else 540, database_url=database_url, report=report)
-        report["log errors"]["production"] = {"daphne": log_errors(daphne), "worker": log_errors(worker)}
+        report["log errors"]["production"] = {"daphne": log_errors(daphne), **{
+            f"worker {i}": log_errors(worker) for i, worker in enumerate(workers, 1)}}
 
 
 def embedded(report: dict, *, quick: bool) -> None:
