@@ -56,13 +56,14 @@ def message_send(*, user, conversation: Conversation | None, send: SendInput) ->
         if not created or changed:  # a conversation made just now has its updated_at already
             conversation.save(update_fields=[*changed, "updated_at"])
         user_message = Message.objects.create(conversation=conversation, role=Role.USER, content=send.message)
-        replies = [
-            Message.objects.create(
+        # One INSERT … RETURNING for every column's reply (Message has no save() or signals to skip).
+        replies = Message.objects.bulk_create([
+            Message(
                 conversation=conversation, role=Role.ASSISTANT, provider=column.provider, model=column.model,
                 reply_to=user_message, status=ReplyStatus.PENDING, parameters=column.parameters,
             )
             for column in send.columns
-        ]
+        ])
         event_list = []
         if created or changed:
             event_list.append(events.conversation_updated(conversation_data(conversation)))
