@@ -2,7 +2,8 @@
 
 ``python -m benchmarks e2e`` runs webox end to end (its own processes and database, see benchmarks/e2e.py),
 ``python -m benchmarks stages`` splits one reply's time and CPU by stage (benchmarks/e2e_stages.py),
-``python -m benchmarks markdown`` the CPU of rendering Markdown while streaming (in process);
+``python -m benchmarks markdown`` the CPU of rendering Markdown while streaming (in process),
+``python -m benchmarks parse`` the CPU per provider chunk, the SDK's parse against webox's (in process);
 none is in the default set.
 
 Loopback only, bounded, stops by itself. Needs Redis (WEBOX_BENCH_REDIS_URL, default db 5 on
@@ -16,7 +17,20 @@ import os
 import platform
 import time
 
-from . import dashboard, e2e, e2e_stages, interval, load, markdown, reads, search, snapshot, streams_table, worker
+from . import (
+    dashboard,
+    e2e,
+    e2e_stages,
+    interval,
+    load,
+    markdown,
+    parse,
+    reads,
+    search,
+    snapshot,
+    streams_table,
+    worker,
+)
 from .common import RUN_ID, base_env, bench_database, delete_redis_keys, migrate, setup_django
 
 SCENARIOS = {
@@ -31,11 +45,12 @@ SCENARIOS = {
     "dashboard": dashboard.main,
     "search": search.main,
     "markdown": markdown.main,
+    "parse": parse.main,
 }
 DEFAULT = ["streams", "interval", "snapshot", "worker"]
-# e2e and stages start webox's own processes on their own database; markdown needs neither:
-# no shared database, no Django here.
-STANDALONE = {"e2e", "stages", "markdown"}
+# e2e and stages start webox's own processes on their own database; markdown and parse need neither:
+# no shared database, no Django here (parse sets up Django itself, without touching a database).
+STANDALONE = {"e2e", "stages", "markdown", "parse"}
 
 
 def main() -> None:
