@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_a_send_stores_every_columns_reply_in_one_insert(user):
-    columns = [Column(provider="demo", model=f"demo-{n}", parameters={}) for n in range(3)]
+    columns = [Column(provider="demo", model=f"demo-{n}", parameters={}, key=f"demo#{n + 1}") for n in range(3)]
 
     with CaptureQueriesContext(connection) as queries:
         result = message_send(user=user, conversation=None, send=SendInput(message="hello", columns=columns))
