@@ -99,6 +99,8 @@ class SendApi(APIView):
         system_prompt = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False,
                                               max_length=inputs.MAX_SYSTEM_PROMPT_CHARS)
         provider_params = serializers.DictField(child=ParametersSerializer(), required=False)
+        attachments = serializers.ListField(child=serializers.IntegerField(), required=False,
+                                            help_text="Ids of your uploads (POST /api/chat/attachments) to send.")
 
     class SendOutputSerializer(serializers.Serializer):
         conversation = ConversationOutputSerializer()

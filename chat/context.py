@@ -16,15 +16,41 @@ from __future__ import annotations
 from django.conf import settings
 from django.db.models import Q
 
+from .attachments.content import message_with_attachments
+from .attachments.models import Attachment
+from .attachments.vision import sees_images
 from .models import ContextMode, Message, ReplyStatus, Role
 from .providers import ChatMessage, ChatRequest
 
 DEFAULT_RESERVED_OUTPUT_TOKENS = 1024
+# What an image counts for when trimming: providers charge roughly this for a screenshot.
+IMAGE_TOKENS = 1000
 
 
 def estimate_tokens(text: str) -> int:
     # About four characters a token for English text; a few tokens of overhead per message.
     return len(text) // 4 + 4
+
+
+def message_tokens(message: ChatMessage) -> int:
+    return estimate_tokens(message.content) + IMAGE_TOKENS * len(message.images)
+
+
+def _with_attachments(reply: Message, user_messages: list[Message]):
+    """A function giving each user message as the reply's model is sent it, attachments included
+    (images only if the model can see them; chat/attachments/content.py). One query for all."""
+    by_message: dict[int, list[Attachment]] = {}
+    for attachment in Attachment.objects.filter(message_id__in=[m.pk for m in user_messages]).order_by("id"):
+        by_message.setdefault(attachment.message_id, []).append(attachment)
+    sees = bool(by_message) and sees_images(reply.provider, reply.model)
+
+    def user_message(message: Message) -> ChatMessage:
+        attachments = by_message.get(message.pk)
+        if not attachments:
+            return ChatMessage("user", message.content)
+        return ChatMessage("user", *message_with_attachments(message.content, attachments, sees_images=sees))
+
+    return user_message
 
 
 def pick_answer(replies: list[Message], *, provider: str, mode: str) -> Message | None:
@@ -50,23 +76,24 @@ def build_chat_request(reply: Message, *, context_tokens: int | None = None) -> 
             earlier.append(message)
         else:
             replies_by_turn.setdefault(message.reply_to_id, []).append(message)
+    user_message = _with_attachments(reply, [*earlier, reply.reply_to])
     turns: list[list[ChatMessage]] = []
     for message in earlier:
-        turn = [ChatMessage("user", message.content)]
+        turn = [user_message(message)]
         answer = pick_answer(replies_by_turn.get(message.pk, []), provider=reply.provider,
                              mode=conversation.context_mode)
         if answer is not None:
             turn.append(ChatMessage("assistant", answer.content))
         turns.append(turn)
-    question = [ChatMessage("user", reply.reply_to.content)]
+    question = [user_message(reply.reply_to)]
 
     max_tokens = reply.parameters.get("max_tokens")
     budget = (context_tokens or settings.WEBOX_CONTEXT_TOKENS) - (max_tokens or DEFAULT_RESERVED_OUTPUT_TOKENS)
     system_prompt = reply.parameters.get("system_prompt") or conversation.system_prompt
-    used = estimate_tokens(system_prompt) + sum(estimate_tokens(m.content) for m in question)
+    used = estimate_tokens(system_prompt) + sum(message_tokens(m) for m in question)
     kept: list[list[ChatMessage]] = []
     for turn in reversed(turns):
-        cost = sum(estimate_tokens(m.content) for m in turn)
+        cost = sum(message_tokens(m) for m in turn)
         if used + cost > budget:
             break
         kept.append(turn)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from chat.attachments.services import clean_attachment_ids
 from chat.errors import ChatInputError
 from chat.providers import provider_configs
 
@@ -37,6 +38,7 @@ class SendInput:
     message: str
     columns: list[Column]
     system_prompt: str | None = None  # None: the conversation's stays as it is
+    attachments: tuple[int, ...] = ()  # ids of the sender's pending uploads (chat/attachments)
 
 
 def clean_text(value: str, *, field: str) -> str:
@@ -63,7 +65,7 @@ def clean_system_prompt(value, *, field: str = "system_prompt") -> str:
 
 
 def send_input_clean(*, message, selected_providers, selected_models=None, temperature=None, max_tokens=None,
-                     system_prompt=None, provider_params=None) -> SendInput:
+                     system_prompt=None, provider_params=None, attachments=None) -> SendInput:
     """The send of the REST API and of the socket's ``send`` frame, checked and resolved.
 
     A missing ``message`` or ``selected_providers``, or a field not named here, is a ``TypeError``
@@ -85,7 +87,8 @@ def send_input_clean(*, message, selected_providers, selected_models=None, tempe
                                                           field=f"provider_params.{name}", per_column=True)})
         for name, model in targets
     ]
-    return SendInput(message=message, columns=columns, system_prompt=system_prompt)
+    return SendInput(message=message, columns=columns, system_prompt=system_prompt,
+                     attachments=clean_attachment_ids(attachments))
 
 
 def _clean_number(value, *, field: str, kind: type, low, high):

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from chat import events, hooks, limits
+from chat.attachments.services import attachments_attach
 from chat.errors import ChatConflict, ChatInputError, ChatUnavailable
 from chat.models import ACTIVE_STATUSES, Conversation, Message, ReplyStatus, Role
 from chat.serializers import conversation_data, message_data
@@ -56,6 +57,7 @@ def message_send(*, user, conversation: Conversation | None, send: SendInput) ->
         if not created or changed:  # a conversation made just now has its updated_at already
             conversation.save(update_fields=[*changed, "updated_at"])
         user_message = Message.objects.create(conversation=conversation, role=Role.USER, content=send.message)
+        attachments_attach(owner=user, attachment_ids=send.attachments, message=user_message)
         replies = [
             Message.objects.create(
                 conversation=conversation, role=Role.ASSISTANT, provider=column.provider, model=column.model,
