@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 from asgiref.sync import sync_to_async
 from django.core.exceptions import RequestDataTooBig
 from django.core.handlers.asgi import ASGIRequest
-from django.http import Http404, StreamingHttpResponse
+from django.http import FileResponse, Http404, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -17,7 +17,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import exports, limits, search, services
+from . import archives, exports, limits, search, services
 from .errors import ChatError, ChatInputError
 from .models import ContextMode
 from .selectors import (
@@ -274,7 +274,8 @@ EXPORT_FORMATS = {
     "json": (exports.conversations_export_json_chunks, "application/json", "json"),
     "md": (exports.conversations_export_markdown_chunks, "text/markdown; charset=utf-8", "md"),
 }
-EXPORT_PARAMETERS = [OpenApiParameter("format", str, enum=list(EXPORT_FORMATS), description="Default: json.")]
+EXPORT_PARAMETERS = [OpenApiParameter("format", str, enum=[*EXPORT_FORMATS, "zip"],
+                                      description="Default: json. zip: the JSON and the attachments' files.")]
 # An export is sent in pieces of about this size: few thread hops, little memory.
 EXPORT_PIECE_BYTES = 64 * 1024
 
@@ -307,8 +308,11 @@ def export_response(request, conversations, filename: str) -> StreamingHttpRespo
     the pieces are handed over as an async iterator.
     """
     name = request.query_params.get("format", "json")
+    if name == "zip":  # the JSON with the attachments' files (chat/archives.py)
+        return FileResponse(archives.conversations_export_zip(conversations), as_attachment=True,
+                            filename=f"{filename}.zip", content_type="application/zip")
     if name not in EXPORT_FORMATS:
-        raise ChatApiError(ChatInputError("format must be json or md.", field="format"))
+        raise ChatApiError(ChatInputError("format must be json, md or zip.", field="format"))
     render, content_type, extension = EXPORT_FORMATS[name]
     pieces = _pieces(render(conversations))
     asgi = isinstance(request._request, ASGIRequest)
@@ -358,6 +362,12 @@ class ImportApi(APIView):
                 upload = request.FILES.get("file")
                 if upload is None:
                     raise exports.ExportFileError('Send the export as the form field "file".')
+                if archives.is_zip(upload.read(4)):  # bounded by WEBOX_MAX_UPLOAD_BYTES (webox/middleware.py)
+                    upload.seek(0)
+                    created = archives.conversations_import_zip(owner=request.user, file=upload)
+                    return Response({"conversations": ConversationOutputSerializer(created, many=True).data},
+                                    status=status.HTTP_201_CREATED)
+                upload.seek(0)
                 if upload.size > exports.MAX_IMPORT_BYTES:
                     raise exports.ExportFileError(
                         f"The file is larger than {exports.MAX_IMPORT_BYTES // (1024 * 1024)} MB.")
