@@ -5,6 +5,7 @@
 // Each column (provider) may have its own temperature, max tokens and system prompt; a setting
 // the provider's kind does not send (its "accepts" list) is shown disabled, with the reason.
 
+import { AttachmentTray } from "./attachments.js";
 import { el } from "./dom.js";
 
 export class Composer {
@@ -29,6 +30,8 @@ export class Composer {
     this.error = form.querySelector("#composer-error");
     this.sendButton = form.querySelector("#send-button");
     this.busy = false;
+    this.attachments = new AttachmentTray(form, { before: form.querySelector(".composer-row"),
+      message: this.message, picks: () => this.picks() });
 
     form.addEventListener("submit", (event) => { event.preventDefault(); this.submit(); });
     this.message.addEventListener("keydown", (event) => {
@@ -218,7 +221,9 @@ export class Composer {
     this.busy = true;
     this.sendButton.disabled = true;
     try {
+      picks.attachments = await this.attachments.ids();
       await this.onSend(text, picks);
+      this.attachments.clear();
       this.message.value = "";
       this.autosize();
     } catch (error) {

@@ -219,6 +219,7 @@ class ChatPage {
       ...picks.params,
     };
     if (this.conversation) payload.conversation_id = this.conversation.id;
+    if (picks.attachments?.length) payload.attachments = picks.attachments;
     const result = await this.api.send(payload);
     const conversation = result.conversation;
     const isNew = !this.conversation || this.conversation.id !== conversation.id;
