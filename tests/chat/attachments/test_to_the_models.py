@@ -60,7 +60,7 @@ def test_the_vision_table_builtin_environment_and_admin(db, settings):
     assert sees_images("any", "my-vl-7b")
 
 
-def wait_ended(reply_ids, timeout=20.0) -> dict[int, Message]:
+def wait_ended(reply_ids, timeout=60.0) -> dict[int, Message]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         replies = {m.pk: m for m in Message.objects.filter(pk__in=reply_ids)}
