@@ -8,10 +8,14 @@ message and at most one assistant answer —
 - context mode ``chosen``: the reply the user chose for that turn, else its own latest completed
   reply, else no answer.
 A column's own system prompt (``parameters["system_prompt"]``) replaces the conversation's.
+Every user message carries its attachments, earlier turns' too: file text in the message, images
+only to a model that can see them (docs/attachments.md).
 The oldest turns are dropped until the estimate fits the model's context budget.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from django.conf import settings
 from django.db.models import Q
@@ -36,7 +40,7 @@ def message_tokens(message: ChatMessage) -> int:
     return estimate_tokens(message.content) + IMAGE_TOKENS * len(message.images)
 
 
-def _with_attachments(reply: Message, user_messages: list[Message]):
+def _with_attachments(reply: Message, user_messages: list[Message]) -> Callable[[Message], ChatMessage]:
     """A function giving each user message as the reply's model is sent it, attachments included
     (images only if the model can see them; chat/attachments/content.py). One query for all."""
     by_message: dict[int, list[Attachment]] = {}
