@@ -1,21 +1,26 @@
-"""What each provider is sent: its own thread of the conversation.
+"""What each column is sent: its own thread of the conversation.
 
-The rule (docs/architecture.md, "Context"): for every earlier turn a provider sees the user's
-message and at most one assistant answer —
-- context mode ``own``: its own latest completed reply of that turn, else no answer at all:
-  a provider is never sent another provider's words as its own (so a model that joins later,
-  or whose reply failed, sees the user's messages only);
+The rule (docs/architecture.md, "Context"; docs/compare.md, "Columns"): for every earlier turn a
+column sees the user's message and at most one assistant answer —
+- context mode ``own``: the latest completed reply of that turn written by the same column (the
+  reply whose ``column`` key is this column's), else no answer at all: a column is never sent
+  another column's words as its own (so a column that joins later, or whose reply failed, sees
+  the user's messages only). Two columns of one provider keep two threads;
 - context mode ``chosen``: the reply the user chose for that turn, else its own latest completed
   reply, else no answer.
 A column's own system prompt (``parameters["system_prompt"]``) replaces the conversation's.
 Every user message carries its attachments, earlier turns' too: file text in the message, images
 only to a model that can see them (docs/attachments.md).
 The oldest turns are dropped until the estimate fits the model's context budget.
+
+``build_chat_request`` builds a stored reply's request; ``column_request`` the request a column
+would be sent for a message not stored yet (the cost estimate, chat/usage/estimate.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db.models import Q
@@ -23,11 +28,11 @@ from django.db.models import Q
 from .attachments.content import message_with_attachments
 from .attachments.models import Attachment
 from .attachments.vision import sees_images
-from .models import ContextMode, Message, ReplyStatus, Role
+from .models import ContextMode, Conversation, Message, ReplyStatus, Role
 from .providers import ChatMessage, ChatRequest
 
 DEFAULT_RESERVED_OUTPUT_TOKENS = 1024
-# What an image counts for when trimming: providers charge roughly this for a screenshot.
+# What an image counts for when trimming and in the cost estimate: providers charge roughly this for a screenshot.
 IMAGE_TOKENS = 1000
 
 
@@ -40,73 +45,100 @@ def message_tokens(message: ChatMessage) -> int:
     return estimate_tokens(message.content) + IMAGE_TOKENS * len(message.images)
 
 
-def _with_attachments(reply: Message, user_messages: list[Message]) -> Callable[[Message], ChatMessage]:
-    """A function giving each user message as the reply's model is sent it, attachments included
-    (images only if the model can see them; chat/attachments/content.py). One query for all."""
-    by_message: dict[int, list[Attachment]] = {}
-    for attachment in Attachment.objects.filter(message_id__in=[m.pk for m in user_messages]).order_by("id"):
-        by_message.setdefault(attachment.message_id, []).append(attachment)
-    sees = bool(by_message) and sees_images(reply.provider, reply.model)
-
-    def user_message(message: Message) -> ChatMessage:
-        attachments = by_message.get(message.pk)
-        if not attachments:
-            return ChatMessage("user", message.content)
-        return ChatMessage("user", *message_with_attachments(message.content, attachments, sees_images=sees))
-
-    return user_message
-
-
-def pick_answer(replies: list[Message], *, provider: str, mode: str) -> Message | None:
+def pick_answer(replies: list[Message], *, column: str, mode: str) -> Message | None:
     chosen = next((r for r in replies if r.chosen and r.content), None)
     if mode == ContextMode.CHOSEN and chosen:
         return chosen
-    own = [r for r in replies if r.provider == provider and r.status == ReplyStatus.COMPLETE and r.content]
+    own = [r for r in replies
+           if (r.column or r.provider) == column and r.status == ReplyStatus.COMPLETE and r.content]
     return own[-1] if own else None
 
 
-def build_chat_request(reply: Message, *, context_tokens: int | None = None) -> ChatRequest:
-    conversation = reply.conversation
-    # Turns before the one being answered (ids grow with time), with every reply to them,
-    # including replies regenerated later: one query for both.
-    earlier: list[Message] = []
-    replies_by_turn: dict[int, list[Message]] = {}
-    for message in Message.objects.filter(
-        Q(role=Role.USER, reply_to__isnull=True, id__lt=reply.reply_to_id)
-        | Q(role=Role.ASSISTANT, reply_to_id__lt=reply.reply_to_id),
-        conversation=conversation,
-    ).order_by("id"):
+@dataclass
+class EarlierTurns:
+    """A conversation's turns before a point: the user's messages, oldest first, every reply to each,
+    and each message's attachments in upload order."""
+
+    messages: list[Message]
+    replies: dict[int, list[Message]]
+    attachments: dict[int, list[Attachment]] = field(default_factory=dict)
+
+
+def earlier_turns(conversation: Conversation, *, before: int | None) -> EarlierTurns:
+    """The turns before the user message ``before`` (None: every turn), with replies regenerated later: one query,
+    and one more for the attachments."""
+    user_filter, reply_filter = Q(role=Role.USER, reply_to__isnull=True), Q(role=Role.ASSISTANT)
+    if before is not None:
+        user_filter &= Q(id__lt=before)
+        reply_filter &= Q(reply_to_id__lt=before)
+    turns = EarlierTurns([], {})
+    rows = Message.objects.filter(user_filter | reply_filter, conversation=conversation).order_by("id")
+    # Only what a thread is built from: a long conversation has hundreds of rows.
+    for message in rows.only("id", "role", "content", "reply_to_id", "column", "provider", "status", "chosen"):
         if message.role == Role.USER:
-            earlier.append(message)
-        else:
-            replies_by_turn.setdefault(message.reply_to_id, []).append(message)
-    user_message = _with_attachments(reply, [*earlier, reply.reply_to])
-    turns: list[list[ChatMessage]] = []
-    for message in earlier:
-        turn = [user_message(message)]
-        answer = pick_answer(replies_by_turn.get(message.pk, []), provider=reply.provider,
-                             mode=conversation.context_mode)
+            turns.messages.append(message)
+        elif message.reply_to_id is not None:
+            turns.replies.setdefault(message.reply_to_id, []).append(message)
+    turns.attachments = attachments_by_message([m.pk for m in turns.messages])
+    return turns
+
+
+def attachments_by_message(message_ids: list[int]) -> dict[int, list[Attachment]]:
+    by_message: dict[int, list[Attachment]] = {}
+    if message_ids:
+        for attachment in Attachment.objects.filter(message_id__in=message_ids).order_by("id"):
+            by_message.setdefault(attachment.message_id, []).append(attachment)
+    return by_message
+
+
+def column_request(*, conversation: Conversation, turns: EarlierTurns, column: str, provider: str, model: str,
+                   parameters: dict, question: str, attachments: Sequence[Attachment] = (),
+                   context_tokens: int | None = None) -> ChatRequest:
+    """What ``column`` (``provider``'s ``model``) is sent to answer ``question`` with its ``attachments``: its own
+    thread of ``turns``, every user message with its attachments (images only if the model sees them), trimmed
+    to the budget."""
+    sees = (any(turns.attachments.values()) or bool(attachments)) and sees_images(provider, model)
+
+    def user_message(content: str, files: list[Attachment]) -> ChatMessage:
+        if not files:
+            return ChatMessage("user", content)
+        return ChatMessage("user", *message_with_attachments(content, files, sees_images=sees))
+
+    thread: list[list[ChatMessage]] = []
+    for message in turns.messages:
+        turn = [user_message(message.content, turns.attachments.get(message.pk, []))]
+        answer = pick_answer(turns.replies.get(message.pk, []), column=column, mode=conversation.context_mode)
         if answer is not None:
             turn.append(ChatMessage("assistant", answer.content))
-        turns.append(turn)
-    question = [user_message(reply.reply_to)]
+        thread.append(turn)
+    asked = [user_message(question, list(attachments))]
 
-    max_tokens = reply.parameters.get("max_tokens")
+    max_tokens = parameters.get("max_tokens")
     budget = (context_tokens or settings.WEBOX_CONTEXT_TOKENS) - (max_tokens or DEFAULT_RESERVED_OUTPUT_TOKENS)
-    system_prompt = reply.parameters.get("system_prompt") or conversation.system_prompt
-    used = estimate_tokens(system_prompt) + sum(message_tokens(m) for m in question)
+    system_prompt = parameters.get("system_prompt") or conversation.system_prompt
+    used = estimate_tokens(system_prompt) + sum(message_tokens(m) for m in asked)
     kept: list[list[ChatMessage]] = []
-    for turn in reversed(turns):
+    for turn in reversed(thread):
         cost = sum(message_tokens(m) for m in turn)
         if used + cost > budget:
             break
         kept.append(turn)
         used += cost
-    history = [m for turn in reversed(kept) for m in turn] + question
+    history = [m for turn in reversed(kept) for m in turn] + asked
     return ChatRequest(
-        model=reply.model,
+        model=model,
         messages=tuple(history),
         system_prompt=system_prompt,
-        temperature=reply.parameters.get("temperature"),
+        temperature=parameters.get("temperature"),
         max_tokens=max_tokens,
+    )
+
+
+def build_chat_request(reply: Message, *, context_tokens: int | None = None) -> ChatRequest:
+    question = reply.reply_to
+    return column_request(
+        conversation=reply.conversation, turns=earlier_turns(reply.conversation, before=question.pk),
+        column=reply.column or reply.provider, provider=reply.provider, model=reply.model,
+        parameters=reply.parameters, question=question.content,
+        attachments=attachments_by_message([question.pk]).get(question.pk, []), context_tokens=context_tokens,
     )

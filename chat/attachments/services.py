@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from chat.errors import ChatInputError, ChatNotFound, StorageFull
+from chat.errors import ChatInputError, StorageFull
 
 from . import storage
 from .models import Attachment
@@ -57,20 +57,9 @@ def _clean_name(name: str) -> str:
     return name[-MAX_NAME_CHARS:] or "file"
 
 
-def attachments_attach(*, owner, attachment_ids: tuple[int, ...], message) -> list[Attachment]:
-    """Bind the owner's pending attachments to ``message``; in the send's transaction.
-
-    An id that is not the owner's pending upload (another user's, sent already, swept) is refused.
-    """
-    if not attachment_ids:
-        return []
-    found = {a.pk: a for a in Attachment.objects.select_for_update().filter(
-        pk__in=attachment_ids, owner=owner, message__isnull=True)}
-    missing = [pk for pk in attachment_ids if pk not in found]
-    if missing:
-        raise ChatNotFound(f"No such attachment waiting to be sent: {missing[0]}.", field="attachments")
-    Attachment.objects.filter(pk__in=attachment_ids).update(message=message)
-    return [found[pk] for pk in attachment_ids]
+def attachments_attach(*, attachments: list[Attachment], message) -> None:
+    """Bind pending attachments (``pending_attachments_get(lock=True)`` in the send's transaction) to ``message``."""
+    Attachment.objects.filter(pk__in=[a.pk for a in attachments]).update(message=message)
 
 
 def clean_attachment_ids(value) -> tuple[int, ...]:

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('chat', '0008_message_imported'),
+        ('chat', '0009_columns_and_estimates'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
