@@ -1,7 +1,7 @@
 // Files sent with a message (docs/attachments.md): the composer's tray — drop, paste or pick files;
 // each uploads at once (POST /api/chat/attachments) and shows a chip with its name, size and, for an
-// image, a preview; a chip's × deletes the upload. Under the chips, the picked models that cannot
-// see images are named. In the thread: a user message's files, and on each column whose model
+// image, a preview; a chip's × deletes the upload. Under the chips, the picked columns whose model
+// cannot see images are named. In the thread: a user message's files, and on each column whose model
 // cannot see images, a note that it got the text only.
 
 import { el } from "./dom.js";
@@ -42,10 +42,12 @@ export function seesImages(provider, model) {
 export class AttachmentTray {
   /**
    * @param {HTMLFormElement} form the composer; the tray goes before `before` inside it
-   * @param {{before: Element, message: HTMLTextAreaElement, picks: Function}} options
+   * @param {{before: Element, message: HTMLTextAreaElement, picks: Function, onChange: Function}} options
+   *   `onChange`: called when the uploaded files change (the live cost estimate counts them)
    */
-  constructor(form, { before, message, picks }) {
+  constructor(form, { before, message, picks, onChange }) {
     this.picks = picks;
+    this.onChange = onChange;
     this.items = [];
     this.input = el("input", { type: "file", multiple: true, hidden: true, id: "attachment-input" });
     this.button = el("button", { type: "button", class: "button ghost small attach-button",
@@ -96,6 +98,7 @@ export class AttachmentTray {
       item.pending = false;
       item.element.replaceWith(item.element = this.chip(item));
       this.renderVisionNote();
+      this.onChange();
     }).catch((error) => {
       this.remove(item, { server: false });
       this.showError(`${file.name}: ${error.message}`);
@@ -122,13 +125,17 @@ export class AttachmentTray {
     item.element.remove();
     if (server && item.attachment) call("DELETE", `attachments/${item.attachment.id}`).catch(() => {});
     this.renderVisionNote();
+    this.onChange();
   }
 
   /** Waits for uploads in flight; the ids of the uploaded files, in order. */
   async ids() {
     await Promise.all(this.items.map((item) => item.promise));
-    return this.items.filter((item) => item.attachment).map((item) => item.attachment.id);
+    return this.uploadedIds();
   }
+
+  /** The ids of the files uploaded so far, in order. */
+  uploadedIds() { return this.items.filter((item) => item.attachment).map((item) => item.attachment.id); }
 
   hasImages() { return this.items.some((item) => item.attachment?.kind === "image"); }
 
@@ -137,14 +144,17 @@ export class AttachmentTray {
     this.items = [];
     this.chips.replaceChildren();
     this.renderVisionNote();
+    this.onChange();
   }
 
   async renderVisionNote() {
     if (!this.hasImages()) { this.note.hidden = true; return; }
-    const picks = this.picks();
+    // Per column: two columns of one provider may hold models that differ. A provider's further
+    // columns are named by their model too, as their tabs are (turn.js).
     const blind = [];
-    for (const name of picks.providers) {
-      if (!(await seesImages(name, picks.models[name] || ""))) blind.push(name);
+    for (const column of this.picks().columns) {
+      if (await seesImages(column.provider, column.model || "")) continue;
+      blind.push(column.key === column.provider ? column.provider : `${column.provider} · ${column.model}`);
     }
     this.note.textContent = blind.length
       ? `${blind.join(", ")} cannot see images: ${blind.length > 1 ? "they get" : "it gets"} the text only.` : "";
