@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 
 from testing.fake_provider import sent_images, sent_text
 
-from .conftest import FAST, column, pick, send
+from .conftest import FAST, MEDIUM, column, pick, send
 
 pytestmark = pytest.mark.browser
 
@@ -102,3 +102,27 @@ def test_an_image_and_a_pdf_reach_each_column_as_its_model_can_take_them(chat: P
     page.reload()
     expect(page.locator("article.turn").last.locator(".message-attachments li")).to_have_count(2)
     expect(page.locator('article.turn .column[data-provider="ollama"] .column-vision-note')).to_be_visible()
+
+
+def test_two_columns_of_one_provider_are_told_apart_on_images(chat: Page, fake_provider):
+    """The note is per column: one provider's two models, one that sees images and one that does not."""
+    page = chat
+    pick(page, {"openai": f"fake-echo;delay_ms=20;id=vision-{uuid.uuid4().hex[:8]}"})
+    page.get_by_role("button", name="+ Column").click()
+    search = page.get_by_role("combobox", name="Search a model for a new column")
+    search.fill("openai tokens=60")
+    expect(page.get_by_role("listbox", name="Models").get_by_role("option")).to_have_count(1)
+    search.press("Enter")
+    drop(page, [("red.png", "image/png", png())])
+    expect(page.locator(".attachment-chip:not(.uploading)")).to_have_count(1)
+    expect(page.locator(".attachment-vision-note")).to_have_text(
+        f"openai · {MEDIUM} cannot see images: it gets the text only.")
+
+    send(page, "Which of you sees it?")
+    turn = page.locator("article.turn").last
+    for key in ("openai", "openai#2"):
+        expect(turn.locator(f'.column[data-column="{key}"] .reply')).to_have_attribute("data-status", "complete",
+                                                                                      timeout=60_000)
+    expect(turn.locator('.column[data-column="openai#2"] .column-vision-note')).to_have_text(
+        f"{MEDIUM} cannot see images: it got the text without them.")
+    expect(turn.locator('.column[data-column="openai"] .column-vision-note')).to_have_count(0)
