@@ -21,6 +21,7 @@ from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 
 from . import services
+from .attachments import admin as attachments_admin  # noqa: F401 - registers the vision table and uploads
 from .errors import ChatConflict, ChatError
 from .exports import conversations_export_json, conversations_export_markdown
 from .models import ACTIVE_STATUSES, Conversation, Message, ReplyStatus, Role

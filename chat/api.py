@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 from asgiref.sync import sync_to_async
 from django.core.exceptions import RequestDataTooBig
 from django.core.handlers.asgi import ASGIRequest
-from django.http import Http404, StreamingHttpResponse
+from django.http import FileResponse, Http404, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -17,7 +17,8 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import exports, limits, search, services
+from . import archives, exports, limits, search, services
+from .attachments.selectors import pending_attachments_get
 from .errors import ChatError, ChatInputError
 from .models import ContextMode
 from .providers import provider_catalog
@@ -114,6 +115,8 @@ class SendInputSerializer(serializers.Serializer):
                                           max_length=inputs.MAX_SYSTEM_PROMPT_CHARS)
     provider_params = serializers.DictField(child=ParametersSerializer(), required=False,
                                             help_text="The short form: {provider: its own settings}.")
+    attachments = serializers.ListField(child=serializers.IntegerField(), required=False,
+                                        help_text="Ids of your uploads (POST /api/chat/attachments) to send.")
 
 
 def send_fields(request, serializer_class=SendInputSerializer):
@@ -208,8 +211,9 @@ class TurnEstimateSerializer(serializers.Serializer):
 
 class EstimateApi(APIView):
     """What a send would cost before it is sent: the tokens each column would be sent (its own
-    thread, system prompt and the new message) and a cost range from its input price and its
-    max-tokens ceiling. Takes the same body as a send; the message may still be empty.
+    thread, system prompt, the new message and its `attachments`, your uploads not sent yet) and a
+    cost range from its input price and its max-tokens ceiling. Takes the same body as a send; the
+    message may still be empty.
     """
 
     name = "Estimate a send"
@@ -222,10 +226,11 @@ class EstimateApi(APIView):
         conversation, fields = send_fields(request, EstimateInputSerializer)
         try:
             send = services.send_input_clean(**fields, message_required=False)
+            attachments = pending_attachments_get(owner=request.user, attachment_ids=send.attachments)
         except ChatError as exc:
             raise ChatApiError(exc) from exc
         columns = columns_estimate(conversation=conversation, columns=send.columns, message=send.message,
-                                   system_prompt=send.system_prompt)
+                                   system_prompt=send.system_prompt, attachments=attachments)
         return Response({"columns": [column.as_dict() for column in columns], "turn": turn_totals(columns)})
 
 
@@ -418,7 +423,8 @@ EXPORT_FORMATS = {
     "json": (exports.conversations_export_json_chunks, "application/json", "json"),
     "md": (exports.conversations_export_markdown_chunks, "text/markdown; charset=utf-8", "md"),
 }
-EXPORT_PARAMETERS = [OpenApiParameter("format", str, enum=list(EXPORT_FORMATS), description="Default: json.")]
+EXPORT_PARAMETERS = [OpenApiParameter("format", str, enum=[*EXPORT_FORMATS, "zip"],
+                                      description="Default: json. zip: the JSON and the attachments' files.")]
 # An export is sent in pieces of about this size: few thread hops, little memory.
 EXPORT_PIECE_BYTES = 64 * 1024
 
@@ -451,8 +457,11 @@ def export_response(request, conversations, filename: str) -> StreamingHttpRespo
     the pieces are handed over as an async iterator.
     """
     name = request.query_params.get("format", "json")
+    if name == "zip":  # the JSON with the attachments' files (chat/archives.py)
+        return FileResponse(archives.conversations_export_zip(conversations), as_attachment=True,
+                            filename=f"{filename}.zip", content_type="application/zip")
     if name not in EXPORT_FORMATS:
-        raise ChatApiError(ChatInputError("format must be json or md.", field="format"))
+        raise ChatApiError(ChatInputError("format must be json, md or zip.", field="format"))
     render, content_type, extension = EXPORT_FORMATS[name]
     pieces = _pieces(render(conversations))
     asgi = isinstance(request._request, ASGIRequest)
@@ -515,6 +524,12 @@ class ImportApi(APIView):
                 upload = request.FILES.get("file")
                 if upload is None:
                     raise exports.ExportFileError('Send the export as the form field "file".')
+                if archives.is_zip(upload.read(4)):  # bounded by WEBOX_MAX_UPLOAD_BYTES (webox/middleware.py)
+                    upload.seek(0)
+                    created = archives.conversations_import_zip(owner=request.user, file=upload)
+                    return Response({"conversations": ConversationOutputSerializer(created, many=True).data},
+                                    status=status.HTTP_201_CREATED)
+                upload.seek(0)
                 if upload.size > exports.MAX_IMPORT_BYTES:
                     raise exports.ExportFileError(
                         f"The file is larger than {exports.MAX_IMPORT_BYTES // (1024 * 1024)} MB.")

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import api
+from .attachments import api as attachments_api
 from .providers.api import ProvidersApi
 
 urlpatterns = [
@@ -18,4 +19,9 @@ urlpatterns = [
     path("messages/<int:message_id>/regenerate", api.RegenerateApi.as_view(), name="api-message-regenerate"),
     path("messages/<int:message_id>/choose", api.ChooseApi.as_view(), name="api-message-choose"),
     path("providers", ProvidersApi.as_view(), name="api-providers"),
+    path("attachments", attachments_api.AttachmentUploadApi.as_view(), name="api-attachments"),
+    path("attachments/<int:attachment_id>", attachments_api.AttachmentDetailApi.as_view(), name="api-attachment"),
+    path("attachments/<int:attachment_id>/content", attachments_api.AttachmentContentApi.as_view(),
+         name="api-attachment-content"),
+    path("vision", attachments_api.VisionApi.as_view(), name="api-vision"),
 ]

@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate, post_save, pre_delete
+from django.db.models.signals import post_delete, post_migrate, post_save, pre_delete
 
 SEARCH_MIGRATION = ("chat", "0004_search")
 
@@ -22,9 +22,13 @@ class ChatConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth import get_user_model
 
+        from .attachments.models import Attachment
+        from .attachments.services import attachment_file_release
         from .signals import user_deleting, user_saved
 
         post_migrate.connect(_ensure_search_index, sender=self, dispatch_uid="chat-search-index")
         # A deactivated or deleted account's replies still generating are stopped (chat/signals.py).
         post_save.connect(user_saved, sender=get_user_model(), dispatch_uid="chat.user_saved")
         pre_delete.connect(user_deleting, sender=get_user_model(), dispatch_uid="chat.user_deleting")
+        # A file is deleted with the last attachment that refers to it (chat/attachments/services.py).
+        post_delete.connect(attachment_file_release, sender=Attachment, dispatch_uid="chat.attachment_file_release")

@@ -9,6 +9,8 @@ column sees the user's message and at most one assistant answer —
 - context mode ``chosen``: the reply the user chose for that turn, else its own latest completed
   reply, else no answer.
 A column's own system prompt (``parameters["system_prompt"]``) replaces the conversation's.
+Every user message carries its attachments, earlier turns' too: file text in the message, images
+only to a model that can see them (docs/attachments.md).
 The oldest turns are dropped until the estimate fits the model's context budget.
 
 ``build_chat_request`` builds a stored reply's request; ``column_request`` the request a column
@@ -17,20 +19,30 @@ would be sent for a message not stored yet (the cost estimate, chat/usage/estima
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db.models import Q
 
+from .attachments.content import message_with_attachments
+from .attachments.models import Attachment
+from .attachments.vision import sees_images
 from .models import ContextMode, Conversation, Message, ReplyStatus, Role
 from .providers import ChatMessage, ChatRequest
 
 DEFAULT_RESERVED_OUTPUT_TOKENS = 1024
+# What an image counts for when trimming and in the cost estimate: providers charge roughly this for a screenshot.
+IMAGE_TOKENS = 1000
 
 
 def estimate_tokens(text: str) -> int:
     # About four characters a token for English text; a few tokens of overhead per message.
     return len(text) // 4 + 4
+
+
+def message_tokens(message: ChatMessage) -> int:
+    return estimate_tokens(message.content) + IMAGE_TOKENS * len(message.images)
 
 
 def pick_answer(replies: list[Message], *, column: str, mode: str) -> Message | None:
@@ -44,14 +56,17 @@ def pick_answer(replies: list[Message], *, column: str, mode: str) -> Message | 
 
 @dataclass
 class EarlierTurns:
-    """A conversation's turns before a point: the user's messages, oldest first, and every reply to each."""
+    """A conversation's turns before a point: the user's messages, oldest first, every reply to each,
+    and each message's attachments in upload order."""
 
     messages: list[Message]
     replies: dict[int, list[Message]]
+    attachments: dict[int, list[Attachment]] = field(default_factory=dict)
 
 
 def earlier_turns(conversation: Conversation, *, before: int | None) -> EarlierTurns:
-    """The turns before the user message ``before`` (None: every turn), with replies regenerated later: one query."""
+    """The turns before the user message ``before`` (None: every turn), with replies regenerated later: one query,
+    and one more for the attachments."""
     user_filter, reply_filter = Q(role=Role.USER, reply_to__isnull=True), Q(role=Role.ASSISTANT)
     if before is not None:
         user_filter &= Q(id__lt=before)
@@ -64,28 +79,47 @@ def earlier_turns(conversation: Conversation, *, before: int | None) -> EarlierT
             turns.messages.append(message)
         elif message.reply_to_id is not None:
             turns.replies.setdefault(message.reply_to_id, []).append(message)
+    turns.attachments = attachments_by_message([m.pk for m in turns.messages])
     return turns
 
 
-def column_request(*, conversation: Conversation, turns: EarlierTurns, column: str, model: str, parameters: dict,
-                   question: str, context_tokens: int | None = None) -> ChatRequest:
-    """What ``column`` is sent to answer ``question``: its own thread of ``turns``, trimmed to the budget."""
+def attachments_by_message(message_ids: list[int]) -> dict[int, list[Attachment]]:
+    by_message: dict[int, list[Attachment]] = {}
+    if message_ids:
+        for attachment in Attachment.objects.filter(message_id__in=message_ids).order_by("id"):
+            by_message.setdefault(attachment.message_id, []).append(attachment)
+    return by_message
+
+
+def column_request(*, conversation: Conversation, turns: EarlierTurns, column: str, provider: str, model: str,
+                   parameters: dict, question: str, attachments: Sequence[Attachment] = (),
+                   context_tokens: int | None = None) -> ChatRequest:
+    """What ``column`` (``provider``'s ``model``) is sent to answer ``question`` with its ``attachments``: its own
+    thread of ``turns``, every user message with its attachments (images only if the model sees them), trimmed
+    to the budget."""
+    sees = (any(turns.attachments.values()) or bool(attachments)) and sees_images(provider, model)
+
+    def user_message(content: str, files: list[Attachment]) -> ChatMessage:
+        if not files:
+            return ChatMessage("user", content)
+        return ChatMessage("user", *message_with_attachments(content, files, sees_images=sees))
+
     thread: list[list[ChatMessage]] = []
     for message in turns.messages:
-        turn = [ChatMessage("user", message.content)]
+        turn = [user_message(message.content, turns.attachments.get(message.pk, []))]
         answer = pick_answer(turns.replies.get(message.pk, []), column=column, mode=conversation.context_mode)
         if answer is not None:
             turn.append(ChatMessage("assistant", answer.content))
         thread.append(turn)
-    asked = [ChatMessage("user", question)]
+    asked = [user_message(question, list(attachments))]
 
     max_tokens = parameters.get("max_tokens")
     budget = (context_tokens or settings.WEBOX_CONTEXT_TOKENS) - (max_tokens or DEFAULT_RESERVED_OUTPUT_TOKENS)
     system_prompt = parameters.get("system_prompt") or conversation.system_prompt
-    used = estimate_tokens(system_prompt) + sum(estimate_tokens(m.content) for m in asked)
+    used = estimate_tokens(system_prompt) + sum(message_tokens(m) for m in asked)
     kept: list[list[ChatMessage]] = []
     for turn in reversed(thread):
-        cost = sum(estimate_tokens(m.content) for m in turn)
+        cost = sum(message_tokens(m) for m in turn)
         if used + cost > budget:
             break
         kept.append(turn)
@@ -101,8 +135,10 @@ def column_request(*, conversation: Conversation, turns: EarlierTurns, column: s
 
 
 def build_chat_request(reply: Message, *, context_tokens: int | None = None) -> ChatRequest:
+    question = reply.reply_to
     return column_request(
-        conversation=reply.conversation, turns=earlier_turns(reply.conversation, before=reply.reply_to_id),
-        column=reply.column or reply.provider, model=reply.model, parameters=reply.parameters,
-        question=reply.reply_to.content, context_tokens=context_tokens,
+        conversation=reply.conversation, turns=earlier_turns(reply.conversation, before=question.pk),
+        column=reply.column or reply.provider, provider=reply.provider, model=reply.model,
+        parameters=reply.parameters, question=question.content,
+        attachments=attachments_by_message([question.pk]).get(question.pk, []), context_tokens=context_tokens,
     )

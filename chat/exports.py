@@ -30,7 +30,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from . import limits
-from .models import ACTIVE_STATUSES, ContextMode, Conversation, Message, ReplyStatus, Role
+from .models import ACTIVE_STATUSES, Attachment, ContextMode, Conversation, Message, ReplyStatus, Role
 from .services.inputs import default_columns_from_short_form
 from .usage.services import REPLY_MAX_COST, REPLY_MAX_TOKENS
 
@@ -83,7 +83,14 @@ def _time(value: datetime | None) -> str | None:
 
 
 def _messages(conversation: Conversation) -> Iterator[Message]:
-    return conversation.messages.order_by("created_at", "id").iterator(chunk_size=EXPORT_BATCH_ROWS)
+    return (conversation.messages.order_by("created_at", "id").prefetch_related("attachments")
+            .iterator(chunk_size=EXPORT_BATCH_ROWS))
+
+
+def attachment_to_dict(attachment: Attachment) -> dict:
+    """An attachment in an export: what it is, and its file's name in a zip export (``files/<sha256>``)."""
+    return {"name": attachment.name, "kind": attachment.kind, "media_type": attachment.media_type,
+            "size": attachment.size, "sha256": attachment.sha256}
 
 
 def _each(conversations: Iterable[Conversation]) -> Iterator[Conversation]:
@@ -107,6 +114,9 @@ def conversation_to_dict(conversation: Conversation) -> dict:
             elif name == "cost" and value is not None:
                 value = str(value)  # a decimal amount, exactly (JSON numbers are floats)
             item[name] = value
+        attachments = list(message.attachments.all())
+        if attachments:  # only then: a conversation without files exports as it always has
+            item["attachments"] = [attachment_to_dict(a) for a in attachments]
         messages.append(item)
     data["messages"] = messages
     return data

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 
 # Provider records belong to the providers package; defined there, registered with this app.
+from .attachments.models import Attachment, VisionModel  # noqa: F401
 from .providers.models import Provider, ProviderKind  # noqa: F401
 from .usage.models import ModelPrice  # noqa: F401
 

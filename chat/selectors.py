@@ -86,7 +86,8 @@ def conversation_messages_page(*, conversation: Conversation, before: Message | 
 
     A turn is a user message; a reply belongs to its turn's page wherever it falls in time (a
     regenerated version is newer than later turns). A message that answers no turn is on the page
-    whose turns surround it. Three queries at most: the turns with their sizes, then the messages.
+    whose turns surround it. Four queries at most: the turns with their sizes, the messages, then
+    their attachments.
     """
     turns = turns or PAGE_TURNS
     max_messages = max_messages or PAGE_MESSAGES
@@ -109,7 +110,7 @@ def conversation_messages_page(*, conversation: Conversation, before: Message | 
         loose &= _older_than(before)
     ids = [turn.pk for turn in picked]
     messages = list(conversation.messages.filter(Q(pk__in=ids) | Q(reply_to_id__in=ids) | loose)
-                    .order_by("created_at", "id"))
+                    .order_by("created_at", "id").prefetch_related("attachments"))
     return MessagePage(messages=messages, before=picked[-1].pk if more else None)
 
 

@@ -7,6 +7,7 @@ from functools import cache, lru_cache
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from .attachments.serializers import AttachmentOutputSerializer
 from .models import ACTIVE_STATUSES, Conversation, Message
 from .rendering import markdown_to_plain, render_markdown
 from .selectors import PREVIEW_CHARS
@@ -33,6 +34,8 @@ class MessageOutputSerializer(serializers.ModelSerializer):
     rendered_upto = serializers.SerializerMethodField(
         help_text="While a reply is active: the characters of content that rendered_html covers; otherwise 0.")
     usage = serializers.SerializerMethodField()
+    attachments = AttachmentOutputSerializer(many=True, read_only=True,
+                                             help_text="A user message's files (chat/attachments); [] otherwise.")
 
     class Meta:
         model = Message
@@ -40,7 +43,7 @@ class MessageOutputSerializer(serializers.ModelSerializer):
             "id", "conversation_id", "role", "content", "content_html", "rendered_html", "rendered_upto",
             "provider", "model", "column", "reply_to",
             "status", "error_code", "error_detail", "usage", "ttft_ms", "duration_ms", "finish_reason",
-            "parameters", "chosen", "seq", "created_at", "completed_at", "imported", "estimate",
+            "parameters", "chosen", "seq", "created_at", "completed_at", "imported", "estimate", "attachments",
         ]
         read_only_fields = fields
 

@@ -28,6 +28,7 @@ Both formats produce the same text for the same model name. The OpenAI SDK's bas
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import socket
@@ -141,6 +142,27 @@ def _text(content: Any) -> str:
     if isinstance(content, list):
         return " ".join(part.get("text", "") for part in content if isinstance(part, dict))
     return ""
+
+
+def sent_images(message: dict) -> list[tuple[str, bytes]]:
+    """The images of one recorded message as ``(media type, bytes)``, from either wire format:
+    OpenAI ``image_url`` parts (data URLs) or Anthropic ``image`` blocks (base64 source)."""
+    images = []
+    for part in message.get("content") if isinstance(message.get("content"), list) else []:
+        if part.get("type") == "image_url":
+            header, _, data = part["image_url"]["url"].partition(",")
+            assert header.startswith("data:") and header.endswith(";base64"), header
+            images.append((header[len("data:"):-len(";base64")], base64.b64decode(data, validate=True)))
+        elif part.get("type") == "image":
+            source = part["source"]
+            assert source["type"] == "base64", source
+            images.append((source["media_type"], base64.b64decode(source["data"], validate=True)))
+    return images
+
+
+def sent_text(message: dict) -> str:
+    """The text of one recorded message, from a string or from its text parts."""
+    return _text(message.get("content"))
 
 
 class _Hangup(Exception):

@@ -154,3 +154,19 @@ def start_worker(log_dir: Path | str, env: dict[str, str], *, concurrency: int =
         process.stop()
         raise
     return process
+
+
+def start_s3_server(log_dir: Path | str) -> tuple[Process, str]:
+    """An S3-compatible server (moto's server mode) on a free loopback port; its endpoint URL.
+
+    Any access key is accepted; buckets live in its memory and go with it.
+    """
+    port = free_port()
+    process = Process([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                      dict(os.environ), Path(log_dir) / f"moto-{port}.log")
+    try:
+        wait_for_port(port, process)
+    except RuntimeError:
+        process.stop()
+        raise
+    return process, f"http://127.0.0.1:{port}"

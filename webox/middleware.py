@@ -83,7 +83,7 @@ class DatabaseBusyMiddleware:
 
 
 # Where a multipart body may carry a file up to WEBOX_MAX_UPLOAD_BYTES (chat/api_urls.py).
-UPLOAD_PATHS = frozenset({"/api/chat/import"})
+UPLOAD_PATHS = frozenset({"/api/chat/import", "/api/chat/attachments"})
 
 
 class RequestLimitsMiddleware:

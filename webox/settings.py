@@ -249,6 +249,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "chat.tasks.sweep_orphaned_replies",
         "schedule": WEBOX_SWEEP_INTERVAL_SECONDS,
     },
+    "sweep-attachments": {"task": "chat.tasks.sweep_attachments", "schedule": 3600.0},
 }
 
 # --- Streaming and providers ------------------------------------------------------------------
@@ -395,6 +396,44 @@ WEBOX_LISTEN_BACKLOG = env_int("WEBOX_LISTEN_BACKLOG", 1024)
 # The largest multipart body of a file upload (POST /api/chat/import takes a 20 MB file); other
 # bodies are bounded by Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB). Larger ones are a 413.
 WEBOX_MAX_UPLOAD_BYTES = env_int("WEBOX_MAX_UPLOAD_BYTES", 21 * 1024 * 1024)
+
+# --- Attachments (docs/attachments.md) -------------------------------------------------------
+WEBOX_ATTACHMENT_MAX_BYTES = env_int("WEBOX_ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024)
+WEBOX_ATTACHMENTS_PER_MESSAGE = env_int("WEBOX_ATTACHMENTS_PER_MESSAGE", 10)
+# What one user's attachments may take in all (pending and sent), in bytes.
+WEBOX_ATTACHMENT_QUOTA_BYTES = env_int("WEBOX_ATTACHMENT_QUOTA_BYTES", 500 * 1024 * 1024)
+# Images larger than this many pixels are refused (decompression bombs are far past it).
+WEBOX_ATTACHMENT_MAX_PIXELS = env_int("WEBOX_ATTACHMENT_MAX_PIXELS", 40_000_000)
+# The text of one text file or PDF sent to the models, in characters; longer ones are refused.
+WEBOX_ATTACHMENT_MAX_TEXT_CHARS = env_int("WEBOX_ATTACHMENT_MAX_TEXT_CHARS", 200_000)
+# An upload not sent with a message within this time is deleted by the sweep.
+WEBOX_ATTACHMENT_PENDING_SECONDS = env_int("WEBOX_ATTACHMENT_PENDING_SECONDS", 24 * 3600)
+# Models that can see images, beyond the built-in table (chat/attachments/vision.py): JSON
+# {"provider name or *": ["model glob", ...]}, e.g. {"ollama": ["llava*"]}.
+WEBOX_VISION_MODELS = env_str("WEBOX_VISION_MODELS")
+# Where attachment files live: empty, the local directory var/attachments; or
+# s3://bucket/prefix?endpoint_url=https://…&region_name=… (django-storages; credentials from
+# AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY).
+WEBOX_STORAGE_URL = env_str("WEBOX_STORAGE_URL")
+
+
+def attachment_storage(url: str) -> dict:
+    """The ``STORAGES["attachments"]`` entry for ``WEBOX_STORAGE_URL`` (empty: the local directory)."""
+    if not url:
+        return {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                "OPTIONS": {"location": VAR_DIR / "attachments", "base_url": None}}
+    from urllib.parse import parse_qsl, urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme != "s3" or not parts.netloc:
+        raise ImproperlyConfigured("WEBOX_STORAGE_URL must be s3://bucket[/prefix][?endpoint_url=…&region_name=…].")
+    options = {"bucket_name": parts.netloc, "location": parts.path.strip("/"), "default_acl": None,
+               "querystring_auth": True, "file_overwrite": True}
+    options.update(dict(parse_qsl(parts.query)))
+    return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
+
+
+STORAGES["attachments"] = attachment_storage(WEBOX_STORAGE_URL)
 
 # --- Content-Security-Policy (django-csp 4) ------------------------------------------------
 # No inline script, no inline handlers, nothing from another origin. The one inline script

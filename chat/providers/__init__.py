@@ -18,6 +18,7 @@ import nothing of the package; ``policy`` imports ``base`` and ``sdks``; the ada
 
 from .base import (
     RETRYABLE_CODES,
+    ChatImage,
     ChatMessage,
     ChatProvider,
     ChatRequest,
@@ -55,7 +56,8 @@ from .services import (
 )
 
 __all__ = [
-    "PROVIDER_CLASSES", "RETRYABLE_CODES", "ChatMessage", "ChatProvider", "ChatRequest", "CheckResult", "ErrorCode",
+    "PROVIDER_CLASSES", "RETRYABLE_CODES", "ChatImage", "ChatMessage", "ChatProvider", "ChatRequest", "CheckResult",
+    "ErrorCode",
     "Provider", "ProviderConfig", "ProviderError", "ProviderKind", "Retrying", "SecretDecryptError", "StreamItem",
     "StreamPolicy", "StreamResult", "TextDelta", "all_provider_configs", "build_provider", "db_provider_config",
     "decrypt_secret", "encrypt_secret", "get_provider_config", "mask_secret", "provider_catalog", "provider_check",

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx2
 
 from . import sse
-from .base import ChatRequest, ErrorCode, ProviderError, StreamResult, TextDelta
+from .base import ChatMessage, ChatRequest, ErrorCode, ProviderError, StreamResult, TextDelta
 from .policy import KEYLESS_PLACEHOLDER, PolicyProvider, parse_retry_after, timed_out
 from .sdks import lazy
 
@@ -43,27 +44,50 @@ _ERROR_TYPES = {
 }
 
 
-def anthropic_messages(request: ChatRequest) -> tuple[str, list[dict[str, str]]]:
+def anthropic_messages(request: ChatRequest) -> tuple[str, list[dict[str, Any]]]:
     """The ``system`` field and the messages, merged so that roles alternate from a user turn.
 
     System-role history entries join the system prompt; empty messages (a failed reply) are
-    dropped, as the API refuses empty content.
+    dropped, as the API refuses empty content. A message with images is a list of content blocks:
+    one ``image`` block (base64 source) per image, then its text.
     """
     system_parts = [request.system_prompt] if request.system_prompt else []
-    messages: list[dict[str, str]] = []
+    messages: list[dict[str, Any]] = []
     for message in request.messages:
         if message.role == "system":
             system_parts.append(message.content)
             continue
-        if not message.content.strip():
+        if not message.content.strip() and not message.images:
             continue
+        blocks = _anthropic_blocks(message)
         if messages and messages[-1]["role"] == message.role:
-            messages[-1]["content"] += "\n\n" + message.content
+            previous = messages[-1]["content"]
+            if isinstance(previous, str) and isinstance(blocks, str):
+                messages[-1]["content"] = previous + "\n\n" + blocks
+            else:
+                messages[-1]["content"] = _as_blocks(previous) + _as_blocks(blocks)
         else:
-            messages.append({"role": message.role, "content": message.content})
+            messages.append({"role": message.role, "content": blocks})
     if messages and messages[0]["role"] != "user":
         messages.insert(0, {"role": "user", "content": LEADING_USER_PLACEHOLDER})
     return "\n\n".join(part for part in system_parts if part), messages
+
+
+def _anthropic_blocks(message: ChatMessage) -> str | list[dict[str, Any]]:
+    if not message.images:
+        return message.content
+    blocks: list[dict[str, Any]] = [
+        {"type": "image", "source": {"type": "base64", "media_type": image.media_type,
+                                     "data": base64.b64encode(image.data).decode("ascii")}}
+        for image in message.images
+    ]
+    if message.content.strip():
+        blocks.append({"type": "text", "text": message.content})
+    return blocks
+
+
+def _as_blocks(content: str | list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"type": "text", "text": content}] if isinstance(content, str) else content
 
 
 class AnthropicProvider(PolicyProvider):

@@ -51,9 +51,20 @@ class ProviderError(Exception):
 
 
 @dataclass(frozen=True)
+class ChatImage:
+    """An image sent with a user message, for a model that can see images."""
+
+    media_type: str  # image/png, image/jpeg, image/webp or image/gif
+    data: bytes = field(repr=False)
+    name: str = ""
+
+
+@dataclass(frozen=True)
 class ChatMessage:
     role: str  # "user" or "assistant"
     content: str
+    # Each adapter sends these in its SDK's own content-part format, after the text.
+    images: tuple[ChatImage, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ and local Ollama, vLLM or LM Studio: only the base URL and the key differ.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -13,7 +14,7 @@ from urllib.parse import urlsplit
 import httpx2
 
 from . import sse
-from .base import ChatRequest, ErrorCode, ProviderError, StreamResult, TextDelta
+from .base import ChatMessage, ChatRequest, ErrorCode, ProviderError, StreamResult, TextDelta
 from .policy import KEYLESS_PLACEHOLDER, PolicyProvider, parse_retry_after, timed_out
 from .sdks import lazy
 
@@ -24,10 +25,22 @@ OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
 _MAX_COMPLETION_TOKENS_HOSTS = frozenset({"api.openai.com"})
 
 
-def openai_messages(request: ChatRequest) -> list[dict[str, str]]:
-    messages = [{"role": "system", "content": request.system_prompt}] if request.system_prompt else []
-    messages += [{"role": message.role, "content": message.content} for message in request.messages]
+def openai_messages(request: ChatRequest) -> list[dict[str, Any]]:
+    messages: list[dict[str, Any]] = (
+        [{"role": "system", "content": request.system_prompt}] if request.system_prompt else [])
+    messages += [{"role": message.role, "content": _openai_content(message)} for message in request.messages]
     return messages
+
+
+def _openai_content(message: ChatMessage) -> str | list[dict[str, Any]]:
+    """Plain text, or with images the text part then one ``image_url`` part (a data URL) per image."""
+    if not message.images:
+        return message.content
+    parts: list[dict[str, Any]] = [{"type": "text", "text": message.content}]
+    for image in message.images:
+        data_url = f"data:{image.media_type};base64,{base64.b64encode(image.data).decode('ascii')}"
+        parts.append({"type": "image_url", "image_url": {"url": data_url}})
+    return parts
 
 
 class OpenAIProvider(PolicyProvider):

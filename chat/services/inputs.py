@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from chat.attachments.services import clean_attachment_ids
 from chat.errors import ChatInputError
 from chat.providers import provider_configs
 
@@ -51,6 +52,7 @@ class SendInput:
     message: str
     columns: list[Column]
     system_prompt: str | None = None  # None: the conversation's stays as it is
+    attachments: tuple[int, ...] = ()  # ids of the sender's pending uploads (chat/attachments)
 
 
 def clean_text(value: str, *, field: str) -> str:
@@ -77,7 +79,7 @@ def clean_system_prompt(value, *, field: str = "system_prompt") -> str:
 
 
 def send_input_clean(*, message, columns=None, selected_providers=None, selected_models=None, temperature=None,
-                     max_tokens=None, system_prompt=None, provider_params=None,
+                     max_tokens=None, system_prompt=None, provider_params=None, attachments=None,
                      message_required: bool = True) -> SendInput:
     """The send of the REST API and of the socket's ``send`` frame, checked and resolved.
 
@@ -94,13 +96,15 @@ def send_input_clean(*, message, columns=None, selected_providers=None, selected
     if system_prompt is not None:
         clean_system_prompt(system_prompt)
     shared = clean_parameters({"temperature": temperature, "max_tokens": max_tokens}, field="parameters")
+    attachment_ids = clean_attachment_ids(attachments)
     if columns is not None:
         if selected_providers is not None or selected_models is not None or provider_params is not None:
             raise ChatInputError("Send either columns or selected_providers (the short form), not both.",
                                  field="columns")
-        return SendInput(message=message, columns=clean_columns(columns, shared=shared), system_prompt=system_prompt)
-    return SendInput(message=message, system_prompt=system_prompt,
-                     columns=columns_from_short_form(selected_providers, selected_models, provider_params, shared))
+        cleaned = clean_columns(columns, shared=shared)
+    else:
+        cleaned = columns_from_short_form(selected_providers, selected_models, provider_params, shared)
+    return SendInput(message=message, columns=cleaned, system_prompt=system_prompt, attachments=attachment_ids)
 
 
 def message_clean(message) -> str:

@@ -13,6 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from chat import events, hooks, limits
+from chat.attachments.selectors import pending_attachments_get
+from chat.attachments.services import attachments_attach
 from chat.errors import ChatConflict, ChatInputError, ChatUnavailable
 from chat.models import ACTIVE_STATUSES, Conversation, Message, ReplyStatus, Role
 from chat.serializers import conversation_data, message_data
@@ -57,9 +59,11 @@ def message_send(*, user, conversation: Conversation | None, send: SendInput) ->
             changed.append("title")
         if not created or changed:  # a conversation made just now has its updated_at already
             conversation.save(update_fields=[*changed, "updated_at"])
+        attachments = pending_attachments_get(owner=user, attachment_ids=send.attachments, lock=True)
         estimates = columns_estimate(conversation=None if created else conversation, columns=send.columns,
-                                     message=send.message, wait_for_tokenizer=False)
+                                     message=send.message, attachments=attachments, wait_for_tokenizer=False)
         user_message = Message.objects.create(conversation=conversation, role=Role.USER, content=send.message)
+        attachments_attach(attachments=attachments, message=user_message)
         # One INSERT … RETURNING for every column's reply (Message has no save() or signals to skip).
         replies = Message.objects.bulk_create([
             Message(

@@ -46,7 +46,7 @@ AUTH_TIMEOUT_SECONDS = 10
 ENDED = float("inf")
 BEARER_SUBPROTOCOL = "webox.bearer"
 SEND_FIELDS = ("message", "columns", "selected_providers", "selected_models", "temperature", "max_tokens",
-               "system_prompt", "provider_params")
+               "system_prompt", "provider_params", "attachments")
 
 
 def user_from_token(raw_token: str):

@@ -15,6 +15,7 @@ from collections.abc import Coroutine
 
 from django.conf import settings
 
+from chat.attachments.services import attachments_sweep
 from chat.services import replies_sweep_orphans
 from webox.loops import background_loop, note_server_loop, server_loop
 
@@ -72,5 +73,6 @@ async def _sweep_forever() -> None:
         await asyncio.sleep(settings.WEBOX_SWEEP_INTERVAL_SECONDS)
         try:
             await in_db_thread(replies_sweep_orphans)()
+            await in_db_thread(attachments_sweep)()
         except Exception:
             logger.exception("orphan sweep failed")

@@ -6,6 +6,7 @@ by a running deployment (and its beat schedule) still find them.
 
 from celery import shared_task
 
+from chat.attachments.services import attachments_sweep
 from chat.services import replies_sweep_orphans
 from webox.loops import run_in_background
 
@@ -21,3 +22,8 @@ def generate_reply(reply_id: int) -> None:
 @shared_task(name="chat.tasks.sweep_orphaned_replies", ignore_result=True)
 def sweep_orphaned_replies() -> int:
     return len(replies_sweep_orphans())
+
+
+@shared_task(name="chat.tasks.sweep_attachments", ignore_result=True)
+def sweep_attachments() -> int:
+    return attachments_sweep()

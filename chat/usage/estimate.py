@@ -1,7 +1,8 @@
 """What a turn will cost before it is sent: per column and for the turn, as a range.
 
 Each column's input is what it would be sent (chat/context.py: its own thread, its system prompt,
-the new message), counted with a real tokenizer (chat/usage/tokenizer.py; marked where it only
+the new message and its attachments: file text as text, each image at ``IMAGE_TOKENS`` for a
+model that sees images), counted with a real tokenizer (chat/usage/tokenizer.py; marked where it only
 approximates the model's own). The range runs from the input alone (a reply of no tokens) to the
 input plus the column's max-tokens ceiling, priced like a finished reply (chat/usage/pricing.py).
 A column whose price is unknown has no cost, never 0. docs/compare.md, "Cost before sending".
@@ -10,10 +11,19 @@ A column whose price is unknown has no cost, never 0. docs/compare.md, "Cost bef
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from chat.context import DEFAULT_RESERVED_OUTPUT_TOKENS, EarlierTurns, column_request, earlier_turns, estimate_tokens
+from chat.attachments.models import Attachment
+from chat.context import (
+    DEFAULT_RESERVED_OUTPUT_TOKENS,
+    IMAGE_TOKENS,
+    EarlierTurns,
+    column_request,
+    earlier_turns,
+    estimate_tokens,
+)
 from chat.models import Conversation
 from chat.providers import ProviderConfig, provider_configs
 
@@ -73,8 +83,9 @@ def turn_totals(columns: list[ColumnEstimate]) -> dict:
 
 
 def columns_estimate(*, conversation: Conversation | None, columns, message: str, system_prompt: str | None = None,
-                     wait_for_tokenizer: bool = True) -> list[ColumnEstimate]:
-    """The estimate of each of ``columns`` (``chat.services.inputs.Column``) answering ``message``.
+                     attachments: Sequence[Attachment] = (), wait_for_tokenizer: bool = True) -> list[ColumnEstimate]:
+    """The estimate of each of ``columns`` (``chat.services.inputs.Column``) answering ``message``
+    sent with ``attachments`` (the sender's pending uploads).
 
     ``conversation`` None is a new one; ``system_prompt`` a send's new one for the conversation.
     Without ``wait_for_tokenizer`` (the send itself), a table not loaded yet is not loaded (only an
@@ -93,11 +104,13 @@ def columns_estimate(*, conversation: Conversation | None, columns, message: str
     estimates = []
     for column in columns:
         config = configs.get(column.provider)
-        request = column_request(conversation=conversation, turns=turns, column=column.key, model=column.model,
-                                 parameters=column.parameters, question=message,
-                                 context_tokens=config.context_tokens if config else None)
+        request = column_request(conversation=conversation, turns=turns, column=column.key, provider=column.provider,
+                                 model=column.model, parameters=column.parameters, question=message,
+                                 attachments=attachments, context_tokens=config.context_tokens if config else None)
         texts = [m.content for m in request.messages] + ([request.system_prompt] if request.system_prompt else [])
         input_tokens, counted_with, exact = _count(texts, column.model, config, wait=wait_for_tokenizer)
+        images = sum(len(m.images) for m in request.messages)
+        input_tokens, exact = input_tokens + IMAGE_TOKENS * images, exact and not images
         ceiling, assumed = _ceiling(column.parameters, config)
         price = {"config": config, "provider": column.provider, "model": column.model,
                  "override": overrides[(column.provider, column.model)]}

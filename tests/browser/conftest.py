@@ -98,6 +98,8 @@ def live_server_url(fake_provider: FakeProviderServer, fake_ollama: FakeProvider
         "ANTHROPIC_MODELS": MODELS,
         "OLLAMA_BASE_URL": fake_ollama.url,
         "OLLAMA_MODELS": MODELS,
+        # Models named "…id=vision…" see images (tests/browser/test_attachments.py); the rest do not.
+        "WEBOX_VISION_MODELS": '{"*": ["fake-echo;*id=vision*"]}',
         "PYTHONUNBUFFERED": "1",
     }
     if env.get("DATABASE_URL"):

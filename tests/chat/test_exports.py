@@ -144,7 +144,7 @@ def test_someone_elses_conversation_cannot_be_exported(user, other_user):
 def test_an_unknown_export_format_is_refused(user):
     response = client_for(user).get("/api/chat/export?format=pdf")
     assert response.status_code == 400
-    assert response.json()["detail"] == "format must be json or md."
+    assert response.json()["detail"] == "format must be json, md or zip."
 
 
 def valid_file(**conversation) -> dict:

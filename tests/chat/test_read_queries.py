@@ -54,5 +54,5 @@ def test_a_conversations_detail_costs_the_same_queries_for_one_or_twenty_message
         body = auth_client.get(f"/api/chat/conversations/{large.pk}").json()
     assert len(body["messages"]) == 20
     assert body["messages"][1]["content_html"].startswith("<p><strong>answer</strong>")
-    # The access check, the page's turns, then their messages.
-    assert one == 3
+    # The access check, the page's turns, their messages, then the messages' attachments.
+    assert one == 4

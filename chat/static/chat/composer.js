@@ -7,6 +7,7 @@
 // A provider's chip is its first column; further columns of any provider come from the column
 // picker (column-picker.js). Every change is reported to `onChange` (the live cost estimate).
 
+import { AttachmentTray } from "./attachments.js";
 import { ColumnPicker } from "./column-picker.js";
 import { el } from "./dom.js";
 
@@ -18,8 +19,9 @@ export class Composer {
   constructor(form, { onSend, onContextMode, onChange = () => {} }) {
     this.form = form;
     this.onSend = onSend;
-    this.onChange = onChange;
-    this.columnPicker = new ColumnPicker(form.querySelector(".provider-picker"), { onChange });
+    // A change of the picks is said again: to the estimate, and to the tray's note on images.
+    this.onChange = () => { onChange(); this.attachments.renderVisionNote(); };
+    this.columnPicker = new ColumnPicker(form.querySelector(".provider-picker"), { onChange: this.onChange });
     form.addEventListener("input", () => onChange());
     form.addEventListener("change", () => onChange());
     this.userDefault = null;
@@ -36,6 +38,8 @@ export class Composer {
     this.error = form.querySelector("#composer-error");
     this.sendButton = form.querySelector("#send-button");
     this.busy = false;
+    this.attachments = new AttachmentTray(form, { before: form.querySelector(".composer-row"),
+      message: this.message, picks: () => this.picks(), onChange });
 
     form.addEventListener("submit", (event) => { event.preventDefault(); this.submit(); });
     this.message.addEventListener("keydown", (event) => {
@@ -181,7 +185,7 @@ export class Composer {
     const columns = [...providers.map((name) => ({ key: name, provider: name, model: models[name],
       ...(providerParams[name] || {}) })), ...this.columnPicker.columns()];
     return { providers, models, params, providerParams, columns, systemPrompt: this.systemPrompt.value,
-      contextMode: this.contextMode.value };
+      contextMode: this.contextMode.value, attachments: this.attachments.uploadedIds() };
   }
 
   /** The user's default picks, from the server: {providers, models, params, context_mode}. */
@@ -232,7 +236,9 @@ export class Composer {
     this.busy = true;
     this.sendButton.disabled = true;
     try {
+      picks.attachments = await this.attachments.ids();
       await this.onSend(text, picks);
+      this.attachments.clear();
       this.message.value = "";
       this.autosize();
     } catch (error) {

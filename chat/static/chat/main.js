@@ -217,6 +217,7 @@ class ChatPage {
   sendPayload(text, picks) {
     const payload = { message: text, columns: picks.columns, system_prompt: picks.systemPrompt, ...picks.params };
     if (this.conversation) payload.conversation_id = this.conversation.id;
+    if (picks.attachments?.length) payload.attachments = picks.attachments;
     return payload;
   }
 

@@ -2,6 +2,7 @@
 // narrow screen the columns become tabs (CSS shows the strip and only the selected column); each
 // tab shows its status. The user's message goes in as the server's sanitised `content_html`, or as text.
 
+import { markColumnVision, renderMessageAttachments } from "./attachments.js";
 import { addCodeCopyButtons } from "./codeblocks.js";
 import { Column } from "./column.js";
 import { el, icon } from "./dom.js";
@@ -33,6 +34,8 @@ export class Turn {
     if (message.content_html) body.innerHTML = message.content_html;
     else body.append(el("p", { class: "plain" }, message.content || ""));
     addCodeCopyButtons(body, (text) => this.thread.announce(text));
+    renderMessageAttachments(body, message);
+    this.userMessage = message;
     this.userEl.replaceChildren(body);
   }
 
@@ -46,6 +49,7 @@ export class Turn {
       this.addTab(column, reply);
     }
     column.add(reply);
+    markColumnVision(column.element, this.userMessage, reply.message);
     reply.column = column;
     reply.turn = this;
     if (!this.selected) this.select(reply.columnKey);
