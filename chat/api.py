@@ -17,7 +17,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import exports, limits, search, services
+from . import blinding, exports, limits, search, services
 from .errors import ChatError, ChatInputError
 from .models import ContextMode
 from .selectors import (
@@ -133,6 +133,8 @@ class ConversationInputSerializer(serializers.Serializer):
                                            required=False)
     default_params = serializers.DictField(required=False)
     context_mode = serializers.ChoiceField(choices=ContextMode.choices, required=False)
+    blind = serializers.BooleanField(required=False, help_text="A blind arena: replies are Model A, B, … until "
+                                                               "their turn is voted on or revealed.")
 
 
 class ConversationPagination(PageNumberPagination):
@@ -387,7 +389,16 @@ class SearchResultSerializer(serializers.Serializer):
         help_text="Plain text around the match, HTML-escaped; only the matched words are in <mark>.")
 
     def get_snippet(self, message) -> str:
-        return search.snippet(message.content, self.context["query"])
+        text = message.content
+        if blinding.hidden(message):
+            text = blinding.mask_names(text, provider=message.provider, model=message.model)
+        return search.snippet(text, self.context["query"])
+
+    def to_representation(self, message) -> dict:
+        data = super().to_representation(message)
+        if blinding.hidden(message):
+            data["provider"] = data["model"] = ""
+        return data
 
 
 class SearchPagination(PageNumberPagination):

@@ -15,7 +15,7 @@ from .replies import streaming_replies_stop
 
 TITLE_CHARS = 60
 UPDATABLE_FIELDS = {"title", "system_prompt", "archived", "default_providers", "default_models", "default_params",
-                    "context_mode", "metadata"}
+                    "context_mode", "metadata", "blind"}
 
 
 def title_from_message(text: str) -> str:
@@ -32,14 +32,14 @@ def title_from_message(text: str) -> str:
 
 def conversation_create(*, owner, title: str = "", system_prompt: str = "", default_providers=None,
                         default_models=None, default_params=None, context_mode: str = ContextMode.OWN,
-                        archived: bool = False) -> Conversation:
+                        archived: bool = False, blind: bool = False) -> Conversation:
     defaults = clean_conversation_defaults({"default_providers": default_providers or [],
                                            "default_params": default_params or {}})
     clean_text(title, field="title")
     clean_system_prompt(system_prompt)
     return Conversation.objects.create(
         owner=owner, title=title.strip()[:200], system_prompt=system_prompt, default_models=default_models or {},
-        context_mode=context_mode, archived=archived, **defaults,
+        context_mode=context_mode, archived=archived, blind=blind, **defaults,
     )
 
 
