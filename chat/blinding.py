@@ -40,8 +40,9 @@ def label_name(label: str) -> str:
 def _names_pattern(extra: tuple[str, ...]) -> re.Pattern:
     names = sorted({n.lower() for n in (*_KNOWN_NAMES, *extra) if n}, key=len, reverse=True)
     alternatives = "|".join(re.escape(n) for n in names)
-    # A name, then any version suffix glued to it ("-4o-mini", ":8b", " 3.5" is left: it names nothing alone).
-    return re.compile(rf"(?<![\w])(?:{alternatives})(?:[-_.:/][\w.]+)*(?![\w])", re.IGNORECASE)
+    # A name, digits glued to it ("llama3"), then version parts ("-4o-mini", ".1", ":8b"); a longer word
+    # that merely starts with a name ("philosophy", "metaphor") is not one.
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?:\d\w*)?(?:[-_.:/]\w+)*(?!\w)", re.IGNORECASE)
 
 
 def own_names(provider: str, model: str) -> tuple[str, ...]:
