@@ -36,8 +36,9 @@ def blind_turn(user):
     question = Message.objects.create(conversation=conversation, role=Role.USER, content="Who are you?")
     replies = [Message.objects.create(
         conversation=conversation, role=Role.ASSISTANT, provider=provider, model=model, reply_to=question,
-        status=ReplyStatus.COMPLETE, content=SELF_NAMING.format(provider=provider, model=model), ttft_ms=120, duration_ms=900, prompt_tokens=10,
-        completion_tokens=20, cost=Decimal("0.0001"), cost_currency="USD", parameters={"temperature": 0.5})
+        status=ReplyStatus.COMPLETE, content=SELF_NAMING.format(provider=provider, model=model), ttft_ms=120,
+        duration_ms=900, prompt_tokens=10, completion_tokens=20, cost=Decimal("0.0001"), cost_currency="USD",
+        parameters={"temperature": 0.5})
         for provider, model in (("acme", "fake-echo"), ("zenith", "fake-stream"))]
     from chat.services.blind import blind_turn_label
 
@@ -78,8 +79,9 @@ def test_socket_events_and_snapshots_of_a_blind_turn_name_nobody(user, monkeypat
     conversation = conversation_create(owner=user, blind=True)
     with django_capture_on_commit_callbacks(execute=True):
         result = send_turn(user=user, conversation=conversation, message="Hi", selected_providers=["acme", "zenith"])
-    text = SELF_NAMING.format(provider="acme", model="fake-echo")
-    Message.objects.filter(pk__in=[r.pk for r in result.replies]).update(status=ReplyStatus.STREAMING, content=text)
+    for reply in result.replies:
+        Message.objects.filter(pk=reply.pk).update(status=ReplyStatus.STREAMING, content=SELF_NAMING.format(
+            provider=reply.provider, model=reply.model))
     replies, _ = snapshot_replies(conversation.pk)
     # The reply's end as the engine announces it (chat/services/replies.py): from its stored row.
     Message.objects.filter(pk=result.replies[0].pk).update(status=ReplyStatus.COMPLETE, ttft_ms=50, duration_ms=80,
