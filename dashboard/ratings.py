@@ -177,7 +177,11 @@ def bradley_terry(outcomes: list[Outcome], *, votes: int, models: int, rounds: i
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a model in no round at all: NaN
         low, high = np.nanpercentile(samples, [2.5, 97.5], axis=0)
+    # Moving one model moves the games-weighted centre by its share of the games: the rest of the move is
+    # what its rating, measured against the centre, would see.
+    share = 1.0 - games / games.sum()
     likely_low, likely_high = _likelihood_bounds(theta, wins)
-    low, high = np.fmin(low, likely_low), np.fmax(high, likely_high)
+    low = np.fmin(low, theta - share * (theta - likely_low))
+    high = np.fmax(high, theta + share * (likely_high - theta))
     return Ratings(rating=MEAN_RATING + SCALE * theta, ci_low=MEAN_RATING + SCALE * low,
                    ci_high=MEAN_RATING + SCALE * high, rounds=rounds)
