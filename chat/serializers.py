@@ -35,6 +35,7 @@ class MessageOutputSerializer(serializers.ModelSerializer):
     rendered_upto = serializers.SerializerMethodField(
         help_text="While a reply is active: the characters of content that rendered_html covers; otherwise 0.")
     usage = serializers.SerializerMethodField()
+    vote = serializers.SerializerMethodField()
     blind_label = serializers.CharField(
         help_text='A blind turn\'s reply: its letter ("A" is "Model A"); empty otherwise.')
     hidden = serializers.SerializerMethodField(
@@ -47,7 +48,7 @@ class MessageOutputSerializer(serializers.ModelSerializer):
             "id", "conversation_id", "role", "content", "content_html", "rendered_html", "rendered_upto",
             "provider", "model", "reply_to",
             "status", "error_code", "error_detail", "usage", "ttft_ms", "duration_ms", "finish_reason",
-            "parameters", "chosen", "seq", "created_at", "completed_at", "imported", "blind_label", "hidden",
+            "parameters", "chosen", "seq", "created_at", "completed_at", "imported", "blind_label", "hidden", "vote",
         ]
         read_only_fields = fields
 
@@ -62,6 +63,16 @@ class MessageOutputSerializer(serializers.ModelSerializer):
     @staticmethod
     def get_hidden(message: Message) -> bool:
         return blinding.hidden(message)
+
+    @staticmethod
+    @extend_schema_field(serializers.DictField(allow_null=True, help_text="A user message's vote on its turn."))
+    def get_vote(message: Message) -> dict | None:
+        if message.role != "user" or message.pk is None:
+            return None
+        try:
+            return vote_data(message.vote)
+        except Vote.DoesNotExist:
+            return None
 
     def get_content_html(self, message: Message) -> str:
         # An active reply has only its finished blocks rendered (rendered_html); the whole text once it ends.

@@ -5,6 +5,7 @@
 import { addCodeCopyButtons } from "./codeblocks.js";
 import { Column } from "./column.js";
 import { el, icon } from "./dom.js";
+import { VoteBar, columnBefore, columnKey } from "./votes.js";
 
 const TAB_STATUS = { pending: "waiting", streaming: "streaming", complete: "done", error: "failed",
   cancelled: "stopped" };
@@ -23,8 +24,9 @@ export class Turn {
     this.tabsEl = el("div", { class: "column-tabs", role: "tablist", "aria-label": "Replies" });
     this.tabsEl.addEventListener("keydown", (event) => this.tabKey(event));
     this.repliesEl = el("div", { class: "replies" });
+    this.votes = new VoteBar(this, thread.actions);
     this.element = el("article", { class: "turn", "data-message-id": this.id, "aria-label": "Turn" },
-      el("div", { class: "turn-head" }, this.userEl, this.stopAll), this.tabsEl, this.repliesEl);
+      el("div", { class: "turn-head" }, this.userEl, this.stopAll), this.tabsEl, this.repliesEl, this.votes.element);
     this.setUser(userMessage);
   }
 
@@ -34,25 +36,28 @@ export class Turn {
     else body.append(el("p", { class: "plain" }, message.content || ""));
     addCodeCopyButtons(body, (text) => this.thread.announce(text));
     this.userEl.replaceChildren(body);
+    if ("vote" in message) this.votes.setVote(message.vote);
   }
 
   addReply(reply) {
-    let column = this.columns.get(reply.provider);
+    const key = columnKey(reply.message);
+    let column = this.columns.get(key);
     if (!column) {
-      column = new Column(reply.provider);
-      this.columns.set(reply.provider, column);
-      this.repliesEl.append(column.element);
+      column = new Column(key);
+      const before = columnBefore(this, key);
+      this.columns.set(key, column);
+      this.repliesEl.insertBefore(column.element, before ? before.element : null);
       this.repliesEl.dataset.cols = String(this.columns.size);
-      this.addTab(column);
+      this.addTab(column, before);
     }
     column.add(reply);
     reply.column = column;
     reply.turn = this;
-    if (!this.selected) this.select(reply.provider);
+    if (!this.selected) this.select(key);
     this.refresh();
   }
 
-  addTab(column) {
+  addTab(column, before = null) {
     const id = `tab-${this.id}-${this.columns.size}`;
     const status = el("span", { class: "tab-status" });
     const tab = el("button", { type: "button", role: "tab", class: "column-tab", id, "aria-selected": "false",
@@ -60,7 +65,7 @@ export class Turn {
     tab.addEventListener("click", () => this.select(column.provider));
     column.element.setAttribute("aria-labelledby", id);
     this.tabs.set(column.provider, { tab, status });
-    this.tabsEl.append(tab);
+    this.tabsEl.insertBefore(tab, before ? this.tabs.get(before.provider).tab : null);
   }
 
   select(provider) {
@@ -75,7 +80,7 @@ export class Turn {
   }
 
   tabKey(event) {
-    const names = [...this.columns.keys()];
+    const names = [...this.tabsEl.children].map((tab) => tab.dataset.provider);
     const step = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
     if (!step) return;
     event.preventDefault();
@@ -95,6 +100,7 @@ export class Turn {
       tab.dataset.status = state;
       status.textContent = TAB_STATUS[state] || "";
     }
+    this.votes.refresh();
   }
 
   cancelAll() {
