@@ -78,7 +78,9 @@ export class VoteBar {
     const before = new Set(this.ticked());
     const winners = new Set(this.vote ? this.vote.winners : []);
     this.picksEl.replaceChildren(...replies.map((reply) => {
-      const input = el("input", { type: "checkbox", value: String(reply.id) });
+      // Named apart from the composer's provider checkboxes (same provider names).
+      const input = el("input", { type: "checkbox", value: String(reply.id),
+        "aria-label": `Tick ${replyName(reply.message)} for the vote` });
       input.checked = before.has(reply.id) || (!before.size && winners.has(reply.id));
       input.addEventListener("change", () => this.refreshButtons());
       return el("label", { class: "vote-pick" }, input, ` ${replyName(reply.message)}`);
