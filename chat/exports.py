@@ -122,6 +122,8 @@ def conversation_to_dict(conversation: Conversation) -> dict:
         if blinding.hidden(message):
             item.update(HIDDEN_FIELDS)
             item["content"] = blinding.mask_names(message.content, provider=message.provider, model=message.model)
+            item["error_detail"] = blinding.mask_names(message.error_detail, provider=message.provider,
+                                                       model=message.model)
         if message.pk in votes:
             item["vote"] = _vote_to_dict(votes[message.pk])
         messages.append(item)

@@ -58,6 +58,9 @@ class MessageOutputSerializer(serializers.ModelSerializer):
         # A copy: the caller's row keeps its real text.
         masked = copy.copy(message)
         masked.content = blinding.mask_names(message.content, provider=message.provider, model=message.model)
+        # A provider's error often names the model ("The model `x` does not exist").
+        masked.error_detail = blinding.mask_names(message.error_detail, provider=message.provider,
+                                                  model=message.model)
         return blinding.hide_message_data(super().to_representation(masked), message)
 
     @staticmethod

@@ -64,11 +64,15 @@ def test_a_blind_send_deals_letters_and_its_rest_answers_name_nobody(auth_client
 
 
 def test_a_hidden_reply_has_no_figures_and_its_self_naming_text_is_masked(auth_client, user):
-    question, (reply, _) = blind_turn(user)
+    question, (reply, other) = blind_turn(user)
+    Message.objects.filter(pk=other.pk).update(status=ReplyStatus.ERROR, error_code="model_not_found",
+                                               error_detail="The model `fake-stream` does not exist.")
     data = auth_client.get(f"/api/chat/conversations/{question.conversation_id}").json()["messages"][1]
     assert (data["ttft_ms"], data["duration_ms"], data["usage"]["cost"], data["parameters"]) == (None, None, None, {})
     assert data["content"] == "I am ██████, made by █████████, served here as ████ █████████."
-    assert_hidden(json.dumps(data))
+    failed = auth_client.get(f"/api/chat/conversations/{question.conversation_id}").json()["messages"][2]
+    assert failed["error_detail"] == "The model `███████████` does not exist."
+    assert_hidden(json.dumps(data) + json.dumps(failed))
 
 
 def test_socket_events_and_snapshots_of_a_blind_turn_name_nobody(user, monkeypatch,
