@@ -29,11 +29,6 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.AddField(
-            model_name='conversation',
-            name='blind',
-            field=models.BooleanField(default=False),
-        ),
-        migrations.AddField(
             model_name='message',
             name='blind_label',
             field=models.CharField(blank=True, max_length=2),
@@ -42,6 +37,14 @@ class Migration(migrations.Migration):
             model_name='message',
             name='blind_revealed_at',
             field=models.DateTimeField(blank=True, null=True),
+        ),
+        # After chat_message's rebuild (SQLite rebuilds a table to add a NOT NULL column): that drops the
+        # rollup's triggers on chat_message, which name chat_conversation and would stop its own rebuild.
+        # The dashboard app puts them back after migrate (dashboard/apps.py).
+        migrations.AddField(
+            model_name='conversation',
+            name='blind',
+            field=models.BooleanField(default=False),
         ),
         migrations.CreateModel(
             name='Vote',
