@@ -1,9 +1,9 @@
 """What a blind turn hides until it is revealed, and how: one place for every surface that shows replies.
 
 A reply of a blind turn (``Message.blind_label`` set, ``blind_revealed_at`` unset) goes out as
-"Model A", "Model B", …: no provider, no model, no parameters, no usage, cost or timings, and its
-text with every name of a model family or provider masked (each character by ``MASK``, so lengths
-and offsets in the text stay what the stream's are). The REST serializers, socket events and
+"Model A", "Model B", …: no provider, no model, no column key, no estimate, no parameters, no usage,
+cost or timings, and its text with every name of a model family or provider masked (each character
+by ``MASK``, so lengths and offsets in the text stay what the stream's are). The REST serializers, socket events and
 snapshots (chat/serializers.py), search (chat/search.py's results, in chat/api.py) and the export
 (chat/exports.py) all hide through here. A low-level module: it imports nothing of chat but models.
 """
@@ -63,6 +63,9 @@ def hide_message_data(data: dict, message: Message) -> dict:
     """A serialized reply as a blind turn shows it before its reveal (``data`` is changed and returned)."""
     data["provider"] = ""
     data["model"] = ""
+    # A column's key defaults to its provider's name (or names a model); the estimate names its price.
+    data["column"] = ""
+    data["estimate"] = None
     data["parameters"] = {}
     data["ttft_ms"] = None
     data["duration_ms"] = None

@@ -19,8 +19,6 @@ from .inputs import SendInput, send_input_clean
 from .turns import SendResult, message_send
 
 ARENA_MIN_MODELS, ARENA_MAX_MODELS = 2, 8
-# A send names each provider once today: one model per provider. With columns, this goes.
-ONE_MODEL_PER_PROVIDER = True
 
 
 def arena_candidates() -> list[tuple[str, str]]:
@@ -33,25 +31,20 @@ def arena_candidates() -> list[tuple[str, str]]:
 
 
 def arena_models_pick(count: int, *, rng: secrets.SystemRandom | None = None) -> list[tuple[str, str]]:
-    """``count`` distinct models drawn at random (2–8); 400 when fewer are available."""
+    """``count`` distinct (provider, model) pairs drawn at random (2–8), several of one provider if so drawn;
+    400 when fewer are available."""
     if isinstance(count, bool) or not isinstance(count, int) or not ARENA_MIN_MODELS <= count <= ARENA_MAX_MODELS:
         raise ChatInputError(f"Pick between {ARENA_MIN_MODELS} and {ARENA_MAX_MODELS} models.", field="count")
-    rng = rng or secrets.SystemRandom()
     candidates = arena_candidates()
-    rng.shuffle(candidates)
-    picked: list[tuple[str, str]] = []
-    for provider, model in candidates:
-        if ONE_MODEL_PER_PROVIDER and any(provider == p for p, _ in picked):
-            continue
-        picked.append((provider, model))
-        if len(picked) == count:
-            return picked
-    raise ChatInputError(f"Only {len(picked)} models can be picked on this server; ask for fewer.", field="count")
+    if len(candidates) < count:
+        raise ChatInputError(f"Only {len(candidates)} models can be picked on this server; ask for fewer.",
+                             field="count")
+    return (rng or secrets.SystemRandom()).sample(candidates, count)
 
 
 def _arena_send_input(message, picks: list[tuple[str, str]]) -> SendInput:
-    return send_input_clean(message=message, selected_providers=[p for p, _ in picks],
-                            selected_models={p: m for p, m in picks})
+    # One column per pick; a provider drawn twice gets keys ``name``, ``name#2`` (the default keys).
+    return send_input_clean(message=message, columns=[{"provider": p, "model": m} for p, m in picks])
 
 
 def arena_send(*, user, conversation: Conversation | None, message, count: int) -> SendResult:

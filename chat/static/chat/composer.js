@@ -4,7 +4,10 @@
 // browser gets them) and on the conversation (default_providers / default_models / default_params).
 // Each column (provider) may have its own temperature, max tokens and system prompt; a setting
 // the provider's kind does not send (its "accepts" list) is shown disabled, with the reason.
+// A provider's chip is its first column; further columns of any provider come from the column
+// picker (column-picker.js). Every change is reported to `onChange` (the live cost estimate).
 
+import { ColumnPicker } from "./column-picker.js";
 import { el } from "./dom.js";
 
 export class Composer {
@@ -12,9 +15,13 @@ export class Composer {
    * @param {HTMLFormElement} form
    * @param {{userId: string, onSend: Function}} options
    */
-  constructor(form, { onSend, onContextMode }) {
+  constructor(form, { onSend, onContextMode, onChange = () => {} }) {
     this.form = form;
     this.onSend = onSend;
+    this.onChange = onChange;
+    this.columnPicker = new ColumnPicker(form.querySelector(".provider-picker"), { onChange });
+    form.addEventListener("input", () => onChange());
+    form.addEventListener("change", () => onChange());
     this.userDefault = null;
     this.providers = [];
     this.columnsEl = form.querySelector("#column-settings");
@@ -46,6 +53,7 @@ export class Composer {
 
   setProviders(providers) {
     this.providers = providers;
+    this.columnPicker.setProviders(providers);
     if (!providers.length) {
       this.list.replaceChildren(el("span", { class: "muted" }, "No providers are configured. Ask an admin to add one."));
       return;
@@ -144,7 +152,9 @@ export class Composer {
     this.maxTokens.value = params.max_tokens ?? "";
     this.systemPrompt.value = conversation ? conversation.system_prompt || "" : "";
     this.contextMode.value = conversation ? conversation.context_mode || "own" : picks.contextMode || "own";
+    this.columnPicker.setColumns(fromConversation ? conversation.default_columns : (saved || {}).columns);
     this.renderSummary();
+    this.onChange();
   }
 
   /** The current picks, in the shape of the conversation's default_* fields. */
@@ -167,7 +177,10 @@ export class Composer {
       const own = this.columnParams(name);
       if (Object.keys(own).length) providerParams[name] = own;
     }
-    return { providers, models, params, providerParams, systemPrompt: this.systemPrompt.value,
+    // The send's columns: each picked provider's chip (keyed by its name), then the added ones.
+    const columns = [...providers.map((name) => ({ key: name, provider: name, model: models[name],
+      ...(providerParams[name] || {}) })), ...this.columnPicker.columns()];
+    return { providers, models, params, providerParams, columns, systemPrompt: this.systemPrompt.value,
       contextMode: this.contextMode.value };
   }
 
@@ -189,7 +202,8 @@ export class Composer {
 
   validate(picks, text) {
     if (!text.trim()) return "Write a message first.";
-    if (!picks.providers.length) return "Pick at least one provider.";
+    if (!picks.columns.length) return "Pick at least one provider.";
+    if (picks.columns.length > 8) return "A turn has at most 8 columns.";
     const t = picks.params.temperature;
     if (t !== undefined && (Number.isNaN(t) || t < 0 || t > 2)) return "Temperature must be between 0 and 2.";
     const m = picks.params.max_tokens;

@@ -2,6 +2,7 @@
 // the "Cut by max tokens" badge, and its actions: choose for follow-ups, copy, regenerate.
 
 import { copyText, el, formatMs, iconButton } from "./dom.js";
+import { costBesideEstimate } from "./estimate.js";
 
 export class ReplyFoot {
   /**
@@ -14,12 +15,13 @@ export class ReplyFoot {
     this.content = content;
     this.announce = announce;
     this.statsEl = el("span", { class: "stats" });
+    this.costEl = el("span", { class: "cost-estimate" });
     this.cutEl = el("span", { class: "badge cut-badge", hidden: true, title: "The reply reached its max tokens" },
       "Cut by max tokens");
     this.copyButton = iconButton("i-copy", `Copy ${label}`, () => this.copy(), "copy");
     this.regenButton = iconButton("i-refresh", `Regenerate ${label}`, regenerate, "regenerate");
     this.chooseButton = iconButton("i-star", `Choose ${label} for follow-ups`, choose, "choose");
-    this.element = el("footer", { class: "reply-foot" }, this.cutEl, this.statsEl,
+    this.element = el("footer", { class: "reply-foot" }, this.cutEl, this.statsEl, this.costEl,
       el("div", { class: "reply-actions" }, this.chooseButton, this.copyButton, this.regenButton));
   }
 
@@ -41,6 +43,7 @@ export class ReplyFoot {
     if (m.ttft_ms != null) parts.push(`${formatMs(m.ttft_ms)} to first token`);
     if (m.duration_ms != null) parts.push(`${formatMs(m.duration_ms)} total`);
     this.statsEl.textContent = parts.join(" · ");
+    this.costEl.textContent = costBesideEstimate(m);
     // finish_reason "length": the provider stopped at max tokens, the text is not the whole answer.
     this.cutEl.hidden = !(m.status === "complete" && m.finish_reason === "length");
     if (m.usage && m.usage.prompt_tokens != null) this.statsEl.title = `${m.usage.prompt_tokens} prompt tokens`;

@@ -5,7 +5,7 @@
 import { el, formatMs, iconButton } from "./dom.js";
 import { ReplyBody } from "./reply-body.js";
 import { ReplyFoot } from "./reply-foot.js";
-import { replyName, showIdentity } from "./votes.js";
+import { columnKey, replyName, showIdentity } from "./votes.js";
 
 const ACTIVE = new Set(["pending", "streaming"]);
 const STATUS_LABEL = { pending: "Waiting", streaming: "Streaming", error: "Failed", cancelled: "Stopped" };
@@ -19,6 +19,7 @@ const ERROR_LABEL = {
   connection_lost: "The connection to the provider was lost.",
   provider_unknown: "This provider is not configured.",
   orphaned: "The reply was interrupted by a server restart.",
+  interrupted: "The server stopped while this reply was streaming; its text so far is kept.",
   deadline_exceeded: "The reply reached its time limit.",
   too_long: "The reply reached its length limit.",
   model_not_allowed: "This model is not allowed on this server.",
@@ -31,6 +32,7 @@ export class Reply {
     this.thread = thread;
     this.id = message.id;
     this.provider = replyName(message);
+    this.columnKey = columnKey(message);  // the turn's column it belongs to
     this.seq = 0;
     this.text = "";
     this.build();

@@ -1,11 +1,11 @@
-// One turn: the user's message and its replies, one column per provider, and "Stop all". On a
+// One turn: the user's message and its replies, one column per column key, and "Stop all". On a
 // narrow screen the columns become tabs (CSS shows the strip and only the selected column); each
 // tab shows its status. The user's message goes in as the server's sanitised `content_html`, or as text.
 
 import { addCodeCopyButtons } from "./codeblocks.js";
 import { Column } from "./column.js";
 import { el, icon } from "./dom.js";
-import { VoteBar, columnBefore, columnKey } from "./votes.js";
+import { VoteBar, columnBefore } from "./votes.js";
 
 const TAB_STATUS = { pending: "waiting", streaming: "streaming", complete: "done", error: "failed",
   cancelled: "stopped" };
@@ -40,15 +40,15 @@ export class Turn {
   }
 
   addReply(reply) {
-    const key = columnKey(reply.message);
+    const key = reply.columnKey;
     let column = this.columns.get(key);
     if (!column) {
-      column = new Column(key);
+      column = new Column(reply.provider, key);
       const before = columnBefore(this, key);
       this.columns.set(key, column);
       this.repliesEl.insertBefore(column.element, before ? before.element : null);
       this.repliesEl.dataset.cols = String(this.columns.size);
-      this.addTab(column, before);
+      this.addTab(column, reply, before);
     }
     column.add(reply);
     reply.column = column;
@@ -57,21 +57,24 @@ export class Turn {
     this.refresh();
   }
 
-  addTab(column, before = null) {
+  addTab(column, reply, before = null) {
     const id = `tab-${this.id}-${this.columns.size}`;
     const status = el("span", { class: "tab-status" });
+    // A provider's further columns are told apart by their model.
+    const name = column.key === column.provider ? column.provider : `${column.provider} · ${reply.message.model}`;
     const tab = el("button", { type: "button", role: "tab", class: "column-tab", id, "aria-selected": "false",
-      "data-provider": column.provider, tabindex: "-1" }, el("span", { class: "tab-name" }, column.provider), status);
-    tab.addEventListener("click", () => this.select(column.provider));
+      "data-provider": column.provider, "data-column": column.key, tabindex: "-1" },
+    el("span", { class: "tab-name" }, name), status);
+    tab.addEventListener("click", () => this.select(column.key));
     column.element.setAttribute("aria-labelledby", id);
-    this.tabs.set(column.provider, { tab, status });
-    this.tabsEl.insertBefore(tab, before ? this.tabs.get(before.provider).tab : null);
+    this.tabs.set(column.key, { tab, status });
+    this.tabsEl.insertBefore(tab, before ? this.tabs.get(before.key).tab : null);
   }
 
-  select(provider) {
-    this.selected = provider;
+  select(key) {
+    this.selected = key;
     for (const [name, column] of this.columns) {
-      const on = name === provider;
+      const on = name === key;
       column.element.classList.toggle("selected", on);
       const { tab } = this.tabs.get(name);
       tab.setAttribute("aria-selected", String(on));
@@ -80,7 +83,7 @@ export class Turn {
   }
 
   tabKey(event) {
-    const names = [...this.tabsEl.children].map((tab) => tab.dataset.provider);
+    const names = [...this.tabsEl.children].map((tab) => tab.dataset.column);
     const step = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
     if (!step) return;
     event.preventDefault();

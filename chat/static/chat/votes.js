@@ -14,9 +14,9 @@ export function replyName(message) {
   return message.hidden ? `Model ${message.blind_label}` : `${message.provider} (Model ${message.blind_label})`;
 }
 
-/** The column a reply goes in: a blind turn's columns are its letters (sorted), others are providers. */
+/** The column a reply goes in: a blind turn's columns are its letters (sorted), others their column's key. */
 export function columnKey(message) {
-  return message.blind_label ? `Model ${message.blind_label}` : message.provider;
+  return message.blind_label ? `Model ${message.blind_label}` : (message.column || message.provider);
 }
 
 /** Where a new column goes: blind columns in letter order, the rest at the end. */

@@ -23,7 +23,7 @@ def chosen_replies_to_votes(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('chat', '0008_message_imported'),
+        ('chat', '0009_columns_and_estimates'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
