@@ -1,13 +1,13 @@
 """The leaderboard: models ranked by the votes of one user (or, for staff, of the site).
 
-Each vote implies pairwise outcomes between the distinct models it judged (docs/compare-votes.md):
+Each vote implies pairwise outcomes between the distinct models it judged (docs/compare.md):
 
 - ``best``: the winner beats each other model of the turn (N − 1 wins);
 - ``tie``: every pair of tied winners is a tie (half a win each), each winner beats each non-winner;
 - ``all_bad``: every pair is a tie.
 
-Two versions of one model in a turn (a regenerated reply) count as that model once, a winner if
-either won. The ratings and intervals come from dashboard/ratings.py; the time to first token and
+Two replies of one model in a turn (a regenerated version, or two columns of it) count as that
+model once, a winner if either won. The ratings and intervals come from dashboard/ratings.py; the time to first token and
 cost per reply from the judged replies' own figures. Votes on imported turns are history, counted
 nowhere (as imported replies are not). ``blind=only`` keeps blind votes cast before their reveal.
 """

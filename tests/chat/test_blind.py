@@ -35,7 +35,8 @@ def blind_turn(user):
     conversation = conversation_create(owner=user, blind=True)
     question = Message.objects.create(conversation=conversation, role=Role.USER, content="Who are you?")
     replies = [Message.objects.create(
-        conversation=conversation, role=Role.ASSISTANT, provider=provider, model=model, reply_to=question,
+        conversation=conversation, role=Role.ASSISTANT, provider=provider, model=model, column=provider,
+        estimate={"key": provider, "provider": provider, "model": model}, reply_to=question,
         status=ReplyStatus.COMPLETE, content=SELF_NAMING.format(provider=provider, model=model), ttft_ms=120,
         duration_ms=900, prompt_tokens=10, completion_tokens=20, cost=Decimal("0.0001"), cost_currency="USD",
         parameters={"temperature": 0.5})
@@ -69,6 +70,7 @@ def test_a_hidden_reply_has_no_figures_and_its_self_naming_text_is_masked(auth_c
                                                error_detail="The model `fake-stream` does not exist.")
     data = auth_client.get(f"/api/chat/conversations/{question.conversation_id}").json()["messages"][1]
     assert (data["ttft_ms"], data["duration_ms"], data["usage"]["cost"], data["parameters"]) == (None, None, None, {})
+    assert (data["column"], data["estimate"]) == ("", None)
     assert data["content"] == "I am ██████, made by █████████, served here as ████ █████████."
     failed = auth_client.get(f"/api/chat/conversations/{question.conversation_id}").json()["messages"][2]
     assert failed["error_detail"] == "The model `███████████` does not exist."
@@ -124,6 +126,38 @@ def test_search_and_export_of_a_blind_turn_name_nobody(auth_client, user):
     markdown = conversations_export_markdown(Conversation.objects.filter(owner=user))
     assert_hidden(json.dumps(found) + exported + markdown)
     assert "### Model A" in markdown and '"cost": null' in exported
+    replies = [m for m in json.loads(exported)["conversations"][0]["messages"] if m["role"] == "assistant"]
+    assert all((r["column"], r["estimate"], r["blind_label"]) == ("", None, r["blind_label"]) for r in replies)
+
+
+def test_two_columns_of_one_provider_hide_their_keys_and_estimates_until_the_reveal(
+        auth_client, user, monkeypatch, django_capture_on_commit_callbacks, providers):
+    """A column's key names its provider ("acme", "acme#2") and its estimate its model and price."""
+    published = []
+    monkeypatch.setattr(events, "publish_from_sync", lambda cid, evs: published.extend(evs))
+    monkeypatch.setattr(hooks, "announce_replies_stored", lambda ids: None)
+    conversation = auth_client.post("/api/chat/conversations", {"blind": True}, format="json").json()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = auth_client.post("/api/chat/send", {
+            "conversation_id": conversation["id"], "message": "Hi",
+            "columns": [{"provider": "acme", "model": "fake-echo"}, {"provider": "acme", "model": "fake-echo",
+                                                                     "temperature": 0.2}]}, format="json")
+    assert response.status_code == 202
+    body = response.json()
+    stored = Message.objects.filter(reply_to_id=body["user_message"]["id"]).order_by("id")
+    assert [(m.column, m.estimate["model"]) for m in stored] == [("acme", "fake-echo"), ("acme#2", "fake-echo")]
+    detail = auth_client.get(f"/api/chat/conversations/{conversation['id']}").json()["messages"]
+    snapshot, _ = snapshot_replies(conversation["id"])
+    for replies in (body["replies"], detail[1:], snapshot, [e["message"] for e in published if "message" in e]):
+        assert [(r["column"], r["estimate"]) for r in replies if r["role"] == "assistant"] == [("", None)] * 2
+    assert_hidden(json.dumps(body) + json.dumps(detail) + json.dumps(snapshot) + json.dumps(published))
+    published.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        revealed = auth_client.post(f"/api/chat/messages/{body['user_message']['id']}/reveal").json()["replies"]
+    assert sorted(r["column"] for r in revealed) == ["acme", "acme#2"]
+    assert all(r["estimate"]["model"] == "fake-echo" for r in revealed)
+    updated = [e["message"] for e in published if e["type"] == "message.updated"]
+    assert sorted(r["column"] for r in updated) == ["acme", "acme#2"]
 
 
 def test_reveal_shows_who_wrote_each_reply_and_a_later_vote_counts_apart(auth_client, user):
@@ -132,6 +166,8 @@ def test_reveal_shows_who_wrote_each_reply_and_a_later_vote_counts_apart(auth_cl
     assert response.status_code == 200
     assert {(r["provider"], r["model"], r["hidden"]) for r in response.json()["replies"]} == {
         ("acme", "fake-echo", False), ("zenith", "fake-stream", False)}
+    assert {(r["column"], r["estimate"]["model"]) for r in response.json()["replies"]} == {
+        ("acme", "fake-echo"), ("zenith", "fake-stream")}
     stored = auth_client.put(f"/api/chat/messages/{question.pk}/vote", {"outcome": "best", "winners": [a.pk]},
                              format="json").json()
     assert (stored["blind"], stored["revealed_before"]) == (True, True)
@@ -167,6 +203,19 @@ def test_the_arena_sends_a_blind_turn_to_random_models(auth_client, user, provid
     assert_hidden(json.dumps(body))
     stored = Message.objects.filter(reply_to_id=body["user_message"]["id"])
     assert {m.provider for m in stored} == {"acme", "zenith"}
+
+
+def test_the_arena_may_draw_two_models_of_one_provider(auth_client, user, fake_provider, settings):
+    settings.WEBOX_DEMO_PROVIDER = False
+    provider_create(name="acme", kind="openai", api_key="test-key", model_names=["fake-echo", "fake-stream"],
+                    default_model="fake-echo", base_url=fake_provider.url)
+    response = auth_client.post("/api/chat/arena", {"message": "Tell me a joke", "count": 2}, format="json")
+    assert response.status_code == 202
+    assert_hidden(json.dumps(response.json()))
+    stored = Message.objects.filter(reply_to_id=response.json()["user_message"]["id"])
+    assert sorted((m.provider, m.model, m.column) for m in stored) in (
+        [("acme", "fake-echo", "acme"), ("acme", "fake-stream", "acme#2")],
+        [("acme", "fake-echo", "acme#2"), ("acme", "fake-stream", "acme")])
 
 
 @pytest.mark.parametrize("count", [1, 9, 3])

@@ -141,6 +141,34 @@ def test_votes_go_into_the_export_and_come_back_on_import(user, make_user):
     assert [item["id"] for item in stored.replies] == [new_a.pk, new_b.pk, new_c.pk]
 
 
+def test_the_export_carries_columns_estimates_and_the_vote_together(user, make_user):
+    """Two columns of one provider, each with its key and estimate; the vote names one of them."""
+    conversation = conversation_create(owner=user)
+    Conversation.objects.filter(pk=conversation.pk).update(default_columns=[
+        {"key": "openai", "provider": "openai", "model": "gpt-4o"},
+        {"key": "openai#2", "provider": "openai", "model": "gpt-4o-mini"}])
+    turn = Message.objects.create(conversation=conversation, role=Role.USER, content="Which is best?")
+    replies = [Message.objects.create(
+        conversation=conversation, role=Role.ASSISTANT, provider="openai", model=model, column=key, reply_to=turn,
+        status=ReplyStatus.COMPLETE, content=f"answer of {model}", estimate={"key": key, "model": model})
+        for key, model in (("openai", "gpt-4o"), ("openai#2", "gpt-4o-mini"))]
+    from chat.services import vote_cast
+
+    vote_cast(turn=turn, outcome="best", winners=[replies[1].pk])
+    exported = json.loads(conversations_export_json(Conversation.objects.filter(owner=user)))
+    item = exported["conversations"][0]
+    assert [c["key"] for c in item["default_columns"]] == ["openai", "openai#2"]
+    assert [(m["column"], m["estimate"]["model"]) for m in item["messages"][1:]] == [
+        ("openai", "gpt-4o"), ("openai#2", "gpt-4o-mini")]
+    assert item["messages"][0]["vote"]["winners"] == [replies[1].pk]
+    [imported] = conversations_import(owner=make_user("bob"), raw=json.dumps(exported))
+    new_replies = list(imported.messages.filter(role=Role.ASSISTANT).order_by("id"))
+    assert [(r.column, r.estimate) for r in new_replies] == [(r.column, r.estimate) for r in replies]
+    stored = Vote.objects.get(turn__conversation=imported)
+    assert stored.winners == [new_replies[1].pk]
+    assert [(i["provider"], i["model"]) for i in stored.replies] == [("openai", "gpt-4o"), ("openai", "gpt-4o-mini")]
+
+
 def test_an_import_whose_vote_names_a_reply_of_another_turn_is_refused(user):
     turn, (a, *_) = make_turn(user)
     other, (elsewhere, *_) = make_turn(user, providers=("x",))

@@ -114,6 +114,21 @@ def test_each_outcome_implies_its_pairs():
     assert vote_pairs("best", judged, [4]) == [(a, b, 1.0), (a, c, 1.0)]
 
 
+def test_two_columns_of_one_model_in_a_turn_count_as_that_model_once(auth_client, user):
+    """Columns "p" and "p#2" of one model (at two temperatures, say): one player, a winner if either won."""
+    conversation = Conversation.objects.create(owner=user)
+    turn = Message.objects.create(conversation=conversation, role=Role.USER, content="q")
+    replies = [Message.objects.create(conversation=conversation, role=Role.ASSISTANT, provider="p", model=model,
+                                      column=column, reply_to=turn, status=ReplyStatus.COMPLETE, content="a")
+               for column, model in (("p", "a"), ("p#2", "a"), ("q", "b"))]
+    response = auth_client.put(f"/api/chat/messages/{turn.pk}/vote", {"outcome": "best", "winners": [replies[1].pk]},
+                               format="json")
+    assert response.status_code == 200, response.content
+    rows = by_model(board(auth_client))
+    assert set(rows) == {"a", "b"} and rows["a"]["rating"] > rows["b"]["rating"]
+    assert (rows["a"]["votes"], rows["a"]["opponents"], rows["b"]["opponents"]) == (1, 1, 1)
+
+
 def test_figures_are_the_judged_replies_median_first_token_and_mean_cost(auth_client, user):
     votes = Votes(user)
     votes.add("best", ["a", "b"], ["a"], ttft={"a": 100, "b": 300}, cost={"a": Decimal("0.002")})

@@ -43,7 +43,8 @@ export class Turn {
     const key = reply.columnKey;
     let column = this.columns.get(key);
     if (!column) {
-      column = new Column(reply.provider, key);
+      // A blind column is named by its letter, revealed or not.
+      column = new Column(reply.message.blind_label ? key : reply.provider, key);
       const before = columnBefore(this, key);
       this.columns.set(key, column);
       this.repliesEl.insertBefore(column.element, before ? before.element : null);

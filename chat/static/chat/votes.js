@@ -14,6 +14,13 @@ export function replyName(message) {
   return message.hidden ? `Model ${message.blind_label}` : `${message.provider} (Model ${message.blind_label})`;
 }
 
+/** A reply in the vote bar: its name, and its model for a provider's further columns (as their tabs). */
+function pickName(message) {
+  const name = replyName(message);
+  const further = !message.blind_label && message.column && message.column !== message.provider;
+  return further ? `${name} · ${message.model}` : name;
+}
+
 /** The column a reply goes in: a blind turn's columns are its letters (sorted), others their column's key. */
 export function columnKey(message) {
   return message.blind_label ? `Model ${message.blind_label}` : (message.column || message.provider);
@@ -80,10 +87,10 @@ export class VoteBar {
     this.picksEl.replaceChildren(...replies.map((reply) => {
       // Named apart from the composer's provider checkboxes (same provider names).
       const input = el("input", { type: "checkbox", value: String(reply.id),
-        "aria-label": `Tick ${replyName(reply.message)} for the vote` });
+        "aria-label": `Tick ${pickName(reply.message)} for the vote` });
       input.checked = before.has(reply.id) || (!before.size && winners.has(reply.id));
       input.addEventListener("change", () => this.refreshButtons());
-      return el("label", { class: "vote-pick" }, input, ` ${replyName(reply.message)}`);
+      return el("label", { class: "vote-pick" }, input, ` ${pickName(reply.message)}`);
     }));
     const blindHidden = this.turn.replies().some((r) => r.message.blind_label && r.message.hidden);
     this.revealButton.hidden = !blindHidden;
@@ -104,7 +111,7 @@ export class VoteBar {
     if (!this.vote) return "not voted";
     const names = this.vote.winners.map((id) => {
       const reply = this.turn.replies().find((r) => r.id === id);
-      return reply ? replyName(reply.message) : `reply ${id}`;
+      return reply ? pickName(reply.message) : `reply ${id}`;
     });
     const apart = this.vote.revealed_before ? " (after the reveal)" : "";
     return `${OUTCOME_TEXT[this.vote.outcome]}${names.length ? `: ${names.join(", ")}` : ""}${apart}`;
