@@ -7,9 +7,10 @@ Each vote implies pairwise outcomes between the distinct models it judged (docs/
 - ``all_bad``: every pair is a tie.
 
 Two replies of one model in a turn (a regenerated version, or two columns of it) count as that
-model once, a winner if either won. The ratings and intervals come from dashboard/ratings.py; the time to first token and
-cost per reply from the judged replies' own figures. Votes on imported turns are history, counted
-nowhere (as imported replies are not). ``blind=only`` keeps blind votes cast before their reveal.
+model once, a winner if either won. The ratings and intervals come from dashboard/ratings.py; the
+time to first token and cost per reply from the judged replies' own figures. Votes on imported turns
+are history, counted nowhere (as imported replies are not). ``blind=only`` keeps blind votes cast
+before their reveal.
 """
 
 from __future__ import annotations
