@@ -5,6 +5,7 @@
 ``python -m benchmarks markdown`` the CPU of rendering Markdown while streaming (in process),
 ``python -m benchmarks scaleout`` one daphne against two behind nginx (benchmarks/scaleout.py);
 ``python -m benchmarks estimate`` the cost estimate of a turn while the user types (benchmarks/estimate.py);
+``python -m benchmarks parse`` the CPU per provider chunk, the SDK's parse against webox's (in process);
 none is in the default set.
 
 Loopback only, bounded, stops by itself. Needs Redis (WEBOX_BENCH_REDIS_URL, default db 5 on
@@ -26,6 +27,7 @@ from . import (
     interval,
     load,
     markdown,
+    parse,
     reads,
     scaleout,
     search,
@@ -47,13 +49,14 @@ SCENARIOS = {
     "dashboard": dashboard.main,
     "search": search.main,
     "markdown": markdown.main,
-    "scaleout": scaleout.main,
     "estimate": estimate.main,
+    "parse": parse.main,
+    "scaleout": scaleout.main,
 }
 DEFAULT = ["streams", "interval", "snapshot", "worker"]
-# e2e and stages start webox's own processes on their own database; markdown needs neither:
-# no shared database, no Django here.
-STANDALONE = {"e2e", "stages", "markdown"}
+# e2e and stages start webox's own processes on their own database; markdown and parse need neither:
+# no shared database, no Django here (parse sets up Django itself, without touching a database).
+STANDALONE = {"e2e", "stages", "markdown", "parse"}
 
 
 def main() -> None:

@@ -31,6 +31,7 @@ from .e2e_procs import FakeProvider, Sampler, TempDir, add_fake_records, log_err
 from .e2e_stats import analyse, nominal_s
 
 MODEL = "fake-echo;tokens=100;delay_ms=20;ttft_ms=200"  # 200 ms to the first token, then 50 tokens/s: 2.2 s
+TOKENS = 100  # per reply of MODEL and SLOW_MODEL
 SLOW_MODEL = "fake-echo;tokens=100;delay_ms=50;ttft_ms=200"  # 20 tokens/s: 5.2 s
 # Four providers, both wire formats, from the environment (openai, anthropic) and from Provider records.
 FANOUT = {"openai": "fake-echo;tokens=60;delay_ms=20;ttft_ms=150",
@@ -39,6 +40,8 @@ FANOUT = {"openai": "fake-echo;tokens=60;delay_ms=20;ttft_ms=150",
           "fake4": "fake-echo;tokens=100;delay_ms=20;ttft_ms=400"}
 SLOWEST = "fake4"
 WORKER_CONCURRENCY = 200
+# One worker process (one event loop) per core, as the README's production shape runs them.
+WORKERS = int(os.environ.get("WEBOX_BENCH_E2E_WORKERS") or os.cpu_count() or 1)
 PG_IDLE_S = 11  # PostgreSQL 15 backends report their statistics once idle for 10 s
 USERS = 4
 PG_CONNECTION_LIMIT = 60  # of the shared server's max_connections (100 on the benchmark machines)
@@ -46,7 +49,8 @@ PG_CONNECTION_LIMIT = 60  # of the shared server's max_connections (100 on the b
 TTFT_COLUMNS = ["shape", "streams", "webox TTFT p50", "p95", "p99", "direct TTFT p50", "p95", "p99",
                 "overhead p50", "p95", "p99", "send→provider p50", "p99", "POST /send p50", "p99",
                 "finish/nominal p99", "ok / replies", "not opened", "not ended", "wrong", "doubled", "gaps",
-                "daphne CPU %", "worker CPU %", "fake CPU %", "client CPU %", "daphne RSS MB", "worker RSS MB",
+                "daphne CPU %", "worker CPU %", "fake CPU %", "client CPU %",
+                "daphne µs / token", "worker µs / token", "webox µs / token", "daphne RSS MB", "worker RSS MB",
                 "PG connections", "HTTP 5xx"]
 
 
@@ -110,7 +114,8 @@ class Shape:
         if "fatal" in result:
             raise RuntimeError(f"{self.name}: the client failed: {result['fatal']}")
         figures = analyse(result, self.fake.take())
-        costs = {"cpu": sampler.cpu_percent, "rss": sampler.peak, "client cpu s": result["client_cpu_s"],
+        costs = {"cpu": sampler.cpu_percent, "cpu s": sampler.cpu_seconds, "rss": sampler.peak,
+                 "client cpu s": result["client_cpu_s"],
                  "db connections": sampler.connections}
         self.waves.append((spec, figures, costs))
         c = figures["counts"]
@@ -148,13 +153,25 @@ class Shape:
         return {"cpu": sampler.cpu_percent, "rss": sampler.peak}
 
 
-def ttft_row(shape: str, label: str, figures: dict, costs: dict) -> list:
+def cpu_per_token(costs: dict, tokens: int) -> list[float]:
+    """CPU µs per delivered token over the whole wave (sockets, sends, streams, ends) of daphne, the worker
+    and both: the issue's "process CPU ÷ tokens delivered"."""
+    nan = float("nan")
+    if not tokens:
+        return [nan, nan, nan]
+    daphne, worker = costs["cpu s"].get("daphne", 0.0), costs["cpu s"].get("worker")
+    per = [1e6 * daphne / tokens, nan if worker is None else 1e6 * worker / tokens]
+    return [*per, 1e6 * (daphne + (worker or 0.0)) / tokens]
+
+
+def ttft_row(shape: str, label: str, figures: dict, costs: dict, *, tokens_per_reply: int = TOKENS) -> list:
     c, cpu, rss = figures["counts"], costs["cpu"], costs["rss"]
     return [shape, label, *figures["ttft"], *figures["direct ttft"], *figures["overhead"], *figures["to provider"],
             *figures["post"], figures["finish/nominal p99"], f"{c['ok']} / {c['replies expected']}", c["not opened"],
             c["not ended"],
             c["wrong"], c["doubled"], c["gaps"], cpu.get("daphne", 0.0), cpu.get("worker", float("nan")),
-            cpu["fake"], cpu["client"], rss["daphne"], rss.get("worker", float("nan")), costs["db connections"] or "–",
+            cpu["fake"], cpu["client"], *cpu_per_token(costs, c["ok"] * tokens_per_reply),
+            rss["daphne"], rss.get("worker", float("nan")), costs["db connections"] or "–",
             sum(v for k, v in figures["statuses"].items() if int(k.rsplit(" ", 1)[1]) >= 500)]
 
 
@@ -353,19 +370,24 @@ def production(report: dict, *, quick: bool) -> None:
         add_fake_records(env, fake.origin)
         daphne, port = start_daphne(log_dir, env)
         stack.callback(daphne.stop)
-        worker = start_worker(log_dir, env, concurrency=WORKER_CONCURRENCY)
-        stack.callback(worker.stop)
-        shape = Shape("production", fake=fake, port=port, pids={"daphne": daphne.pid, "worker": worker.pid},
-                      services=[daphne, worker], database_url=database_url)
+        workers = []
+        for _ in range(WORKERS):
+            workers.append(start_worker(log_dir, env, concurrency=WORKER_CONCURRENCY))
+            stack.callback(workers[-1].stop)
+        shape = Shape("production", fake=fake, port=port,
+                      pids={"daphne": daphne.pid, "worker": [worker.pid for worker in workers]},
+                      services=[daphne, *workers], database_url=database_url)
         report["shapes"]["production"] = shape
         shape.start_client()
         stack.callback(shape.stop_client)
-        print(f"\n## production shape: daphne pid {daphne.pid}, worker pid {worker.pid} (-P threads "
-              f"-c {WORKER_CONCURRENCY}), fake pid {fake.pid}, client pid {shape.client.pid}", flush=True)
-        print(f"  started in {time.monotonic() - began:.0f} s (migrate, 2 provider records, daphne, worker, "
+        print(f"\n## production shape: daphne pid {daphne.pid}, {WORKERS} worker(s) pid "
+              f"{', '.join(str(worker.pid) for worker in workers)} (-P threads -c {WORKER_CONCURRENCY} each), "
+              f"fake pid {fake.pid}, client pid {shape.client.pid}", flush=True)
+        print(f"  started in {time.monotonic() - began:.0f} s (migrate, 2 provider records, daphne, workers, "
               f"{USERS} users registered)", flush=True)
         run_shape(shape, quick=quick, seconds=60 if quick else 540, database_url=database_url, report=report)
-        report["log errors"]["production"] = {"daphne": log_errors(daphne), "worker": log_errors(worker)}
+        report["log errors"]["production"] = {"daphne": log_errors(daphne), **{
+            f"worker {i}": log_errors(worker) for i, worker in enumerate(workers, 1)}}
 
 
 def embedded(report: dict, *, quick: bool) -> None:

@@ -153,13 +153,15 @@ class Sampler:
     """CPU (utime+stime over wall) and RSS of some processes (by pid, whole process group), sampled every 0.2 s,
     and the most PostgreSQL connections to ``database`` at once (when given)."""
 
-    def __init__(self, pids: dict[str, int], database_url: str | None = None) -> None:
+    def __init__(self, pids: dict[str, int | list[int]], database_url: str | None = None) -> None:
         self.pids = pids
         self.database_url = database_url
         self.connections = 0
 
     @staticmethod
-    def _members(pid: int) -> list[int]:
+    def _members(pid: int | list[int]) -> list[int]:
+        if isinstance(pid, list):  # several processes counted as one (the worker processes)
+            return [member for one in pid for member in Sampler._members(one)]
         return group_pids(pid) or [pid]  # a multiprocessing child is not a group leader: itself alone
 
     def _cpu(self) -> dict[str, float]:
@@ -201,7 +203,8 @@ class Sampler:
         self._thread.join(2)
         wall = time.monotonic() - self._t0
         cpu1 = self._cpu()
-        self.cpu_percent = {name: 100 * (cpu1[name] - self._cpu0[name]) / wall for name in self.pids}
+        self.cpu_seconds = {name: cpu1[name] - self._cpu0[name] for name in self.pids}
+        self.cpu_percent = {name: 100 * seconds / wall for name, seconds in self.cpu_seconds.items()}
 
 
 def pg_counters(database_url: str) -> dict[str, int]:

@@ -10,8 +10,8 @@ timeout policy every adapter shares (``policy``), the adapters (``openai_compat`
 
 Who may import it: anything in webox, through this one import (``from chat.providers import ...``).
 It imports nothing of ``chat`` outside this package, so it can be read and tested on its own.
-Inside, imports point one way, with no cycle: ``base``, ``sdks``, ``crypto`` and ``models`` import
-nothing of the package; ``policy`` imports ``base`` and ``sdks``; the adapters import those;
+Inside, imports point one way, with no cycle: ``base``, ``sdks``, ``sse``, ``crypto`` and ``models``
+import nothing of the package; ``policy`` imports ``base`` and ``sdks``; the adapters import those;
 ``registry`` imports the adapters; ``catalog`` and ``services`` import ``registry``; ``admin``,
 ``api`` and ``cli`` come last. No module of the package imports this ``__init__``.
 """

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx2
 
+from . import sse
 from .base import ChatRequest, ErrorCode, ProviderError, StreamResult, TextDelta
 from .policy import KEYLESS_PLACEHOLDER, PolicyProvider, parse_retry_after, timed_out
 from .sdks import lazy
@@ -88,43 +89,45 @@ class AnthropicProvider(PolicyProvider):
         system, messages = anthropic_messages(request)
         parameters: dict[str, Any] = {"system": system} if system else {}
         async with self._stream_client() as client:
+            prompt_tokens = completion_tokens = None
+            stop_reason = None
+            stopped = False
             try:
-                stream = await client.messages.create(
+                async with client.messages.with_streaming_response.create(
                     model=request.model,
                     messages=messages,
                     max_tokens=request.max_tokens if request.max_tokens is not None else DEFAULT_MAX_TOKENS,
                     stream=True,
                     **parameters,
-                )
-            except anthropic.APIError as exc:
-                raise self._sdk_error(exc) from None
-            prompt_tokens = completion_tokens = None
-            stop_reason = None
-            stopped = False
-            try:
-                async for event in stream:
-                    if event.type == "message_start":
-                        usage = event.message.usage
-                        prompt_tokens = _input_tokens(usage)
-                        completion_tokens = usage.output_tokens
-                    elif event.type == "content_block_delta":
-                        if event.delta.type == "text_delta" and event.delta.text:
-                            yield TextDelta(event.delta.text)
-                    elif event.type == "message_delta":
-                        stop_reason = event.delta.stop_reason or stop_reason
-                        completion_tokens = event.usage.output_tokens
-                        if event.usage.input_tokens is not None:
-                            prompt_tokens = _input_tokens(event.usage)
-                    elif event.type == "message_stop":
-                        stopped = True
+                ) as raw:
+                    # The SDK's raw body, read as the SDK's AsyncStream reads it, without a model per event.
+                    async for kind, data in _events(raw.http_response):
+                        if kind == "message_start":
+                            usage = data["message"]["usage"]
+                            prompt_tokens = _input_tokens(usage)
+                            completion_tokens = usage.get("output_tokens")
+                        elif kind == "content_block_delta":
+                            delta = data["delta"]
+                            if delta.get("type") == "text_delta" and delta.get("text"):
+                                yield TextDelta(delta["text"])
+                        elif kind == "message_delta":
+                            stop_reason = data["delta"].get("stop_reason") or stop_reason
+                            usage = data.get("usage") or {}
+                            completion_tokens = usage.get("output_tokens")
+                            if usage.get("input_tokens") is not None:
+                                prompt_tokens = _input_tokens(usage)
+                        elif kind == "message_stop":
+                            stopped = True
             except anthropic.APIError as exc:
                 raise self._sdk_error(exc) from None
             except httpx2.TransportError as exc:
                 if isinstance(exc, httpx2.TimeoutException) and timed_out(exc):
                     raise self._error(ErrorCode.TIMEOUT, "The provider stopped sending.") from None
                 raise self._error(ErrorCode.CONNECTION_LOST, "The connection dropped mid-reply.") from None
-            finally:
-                await stream.close()
+            except sse.NotAnEventStream as exc:
+                raise self._error(ErrorCode.UPSTREAM_ERROR, str(exc)) from None
+            except (KeyError, TypeError, AttributeError):
+                raise self._error(ErrorCode.UPSTREAM_ERROR, "The provider sent an event webox cannot read.") from None
         if not stopped:
             raise self._error(ErrorCode.CONNECTION_LOST, "The stream ended before the reply was complete.")
         yield StreamResult(
@@ -158,11 +161,36 @@ class AnthropicProvider(PolicyProvider):
         return self._error(code, prefix + upstream, retry_after=parse_retry_after(exc.response.headers))
 
 
-def _input_tokens(usage: Any) -> int | None:
-    if usage.input_tokens is None:
+async def _events(response: httpx2.Response) -> AsyncIterator[tuple[str, dict]]:
+    """``(event type, data)`` of a Messages stream; an ``error`` event raises the ``anthropic.APIStatusError``
+    the SDK's ``AsyncStream`` raises for it (pings and unnamed events skipped, as there)."""
+    async for event in sse.events(response):
+        if event.event in ("ping", "message"):  # "message": httpx2's name for an event without one
+            continue
+        if event.event == "error":
+            try:
+                body = sse.json_data(event)
+                message = f"{body}"
+            except ValueError:
+                body = event.data
+                message = event.data or f"Error code: {response.status_code}"
+            raise anthropic.APIStatusError(message, response=response, body=body)
+        if not event.data:
+            continue
+        try:
+            data = sse.json_data(event)
+        except ValueError:
+            raise anthropic.APIStatusError("The provider sent an event that is not JSON.", response=response,
+                                           body=None) from None
+        if isinstance(data, dict):
+            yield data.get("type", ""), data
+
+
+def _input_tokens(usage: dict) -> int | None:
+    if usage.get("input_tokens") is None:
         return None
-    cached = (usage.cache_creation_input_tokens or 0) + (usage.cache_read_input_tokens or 0)
-    return usage.input_tokens + cached
+    cached = (usage.get("cache_creation_input_tokens") or 0) + (usage.get("cache_read_input_tokens") or 0)
+    return usage["input_tokens"] + cached
 
 
 def _status_code(status: int) -> ErrorCode:

@@ -10,6 +10,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx2
+
+from . import sse
 from .base import ChatRequest, ErrorCode, ProviderError, StreamResult, TextDelta
 from .policy import KEYLESS_PLACEHOLDER, PolicyProvider, parse_retry_after, timed_out
 from .sdks import lazy
@@ -58,39 +61,38 @@ class OpenAIProvider(PolicyProvider):
 
     async def _attempt(self, request: ChatRequest) -> AsyncIterator[TextDelta | StreamResult]:
         async with self._stream_client() as client:
+            finish_reason = None
+            usage = None
             try:
-                stream = await client.chat.completions.create(
+                async with client.chat.completions.with_streaming_response.create(
                     model=request.model,
                     messages=openai_messages(request),
                     stream=True,
                     stream_options={"include_usage": True},
                     **self._parameters(request),
-                )
+                ) as raw:
+                    # The SDK's raw body, read as the SDK's AsyncStream reads it, without a model per chunk.
+                    async for chunk in _chunks(raw.http_response):
+                        if chunk.get("usage") is not None:
+                            usage = chunk["usage"]
+                        for choice in chunk.get("choices") or ():
+                            if choice.get("index") != 0:
+                                continue
+                            content = (choice.get("delta") or {}).get("content")
+                            if content:
+                                yield TextDelta(content)
+                            if choice.get("finish_reason"):
+                                finish_reason = choice["finish_reason"]
             except openai.APIError as exc:
                 raise self._sdk_error(exc) from None
-            finish_reason = None
-            usage = None
-            try:
-                async for chunk in stream:
-                    if chunk.usage is not None:
-                        usage = chunk.usage
-                    for choice in chunk.choices:
-                        if choice.index != 0:
-                            continue
-                        if choice.delta is not None and choice.delta.content:
-                            yield TextDelta(choice.delta.content)
-                        if choice.finish_reason:
-                            finish_reason = choice.finish_reason
-            except openai.APIError as exc:
-                raise self._sdk_error(exc) from None
-            finally:
-                await stream.close()
+            except sse.NotAnEventStream as exc:
+                raise self._error(ErrorCode.UPSTREAM_ERROR, str(exc)) from None
         if finish_reason is None:
             raise self._error(ErrorCode.CONNECTION_LOST, "The stream ended before the reply was complete.")
         yield StreamResult(
             finish_reason=finish_reason,
-            prompt_tokens=usage.prompt_tokens if usage is not None else None,
-            completion_tokens=usage.completion_tokens if usage is not None else None,
+            prompt_tokens=usage.get("prompt_tokens") if usage is not None else None,
+            completion_tokens=usage.get("completion_tokens") if usage is not None else None,
         )
 
     async def list_models(self) -> list[str]:
@@ -117,6 +119,36 @@ class OpenAIProvider(PolicyProvider):
             return self._error(code, f"The provider rejected the API key (HTTP {status}).")
         prefix = f"HTTP {status}: " if status else ""
         return self._error(code, prefix + upstream, retry_after=retry_after)
+
+
+async def _chunks(response: httpx2.Response) -> AsyncIterator[dict]:
+    """The chunks of a Chat Completions stream, as dicts, until ``[DONE]``; an ``error`` chunk and a
+    transport error raise the ``openai.APIError`` the SDK's ``AsyncStream`` raises for them."""
+    done = False
+    try:
+        async for event in sse.events(response):
+            # Read on past [DONE] to the end of the body, as the SDK does, so the connection is kept.
+            if done or event.data.startswith("[DONE]"):
+                done = True
+                continue
+            try:
+                data = sse.json_data(event)
+            except ValueError:
+                raise openai.APIError(message="The provider sent an event that is not JSON.",
+                                      request=response.request, body=None) from None
+            if not isinstance(data, dict):
+                continue
+            if data.get("error"):
+                error = data["error"]
+                message = error.get("message") if isinstance(error, dict) else None
+                if not message or not isinstance(message, str):
+                    message = "An error occurred during streaming"
+                raise openai.APIError(message=message, request=response.request, body=error)
+            yield data
+    except httpx2.TimeoutException as exc:
+        raise openai.APITimeoutError(request=response.request) from exc
+    except httpx2.TransportError as exc:
+        raise openai.APIConnectionError(request=response.request) from exc
 
 
 def _error_code(status: int | None, code: str | None, type_: str | None) -> ErrorCode:

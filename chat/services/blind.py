@@ -14,12 +14,11 @@ from chat.models import Message
 
 
 def blind_turn_label(replies: list[Message]) -> None:
-    """Give each new reply of a blind turn its letter (stored at once, in the send's transaction)."""
+    """Give each new reply of a blind turn its letter, before the send's one insert stores them."""
     letters = list(LABELS[:len(replies)])
     secrets.SystemRandom().shuffle(letters)
     for reply, letter in zip(replies, letters, strict=True):
         reply.blind_label = letter
-    Message.objects.bulk_update(replies, ["blind_label"])
 
 
 def blind_version_of(reply: Message) -> dict:

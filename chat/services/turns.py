@@ -62,8 +62,9 @@ def message_send(*, user, conversation: Conversation | None, send: SendInput) ->
         estimates = columns_estimate(conversation=None if created else conversation, columns=send.columns,
                                      message=send.message, wait_for_tokenizer=False)
         user_message = Message.objects.create(conversation=conversation, role=Role.USER, content=send.message)
+        # One INSERT … RETURNING for every column's reply (Message has no save() or signals to skip).
         replies = [
-            Message.objects.create(
+            Message(
                 conversation=conversation, role=Role.ASSISTANT, provider=column.provider, model=column.model,
                 column=column.key, reply_to=user_message, status=ReplyStatus.PENDING, parameters=column.parameters,
                 estimate=estimate.as_dict(),
@@ -72,6 +73,7 @@ def message_send(*, user, conversation: Conversation | None, send: SendInput) ->
         ]
         if conversation.blind:
             blind_turn_label(replies)
+        replies = Message.objects.bulk_create(replies)
         event_list = []
         if created or changed:
             event_list.append(events.conversation_updated(conversation_data(conversation)))

@@ -44,6 +44,7 @@ def blind_turn(user):
     from chat.services.blind import blind_turn_label
 
     blind_turn_label(replies)
+    Message.objects.bulk_update(replies, ["blind_label"])
     return question, replies
 
 
