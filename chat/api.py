@@ -17,7 +17,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import archives, exports, limits, search, services
+from . import archives, blinding, exports, limits, search, services
 from .attachments.selectors import pending_attachments_get
 from .errors import ChatError, ChatInputError
 from .models import ContextMode
@@ -249,6 +249,8 @@ class ConversationInputSerializer(serializers.Serializer):
         help_text="[{key?, provider, model?, temperature?, max_tokens?, system_prompt?}], like a send's columns. "
                   "Setting it rewrites the short-form default_* fields, and the other way round.")
     context_mode = serializers.ChoiceField(choices=ContextMode.choices, required=False)
+    blind = serializers.BooleanField(required=False, help_text="A blind arena: replies are Model A, B, … until "
+                                                               "their turn is voted on or revealed.")
 
 
 class ConversationPagination(PageNumberPagination):
@@ -561,7 +563,16 @@ class SearchResultSerializer(serializers.Serializer):
         help_text="Plain text around the match, HTML-escaped; only the matched words are in <mark>.")
 
     def get_snippet(self, message) -> str:
-        return search.snippet(message.content, self.context["query"])
+        text = message.content
+        if blinding.hidden(message):
+            text = blinding.mask_names(text, provider=message.provider, model=message.model)
+        return search.snippet(text, self.context["query"])
+
+    def to_representation(self, message) -> dict:
+        data = super().to_representation(message)
+        if blinding.hidden(message):
+            data["provider"] = data["model"] = ""
+        return data
 
 
 class SearchPagination(PageNumberPagination):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api
+from . import api, api_votes
 from .attachments import api as attachments_api
 from .providers.api import ProvidersApi
 
@@ -18,6 +18,9 @@ urlpatterns = [
     path("messages/<int:message_id>/cancel", api.CancelApi.as_view(), name="api-message-cancel"),
     path("messages/<int:message_id>/regenerate", api.RegenerateApi.as_view(), name="api-message-regenerate"),
     path("messages/<int:message_id>/choose", api.ChooseApi.as_view(), name="api-message-choose"),
+    path("messages/<int:message_id>/vote", api_votes.VoteApi.as_view(), name="api-message-vote"),
+    path("messages/<int:message_id>/reveal", api_votes.RevealApi.as_view(), name="api-message-reveal"),
+    path("arena", api_votes.ArenaApi.as_view(), name="api-arena"),
     path("providers", ProvidersApi.as_view(), name="api-providers"),
     path("attachments", attachments_api.AttachmentUploadApi.as_view(), name="api-attachments"),
     path("attachments/<int:attachment_id>", attachments_api.AttachmentDetailApi.as_view(), name="api-attachment"),

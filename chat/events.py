@@ -34,6 +34,7 @@ MESSAGE_ERROR = "message.error"
 MESSAGE_CANCELLED = "message.cancelled"
 MESSAGE_UPDATED = "message.updated"
 MESSAGE_RETRYING = "message.retrying"
+TURN_VOTED = "turn.voted"
 CONVERSATION_UPDATED = "conversation.updated"
 CONVERSATION_DELETED = "conversation.deleted"
 ERROR = "error"
@@ -87,6 +88,11 @@ def message_ended(message: dict) -> Event:
     if message["status"] == "error":
         return {"type": MESSAGE_ERROR, **common, "code": message["error_code"], "detail": message["error_detail"]}
     return {"type": MESSAGE_CANCELLED, **common}
+
+
+def turn_voted(*, message_id: int, vote: dict | None) -> Event:
+    """The vote on the turn of user message ``message_id`` was cast, changed or (``vote`` null) withdrawn."""
+    return {"type": TURN_VOTED, "message_id": message_id, "vote": vote}
 
 
 def conversation_updated(conversation: dict) -> Event:

@@ -10,6 +10,10 @@ their conversation, marked ``imported``, and never counted in any usage figure (
 rollup, ``/metrics``, budgets), since webox did not measure them; a file cannot forge the site's
 usage, and exporting then importing does not double anyone's.
 Files without ``imported`` (older exports) import the same way.
+A user message carries the ``vote`` on its turn (winners and judged replies by their ids in the
+file). A blind reply not yet revealed goes out as the page shows it: no provider, model, column,
+estimate, figures or parameters, and its text with names masked (chat/blinding.py); it comes back
+in as it went out.
 Message ids in a file are references inside that file only: an import creates new rows owned by
 the importing user and never looks an id up in the database, so ids from another account are
 harmless. An import is one transaction: a file is taken whole or refused whole. The file is read
@@ -29,8 +33,18 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from . import limits
-from .models import ACTIVE_STATUSES, Attachment, ContextMode, Conversation, Message, ReplyStatus, Role
+from . import blinding, limits
+from .models import (
+    ACTIVE_STATUSES,
+    Attachment,
+    ContextMode,
+    Conversation,
+    Message,
+    ReplyStatus,
+    Role,
+    Vote,
+    VoteOutcome,
+)
 from .services.inputs import default_columns_from_short_form
 from .usage.services import REPLY_MAX_COST, REPLY_MAX_TOKENS
 
@@ -51,19 +65,19 @@ MAX_TOKENS = REPLY_MAX_TOKENS
 MAX_COST = REPLY_MAX_COST
 
 CONVERSATION_FIELDS = ("title", "system_prompt", "default_columns", "default_providers", "default_models",
-                       "default_params",
-                       "context_mode", "archived", "metadata", "created_at", "updated_at")
+                       "default_params", "context_mode", "archived", "metadata", "created_at", "updated_at",
+                       "blind")
 MESSAGE_FIELDS = ("role", "content", "provider", "model", "column", "status", "error_code", "error_detail",
                   "prompt_tokens", "completion_tokens", "ttft_ms", "duration_ms", "finish_reason",
                   "parameters", "chosen", "seq", "created_at", "updated_at", "started_at", "completed_at",
                   "cost", "cost_currency", "cost_estimated", "usage_estimated", "tokens_per_second", "imported",
-                  "estimate")
+                  "estimate", "blind_label", "blind_revealed_at")
 STAMPS = {"created_at", "updated_at"}
-TIME_FIELDS = {"created_at", "updated_at", "started_at", "completed_at"}
+TIME_FIELDS = {"created_at", "updated_at", "started_at", "completed_at", "blind_revealed_at"}
 INT_FIELDS = {"prompt_tokens": MAX_TOKENS, "completion_tokens": MAX_TOKENS, "ttft_ms": 2**31 - 1,
               "duration_ms": 2**31 - 1, "seq": 2**31 - 1}
 TEXT_LIMITS = {"provider": 100, "model": 200, "column": 120, "error_code": 40, "error_detail": 2000,
-               "finish_reason": 40, "cost_currency": 3}
+               "finish_reason": 40, "cost_currency": 3, "blind_label": 2}
 # ``imported`` is written out but never read back: every message an import creates is imported.
 BOOL_FIELDS = {"chosen", "cost_estimated", "usage_estimated"}
 
@@ -99,11 +113,27 @@ def _each(conversations: Iterable[Conversation]) -> Iterator[Conversation]:
     return iter(conversations)
 
 
+# What a blind reply not yet revealed is exported without (chat/blinding.py): who wrote it and its figures
+# (its column's key defaults to its provider's name; its estimate names the price of its model).
+HIDDEN_FIELDS = {"provider": "", "model": "", "column": "", "estimate": None, "parameters": {},
+                 "prompt_tokens": None, "completion_tokens": None,
+                 "ttft_ms": None, "duration_ms": None, "cost": None, "cost_currency": "", "cost_estimated": False,
+                 "usage_estimated": False, "tokens_per_second": None}
+
+
+def _vote_to_dict(vote: Vote) -> dict:
+    # Reply ids are the file's own message ids, as reply_to is.
+    return {"outcome": vote.outcome, "winners": vote.winners, "replies": vote.replies, "blind": vote.blind,
+            "revealed_before": vote.revealed_before, "created_at": _time(vote.created_at),
+            "updated_at": _time(vote.updated_at)}
+
+
 def conversation_to_dict(conversation: Conversation) -> dict:
     data = {name: getattr(conversation, name) for name in CONVERSATION_FIELDS}
     data["created_at"] = _time(conversation.created_at)
     data["updated_at"] = _time(conversation.updated_at)
     data["id"] = conversation.pk
+    votes = {vote.turn_id: vote for vote in Vote.objects.filter(conversation=conversation)}
     messages = []
     for message in _messages(conversation):
         item = {"id": message.pk, "reply_to": message.reply_to_id}
@@ -117,6 +147,13 @@ def conversation_to_dict(conversation: Conversation) -> dict:
         attachments = list(message.attachments.all())
         if attachments:  # only then: a conversation without files exports as it always has
             item["attachments"] = [attachment_to_dict(a) for a in attachments]
+        if blinding.hidden(message):
+            item.update(HIDDEN_FIELDS)
+            item["content"] = blinding.mask_names(message.content, provider=message.provider, model=message.model)
+            item["error_detail"] = blinding.mask_names(message.error_detail, provider=message.provider,
+                                                       model=message.model)
+        if message.pk in votes:
+            item["vote"] = _vote_to_dict(votes[message.pk])
         messages.append(item)
     data["messages"] = messages
     return data
@@ -185,7 +222,13 @@ def conversation_to_markdown(conversation: Conversation) -> str:
             by_column.setdefault(reply.column or reply.provider, []).append(reply)
         for versions in by_column.values():
             for number, reply in enumerate(versions, start=1):
-                heading = f"### {reply.provider} · {reply.model}"
+                if blinding.hidden(reply):
+                    reply.content = blinding.mask_names(reply.content, provider=reply.provider, model=reply.model)
+                    reply.parameters, reply.ttft_ms, reply.duration_ms = {}, None, None
+                    reply.prompt_tokens = reply.completion_tokens = None
+                    heading = f"### {blinding.label_name(reply.blind_label)}"
+                else:
+                    heading = f"### {reply.provider} · {reply.model}"
                 if len(versions) > 1:
                     heading += f" (version {number} of {len(versions)})"
                 if reply.chosen:
@@ -342,6 +385,7 @@ def _check_conversation(item, number: int) -> tuple[dict, list[tuple[object, obj
         "context_mode": check.choice(item, "context_mode", ContextMode.values, ContextMode.OWN),
         "archived": check.boolean(item, "archived"),
         "metadata": check.json_object(item, "metadata"),
+        "blind": check.boolean(item, "blind"),
         "created_at": check.time(item, "created_at"),
         "updated_at": check.time(item, "updated_at"),
     }
@@ -397,10 +441,63 @@ def _check_conversation(item, number: int) -> tuple[dict, list[tuple[object, obj
             # Nothing will ever generate an imported reply: it keeps its text, marked as stopped.
             message["status"] = ReplyStatus.CANCELLED
             message["finish_reason"] = message["finish_reason"] or "cancelled"
+        if raw.get("vote") is not None:
+            if message["role"] != Role.USER:
+                mcheck.fail("only a user message holds a vote.")
+            message["vote"] = _check_vote(mcheck, raw["vote"])
         if ref is not None:
             roles[ref] = message["role"]
         messages.append((ref, reply_to, message))
+    _check_vote_refs(check, messages)
     return fields, messages
+
+
+def _check_vote(check: _Checker, raw) -> dict:
+    if not isinstance(raw, dict):
+        check.fail("vote must be an object.")
+    vote = {
+        "outcome": check.choice(raw, "outcome", VoteOutcome.values, ""),
+        "winners": check.json_object(raw, "winners", kind=list),
+        "replies": check.json_object(raw, "replies", kind=list),
+        "blind": check.boolean(raw, "blind"),
+        "revealed_before": check.boolean(raw, "revealed_before"),
+        "created_at": check.time(raw, "created_at"),
+        "updated_at": check.time(raw, "updated_at"),
+    }
+    if not all(isinstance(ref, int | str) and not isinstance(ref, bool) for ref in vote["winners"]):
+        check.fail("vote.winners must be a list of message ids.")
+    if not all(isinstance(item, dict) and isinstance(item.get("provider", ""), str)
+               and isinstance(item.get("model", ""), str) for item in vote["replies"]):
+        check.fail("vote.replies must be a list of {id, provider, model}.")
+    return vote
+
+
+def _check_vote_refs(check: _Checker, messages: list) -> None:
+    """A vote's winners must be replies to its own turn (as the file names them)."""
+    replies_to: dict[object, set] = {}
+    for ref, reply_to, _ in messages:
+        if reply_to is not None and ref is not None:
+            replies_to.setdefault(reply_to, set()).add(ref)
+    for ref, _, message in messages:
+        vote = message.get("vote")
+        if vote and not set(vote["winners"]) <= replies_to.get(ref, set()):
+            check.fail("a vote's winners must be replies to its turn.")
+
+
+def _import_votes(*, owner, conversation: Conversation, messages: list, by_ref: dict, rows: list) -> None:
+    for (_, _, message), row in zip(messages, rows, strict=True):
+        vote = message.get("vote")
+        if not vote:
+            continue
+        judged = [{"id": by_ref[item.get("id")].pk, "provider": str(item.get("provider", ""))[:100],
+                   "model": str(item.get("model", ""))[:200]}
+                  for item in vote["replies"] if item.get("id") in by_ref]
+        stored = Vote.objects.create(
+            user=owner, conversation=conversation, turn=row, outcome=vote["outcome"],
+            winners=[by_ref[ref].pk for ref in vote["winners"]], replies=judged, blind=vote["blind"],
+            revealed_before=vote["revealed_before"])
+        Vote.objects.filter(pk=stored.pk).update(created_at=vote["created_at"] or stored.created_at,
+                                                 updated_at=vote["updated_at"] or stored.updated_at)
 
 
 def conversations_import(*, owner, raw: bytes | str) -> list[Conversation]:
@@ -426,7 +523,7 @@ def conversations_import(*, owner, raw: bytes | str) -> list[Conversation]:
             conversation = Conversation.objects.create(owner=owner, **fields)
             rows = [
                 Message(conversation=conversation, imported=True,
-                        **{k: v for k, v in message.items() if k not in STAMPS})
+                        **{k: v for k, v in message.items() if k not in STAMPS and k != "vote"})
                 for _, _, message in messages
             ]
             # One insert in file order, so ids keep the order of turns (chat/context.py relies on it).
@@ -438,6 +535,7 @@ def conversations_import(*, owner, raw: bytes | str) -> list[Conversation]:
                 row.created_at = message["created_at"] or row.created_at
                 row.updated_at = message["updated_at"] or row.updated_at
             Message.objects.bulk_update(rows, ["reply_to", "created_at", "updated_at"], batch_size=500)
+            _import_votes(owner=owner, conversation=conversation, messages=messages, by_ref=by_ref, rows=rows)
             Conversation.objects.filter(pk=conversation.pk).update(
                 created_at=times["created_at"] or conversation.created_at,
                 updated_at=times["updated_at"] or conversation.updated_at,

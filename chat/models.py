@@ -25,6 +25,8 @@ class Conversation(models.Model):
         default=list, blank=True,
         help_text="[{key, provider, model, temperature?, max_tokens?, system_prompt?}]: the columns picked by default.")
     context_mode = models.CharField(max_length=10, choices=ContextMode.choices, default=ContextMode.OWN)
+    # A blind arena (chat/blinding.py): replies are "Model A, B, …" until their turn is voted on or revealed.
+    blind = models.BooleanField(default=False)
     archived = models.BooleanField(default=False)
     metadata = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -105,6 +107,10 @@ class Message(models.Model):
     # Brought in by an import (chat/exports.py): history shown in its conversation, never webox's own
     # measurement, so no usage figure (dashboard, /metrics, budgets) counts it.
     imported = models.BooleanField(default=False, help_text="Brought in by an import: shown, never counted.")
+    # A reply of a blind turn: its letter in the turn's shuffled order ("A", "B", …), and when the turn
+    # was revealed (by a vote or the reveal button); until then chat/blinding.py hides who wrote it.
+    blind_label = models.CharField(max_length=2, blank=True)
+    blind_revealed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -132,3 +138,39 @@ class Message(models.Model):
         prefix); the random part makes stream state impossible to mistake for another reply's.
         """
         return f"{self.pk}:{self.stream_id}" if self.stream_id else None
+
+
+class VoteOutcome(models.TextChoices):
+    BEST = "best", "One reply is the best"
+    TIE = "tie", "A tie among several replies"
+    ALL_BAD = "all_bad", "Every reply is bad"
+
+
+class Vote(models.Model):
+    """A user's verdict on one turn (chat/services/votes.py); the leaderboard's data (dashboard/leaderboard.py).
+
+    ``replies`` records what was judged, as it was when the vote was cast: every finished reply of the
+    turn with its provider and model (``[{"id", "provider", "model"}]``); ``winners`` are ids among them.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="votes")
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="votes")
+    turn = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="vote",
+                                help_text="The user message whose replies were judged.")
+    outcome = models.CharField(max_length=10, choices=VoteOutcome.choices)
+    winners = models.JSONField(default=list, blank=True)
+    replies = models.JSONField(default=list, blank=True)
+    blind = models.BooleanField(default=False, help_text="Cast in a blind turn.")
+    revealed_before = models.BooleanField(
+        default=False, help_text="A blind turn revealed before this vote: the leaderboard counts it apart.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["user", "updated_at"], name="vote_user_updated"),
+            models.Index(fields=["updated_at"], name="vote_updated"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.outcome} on turn {self.turn_id}"

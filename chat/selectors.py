@@ -109,8 +109,10 @@ def conversation_messages_page(*, conversation: Conversation, before: Message | 
     if before is not None:
         loose &= _older_than(before)
     ids = [turn.pk for turn in picked]
-    messages = list(conversation.messages.filter(Q(pk__in=ids) | Q(reply_to_id__in=ids) | loose)
-                    .order_by("created_at", "id").prefetch_related("attachments"))
+    # With each turn's vote (shown on its user message) in the same query, and each message's files.
+    messages = list(conversation.messages.select_related("vote")
+                    .filter(Q(pk__in=ids) | Q(reply_to_id__in=ids) | loose).order_by("created_at", "id")
+                    .prefetch_related("attachments"))
     return MessagePage(messages=messages, before=picked[-1].pk if more else None)
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 from functools import cache, lru_cache
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from . import blinding
 from .attachments.serializers import AttachmentOutputSerializer
-from .models import ACTIVE_STATUSES, Conversation, Message
+from .models import ACTIVE_STATUSES, Conversation, Message, Vote
 from .rendering import markdown_to_plain, render_markdown
 from .selectors import PREVIEW_CHARS
 from .streamed_markdown import rendered_prefix
@@ -36,6 +38,12 @@ class MessageOutputSerializer(serializers.ModelSerializer):
     usage = serializers.SerializerMethodField()
     attachments = AttachmentOutputSerializer(many=True, read_only=True,
                                              help_text="A user message's files (chat/attachments); [] otherwise.")
+    vote = serializers.SerializerMethodField()
+    blind_label = serializers.CharField(
+        help_text='A blind turn\'s reply: its letter ("A" is "Model A"); empty otherwise.')
+    hidden = serializers.SerializerMethodField(
+        help_text="A blind reply not yet revealed: provider, model, parameters, usage and timings are empty, "
+                  "names of models and providers in its text are masked.")
 
     class Meta:
         model = Message
@@ -44,8 +52,34 @@ class MessageOutputSerializer(serializers.ModelSerializer):
             "provider", "model", "column", "reply_to",
             "status", "error_code", "error_detail", "usage", "ttft_ms", "duration_ms", "finish_reason",
             "parameters", "chosen", "seq", "created_at", "completed_at", "imported", "estimate", "attachments",
+            "blind_label", "hidden", "vote",
         ]
         read_only_fields = fields
+
+    def to_representation(self, message: Message) -> dict:
+        if not blinding.hidden(message):
+            return super().to_representation(message)
+        # A copy: the caller's row keeps its real text.
+        masked = copy.copy(message)
+        masked.content = blinding.mask_names(message.content, provider=message.provider, model=message.model)
+        # A provider's error often names the model ("The model `x` does not exist").
+        masked.error_detail = blinding.mask_names(message.error_detail, provider=message.provider,
+                                                  model=message.model)
+        return blinding.hide_message_data(super().to_representation(masked), message)
+
+    @staticmethod
+    def get_hidden(message: Message) -> bool:
+        return blinding.hidden(message)
+
+    @staticmethod
+    @extend_schema_field(serializers.DictField(allow_null=True, help_text="A user message's vote on its turn."))
+    def get_vote(message: Message) -> dict | None:
+        if message.role != "user" or message.pk is None:
+            return None
+        try:
+            return vote_data(message.vote)
+        except Vote.DoesNotExist:
+            return None
 
     def get_content_html(self, message: Message) -> str:
         # An active reply has only its finished blocks rendered (rendered_html); the whole text once it ends.
@@ -75,9 +109,25 @@ class ConversationOutputSerializer(serializers.ModelSerializer):
         model = Conversation
         fields = [
             "id", "title", "system_prompt", "default_columns", "default_providers", "default_models",
-            "default_params", "context_mode", "archived", "created_at", "updated_at",
+            "default_params", "context_mode", "blind", "archived", "created_at", "updated_at",
         ]
         read_only_fields = fields
+
+
+class VoteOutputSerializer(serializers.ModelSerializer):
+    message_id = serializers.IntegerField(source="turn_id", help_text="The user message of the judged turn.")
+    replies = serializers.SerializerMethodField(
+        help_text="The replies judged: id, provider and model (empty while a blind turn is hidden).")
+
+    class Meta:
+        model = Vote
+        fields = ["message_id", "outcome", "winners", "replies", "blind", "revealed_before", "created_at",
+                  "updated_at"]
+        read_only_fields = fields
+
+    @staticmethod
+    def get_replies(vote: Vote) -> list[dict]:
+        return [dict(item) for item in vote.replies]
 
 
 @lru_cache(maxsize=4096)
@@ -130,6 +180,10 @@ def represent(serializer_class: type[serializers.BaseSerializer], instance) -> d
 
 def message_data(message: Message) -> dict:
     return represent(MessageOutputSerializer, message)
+
+
+def vote_data(vote: Vote | None) -> dict | None:
+    return None if vote is None else represent(VoteOutputSerializer, vote)
 
 
 def conversation_data(conversation: Conversation) -> dict:

@@ -8,11 +8,11 @@ from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import selectors
+from . import leaderboard, selectors
 from .filters import DashboardInputError
 from .percentiles import room_to_sort
 from .scope import DashboardForbidden, Scope, dashboard_scope
-from .serializers import DailySerializer, ModelsSerializer, SummarySerializer, UsersSerializer
+from .serializers import DailySerializer, LeaderboardSerializer, ModelsSerializer, SummarySerializer, UsersSerializer
 
 PARAMETERS = [
     OpenApiParameter("days", int, enum=[7, 30, 90], description="The last 7, 30 or 90 days (default 30)."),
@@ -103,3 +103,25 @@ class UsersApi(APIView):
         with room_to_sort():
             users = selectors.dashboard_users(filters=filters, sort=sort)
         return Response({"period": selectors.period_data(filters), "users": users})
+
+
+class LeaderboardApi(APIView):
+    @extend_schema(
+        operation_id="dashboard_leaderboard", responses=LeaderboardSerializer,
+        parameters=[
+            OpenApiParameter("scope", str, enum=["me", "site"], description="`site`: every user's votes (staff only)."),
+            OpenApiParameter("blind", str, enum=["only", "all"],
+                             description="`only`: blind votes cast before their reveal. Default: all."),
+            OpenApiParameter("from", str, description="First day of the votes (YYYY-MM-DD); default: the first."),
+            OpenApiParameter("to", str, description="Last day of the votes, inclusive; default: today."),
+        ],
+        summary="Models ranked by votes (Bradley–Terry, Elo-like scale), with 95 % bootstrap intervals",
+    )
+    def get(self, request):
+        try:
+            query = leaderboard.leaderboard_query(user=request.user, params=request.query_params)
+        except leaderboard.LeaderboardInputError as exc:
+            raise ParseError(str(exc)) from None
+        except leaderboard.LeaderboardForbidden as exc:
+            raise PermissionDenied(str(exc)) from None
+        return Response(leaderboard.leaderboard(query))

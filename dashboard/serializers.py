@@ -119,3 +119,23 @@ class UserRowSerializer(serializers.Serializer):
 class UsersSerializer(serializers.Serializer):
     period = PeriodSerializer()
     users = UserRowSerializer(many=True)
+
+
+class LeaderboardModelSerializer(serializers.Serializer):
+    provider = serializers.CharField()
+    model = serializers.CharField()
+    rating = serializers.FloatField(help_text="Elo-like: 400 points are 10:1 odds; the rated models average 1000.")
+    ci_low = serializers.FloatField(help_text="The 95 % bootstrap interval's low end.")
+    ci_high = serializers.FloatField()
+    votes = serializers.IntegerField(help_text="Votes that judged this model against another.")
+    opponents = serializers.IntegerField(help_text="Distinct models it was judged against.")
+    ttft_p50_ms = serializers.IntegerField(allow_null=True,
+                                           help_text="Median time to first token of its judged replies.")
+    cost_per_reply = serializers.FloatField(allow_null=True,
+                                            help_text="Mean cost of its judged replies; null: unknown.")
+
+
+class LeaderboardSerializer(serializers.Serializer):
+    models = LeaderboardModelSerializer(many=True, help_text="Best first.")
+    votes = serializers.IntegerField(help_text="Votes counted.")
+    bootstrap_rounds = serializers.IntegerField()

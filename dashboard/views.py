@@ -10,7 +10,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.http import urlencode
 
-from . import selectors
+from . import leaderboard, selectors
 from .charts import chart_html, daily_charts
 from .filters import PERIOD_DAYS, DashboardInputError
 from .percentiles import room_to_sort
@@ -34,6 +34,18 @@ def home(request):
         return render(request, "dashboard/error.html", {"detail": error[0]}, status=error[1])
     with room_to_sort():
         return _home(request, scope)
+
+
+@login_required
+def leaderboard_page(request):
+    try:
+        query = leaderboard.leaderboard_query(user=request.user, params=request.GET)
+    except leaderboard.LeaderboardInputError as exc:
+        return render(request, "dashboard/error.html", {"detail": str(exc)}, status=400)
+    except leaderboard.LeaderboardForbidden as exc:
+        return render(request, "dashboard/error.html", {"detail": str(exc)}, status=403)
+    return render(request, "dashboard/leaderboard.html", {
+        "board": leaderboard.leaderboard(query), "query": query, "site": query.owner_id is None})
 
 
 def _home(request, scope):

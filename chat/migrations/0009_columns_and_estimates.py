@@ -31,12 +31,9 @@ class Migration(migrations.Migration):
         ('chat', '0008_message_imported'),
     ]
 
+    # chat_message's columns first: on SQLite, rebuilding chat_conversation while the rollup's triggers on
+    # chat_message name it fails (an existing database could not upgrade).
     operations = [
-        migrations.AddField(
-            model_name='conversation',
-            name='default_columns',
-            field=models.JSONField(blank=True, default=list, help_text='[{key, provider, model, temperature?, max_tokens?, system_prompt?}]: the columns picked by default.'),
-        ),
         migrations.AddField(
             model_name='message',
             name='column',
@@ -46,6 +43,11 @@ class Migration(migrations.Migration):
             model_name='message',
             name='estimate',
             field=models.JSONField(blank=True, null=True),
+        ),
+        migrations.AddField(
+            model_name='conversation',
+            name='default_columns',
+            field=models.JSONField(blank=True, default=list, help_text='[{key, provider, model, temperature?, max_tokens?, system_prompt?}]: the columns picked by default.'),
         ),
             migrations.RunPython(columns_from_providers, migrations.RunPython.noop),
     ]

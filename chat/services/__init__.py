@@ -12,12 +12,15 @@ Split by what each module owns:
 - ``replies``: a reply's writes as the streaming engine makes them (claim, checkpoint, end) and the sweep.
 - ``operators``: bulk stops for the admin and for accounts, ending a stuck reply.
 - ``preferences``: a user's default picks for a new chat.
+- ``votes``: a vote on a turn (choosing a reply is a ``best`` vote) and a blind turn's reveal.
+- ``blind``: a blind turn's shuffled labels; ``arena``: a blind turn to N random models.
 
 Services import the low-level modules of chat (models, ``errors``, ``events``, ``stream_store``,
 ``hooks``) and never ``chat.streaming``, which imports them. Their refusals are the exceptions
 of ``chat.errors``. The names below are the package's public face.
 """
 
+from .arena import arena_send
 from .conversations import (
     conversation_archive,
     conversation_create,
@@ -38,11 +41,13 @@ from .replies import (
     reply_stop,
 )
 from .turns import SendResult, message_send, reply_cancel, reply_choose, reply_regenerate
+from .votes import turn_reveal, vote_cast, vote_for_turn, vote_withdraw
 
 __all__ = [
-    "SendInput", "SendResult", "clean_text", "conversation_archive", "conversation_cancel_replies",
+    "SendInput", "SendResult", "arena_send", "clean_text", "conversation_archive", "conversation_cancel_replies",
     "conversation_create", "conversation_delete", "conversation_update", "message_send", "replies_checkpoint",
     "replies_end_interrupted", "replies_sweep_orphans", "reply_cancel", "reply_choose", "reply_complete",
     "reply_end_stuck", "reply_fail", "reply_regenerate", "reply_start", "reply_stop", "send_input_clean",
-    "title_from_message", "user_chat_preferences_update", "user_replies_cancel", "user_streaming_replies_stop",
+    "title_from_message", "turn_reveal", "user_chat_preferences_update", "user_replies_cancel",
+    "user_streaming_replies_stop", "vote_cast", "vote_for_turn", "vote_withdraw",
 ]

@@ -15,7 +15,7 @@ from .replies import streaming_replies_stop
 
 TITLE_CHARS = 60
 UPDATABLE_FIELDS = {"title", "system_prompt", "archived", "default_providers", "default_models", "default_params",
-                    "default_columns", "context_mode", "metadata"}
+                    "default_columns", "context_mode", "metadata", "blind"}
 
 
 def title_from_message(text: str) -> str:
@@ -32,7 +32,8 @@ def title_from_message(text: str) -> str:
 
 def conversation_create(*, owner, title: str = "", system_prompt: str = "", default_providers=None,
                         default_models=None, default_params=None, default_columns=None,
-                        context_mode: str = ContextMode.OWN, archived: bool = False) -> Conversation:
+                        context_mode: str = ContextMode.OWN, archived: bool = False,
+                        blind: bool = False) -> Conversation:
     given = {"default_providers": default_providers, "default_models": default_models,
              "default_params": default_params, "default_columns": default_columns}
     defaults = clean_conversation_defaults({name: value for name, value in given.items() if value is not None})
@@ -40,7 +41,7 @@ def conversation_create(*, owner, title: str = "", system_prompt: str = "", defa
     clean_system_prompt(system_prompt)
     return Conversation.objects.create(
         owner=owner, title=title.strip()[:200], system_prompt=system_prompt, context_mode=context_mode,
-        archived=archived, **defaults,
+        archived=archived, blind=blind, **defaults,
     )
 
 

@@ -1,4 +1,4 @@
-"""A user's writes on a turn: send it, regenerate a reply, stop one, choose one.
+"""A user's writes on a turn: send it, regenerate a reply, stop one, choose one (a ``best`` vote).
 
 A send stores the user's message and one pending reply per column in one transaction, under the
 user's limits, then announces the replies (``chat.hooks``) and publishes what it stored
@@ -21,8 +21,10 @@ from chat.serializers import conversation_data, message_data
 from chat.stream_store import StreamStoreUnavailable, stream_store
 from chat.usage.estimate import columns_estimate
 
+from .blind import blind_turn_label, blind_version_of
 from .conversations import conversation_create, title_from_message
 from .inputs import SendInput
+from .votes import vote_cast
 
 
 @dataclass(frozen=True)
@@ -65,14 +67,17 @@ def message_send(*, user, conversation: Conversation | None, send: SendInput) ->
         user_message = Message.objects.create(conversation=conversation, role=Role.USER, content=send.message)
         attachments_attach(attachments=attachments, message=user_message)
         # One INSERT … RETURNING for every column's reply (Message has no save() or signals to skip).
-        replies = Message.objects.bulk_create([
+        replies = [
             Message(
                 conversation=conversation, role=Role.ASSISTANT, provider=column.provider, model=column.model,
                 column=column.key, reply_to=user_message, status=ReplyStatus.PENDING, parameters=column.parameters,
                 estimate=estimate.as_dict(),
             )
             for column, estimate in zip(send.columns, estimates, strict=True)
-        ])
+        ]
+        if conversation.blind:
+            blind_turn_label(replies)
+        replies = Message.objects.bulk_create(replies)
         event_list = []
         if created or changed:
             event_list.append(events.conversation_updated(conversation_data(conversation)))
@@ -95,7 +100,7 @@ def reply_regenerate(*, reply: Message) -> Message:
         new_reply = Message.objects.create(
             conversation=reply.conversation, role=Role.ASSISTANT, provider=reply.provider, model=reply.model,
             column=reply.column, reply_to=reply.reply_to, status=ReplyStatus.PENDING, parameters=reply.parameters,
-            estimate=reply.estimate,
+            estimate=reply.estimate, **blind_version_of(reply),
         )
         reply.conversation.save(update_fields=["updated_at"])
         hooks.announce_replies_stored([new_reply.pk])
@@ -125,22 +130,11 @@ def reply_cancel(*, reply: Message) -> Message:
 
 
 def reply_choose(*, reply: Message) -> Message:
-    """Mark this reply as the chosen answer of its turn (and no other)."""
+    """Choose this reply as the answer of its turn: a ``best`` vote for it (chat/services/votes.py)."""
     if reply.role != Role.ASSISTANT or reply.status != ReplyStatus.COMPLETE:
         raise ChatConflict("Only a completed reply can be chosen.")
     if reply.reply_to_id is None:
         raise ChatConflict("This reply answers no message of the conversation, so it cannot be chosen.")
-    with transaction.atomic():
-        # Scoped to the reply's conversation as well as its turn: only the owner's rows are ever touched.
-        siblings = list(Message.objects.select_for_update().filter(
-            conversation_id=reply.conversation_id, reply_to_id=reply.reply_to_id, role=Role.ASSISTANT))
-        changed = []
-        for sibling in siblings:
-            should = sibling.pk == reply.pk
-            if sibling.chosen != should:
-                sibling.chosen = should
-                sibling.save(update_fields=["chosen", "updated_at"])
-                changed.append(sibling)
-        events.publish_on_commit(reply.conversation_id, [events.message_updated(message_data(m)) for m in changed])
+    vote_cast(turn=reply.reply_to, outcome="best", winners=[reply.pk])
     reply.refresh_from_db()
     return reply

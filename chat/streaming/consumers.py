@@ -25,7 +25,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import OperationalError
 
 from accounts.selectors import user_auth_hash, user_group, user_still_valid
-from chat import events
+from chat import blinding, events
 from chat.errors import ChatError
 from chat.models import ACTIVE_STATUSES, Message
 from chat.selectors import ConversationNotFound, active_replies, conversation_get_for_user, message_get_for_user
@@ -110,6 +110,8 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
         self.in_user_group = False
         self.joined = False
         self.known_seq: dict[int, int] = {}
+        # Blind replies not yet revealed: their (provider, model), whose names their deltas must not show.
+        self.hidden_names: dict[int, tuple[str, str]] = {}
         self.auth_timer: asyncio.Task | None = None
         # How it authenticated: the session it was opened with, or its token's expiry (Unix time).
         self.session_key: str | None = None
@@ -190,6 +192,7 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
         replies, retries = await in_db_thread(snapshot_replies)(self.conversation_id, only)
         for reply in replies:
             self.known_seq[reply["id"]] = reply["seq"]
+            await self.note_hidden(reply)
         # partial: a repair of the listed replies only; the others are as the client knows them.
         await self.send_json({"type": events.SNAPSHOT, "conversation_id": self.conversation_id, "replies": replies,
                               "partial": only is not None})
@@ -338,8 +341,10 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
             if kind == events.MESSAGE_BLOCKS:
                 # Only behind its own delta: when that was dropped or repaired, the snapshot holds these blocks.
                 if (event["message_id"], event["seq"]) in forwarded:
-                    await self.send_json(event)
+                    await self.send_json(self.masked(event, "html"))
                 continue
+            if kind in (events.MESSAGE_CREATED, events.MESSAGE_UPDATED):
+                await self.note_hidden(event["message"])
             if kind == events.MESSAGE_CREATED and event["message"]["role"] == "assistant":
                 self.known_seq.setdefault(event["message"]["id"], 0)
             elif kind in (events.MESSAGE_COMPLETED, events.MESSAGE_ERROR, events.MESSAGE_CANCELLED):
@@ -349,6 +354,23 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
             if kind == events.CONVERSATION_DELETED:
                 await self.close(code=CLOSE_FORBIDDEN)
 
+    async def note_hidden(self, message: dict) -> None:
+        """Remember a blind reply still hidden (its names, read once), forget one revealed."""
+        message_id = message["id"]
+        if not message.get("hidden"):
+            self.hidden_names.pop(message_id, None)
+        elif message_id not in self.hidden_names:
+            row = await in_db_thread(
+                lambda: Message.objects.filter(pk=message_id).values_list("provider", "model").first())()
+            self.hidden_names[message_id] = row or ("", "")
+
+    def masked(self, event: dict, field: str) -> dict:
+        """A delta's text or a blocks event's HTML with a hidden reply's names masked (chat/blinding.py)."""
+        names = self.hidden_names.get(event["message_id"])
+        if names is None:
+            return event
+        return {**event, field: blinding.mask_names(event[field], provider=names[0], model=names[1])}
+
     async def forward_delta(self, event) -> bool:
         """Send a delta that follows what this socket has; True if it was sent as it is."""
         message_id, seq = event["message_id"], event["seq"]
@@ -357,7 +379,7 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
             return False  # a duplicate, or text the snapshot already gave
         if seq == known + 1:
             self.known_seq[message_id] = seq
-            await self.send_json(event)
+            await self.send_json(self.masked(event, "text"))
             return True
         # A gap: something between was lost on the way. Send the truth instead.
         await self.send_snapshot(only=[message_id])

@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from chat.models import Message, ReplyStatus
-from chat.services import message_send
+from chat.services import conversation_create, message_send
 from chat.services.inputs import Column, SendInput
 
 pytestmark = pytest.mark.django_db
@@ -22,3 +22,16 @@ def test_a_send_stores_every_columns_reply_in_one_insert(user):
     stored = Message.objects.filter(reply_to=result.user_message).order_by("pk")
     assert [reply.pk for reply in result.replies] == [reply.pk for reply in stored]
     assert [(r.model, r.status) for r in stored] == [(f"demo-{n}", ReplyStatus.PENDING) for n in range(3)]
+
+
+def test_a_blind_send_deals_its_letters_in_the_same_insert(user):
+    columns = [Column(provider="demo", model=f"demo-{n}", parameters={}, key=f"demo#{n + 1}") for n in range(3)]
+    conversation = conversation_create(owner=user, blind=True)
+
+    with CaptureQueriesContext(connection) as queries:
+        result = message_send(user=user, conversation=conversation, send=SendInput(message="hello", columns=columns))
+
+    assert len([q for q in queries.captured_queries if q["sql"].startswith('INSERT INTO "chat_message"')]) == 2
+    assert not [q for q in queries.captured_queries if q["sql"].startswith('UPDATE "chat_message"')]
+    stored = Message.objects.filter(reply_to=result.user_message)
+    assert sorted(reply.blind_label for reply in stored) == ["A", "B", "C"]

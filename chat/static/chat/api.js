@@ -81,4 +81,8 @@ export class Api {
   cancel(messageId) { return this.request("POST", `messages/${messageId}/cancel`, {}); }
   regenerate(messageId) { return this.request("POST", `messages/${messageId}/regenerate`, {}); }
   choose(messageId) { return this.request("POST", `messages/${messageId}/choose`, {}); }
+  vote(turnId, body) { return this.request("PUT", `messages/${turnId}/vote`, body); }
+  withdrawVote(turnId) { return this.request("DELETE", `messages/${turnId}/vote`); }
+  reveal(turnId) { return this.request("POST", `messages/${turnId}/reveal`, {}); }
+  arena(body) { return this.request("POST", "arena", body); }
 }

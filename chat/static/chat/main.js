@@ -6,6 +6,7 @@ import { Estimate } from "./estimate.js";
 import { Sidebar } from "./sidebar.js";
 import { ConversationSocket, socketUrl } from "./socket.js";
 import { Thread } from "./thread.js";
+import { arenaForm } from "./votes.js";
 
 const CONNECTION_TEXT = { connecting: "Connecting…", reconnecting: "Reconnecting…", offline: "Offline, retrying…",
   online: "" };
@@ -40,7 +41,15 @@ class ChatPage {
       regenerate: (id) => this.regenerate(id),
       choose: (id) => this.choose(id),
       announce: (text) => this.announce(text),
+      api: this.api,
     });
+    document.getElementById("composer").before(arenaForm({
+      api: this.api, announce: (text) => this.announce(text),
+      onStarted: (result) => {
+        this.sidebar.upsert(result.conversation);
+        this.open(result.conversation.id, { push: true });
+      },
+    }));
     this.estimate = new Estimate(document.getElementById("composer-hint"), {
       api: this.api, payload: () => this.estimatePayload() });
     this.composer = new Composer(document.getElementById("composer"), {
@@ -370,6 +379,9 @@ class ChatPage {
         break;
       case "message.updated":
         if (!thread.upsert(event.message)) this.refetch();
+        break;
+      case "turn.voted":
+        thread.turns.get(event.message_id)?.votes.setVote(event.vote);
         break;
       case "message.delta": {
         const outcome = thread.applyDelta(event.message_id, event.seq, event.text);

@@ -5,6 +5,7 @@
 import { el, formatMs, iconButton } from "./dom.js";
 import { ReplyBody } from "./reply-body.js";
 import { ReplyFoot } from "./reply-foot.js";
+import { columnKey, replyName, showIdentity } from "./votes.js";
 
 const ACTIVE = new Set(["pending", "streaming"]);
 const STATUS_LABEL = { pending: "Waiting", streaming: "Streaming", error: "Failed", cancelled: "Stopped" };
@@ -30,8 +31,8 @@ export class Reply {
   constructor(thread, message) {
     this.thread = thread;
     this.id = message.id;
-    this.provider = message.provider;
-    this.columnKey = message.column || message.provider;  // the turn's column it belongs to
+    this.provider = replyName(message);
+    this.columnKey = columnKey(message);  // the turn's column it belongs to
     this.seq = 0;
     this.text = "";
     this.build();
@@ -69,6 +70,7 @@ export class Reply {
     this.message = { ...this.message, ...message };
     this.modelEl.textContent = message.model || "";
     this.modelEl.title = message.model || "";
+    showIdentity(this, this.message);
     const chosen = Boolean(this.message.chosen);
     this.element.dataset.chosen = String(chosen);
     this.chosenEl.hidden = !chosen;

@@ -6,6 +6,7 @@ import { markColumnVision, renderMessageAttachments } from "./attachments.js";
 import { addCodeCopyButtons } from "./codeblocks.js";
 import { Column } from "./column.js";
 import { el, icon } from "./dom.js";
+import { VoteBar, columnBefore } from "./votes.js";
 
 const TAB_STATUS = { pending: "waiting", streaming: "streaming", complete: "done", error: "failed",
   cancelled: "stopped" };
@@ -24,8 +25,9 @@ export class Turn {
     this.tabsEl = el("div", { class: "column-tabs", role: "tablist", "aria-label": "Replies" });
     this.tabsEl.addEventListener("keydown", (event) => this.tabKey(event));
     this.repliesEl = el("div", { class: "replies" });
+    this.votes = new VoteBar(this, thread.actions);
     this.element = el("article", { class: "turn", "data-message-id": this.id, "aria-label": "Turn" },
-      el("div", { class: "turn-head" }, this.userEl, this.stopAll), this.tabsEl, this.repliesEl);
+      el("div", { class: "turn-head" }, this.userEl, this.stopAll), this.tabsEl, this.repliesEl, this.votes.element);
     this.setUser(userMessage);
   }
 
@@ -37,26 +39,30 @@ export class Turn {
     renderMessageAttachments(body, message);
     this.userMessage = message;
     this.userEl.replaceChildren(body);
+    if ("vote" in message) this.votes.setVote(message.vote);
   }
 
   addReply(reply) {
-    let column = this.columns.get(reply.columnKey);
+    const key = reply.columnKey;
+    let column = this.columns.get(key);
     if (!column) {
-      column = new Column(reply.provider, reply.columnKey);
-      this.columns.set(reply.columnKey, column);
-      this.repliesEl.append(column.element);
+      // A blind column is named by its letter, revealed or not.
+      column = new Column(reply.message.blind_label ? key : reply.provider, key);
+      const before = columnBefore(this, key);
+      this.columns.set(key, column);
+      this.repliesEl.insertBefore(column.element, before ? before.element : null);
       this.repliesEl.dataset.cols = String(this.columns.size);
-      this.addTab(column, reply);
+      this.addTab(column, reply, before);
     }
     column.add(reply);
     markColumnVision(column.element, this.userMessage, reply.message);
     reply.column = column;
     reply.turn = this;
-    if (!this.selected) this.select(reply.columnKey);
+    if (!this.selected) this.select(key);
     this.refresh();
   }
 
-  addTab(column, reply) {
+  addTab(column, reply, before = null) {
     const id = `tab-${this.id}-${this.columns.size}`;
     const status = el("span", { class: "tab-status" });
     // A provider's further columns are told apart by their model.
@@ -67,7 +73,7 @@ export class Turn {
     tab.addEventListener("click", () => this.select(column.key));
     column.element.setAttribute("aria-labelledby", id);
     this.tabs.set(column.key, { tab, status });
-    this.tabsEl.append(tab);
+    this.tabsEl.insertBefore(tab, before ? this.tabs.get(before.key).tab : null);
   }
 
   select(key) {
@@ -82,7 +88,7 @@ export class Turn {
   }
 
   tabKey(event) {
-    const names = [...this.columns.keys()];
+    const names = [...this.tabsEl.children].map((tab) => tab.dataset.column);
     const step = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
     if (!step) return;
     event.preventDefault();
@@ -102,6 +108,7 @@ export class Turn {
       tab.dataset.status = state;
       status.textContent = TAB_STATUS[state] || "";
     }
+    this.votes.refresh();
   }
 
   cancelAll() {
