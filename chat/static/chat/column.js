@@ -2,13 +2,14 @@
 // shown, earlier ones a click away through the pager in each reply's head.
 
 import { el, iconButton } from "./dom.js";
+import { tintOf } from "./tint.js";
 
 export class Column {
   constructor(provider) {
     this.provider = provider;
     this.replies = [];
     this.index = 0;
-    this.element = el("div", { class: "column", "data-provider": provider });
+    this.element = el("div", { class: "column", "data-provider": provider, "data-tint": tintOf(provider) });
   }
 
   add(reply) {

@@ -1,19 +1,30 @@
-// The composer: which providers and models, the generation settings, and the message box.
+// The composer: which columns (provider and model), the generation settings, and the message box.
 //
 // The picks are remembered twice: as the user's default (GET/PATCH /api/chat/preferences, so any
 // browser gets them) and on the conversation (default_providers / default_models / default_params).
-// Each column (provider) may have its own temperature, max tokens and system prompt; a setting
-// the provider's kind does not send (its "accepts" list) is shown disabled, with the reason.
+// Each column may have its own temperature, max tokens and system prompt, in a popover opened from
+// its chip; a setting the provider's kind does not send (its "accepts" list) is shown disabled, with
+// the reason. The conversation's settings are a popover too. Popovers open above the composer and
+// close on Send, Escape or a click elsewhere, so the composer stays one bar and a message box.
 
-import { el } from "./dom.js";
+import { el, iconButton } from "./dom.js";
+import { Popovers } from "./popovers.js";
+import { tintOf } from "./tint.js";
+
+// Within this share of the limit the composer shows a counter; past it, sending is refused in words.
+const COUNTER_FROM = 0.9;
 
 export class Composer {
   /**
    * @param {HTMLFormElement} form
    * @param {{userId: string, onSend: Function}} options
    */
-  constructor(form, { onSend, onContextMode }) {
+  constructor(form, { onSend, onContextMode, maxChars }) {
     this.form = form;
+    this.maxChars = maxChars;
+    this.limitEl = form.querySelector("#message-limit");
+    this.popovers = new Popovers(form);
+    this.popovers.register(form.querySelector("#settings-button"), form.querySelector("#settings"));
     this.onSend = onSend;
     this.userDefault = null;
     this.providers = [];
@@ -38,7 +49,7 @@ export class Composer {
         this.submit();
       }
     });
-    this.message.addEventListener("input", () => this.autosize());
+    this.message.addEventListener("input", () => { this.autosize(); this.renderLimit(); });
     for (const input of [this.temperature, this.maxTokens, this.systemPrompt]) {
       input.addEventListener("input", () => this.renderSummary());
     }
@@ -50,8 +61,19 @@ export class Composer {
       this.list.replaceChildren(el("span", { class: "muted" }, "No providers are configured. Ask an admin to add one."));
       return;
     }
-    this.list.replaceChildren(...providers.map((provider) => this.providerChip(provider)));
-    this.columnsEl.replaceChildren(...providers.map((provider) => this.columnSettings(provider)));
+    this.renderColumns(providers);
+  }
+
+  /** The column chips and their settings popovers: one chip per column (provider, model, own settings). */
+  renderColumns(columns) {
+    this.popovers.forget(this.columnsEl);
+    this.list.replaceChildren(...columns.map((column) => this.providerChip(column)));
+    this.columnsEl.replaceChildren(...columns.map((column) => {
+      const popover = el("div", { class: "popover column-popover", hidden: true, "data-provider": column.name },
+        this.columnSettings(column));
+      this.popovers.register(this.chip(column.name).querySelector(".column-settings-button"), popover);
+      return popover;
+    }));
   }
 
   /** One provider's own settings: shown while it is picked. */
@@ -67,8 +89,8 @@ export class Composer {
       if (ignored) input.setAttribute("aria-describedby", `${input.id}-hint`);
       return el("div", { class: "field", "data-param": key }, el("label", { for: input.id }, label), input, hint);
     };
-    const row = el("fieldset", { class: "column-settings-row", "data-provider": name, hidden: true },
-      el("legend", {}, name),
+    const row = el("fieldset", { class: "column-settings-row", "data-provider": name },
+      el("legend", {}, `${name}'s own settings`),
       field("temperature", `Temperature for ${name}`, el("input", { type: "number", id: `${id}-temperature`, min: "0",
         max: "2", step: "0.1", placeholder: "As above", inputmode: "decimal", "data-key": "temperature" })),
       field("max_tokens", `Max tokens for ${name}`, el("input", { type: "number", id: `${id}-max-tokens`, min: "1",
@@ -101,17 +123,24 @@ export class Composer {
       value: provider.default_model || (provider.models || [])[0] || "", placeholder: "model", autocomplete: "off",
       spellcheck: "false", title: provider.default_model || "" });
     model.addEventListener("input", () => { model.title = model.value; });
-    const chip = el("div", { class: "provider-chip", "data-provider": provider.name },
+    const settings = iconButton("i-sliders", `Settings for ${provider.name}`, () => {}, "column-settings-button");
+    settings.setAttribute("aria-expanded", "false");
+    const chip = el("div", { class: "provider-chip", "data-provider": provider.name, "data-tint": tintOf(provider.name) },
       checkbox, el("label", { for: id, class: "provider-label" }, provider.name),
-      el("label", { for: `${id}-model`, class: "sr-only" }, `Model for ${provider.name}`), model,
-      el("datalist", { id: listId }, ...(provider.models || []).map((name) => el("option", { value: name }))));
+      el("label", { for: `${id}-model`, class: "sr-only" }, `Model for ${provider.name}`),
+      el("span", { class: "model-field" }, model),
+      el("datalist", { id: listId }, ...(provider.models || []).map((name) => el("option", { value: name }))),
+      settings);
     return chip;
   }
 
   setPicked(name, on) {
-    this.chip(name).classList.toggle("on", on);
-    const row = this.columnRow(name);
-    if (row) row.hidden = !on;
+    const chip = this.chip(name);
+    chip.classList.toggle("on", on);
+    // Only a picked column has settings to set.
+    const button = chip.querySelector(".column-settings-button");
+    button.hidden = !on;
+    if (!on) this.popovers.close();
   }
 
   chip(name) { return this.list.querySelector(`.provider-chip[data-provider="${CSS.escape(name)}"]`); }
@@ -180,15 +209,21 @@ export class Composer {
     if (this.maxTokens.value !== "") parts.push(`${this.maxTokens.value} tokens max`);
     if (this.systemPrompt.value.trim()) parts.push("system prompt");
     if (this.contextMode.value === "chosen") parts.push("follow-ups see the chosen reply");
-    const own = [...this.columnsEl.querySelectorAll(".column-settings-row:not([hidden])")]
-      .filter((row) => [...row.querySelectorAll("[data-key]")].some((i) => !i.disabled && i.value.trim()))
-      .map((row) => row.dataset.provider);
-    if (own.length) parts.push(`own settings: ${own.join(", ")}`);
+    for (const chip of this.list.querySelectorAll(".provider-chip")) {
+      const row = this.columnRow(chip.dataset.provider);
+      const own = row && [...row.querySelectorAll("[data-key]")].some((i) => !i.disabled && i.value.trim());
+      chip.classList.toggle("has-own", Boolean(own));
+    }
     this.summary.textContent = parts.length ? `· ${parts.join(", ")}` : "";
+    this.summary.title = parts.join(", ");
   }
 
   validate(picks, text) {
     if (!text.trim()) return "Write a message first.";
+    const over = this.charCount(text) - this.maxChars;
+    if (this.maxChars && over > 0) {
+      return `The message is too long: at most ${number(this.maxChars)} characters, this one is ${number(over)} over.`;
+    }
     if (!picks.providers.length) return "Pick at least one provider.";
     const t = picks.params.temperature;
     if (t !== undefined && (Number.isNaN(t) || t < 0 || t > 2)) return "Temperature must be between 0 and 2.";
@@ -215,12 +250,14 @@ export class Composer {
     const problem = this.validate(picks, text);
     if (problem) { this.showError(problem); return; }
     this.showError("");
+    this.popovers.close();
     this.busy = true;
     this.sendButton.disabled = true;
     try {
       await this.onSend(text, picks);
       this.message.value = "";
       this.autosize();
+      this.renderLimit();
     } catch (error) {
       this.showError(error.message || "Sending failed.");
     } finally {
@@ -241,4 +278,28 @@ export class Composer {
   }
 
   focus() { this.message.focus(); }
+
+  /** Characters as the server counts them (code points), not UTF-16 units. */
+  charCount(text) {
+    let count = 0;
+    for (const _ of text) count += 1;
+    return count;
+  }
+
+  /** Near the limit, how many characters are left (or how many too many), in words. */
+  renderLimit() {
+    if (!this.maxChars) return;
+    const text = this.message.value;
+    const near = text.length >= this.maxChars * COUNTER_FROM;
+    const count = near ? this.charCount(text) : 0;
+    const left = this.maxChars - count;
+    this.limitEl.hidden = !near;
+    this.limitEl.classList.toggle("over", near && left < 0);
+    if (!near) return;
+    this.limitEl.textContent = left >= 0
+      ? `${number(left)} characters left of ${number(this.maxChars)}`
+      : `${number(-left)} characters over the limit of ${number(this.maxChars)}: shorten the message to send it`;
+  }
 }
+
+function number(n) { return n.toLocaleString("en"); }

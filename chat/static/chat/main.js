@@ -43,6 +43,7 @@ class ChatPage {
     this.composer = new Composer(document.getElementById("composer"), {
       onSend: (text, picks) => this.send(text, picks),
       onContextMode: (mode) => this.setContextMode(mode),
+      maxChars: Number(root.dataset.maxMessageChars) || 0,
     });
     this.sidebar = new Sidebar(document.getElementById("sidebar"), {
       api: this.api,
