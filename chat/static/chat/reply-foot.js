@@ -1,4 +1,4 @@
-// A reply's footer, shown once it has ended: its figures (tokens, time to first token, total time),
+// A reply's footer, shown once it has ended: its figures (tokens, cost, time to first token, total time),
 // the "Cut by max tokens" badge, and its actions: choose for follow-ups, copy, regenerate.
 
 import { copyText, el, formatMs, iconButton } from "./dom.js";
@@ -23,9 +23,9 @@ export class ReplyFoot {
       el("div", { class: "reply-actions" }, this.chooseButton, this.copyButton, this.regenButton));
   }
 
-  /** Shown once the reply has ended; only a complete reply can be chosen. */
+  /** Shown once the reply has ended; only a complete reply can be chosen, only one with text copied. */
   setStatus(status, active) {
-    this.copyButton.hidden = active;
+    this.copyButton.hidden = active || !this.content();
     this.regenButton.hidden = active;
     this.chooseButton.hidden = status !== "complete";
     this.element.hidden = active;
@@ -38,6 +38,7 @@ export class ReplyFoot {
     const parts = [];
     const tokens = m.usage && m.usage.completion_tokens;
     if (tokens != null) parts.push(`${tokens} tokens`);
+    if (m.usage) parts.push(costText(m.usage));
     if (m.ttft_ms != null) parts.push(`${formatMs(m.ttft_ms)} to first token`);
     if (m.duration_ms != null) parts.push(`${formatMs(m.duration_ms)} total`);
     this.statsEl.textContent = parts.join(" · ");
@@ -56,4 +57,14 @@ export class ReplyFoot {
       this.copyButton.querySelector("use").setAttribute("href", "#i-copy");
     }, 1500);
   }
+}
+
+/** "0.0042 USD", "≈0.0042 USD" when it counts estimated tokens, or "price unknown" (null: never shown as 0). */
+export function costText(usage) {
+  if (usage.cost == null) return "price unknown";
+  const [whole, fraction = ""] = String(usage.cost).split(".");
+  // Significant digits, not the stored eight places: 0.0000042, 0.12, 3.00.
+  const digits = fraction.replace(/0+$/, "").padEnd(2, "0");
+  const approx = usage.cost_estimated ? "≈" : "";
+  return `${approx}${whole}.${digits} ${usage.cost_currency || ""}`.trim();
 }
