@@ -17,7 +17,8 @@ def free_model(live_server_url: str):
     manage("shell", "-c", f"from chat.usage.models import ModelPrice; ModelPrice.objects.create("
                           f"provider='ollama', model={FREE!r}, free=True)")
     yield FREE
-    manage("shell", "-c", f"from chat.usage.models import ModelPrice; ModelPrice.objects.filter(model={FREE!r}).delete()")
+    manage("shell", "-c",
+           f"from chat.usage.models import ModelPrice; ModelPrice.objects.filter(model={FREE!r}).delete()")
 
 
 def test_footers_show_cost_and_ended_replies_show_figures_at_once(chat: Page, free_model: str):
