@@ -37,6 +37,7 @@ def test_a_conversation_exported_from_the_page_imports_back_the_same(chat: Page,
     download.value.save_as(path)
     assert json.loads(path.read_text())["conversations"][0]["id"] == original_id
 
+    page.get_by_text("Export", exact=True).click()  # the menu closed after the first choice
     with page.expect_download() as markdown:
         page.get_by_role("link", name="This conversation as Markdown").click()
     assert "## Turn 1" in markdown.value.path().read_text()
