@@ -16,7 +16,7 @@ FOURTH = "mistral"
 SCREENS = [(1280, 900, 120), (1920, 1080, 120), (390, 844, 844 // 4)]
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def fourth_provider(live_server_url: str, fake_provider) -> Iterator[str]:
     """A fourth provider (the configured three are openai, anthropic and ollama), removed afterwards."""
     manage("providers", "add", FOURTH, "--kind", "openai", "--base-url", fake_provider.url,
