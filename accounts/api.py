@@ -31,6 +31,11 @@ class UserOutputSerializer(serializers.Serializer):
 
 
 class RegisterApi(APIView):
+    """Create an account (when sign-up is open, or with an invitation): answers 201 with the user
+    and a pair of tokens.
+    """
+
+    name = "Sign up"
     permission_classes = [AllowAny]
     authentication_classes: list = []
 
@@ -67,13 +72,21 @@ class RegisterApi(APIView):
 
 
 class MeApi(APIView):
+    """The account you are logged in as."""
+
+    name = "Your account"
+
     @extend_schema(responses={200: UserOutputSerializer})
     def get(self, request):
         return Response(UserOutputSerializer(request.user).data)
 
 
 class TokenObtainApi(jwt_views.TokenObtainPairView):
-    """simplejwt's view, with failed attempts limited per address and per account (accounts.throttles)."""
+    """Trade a username and password for an access token (15 minutes) and a refresh token (7 days).
+    Send the access token as `Authorization: Bearer <token>`. Failed attempts are limited.
+    """
+
+    name = "Get a token"
 
     def post(self, request, *args, **kwargs):
         username = request.data.get("username") if hasattr(request.data, "get") else None
@@ -102,4 +115,7 @@ class TokenRefreshSerializer(jwt_serializers.TokenRefreshSerializer):
 
 
 class TokenRefreshApi(jwt_views.TokenRefreshView):
+    """Trade a refresh token for a new access token, while its user is active with the same password."""
+
+    name = "Refresh a token"
     serializer_class = TokenRefreshSerializer

@@ -2,7 +2,9 @@
 
 ``python -m benchmarks e2e`` runs webox end to end (its own processes and database, see benchmarks/e2e.py),
 ``python -m benchmarks stages`` splits one reply's time and CPU by stage (benchmarks/e2e_stages.py),
-``python -m benchmarks markdown`` the CPU of rendering Markdown while streaming (in process);
+``python -m benchmarks markdown`` the CPU of rendering Markdown while streaming (in process),
+``python -m benchmarks scaleout`` one daphne against two behind nginx (benchmarks/scaleout.py);
+``python -m benchmarks estimate`` the cost estimate of a turn while the user types (benchmarks/estimate.py);
 none is in the default set.
 
 Loopback only, bounded, stops by itself. Needs Redis (WEBOX_BENCH_REDIS_URL, default db 5 on
@@ -16,7 +18,21 @@ import os
 import platform
 import time
 
-from . import dashboard, e2e, e2e_stages, interval, load, markdown, reads, search, snapshot, streams_table, worker
+from . import (
+    dashboard,
+    e2e,
+    e2e_stages,
+    estimate,
+    interval,
+    load,
+    markdown,
+    reads,
+    scaleout,
+    search,
+    snapshot,
+    streams_table,
+    worker,
+)
 from .common import RUN_ID, base_env, bench_database, delete_redis_keys, migrate, setup_django
 
 SCENARIOS = {
@@ -31,6 +47,8 @@ SCENARIOS = {
     "dashboard": dashboard.main,
     "search": search.main,
     "markdown": markdown.main,
+    "scaleout": scaleout.main,
+    "estimate": estimate.main,
 }
 DEFAULT = ["streams", "interval", "snapshot", "worker"]
 # e2e and stages start webox's own processes on their own database; markdown needs neither:

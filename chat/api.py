@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from . import exports, limits, search, services
 from .errors import ChatError, ChatInputError
 from .models import ContextMode
+from .providers import provider_catalog
 from .selectors import (
     ConversationNotFound,
     conversation_get_for_user,
@@ -38,6 +39,7 @@ from .serializers import (
     represent,
 )
 from .services import inputs
+from .usage.estimate import columns_estimate, turn_totals
 
 
 class ChatApiError(APIException):
@@ -86,33 +88,83 @@ class ParametersSerializer(serializers.Serializer):
                                           help_text="This column's own system prompt, instead of the conversation's.")
 
 
+class ColumnInputSerializer(ParametersSerializer):
+    key = serializers.CharField(required=False, max_length=inputs.MAX_COLUMN_KEY_CHARS,
+                                help_text="Names the column's thread across turns; default: the provider's name, "
+                                          "then name#2, name#3… for its further columns in the list.")
+    provider = serializers.CharField(max_length=inputs.MAX_PROVIDER_NAME_CHARS)
+    model = serializers.CharField(required=False, max_length=inputs.MAX_MODEL_CHARS,
+                                  help_text="Default: the provider's default model.")
+
+
+class SendInputSerializer(serializers.Serializer):
+    conversation_id = serializers.IntegerField(required=False, allow_null=True)
+    message = serializers.CharField(trim_whitespace=False, max_length=inputs.MAX_MESSAGE_CHARS)
+    columns = serializers.ListField(
+        child=ColumnInputSerializer(), required=False, min_length=1, max_length=inputs.MAX_COLUMNS_PER_TURN,
+        help_text="The turn's columns (1 to 8); a provider may appear in several. Or use the short form.")
+    selected_providers = serializers.ListField(
+        child=serializers.CharField(max_length=inputs.MAX_PROVIDER_NAME_CHARS), allow_empty=False, required=False,
+        help_text="The short form: one column per provider (instead of columns).")
+    selected_models = serializers.DictField(child=serializers.CharField(max_length=inputs.MAX_MODEL_CHARS),
+                                            required=False, help_text="The short form: {provider: model}.")
+    temperature = temperature_field()
+    max_tokens = max_tokens_field()
+    system_prompt = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False,
+                                          max_length=inputs.MAX_SYSTEM_PROMPT_CHARS)
+    provider_params = serializers.DictField(child=ParametersSerializer(), required=False,
+                                            help_text="The short form: {provider: its own settings}.")
+
+
+def send_fields(request, serializer_class=SendInputSerializer):
+    """The send's body, checked: its conversation (None: a new one) and the fields for send_input_clean."""
+    data = serializer_class(data=request.data)
+    data.is_valid(raise_exception=True)
+    fields = dict(data.validated_data)
+    conversation_id = fields.pop("conversation_id", None)
+    conversation = get_conversation(request, conversation_id) if conversation_id is not None else None
+    if "columns" in fields:
+        fields["columns"] = [dict(column) for column in fields["columns"]]
+    return conversation, fields
+
+
 class SendApi(APIView):
-    class SendInputSerializer(serializers.Serializer):
-        conversation_id = serializers.IntegerField(required=False, allow_null=True)
-        message = serializers.CharField(trim_whitespace=False, max_length=inputs.MAX_MESSAGE_CHARS)
-        selected_providers = serializers.ListField(
-            child=serializers.CharField(max_length=inputs.MAX_PROVIDER_NAME_CHARS), allow_empty=False)
-        selected_models = serializers.DictField(child=serializers.CharField(max_length=inputs.MAX_MODEL_CHARS),
-                                                required=False)
-        temperature = temperature_field()
-        max_tokens = max_tokens_field()
-        system_prompt = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False,
-                                              max_length=inputs.MAX_SYSTEM_PROMPT_CHARS)
-        provider_params = serializers.DictField(child=ParametersSerializer(), required=False)
+    """Send one message to 1 to 8 columns: answers 202 with the stored message and one `pending`
+    reply per column; the replies then stream over the conversation's WebSocket.
+
+    Leave `conversation_id` empty to start a new conversation. The JSON body takes `columns`
+    (provider, model and settings of each; a provider may appear in several) or the short form
+    `selected_providers` (one column per provider, its default model unless `selected_models`
+    names another). The form below is the short form.
+    """
+
+    name = "Send a message"
 
     class SendOutputSerializer(serializers.Serializer):
         conversation = ConversationOutputSerializer()
         user_message = MessageOutputSerializer()
         replies = MessageOutputSerializer(many=True)
 
+    class SendFormSerializer(serializers.Serializer):
+        """The browsable API's form: the fields a person fills in (the JSON body takes them all)."""
+
+        conversation_id = serializers.IntegerField(required=False, allow_null=True,
+                                                   help_text="Empty: a new conversation.")
+        message = serializers.CharField(style={"base_template": "textarea.html", "rows": 4})
+        selected_providers = serializers.MultipleChoiceField(choices=[])
+        temperature = temperature_field()
+        max_tokens = max_tokens_field()
+
+    def get_serializer(self, *args, **kwargs):
+        """The browsable API's form, offering the providers this user can pick."""
+        form = self.SendFormSerializer(*args, **kwargs)
+        form.fields["selected_providers"].choices = [(c.name, c.name) for c in provider_catalog()]
+        return form
+
     @extend_schema(request=SendInputSerializer, responses={202: SendOutputSerializer},
-                   summary="Send one message to several providers; the replies stream over the WebSocket.")
+                   summary="Send one message to 1–8 columns; the replies stream over the WebSocket.")
     def post(self, request):
-        data = self.SendInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        fields = dict(data.validated_data)
-        conversation_id = fields.pop("conversation_id", None)
-        conversation = get_conversation(request, conversation_id) if conversation_id is not None else None
+        conversation, fields = send_fields(request)
         try:
             send = services.send_input_clean(**fields)
             result = services.message_send(user=request.user, conversation=conversation, send=send)
@@ -120,6 +172,61 @@ class SendApi(APIView):
             raise ChatApiError(exc) from exc
         body = {"conversation": result.conversation, "user_message": result.user_message, "replies": result.replies}
         return Response(represent(self.SendOutputSerializer, body), status=status.HTTP_202_ACCEPTED)
+
+
+class EstimateInputSerializer(SendInputSerializer):
+    message = serializers.CharField(trim_whitespace=False, max_length=inputs.MAX_MESSAGE_CHARS, allow_blank=True,
+                                    required=False, default="")
+
+
+class ColumnEstimateSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    provider = serializers.CharField()
+    model = serializers.CharField()
+    input_tokens = serializers.IntegerField(help_text="Its own thread, system prompt and the new message.")
+    tokenizer = serializers.CharField(help_text="The table counted with; chars/4 before one has loaded.")
+    exact = serializers.BooleanField(help_text="false: an approximation (not the model's own tokenizer).")
+    max_output_tokens = serializers.IntegerField(help_text="The reply's ceiling in the range.")
+    max_output_assumed = serializers.BooleanField(help_text="No max tokens set and no fixed provider default.")
+    price_known = serializers.BooleanField()
+    cost_low = serializers.DecimalField(max_digits=24, decimal_places=10, allow_null=True,
+                                        help_text="The input alone; null: unknown price.")
+    cost_high = serializers.DecimalField(max_digits=24, decimal_places=10, allow_null=True,
+                                         help_text="The input plus the ceiling's output.")
+    currency = serializers.CharField(allow_blank=True)
+
+
+class TurnEstimateSerializer(serializers.Serializer):
+    input_tokens = serializers.IntegerField()
+    exact = serializers.BooleanField()
+    price_unknown = serializers.ListField(child=serializers.CharField(), help_text="Keys of columns without price.")
+    cost_low = serializers.DecimalField(max_digits=24, decimal_places=10, allow_null=True,
+                                        help_text="Over the columns with a price; null: mixed currencies.")
+    cost_high = serializers.DecimalField(max_digits=24, decimal_places=10, allow_null=True)
+    currency = serializers.CharField(allow_blank=True)
+
+
+class EstimateApi(APIView):
+    """What a send would cost before it is sent: the tokens each column would be sent (its own
+    thread, system prompt and the new message) and a cost range from its input price and its
+    max-tokens ceiling. Takes the same body as a send; the message may still be empty.
+    """
+
+    name = "Estimate a send"
+
+    @extend_schema(request=EstimateInputSerializer,
+                   responses={200: inline_serializer("EstimateOutput", {
+                       "columns": ColumnEstimateSerializer(many=True), "turn": TurnEstimateSerializer()})},
+                   summary="What a send would cost, per column and for the turn, before it is sent.")
+    def post(self, request):
+        conversation, fields = send_fields(request, EstimateInputSerializer)
+        try:
+            send = services.send_input_clean(**fields, message_required=False)
+        except ChatError as exc:
+            raise ChatApiError(exc) from exc
+        columns = columns_estimate(conversation=conversation, columns=send.columns, message=send.message,
+                                   system_prompt=send.system_prompt)
+        return Response({"columns": [column.as_dict() for column in columns], "turn": turn_totals(columns)})
 
 
 class ConversationInputSerializer(serializers.Serializer):
@@ -132,6 +239,10 @@ class ConversationInputSerializer(serializers.Serializer):
     default_models = serializers.DictField(child=serializers.CharField(max_length=inputs.MAX_MODEL_CHARS),
                                            required=False)
     default_params = serializers.DictField(required=False)
+    default_columns = serializers.ListField(
+        child=serializers.DictField(), required=False, max_length=inputs.MAX_COLUMNS_PER_TURN,
+        help_text="[{key?, provider, model?, temperature?, max_tokens?, system_prompt?}], like a send's columns. "
+                  "Setting it rewrites the short-form default_* fields, and the other way round.")
     context_mode = serializers.ChoiceField(choices=ContextMode.choices, required=False)
 
 
@@ -152,6 +263,13 @@ class ConversationPageSerializer(serializers.Serializer):
 
 
 class ConversationListApi(APIView):
+    """One's conversations, most recently active first, 30 a page (`page`, `page_size`), without the
+    archived ones unless `archived=true` or `all`; `q` keeps the titles that contain it.
+    POST creates an empty conversation.
+    """
+
+    name = "Conversations"
+
     @extend_schema(
         parameters=[
             OpenApiParameter("q", str, description="Only titles containing this text."),
@@ -173,7 +291,7 @@ class ConversationListApi(APIView):
         except ChatError as exc:
             raise ChatApiError(exc) from exc
         conversations = conversation_list_for_user(user=request.user, query=query, archived=archived)
-        paginator = ConversationPagination()
+        paginator = self.paginator = ConversationPagination()  # the browsable API shows its page links
         page = paginator.paginate_queryset(conversations, request, view=self)
         return paginator.get_paginated_response(ConversationListItemSerializer(page, many=True).data)
 
@@ -189,6 +307,22 @@ class ConversationListApi(APIView):
 
 
 class ConversationDetailApi(APIView):
+    """One conversation with its newest turns (`before` pages back). PUT or PATCH changes its title,
+    system prompt, archived flag or defaults (fields left out are kept); DELETE deletes it.
+    """
+
+    name = "Conversation"
+
+    class RenameFormSerializer(serializers.Serializer):
+        """The browsable API's form: a new title (the other fields go in the JSON body)."""
+
+        title = serializers.CharField(allow_blank=True, max_length=200)
+
+    def get_serializer(self, *args, **kwargs):
+        """The browsable API's rename form, holding the current title."""
+        conversation = get_conversation(self.request, self.kwargs["conversation_id"])
+        return self.RenameFormSerializer(instance={"title": conversation.title})
+
     @extend_schema(
         parameters=[OpenApiParameter(
             "before", int, description="A message id (the `before` of a page): the turns older than it.")],
@@ -247,6 +381,10 @@ class MessageActionApi(APIView):
 
 
 class CancelApi(MessageActionApi):
+    """Stop a reply that is still streaming; it ends as `cancelled` with its text so far."""
+
+    name = "Stop a reply"
+
     @extend_schema(request=None, responses={202: MessageOutputSerializer})
     def post(self, request, message_id):
         reply = self.call(request, message_id, services.reply_cancel)
@@ -254,6 +392,10 @@ class CancelApi(MessageActionApi):
 
 
 class RegenerateApi(MessageActionApi):
+    """Ask the same provider and model again: a new version of the reply, streamed like the first."""
+
+    name = "Regenerate a reply"
+
     @extend_schema(request=None, responses={202: inline_serializer("RegenerateOutput", {
         "reply": MessageOutputSerializer()})})
     def post(self, request, message_id):
@@ -262,6 +404,10 @@ class RegenerateApi(MessageActionApi):
 
 
 class ChooseApi(MessageActionApi):
+    """Choose the reply that follow-ups see, when the conversation's follow-ups see the chosen reply."""
+
+    name = "Choose a reply"
+
     @extend_schema(request=None, responses={200: MessageOutputSerializer})
     def post(self, request, message_id):
         reply = self.call(request, message_id, services.reply_choose)
@@ -323,6 +469,10 @@ class ExportView(APIView):
 
 
 class ConversationExportApi(ExportView):
+    """Download one conversation: `format=json` (lossless, importable) or `format=md` (Markdown)."""
+
+    name = "Export a conversation"
+
     @extend_schema(parameters=EXPORT_PARAMETERS, responses={(200, "application/json"): OpenApiTypes.OBJECT,
                                                             (200, "text/markdown"): OpenApiTypes.STR},
                    summary="One conversation as a lossless JSON file or as Markdown.")
@@ -332,6 +482,10 @@ class ConversationExportApi(ExportView):
 
 
 class ExportApi(ExportView):
+    """Download all of one's conversations, archived ones too: `format=json` or `format=md`."""
+
+    name = "Export all conversations"
+
     @extend_schema(parameters=EXPORT_PARAMETERS, responses={(200, "application/json"): OpenApiTypes.OBJECT,
                                                             (200, "text/markdown"): OpenApiTypes.STR},
                    summary="All of one's conversations, archived ones too.", operation_id="chat_export_all")
@@ -341,6 +495,11 @@ class ExportApi(ExportView):
 
 
 class ImportApi(APIView):
+    """Import an export file (JSON) into one's own account, as the multipart form field `file`:
+    all of it, or with a 400 nothing.
+    """
+
+    name = "Import conversations"
     parser_classes = [MultiPartParser]
 
     @extend_schema(
@@ -406,6 +565,10 @@ class SearchPageSerializer(serializers.Serializer):
 
 
 class SearchApi(APIView):
+    """Search the text of one's messages and replies, newest first, 20 a page: `q` holds the words."""
+
+    name = "Search"
+
     @extend_schema(
         parameters=[
             OpenApiParameter("q", str, required=True, description="Words; each matches words starting with it."),
@@ -422,7 +585,7 @@ class SearchApi(APIView):
         if len(query) > search.MAX_QUERY_CHARS:
             raise ChatApiError(ChatInputError(
                 f"A search holds at most {search.MAX_QUERY_CHARS} characters.", field="q"))
-        paginator = SearchPagination()
+        paginator = self.paginator = SearchPagination()  # the browsable API shows its page links
         page = paginator.paginate_queryset(search.message_search_for_user(user=request.user, query=query),
                                            request, view=self)
         data = SearchResultSerializer(page, many=True, context={"query": query}).data
@@ -435,10 +598,23 @@ class PreferencesSerializer(serializers.Serializer):
     models = serializers.DictField(child=serializers.CharField(max_length=inputs.MAX_MODEL_CHARS, allow_blank=True),
                                    required=False)
     params = serializers.DictField(required=False, help_text="Like a conversation's default_params.")
+    columns = serializers.ListField(child=serializers.DictField(), required=False,
+                                    max_length=inputs.MAX_COLUMNS_PER_TURN,
+                                    help_text="Like a conversation's default_columns.")
     context_mode = serializers.ChoiceField(choices=ContextMode.choices, required=False)
 
 
 class PreferencesApi(APIView):
+    """One's default picks for a new chat: providers, their models, settings and what follow-ups see.
+    PATCH changes them (fields left out are kept).
+    """
+
+    name = "Preferences"
+
+    def get_serializer(self, *args, **kwargs):
+        """The browsable API's PATCH body, filled with the current preferences."""
+        return PreferencesSerializer(instance=(self.request.user.preferences or {}).get("chat") or {})
+
     @extend_schema(responses={200: PreferencesSerializer}, summary="One's default picks for a new chat.")
     def get(self, request):
         return Response((request.user.preferences or {}).get("chat") or {})

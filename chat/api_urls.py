@@ -5,6 +5,7 @@ from .providers.api import ProvidersApi
 
 urlpatterns = [
     path("send", api.SendApi.as_view(), name="api-send"),
+    path("estimate", api.EstimateApi.as_view(), name="api-estimate"),
     path("conversations", api.ConversationListApi.as_view(), name="api-conversations"),
     path("conversations/<int:conversation_id>", api.ConversationDetailApi.as_view(), name="api-conversation"),
     path("conversations/<int:conversation_id>/export", api.ConversationExportApi.as_view(),

@@ -1,22 +1,28 @@
-"""What each provider is sent: its own thread of the conversation.
+"""What each column is sent: its own thread of the conversation.
 
-The rule (docs/architecture.md, "Context"): for every earlier turn a provider sees the user's
-message and at most one assistant answer —
-- context mode ``own``: its own latest completed reply of that turn, else no answer at all:
-  a provider is never sent another provider's words as its own (so a model that joins later,
-  or whose reply failed, sees the user's messages only);
+The rule (docs/architecture.md, "Context"; docs/compare.md, "Columns"): for every earlier turn a
+column sees the user's message and at most one assistant answer —
+- context mode ``own``: the latest completed reply of that turn written by the same column (the
+  reply whose ``column`` key is this column's), else no answer at all: a column is never sent
+  another column's words as its own (so a column that joins later, or whose reply failed, sees
+  the user's messages only). Two columns of one provider keep two threads;
 - context mode ``chosen``: the reply the user chose for that turn, else its own latest completed
   reply, else no answer.
 A column's own system prompt (``parameters["system_prompt"]``) replaces the conversation's.
 The oldest turns are dropped until the estimate fits the model's context budget.
+
+``build_chat_request`` builds a stored reply's request; ``column_request`` the request a column
+would be sent for a message not stored yet (the cost estimate, chat/usage/estimate.py).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.db.models import Q
 
-from .models import ContextMode, Message, ReplyStatus, Role
+from .models import ContextMode, Conversation, Message, ReplyStatus, Role
 from .providers import ChatMessage, ChatRequest
 
 DEFAULT_RESERVED_OUTPUT_TOKENS = 1024
@@ -27,55 +33,76 @@ def estimate_tokens(text: str) -> int:
     return len(text) // 4 + 4
 
 
-def pick_answer(replies: list[Message], *, provider: str, mode: str) -> Message | None:
+def pick_answer(replies: list[Message], *, column: str, mode: str) -> Message | None:
     chosen = next((r for r in replies if r.chosen and r.content), None)
     if mode == ContextMode.CHOSEN and chosen:
         return chosen
-    own = [r for r in replies if r.provider == provider and r.status == ReplyStatus.COMPLETE and r.content]
+    own = [r for r in replies
+           if (r.column or r.provider) == column and r.status == ReplyStatus.COMPLETE and r.content]
     return own[-1] if own else None
 
 
-def build_chat_request(reply: Message, *, context_tokens: int | None = None) -> ChatRequest:
-    conversation = reply.conversation
-    # Turns before the one being answered (ids grow with time), with every reply to them,
-    # including replies regenerated later: one query for both.
-    earlier: list[Message] = []
-    replies_by_turn: dict[int, list[Message]] = {}
-    for message in Message.objects.filter(
-        Q(role=Role.USER, reply_to__isnull=True, id__lt=reply.reply_to_id)
-        | Q(role=Role.ASSISTANT, reply_to_id__lt=reply.reply_to_id),
-        conversation=conversation,
-    ).order_by("id"):
+@dataclass
+class EarlierTurns:
+    """A conversation's turns before a point: the user's messages, oldest first, and every reply to each."""
+
+    messages: list[Message]
+    replies: dict[int, list[Message]]
+
+
+def earlier_turns(conversation: Conversation, *, before: int | None) -> EarlierTurns:
+    """The turns before the user message ``before`` (None: every turn), with replies regenerated later: one query."""
+    user_filter, reply_filter = Q(role=Role.USER, reply_to__isnull=True), Q(role=Role.ASSISTANT)
+    if before is not None:
+        user_filter &= Q(id__lt=before)
+        reply_filter &= Q(reply_to_id__lt=before)
+    turns = EarlierTurns([], {})
+    rows = Message.objects.filter(user_filter | reply_filter, conversation=conversation).order_by("id")
+    # Only what a thread is built from: a long conversation has hundreds of rows.
+    for message in rows.only("id", "role", "content", "reply_to_id", "column", "provider", "status", "chosen"):
         if message.role == Role.USER:
-            earlier.append(message)
-        else:
-            replies_by_turn.setdefault(message.reply_to_id, []).append(message)
-    turns: list[list[ChatMessage]] = []
-    for message in earlier:
+            turns.messages.append(message)
+        elif message.reply_to_id is not None:
+            turns.replies.setdefault(message.reply_to_id, []).append(message)
+    return turns
+
+
+def column_request(*, conversation: Conversation, turns: EarlierTurns, column: str, model: str, parameters: dict,
+                   question: str, context_tokens: int | None = None) -> ChatRequest:
+    """What ``column`` is sent to answer ``question``: its own thread of ``turns``, trimmed to the budget."""
+    thread: list[list[ChatMessage]] = []
+    for message in turns.messages:
         turn = [ChatMessage("user", message.content)]
-        answer = pick_answer(replies_by_turn.get(message.pk, []), provider=reply.provider,
-                             mode=conversation.context_mode)
+        answer = pick_answer(turns.replies.get(message.pk, []), column=column, mode=conversation.context_mode)
         if answer is not None:
             turn.append(ChatMessage("assistant", answer.content))
-        turns.append(turn)
-    question = [ChatMessage("user", reply.reply_to.content)]
+        thread.append(turn)
+    asked = [ChatMessage("user", question)]
 
-    max_tokens = reply.parameters.get("max_tokens")
+    max_tokens = parameters.get("max_tokens")
     budget = (context_tokens or settings.WEBOX_CONTEXT_TOKENS) - (max_tokens or DEFAULT_RESERVED_OUTPUT_TOKENS)
-    system_prompt = reply.parameters.get("system_prompt") or conversation.system_prompt
-    used = estimate_tokens(system_prompt) + sum(estimate_tokens(m.content) for m in question)
+    system_prompt = parameters.get("system_prompt") or conversation.system_prompt
+    used = estimate_tokens(system_prompt) + sum(estimate_tokens(m.content) for m in asked)
     kept: list[list[ChatMessage]] = []
-    for turn in reversed(turns):
+    for turn in reversed(thread):
         cost = sum(estimate_tokens(m.content) for m in turn)
         if used + cost > budget:
             break
         kept.append(turn)
         used += cost
-    history = [m for turn in reversed(kept) for m in turn] + question
+    history = [m for turn in reversed(kept) for m in turn] + asked
     return ChatRequest(
-        model=reply.model,
+        model=model,
         messages=tuple(history),
         system_prompt=system_prompt,
-        temperature=reply.parameters.get("temperature"),
+        temperature=parameters.get("temperature"),
         max_tokens=max_tokens,
+    )
+
+
+def build_chat_request(reply: Message, *, context_tokens: int | None = None) -> ChatRequest:
+    return column_request(
+        conversation=reply.conversation, turns=earlier_turns(reply.conversation, before=reply.reply_to_id),
+        column=reply.column or reply.provider, model=reply.model, parameters=reply.parameters,
+        question=reply.reply_to.content, context_tokens=context_tokens,
     )

@@ -2,11 +2,14 @@
 
 The JSON format (``"format": "webox.conversations", "version": 1``) holds every conversation field
 a user can see and every message of it: each turn's user message and every reply to it, including
-regenerated versions, with provider, model, parameters, status, usage, timings, ``chosen`` and
-``imported``. Imported messages are history: shown in their conversation, marked ``imported``, and
-never counted in any usage figure (the dashboard's rollup, ``/metrics``, budgets), since webox did
-not measure them; a file cannot forge the site's usage, and exporting then importing does not
-double anyone's. Files without ``imported`` (older exports) import the same way.
+regenerated versions, with provider, model, column (the key of its thread, docs/compare.md),
+parameters, status, usage, its cost estimate, timings, ``chosen`` and ``imported``; a conversation
+carries its ``default_columns``. Files from before columns import with each reply's provider as its
+column and default columns from the short-form defaults. Imported messages are history: shown in
+their conversation, marked ``imported``, and never counted in any usage figure (the dashboard's
+rollup, ``/metrics``, budgets), since webox did not measure them; a file cannot forge the site's
+usage, and exporting then importing does not double anyone's.
+Files without ``imported`` (older exports) import the same way.
 Message ids in a file are references inside that file only: an import creates new rows owned by
 the importing user and never looks an id up in the database, so ids from another account are
 harmless. An import is one transaction: a file is taken whole or refused whole. The file is read
@@ -28,6 +31,7 @@ from django.utils.dateparse import parse_datetime
 
 from . import limits
 from .models import ACTIVE_STATUSES, ContextMode, Conversation, Message, ReplyStatus, Role
+from .services.inputs import default_columns_from_short_form
 from .usage.services import REPLY_MAX_COST, REPLY_MAX_TOKENS
 
 FORMAT = "webox.conversations"
@@ -46,18 +50,20 @@ MAX_NESTING = 6
 MAX_TOKENS = REPLY_MAX_TOKENS
 MAX_COST = REPLY_MAX_COST
 
-CONVERSATION_FIELDS = ("title", "system_prompt", "default_providers", "default_models", "default_params",
+CONVERSATION_FIELDS = ("title", "system_prompt", "default_columns", "default_providers", "default_models",
+                       "default_params",
                        "context_mode", "archived", "metadata", "created_at", "updated_at")
-MESSAGE_FIELDS = ("role", "content", "provider", "model", "status", "error_code", "error_detail",
+MESSAGE_FIELDS = ("role", "content", "provider", "model", "column", "status", "error_code", "error_detail",
                   "prompt_tokens", "completion_tokens", "ttft_ms", "duration_ms", "finish_reason",
                   "parameters", "chosen", "seq", "created_at", "updated_at", "started_at", "completed_at",
-                  "cost", "cost_currency", "cost_estimated", "usage_estimated", "tokens_per_second", "imported")
+                  "cost", "cost_currency", "cost_estimated", "usage_estimated", "tokens_per_second", "imported",
+                  "estimate")
 STAMPS = {"created_at", "updated_at"}
 TIME_FIELDS = {"created_at", "updated_at", "started_at", "completed_at"}
 INT_FIELDS = {"prompt_tokens": MAX_TOKENS, "completion_tokens": MAX_TOKENS, "ttft_ms": 2**31 - 1,
               "duration_ms": 2**31 - 1, "seq": 2**31 - 1}
-TEXT_LIMITS = {"provider": 100, "model": 200, "error_code": 40, "error_detail": 2000, "finish_reason": 40,
-               "cost_currency": 3}
+TEXT_LIMITS = {"provider": 100, "model": 200, "column": 120, "error_code": 40, "error_detail": 2000,
+               "finish_reason": 40, "cost_currency": 3}
 # ``imported`` is written out but never read back: every message an import creates is imported.
 BOOL_FIELDS = {"chosen", "cost_estimated", "usage_estimated"}
 
@@ -164,12 +170,12 @@ def conversation_to_markdown(conversation: Conversation) -> str:
             continue
         turn += 1
         lines += ["", f"## Turn {turn}", "", f"*{_time(message.created_at)}*", "", message.content]
-        by_provider: dict[str, list[Message]] = {}
+        by_column: dict[str, list[Message]] = {}
         for reply in replies.get(message.pk, []):
-            by_provider.setdefault(reply.provider, []).append(reply)
-        for provider, versions in by_provider.items():
+            by_column.setdefault(reply.column or reply.provider, []).append(reply)
+        for versions in by_column.values():
             for number, reply in enumerate(versions, start=1):
-                heading = f"### {provider} · {reply.model}"
+                heading = f"### {reply.provider} · {reply.model}"
                 if len(versions) > 1:
                     heading += f" (version {number} of {len(versions)})"
                 if reply.chosen:
@@ -183,7 +189,7 @@ def conversation_to_markdown(conversation: Conversation) -> str:
 
 def conversations_export_markdown_chunks(conversations: Iterable[Conversation]) -> Iterator[str]:
     """A readable Markdown export, one conversation at a time: a section per turn, a subsection
-    per provider's reply."""
+    per column's reply."""
     for number, conversation in enumerate(_each(conversations)):
         yield ("\n---\n\n" if number else "") + conversation_to_markdown(conversation)
 
@@ -322,6 +328,7 @@ def _check_conversation(item, number: int) -> tuple[dict, list[tuple[object, obj
         "default_providers": check.json_object(item, "default_providers", kind=list),
         "default_models": check.json_object(item, "default_models"),
         "default_params": check.json_object(item, "default_params"),
+        "default_columns": check.json_object(item, "default_columns", kind=list),
         "context_mode": check.choice(item, "context_mode", ContextMode.values, ContextMode.OWN),
         "archived": check.boolean(item, "archived"),
         "metadata": check.json_object(item, "metadata"),
@@ -330,6 +337,12 @@ def _check_conversation(item, number: int) -> tuple[dict, list[tuple[object, obj
     }
     if not all(isinstance(name, str) and len(name) <= 100 for name in fields["default_providers"]):
         check.fail("default_providers must be a list of names.")
+    if not all(isinstance(column, dict) and isinstance(column.get("provider"), str)
+               for column in fields["default_columns"]):
+        check.fail("default_columns must be a list of columns, each naming its provider.")
+    if "default_columns" not in item:  # a file from before columns: its short form says the same
+        fields["default_columns"] = default_columns_from_short_form(
+            fields["default_providers"], fields["default_models"], fields["default_params"])
     raw_messages = item.get("messages", [])
     if not isinstance(raw_messages, list):
         check.fail("messages must be a list.")
@@ -350,6 +363,7 @@ def _check_conversation(item, number: int) -> tuple[dict, list[tuple[object, obj
             "content": mcheck.text(raw, "content"),
             "status": mcheck.choice(raw, "status", ReplyStatus.values, ReplyStatus.COMPLETE),
             "parameters": mcheck.json_object(raw, "parameters"),
+            "estimate": mcheck.json_object(raw, "estimate") if raw.get("estimate") is not None else None,
             "cost": mcheck.amount(raw, "cost"),
             "tokens_per_second": mcheck.rate(raw, "tokens_per_second"),
         }
@@ -361,6 +375,8 @@ def _check_conversation(item, number: int) -> tuple[dict, list[tuple[object, obj
             message[name] = mcheck.integer(raw, name, limit=limit)
         if message["seq"] is None:
             message["seq"] = 0
+        if message["role"] == Role.ASSISTANT and "column" not in raw:
+            message["column"] = message["provider"]  # a file from before columns: the provider was the thread
         for name in TIME_FIELDS:
             message[name] = mcheck.time(raw, name)
         if reply_to is not None and roles.get(reply_to) != Role.USER:

@@ -20,6 +20,9 @@ class Conversation(models.Model):
     default_params = models.JSONField(
         default=dict, blank=True, help_text="{temperature, max_tokens, provider_params: {provider: {...}}}"
     )
+    default_columns = models.JSONField(
+        default=list, blank=True,
+        help_text="[{key, provider, model, temperature?, max_tokens?, system_prompt?}]: the columns picked by default.")
     context_mode = models.CharField(max_length=10, choices=ContextMode.choices, default=ContextMode.OWN)
     archived = models.BooleanField(default=False)
     metadata = models.JSONField(default=dict, blank=True)
@@ -66,6 +69,9 @@ class Message(models.Model):
         "self", null=True, blank=True, on_delete=models.CASCADE, related_name="replies",
         help_text="The user message this reply answers.",
     )
+    # Assistant replies only: the column of its turn that wrote it; a later turn's column with the same
+    # key continues its thread (chat/context.py). A reply from the short form has its provider's name.
+    column = models.CharField(max_length=120, blank=True)
     status = models.CharField(max_length=10, choices=ReplyStatus.choices, default=ReplyStatus.COMPLETE)
     error_code = models.CharField(max_length=40, blank=True)
     error_detail = models.TextField(blank=True)
@@ -92,6 +98,9 @@ class Message(models.Model):
         default=False, help_text="Token counts estimated by webox, not sent by the provider."
     )
     tokens_per_second = models.FloatField(null=True, blank=True)
+    # What the turn's estimate said this reply would cost, as it stood when the turn was sent
+    # (chat/usage/estimate.py): shown next to the real cost.
+    estimate = models.JSONField(null=True, blank=True)
     # Brought in by an import (chat/exports.py): history shown in its conversation, never webox's own
     # measurement, so no usage figure (dashboard, /metrics, budgets) counts it.
     imported = models.BooleanField(default=False, help_text="Brought in by an import: shown, never counted.")

@@ -11,12 +11,14 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
+from .mathml import MATHML_ATTRIBUTES, MATHML_TAGS, use_math
+
 _FORMATTER = HtmlFormatter(nowrap=True, classstyle=True)
 
 ALLOWED_TAGS = {
     "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "em", "del", "s", "code", "pre",
     "blockquote", "ul", "ol", "li", "a", "table", "thead", "tbody", "tr", "th", "td", "span",
-}
+} | MATHML_TAGS
 ALLOWED_ATTRIBUTES = {
     "a": {"href", "title"},
     "code": {"class"},
@@ -24,7 +26,7 @@ ALLOWED_ATTRIBUTES = {
     "th": {"style"},
     "td": {"style"},
     "ol": {"start"},
-}
+} | MATHML_ATTRIBUTES
 
 
 def _highlight(code: str, language: str, _attrs) -> str:
@@ -39,7 +41,9 @@ def _highlight(code: str, language: str, _attrs) -> str:
 
 def _new_markdown() -> MarkdownIt:
     # html=False: raw HTML in a reply is shown as text, never interpreted.
-    return MarkdownIt("commonmark", {"html": False, "highlight": _highlight}).enable(["table", "strikethrough"])
+    # $…$ and $$…$$ as MathML (chat/mathml.py).
+    return use_math(MarkdownIt("commonmark", {"html": False, "highlight": _highlight}).enable(
+        ["table", "strikethrough"]))
 
 
 @lru_cache(maxsize=1)
@@ -88,8 +92,9 @@ def markdown_to_plain(text: str) -> str:
     for token in _markdown().parse(text or ""):
         if token.type == "inline":
             parts.extend(" " if child.type.endswith("break") else child.content for child in token.children or ()
-                         if child.type in ("text", "code_inline", "softbreak", "hardbreak", "image"))
+                         if child.type in ("text", "code_inline", "softbreak", "hardbreak", "image", "math_inline",
+                                           "math_inline_double"))
             parts.append(" ")
-        elif token.type in ("fence", "code_block"):
+        elif token.type in ("fence", "code_block", "math_block"):
             parts.extend((token.content, " "))
     return " ".join("".join(parts).split())

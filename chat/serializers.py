@@ -38,9 +38,9 @@ class MessageOutputSerializer(serializers.ModelSerializer):
         model = Message
         fields = [
             "id", "conversation_id", "role", "content", "content_html", "rendered_html", "rendered_upto",
-            "provider", "model", "reply_to",
+            "provider", "model", "column", "reply_to",
             "status", "error_code", "error_detail", "usage", "ttft_ms", "duration_ms", "finish_reason",
-            "parameters", "chosen", "seq", "created_at", "completed_at", "imported",
+            "parameters", "chosen", "seq", "created_at", "completed_at", "imported", "estimate",
         ]
         read_only_fields = fields
 
@@ -71,8 +71,8 @@ class ConversationOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Conversation
         fields = [
-            "id", "title", "system_prompt", "default_providers", "default_models", "default_params",
-            "context_mode", "archived", "created_at", "updated_at",
+            "id", "title", "system_prompt", "default_columns", "default_providers", "default_models",
+            "default_params", "context_mode", "archived", "created_at", "updated_at",
         ]
         read_only_fields = fields
 

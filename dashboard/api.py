@@ -35,6 +35,12 @@ def scope_for(request) -> Scope:
 
 
 class SummaryApi(APIView):
+    """Totals of a period (`days`, or `from` and `to`): replies, errors, tokens, cost, latency, with
+    the previous period and the change. `scope=site` or `user` (staff): other users' replies.
+    """
+
+    name = "Dashboard summary"
+
     @extend_schema(operation_id="dashboard_summary", parameters=PARAMETERS, responses=SummarySerializer,
                    summary="Totals of the period, with the previous period and the change")
     def get(self, request):
@@ -44,6 +50,10 @@ class SummaryApi(APIView):
 
 
 class ModelsApi(APIView):
+    """Figures per provider and model over a period, and which model was fastest, cheapest and most reliable."""
+
+    name = "Dashboard by model"
+
     @extend_schema(operation_id="dashboard_models", parameters=PARAMETERS, responses=ModelsSerializer,
                    summary="Per provider and model, and which model was fastest, cheapest and most reliable")
     def get(self, request):
@@ -55,6 +65,10 @@ class ModelsApi(APIView):
 
 
 class DailyApi(APIView):
+    """Figures per day and per provider and model over a period: replies, errors, cost, time to first token."""
+
+    name = "Dashboard by day"
+
     @extend_schema(operation_id="dashboard_daily", parameters=PARAMETERS, responses=DailySerializer,
                    summary="Per day and provider/model: replies, errors, cost, time to first token p50")
     def get(self, request):
@@ -65,6 +79,9 @@ class DailyApi(APIView):
 
 
 class UsersApi(APIView):
+    """Staff only: totals per user over the whole site, sorted by `sort`."""
+
+    name = "Dashboard by user"
     permission_classes = [IsAdminUser]
 
     @extend_schema(

@@ -35,6 +35,12 @@ from .caching import remembered
 TEMPLATE = "dashboard/chart.html"
 MAX_SERIES = 8
 SPARSE_POINTS = 14
+# About this many dates under the x axis, whatever the period: at 30 or 90 days, every label would
+# not fit, and pygal then shortens each to "…".
+X_LABELS = 6
+# Sizes in the SVG's own units, which scale with the chart: 14 still reads at a phone's width (about 0.75).
+FONT_SIZE = 14
+LEGEND_ROW = 22
 
 
 @dataclass
@@ -110,20 +116,51 @@ def _svg(chart: Chart) -> str:
     drawn = min(len(chart.series), MAX_SERIES)
     line = pygal.Line(
         # Room for the legend, one series a line, under the plot; sizes as dashboard.css draws them.
-        js=[], style=Style(font_family="inherit", legend_font_size=12, label_font_size=11, major_label_font_size=11),
-        width=480, height=230 + 18 * drawn, show_dots=False, dots_size=2.5, x_label_rotation=0,
-        show_minor_x_labels=False,
-        x_labels_major_every=max(1, len(chart.days) // 5), truncate_legend=60, legend_at_bottom=True,
+        js=[], style=Style(font_family="inherit", legend_font_size=FONT_SIZE, label_font_size=FONT_SIZE,
+                           major_label_font_size=FONT_SIZE, legend_box_size=FONT_SIZE),
+        width=480, height=240 + LEGEND_ROW * drawn, show_dots=False, dots_size=2.5, x_label_rotation=0,
+        show_minor_x_labels=False, x_labels_major_every=max(1, -(-len(chart.days) // X_LABELS)),
+        truncate_label=-1, truncate_legend=60, legend_at_bottom=True,
         legend_at_bottom_columns=1, allow_interruptions=True, include_x_axis=True, margin=8, title=None,
         no_data_text=chart.no_data, disable_xml_declaration=True, explicit_size=False,
     )
-    line.x_labels = [day[5:] for day in chart.days]  # MM-DD
+    line.x_labels = [day_label(day) for day in chart.days]
     for label, values in list(chart.series.items())[:MAX_SERIES]:
         points = [None if v is None else float(v) for v in values]
         # Dots only where a line alone would not show (few days with data); thousands of dots are slow to draw.
         sparse = sum(v is not None for v in points) <= SPARSE_POINTS
         line.add(label, points, show_dots=sparse)
     return _accessible(line.render_tree(), chart)
+
+
+def day_label(day: str) -> str:
+    """``2026-11-06`` → ``6 Nov``: short, and not read as a number."""
+    year, month, date = day.split("-")
+    return f"{int(date)} {MONTHS[int(month) - 1]}"
+
+
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _legend_samples(root: ET.Element) -> None:
+    """Each legend entry shows its series' line (colour, dash and width, dashboard.css), not a square of
+    colour: series of equal values are drawn over each other, and the legend says which line is which."""
+    for legends in root.iter("g"):
+        if "legends" not in legends.get("class", "").split():
+            continue
+        for legend in legends.findall("g"):
+            box = legend.find("rect")
+            if box is None:
+                continue
+            legend.remove(box)
+            x, y, size = float(box.get("x")), float(box.get("y")), float(box.get("width"))
+            color = next(c for c in box.get("class", "").split() if c.startswith("color-"))
+            sample = ET.Element("path", d=f"M{x:g} {y + size / 2:g} h{size * 1.6:g}",
+                                **{"class": f"line legend-sample serie-{color[6:]} {color}"})
+            legend.insert(0, sample)
+            text = legend.find("text")
+            if text is not None:
+                text.set("x", f"{float(text.get('x')) + size * 0.8:g}")
 
 
 def _accessible(root: ET.Element, chart: Chart) -> str:
@@ -137,6 +174,7 @@ def _accessible(root: ET.Element, chart: Chart) -> str:
             else:
                 child.attrib.pop("id", None)
                 child.attrib.pop("style", None)
+    _legend_samples(root)
     chart_id = f"chart-{chart.key}"
     root.set("id", chart_id)
     root.set("role", "img")

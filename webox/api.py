@@ -4,6 +4,7 @@ from csp.constants import UNSAFE_INLINE
 from rest_framework import parsers, renderers, status
 from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
+from rest_framework.utils import formatting
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .database import BUSY_DETAIL, BUSY_RETRY_AFTER_SECONDS, database_busy
@@ -29,6 +30,22 @@ class BrowsableAPIRenderer(renderers.BrowsableAPIRenderer):
             response._csp_update = {"style-src": [UNSAFE_INLINE]}
             response._csp_replace = {"style-src-attr": [UNSAFE_INLINE]}
         return super().render(data, accepted_media_type, renderer_context)
+
+
+def view_name(view) -> str:
+    """A view's title on the browsable API: its ``name`` ("Send a message"), else its class name in words.
+
+    ``ConversationListApi`` becomes "Conversation list", not DRF's "Conversation List Api".
+    """
+    name = getattr(view, "name", None)
+    if name is not None:
+        return name
+    cls = view if isinstance(view, type) else type(view)
+    words = cls.__name__
+    for suffix in ("Api", "APIView", "View"):
+        words = formatting.remove_trailing_string(words, suffix)
+    words = formatting.camelcase_to_spaces(words)
+    return words[:1] + words[1:].lower()
 
 
 def first_message(errors) -> str:

@@ -12,13 +12,14 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from chat.streaming.routing import remember_server_loop, websocket_urlpatterns  # noqa: E402
+from chat.streaming.routing import end_replies_with_server, remember_server_loop, websocket_urlpatterns  # noqa: E402
 
 from .daphne_options import close_oversized_messages_with_1009, close_slow_readers, listen_with_backlog  # noqa: E402
 
 close_oversized_messages_with_1009()
 close_slow_readers(settings.WEBOX_WS_MAX_PENDING_BYTES)
 listen_with_backlog(settings.WEBOX_LISTEN_BACKLOG)
+end_replies_with_server()
 
 application = remember_server_loop(
     ProtocolTypeRouter(

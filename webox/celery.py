@@ -35,3 +35,19 @@ def _load_provider_sdks(**_) -> None:
     finally:
         release_pooled_connections()
     load_price_table()
+
+
+def route_task(name, args, kwargs, options, task=None, **_):
+    """Celery router (``CELERY_TASK_ROUTES``): a reply of a provider named in ``WEBOX_CELERY_PROVIDER_QUEUES``
+    goes to that provider's queue; everything else to the default queue."""
+    from django.conf import settings
+
+    queues = settings.WEBOX_CELERY_PROVIDER_QUEUES
+    if name != "chat.tasks.generate_reply" or not queues or not args:
+        return None
+    from chat.models import Message
+
+    # Queued after the send's commit (chat.hooks), so the reply's row is there to read.
+    provider = Message.objects.filter(pk=args[0]).values_list("provider", flat=True).first()
+    queue = queues.get(provider or "")
+    return {"queue": queue} if queue else None

@@ -64,3 +64,13 @@ class WeboxJsonFormatter(JsonFormatter):
         for field in FIELDS:
             if log_record.get(field) in (None, NO_REQUEST):
                 log_record.pop(field, None)
+
+
+class WithoutServerRequestLines(logging.Filter):
+    """Drops ``manage.py runserver``'s own line per HTTP request: ``webox.request`` logs each one already.
+
+    Its WebSocket lines (connect, disconnect, reject) stay: nothing else logs those.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (isinstance(record.args, dict) and "status" in record.args)

@@ -208,12 +208,39 @@ CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = env_str("WEBOX_CELERY_QUEUE", "webox")
-# The broker's keys carry the prefix too, so two installations can share one Redis database.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": f"{WEBOX_REDIS_PREFIX}:"} if REDIS_URL else {}
-# Acked on receipt: a provider call must never run twice, so a lost task is left to the
-# orphan sweep rather than redelivered after the visibility timeout.
+# Replies of the named providers go to queues of their own ("claude=webox-anthropic,gpt=webox-openai"),
+# so their calls can run on workers of their own (``celery -A webox worker -Q webox-anthropic``).
+# A worker started without -Q consumes the default queue and all of these (webox/celery.py routes).
+WEBOX_CELERY_PROVIDER_QUEUES = dict(
+    (name.strip(), queue.strip()) for name, _, queue in
+    (item.partition("=") for item in env_list("WEBOX_CELERY_PROVIDER_QUEUES")) if name.strip() and queue.strip()
+)
+# Each bound as Celery binds a queue it creates itself (a direct exchange of its name), so processes of an
+# older release, which created the queue that way, still deliver to it during a rolling upgrade.
+CELERY_TASK_QUEUES = {queue: {"exchange": queue, "exchange_type": "direct", "routing_key": queue}
+                      for queue in dict.fromkeys([CELERY_TASK_DEFAULT_QUEUE,
+                                                *WEBOX_CELERY_PROVIDER_QUEUES.values()])}
+CELERY_TASK_ROUTES = ("webox.celery.route_task",)
+# Acked on receipt, never redelivered once started: a provider call must never run twice. A reply
+# whose worker died mid-stream is ended (as "orphaned", its text kept) by the sweep, never retried.
+# Tasks a worker had reserved but not started are redelivered after the visibility timeout (or at once
+# on a warm shutdown); a redelivered or duplicate task finds its reply no longer pending and does
+# nothing (the claim in chat/services/replies.py is one conditional UPDATE), so that is safe too.
 CELERY_TASK_ACKS_LATE = False
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Seconds before a reserved, unacknowledged task of a lost worker goes back to the queue: under
+# WEBOX_REPLY_STALE_SECONDS, so a reply waiting in a dead worker's buffer starts elsewhere before the
+# sweep would end it as orphaned.
+WEBOX_CELERY_VISIBILITY_TIMEOUT = env_int("WEBOX_CELERY_VISIBILITY_TIMEOUT", 60)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # The broker's keys carry the prefix too, so two installations can share one Redis database.
+    "global_keyprefix": f"{WEBOX_REDIS_PREFIX}:", "visibility_timeout": WEBOX_CELERY_VISIBILITY_TIMEOUT,
+} if REDIS_URL else {}
+# Tasks reserved per pool slot. 1: a busy worker does not sit on replies an idle one could start.
+CELERY_WORKER_PREFETCH_MULTIPLIER = env_int("WEBOX_CELERY_PREFETCH", 1)
+# A worker holds many streams in one process on threads (docs/deployment.md, "Celery workers");
+# ``-P``/``-c`` on the command line override these.
+CELERY_WORKER_POOL = env_str("WEBOX_CELERY_POOL", "threads")
+CELERY_WORKER_CONCURRENCY = env_int("WEBOX_CELERY_CONCURRENCY", 200)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 WEBOX_SWEEP_INTERVAL_SECONDS = env_float("WEBOX_SWEEP_INTERVAL_SECONDS", 15.0)
@@ -244,6 +271,16 @@ WEBOX_PROVIDER_BACKOFF_BASE = env_float("WEBOX_PROVIDER_BACKOFF_BASE", 0.5)
 # (deadline_exceeded, too_long). 0: no limit.
 WEBOX_REPLY_DEADLINE_SECONDS = env_float("WEBOX_REPLY_DEADLINE_SECONDS", 600.0)
 WEBOX_REPLY_MAX_CHARS = env_int("WEBOX_REPLY_MAX_CHARS", 200_000)
+# Celery's time limits: a backstop under the engine's own deadline (WEBOX_REPLY_DEADLINE_SECONDS), which ends
+# a reply cleanly with its text; only prefork enforces these (the threads pool cannot stop a thread).
+CELERY_TASK_SOFT_TIME_LIMIT = env_float("WEBOX_CELERY_SOFT_TIME_LIMIT", (WEBOX_REPLY_DEADLINE_SECONDS or 3600) + 60)
+CELERY_TASK_TIME_LIMIT = env_float("WEBOX_CELERY_TIME_LIMIT", CELERY_TASK_SOFT_TIME_LIMIT + 30)
+if WEBOX_REPLY_DEADLINE_SECONDS and not (
+        WEBOX_REPLY_DEADLINE_SECONDS < CELERY_TASK_SOFT_TIME_LIMIT < CELERY_TASK_TIME_LIMIT):
+    raise ImproperlyConfigured(
+        "WEBOX_CELERY_SOFT_TIME_LIMIT must be above WEBOX_REPLY_DEADLINE_SECONDS and below WEBOX_CELERY_TIME_LIMIT:"
+        " a reply within its deadline must never be cut by Celery."
+    )
 
 # --- Operations ------------------------------------------------------------------------------
 # /metrics outside DEBUG: a bearer token and/or client addresses or networks (CIDR) allowed.
@@ -266,6 +303,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 30,
     "EXCEPTION_HANDLER": "webox.api.exception_handler",
+    "VIEW_NAME_FUNCTION": "webox.api.view_name",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer", "webox.api.BrowsableAPIRenderer"],
     "DEFAULT_PARSER_CLASSES": [
         "webox.api.JSONParser",
@@ -360,7 +398,7 @@ WEBOX_MAX_UPLOAD_BYTES = env_int("WEBOX_MAX_UPLOAD_BYTES", 21 * 1024 * 1024)
 
 # --- Content-Security-Policy (django-csp 4) ------------------------------------------------
 # No inline script, no inline handlers, nothing from another origin. The one inline script
-# (the chat page's import map) carries the per-request nonce.
+# (the chat page's import map) carries the per-request nonce, and so do ReDoc's <style> elements.
 import base64  # noqa: E402
 import hashlib  # noqa: E402
 
@@ -375,7 +413,8 @@ CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF, NONCE],
-        "style-src": [SELF],
+        # The nonce is sent only on pages that use it: ReDoc's generated <style> elements (api_docs/redoc.html).
+        "style-src": [SELF, NONCE],
         "style-src-attr": [UNSAFE_HASHES, *_TABLE_ALIGN],
         "img-src": [SELF, "data:"],
         "font-src": [SELF],
@@ -392,7 +431,10 @@ CONTENT_SECURITY_POLICY = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "webox.logging_context.ContextFilter"}},
+    "filters": {
+        "context": {"()": "webox.logging_context.ContextFilter"},
+        "without_server_request_lines": {"()": "webox.logging_context.WithoutServerRequestLines"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
         "json": {"()": "webox.logging_context.WeboxJsonFormatter"},
@@ -402,6 +444,10 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env_str("WEBOX_LOG_LEVEL", "INFO")},
     "loggers": {
+        # Each line once: Django's own console handler (DEBUG only) would print django.* lines a
+        # second time, unformatted, before they reach the root's.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.channels.server": {"filters": ["without_server_request_lines"]},
         # The SDKs' HTTP clients log request lines at INFO; keep them quiet so that no
         # header or URL with a credential can reach the log.
         "httpx": {"level": "WARNING"},

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from accounts import views as accounts_views
 
 from . import views
+from .api_root import ApiRootView
 
 urlpatterns = [
     # /healthz, /healthz/live, /healthz/ready, /metrics and /api/ops/*
@@ -13,6 +14,7 @@ urlpatterns = [
     path("admin/login/", accounts_views.admin_login),  # before the admin's own: limited log-ins
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
+    path("api/", ApiRootView.as_view(), name="api-root"),
     path("api/auth/", include("accounts.api_urls")),
     path("api/chat/", include("chat.api_urls")),
     path("api/dashboard/", include("dashboard.api_urls")),

@@ -12,6 +12,10 @@ from .registry import PROVIDER_CLASSES
 
 
 class ProvidersApi(APIView):
+    """The providers one can pick: their names, kinds, models and default model (never a key)."""
+
+    name = "Providers"
+
     # Deliberately no base URL and no key: only what a user needs to pick.
     class OutputSerializer(serializers.Serializer):
         name = serializers.CharField()

@@ -17,13 +17,14 @@ class ErrorCode(enum.StrEnum):
     UPSTREAM_ERROR = "upstream_error"
     TIMEOUT = "timeout"
     CONNECTION_LOST = "connection_lost"
-    # Not a provider's fault: raised by webox itself (unknown provider name, cancelled, orphaned,
+    # Not a provider's fault: raised by webox itself (unknown provider name, cancelled, orphaned, interrupted,
     # a reply past its deadline or size cap, a model the operator does not allow).
     DEADLINE_EXCEEDED = "deadline_exceeded"
     TOO_LONG = "too_long"
     MODEL_NOT_ALLOWED = "model_not_allowed"
     PROVIDER_UNKNOWN = "provider_unknown"
     ORPHANED = "orphaned"
+    INTERRUPTED = "interrupted"  # the embedded server stopped (or restarted) while the reply streamed
 
 
 # Codes for which trying the same call again later can succeed.

@@ -28,13 +28,21 @@ from .conversations import (
 from .inputs import SendInput, clean_text, send_input_clean
 from .operators import conversation_cancel_replies, reply_end_stuck, user_replies_cancel, user_streaming_replies_stop
 from .preferences import user_chat_preferences_update
-from .replies import replies_checkpoint, replies_sweep_orphans, reply_complete, reply_fail, reply_start, reply_stop
+from .replies import (
+    replies_checkpoint,
+    replies_end_interrupted,
+    replies_sweep_orphans,
+    reply_complete,
+    reply_fail,
+    reply_start,
+    reply_stop,
+)
 from .turns import SendResult, message_send, reply_cancel, reply_choose, reply_regenerate
 
 __all__ = [
     "SendInput", "SendResult", "clean_text", "conversation_archive", "conversation_cancel_replies",
     "conversation_create", "conversation_delete", "conversation_update", "message_send", "replies_checkpoint",
-    "replies_sweep_orphans", "reply_cancel", "reply_choose", "reply_complete", "reply_end_stuck", "reply_fail",
-    "reply_regenerate", "reply_start", "reply_stop", "send_input_clean", "title_from_message",
-    "user_chat_preferences_update", "user_replies_cancel", "user_streaming_replies_stop",
+    "replies_end_interrupted", "replies_sweep_orphans", "reply_cancel", "reply_choose", "reply_complete",
+    "reply_end_stuck", "reply_fail", "reply_regenerate", "reply_start", "reply_stop", "send_input_clean",
+    "title_from_message", "user_chat_preferences_update", "user_replies_cancel", "user_streaming_replies_stop",
 ]

@@ -10,12 +10,12 @@ from chat.models import ContextMode, Conversation
 from chat.rendering import markdown_to_plain
 from chat.serializers import conversation_data
 
-from .inputs import clean_conversation_defaults, clean_system_prompt, clean_text
+from .inputs import SHORT_FORM_DEFAULTS, clean_conversation_defaults, clean_system_prompt, clean_text
 from .replies import streaming_replies_stop
 
 TITLE_CHARS = 60
 UPDATABLE_FIELDS = {"title", "system_prompt", "archived", "default_providers", "default_models", "default_params",
-                    "context_mode", "metadata"}
+                    "default_columns", "context_mode", "metadata"}
 
 
 def title_from_message(text: str) -> str:
@@ -31,15 +31,16 @@ def title_from_message(text: str) -> str:
 
 
 def conversation_create(*, owner, title: str = "", system_prompt: str = "", default_providers=None,
-                        default_models=None, default_params=None, context_mode: str = ContextMode.OWN,
-                        archived: bool = False) -> Conversation:
-    defaults = clean_conversation_defaults({"default_providers": default_providers or [],
-                                           "default_params": default_params or {}})
+                        default_models=None, default_params=None, default_columns=None,
+                        context_mode: str = ContextMode.OWN, archived: bool = False) -> Conversation:
+    given = {"default_providers": default_providers, "default_models": default_models,
+             "default_params": default_params, "default_columns": default_columns}
+    defaults = clean_conversation_defaults({name: value for name, value in given.items() if value is not None})
     clean_text(title, field="title")
     clean_system_prompt(system_prompt)
     return Conversation.objects.create(
-        owner=owner, title=title.strip()[:200], system_prompt=system_prompt, default_models=default_models or {},
-        context_mode=context_mode, archived=archived, **defaults,
+        owner=owner, title=title.strip()[:200], system_prompt=system_prompt, context_mode=context_mode,
+        archived=archived, **defaults,
     )
 
 
@@ -47,7 +48,7 @@ def conversation_update(*, conversation: Conversation, **fields) -> Conversation
     unknown = set(fields) - UPDATABLE_FIELDS
     if unknown:
         raise ChatInputError(f"Cannot change {', '.join(sorted(unknown))}.")
-    clean_conversation_defaults(fields)
+    clean_conversation_defaults(fields, current={name: getattr(conversation, name) for name in SHORT_FORM_DEFAULTS})
     if isinstance(fields.get("title"), str):
         clean_text(fields["title"], field="title")
     if "system_prompt" in fields:

@@ -3,10 +3,16 @@
 The REST serializers (chat/api.py) take their ranges from here for the schema; the socket sends
 its frame's fields straight to ``send_input_clean``; both get the same ``SendInput``. Refusals are
 ``ChatInputError`` (400), with the field at fault.
+
+A turn is a list of columns (docs/compare.md). A send names them either in full (``columns``:
+provider, model and own parameters each, a provider as often as wanted) or in the short form
+(``selected_providers`` with ``selected_models`` and ``provider_params``: one column per provider).
+Each column has a key, stored on its reply, by which the next turn's column continues its thread.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from chat.errors import ChatInputError
@@ -19,6 +25,9 @@ MAX_MODEL_CHARS = 200
 MAX_PROVIDER_NAME_CHARS = 100
 TEMPERATURE_MIN, TEMPERATURE_MAX = 0, 2
 MAX_TOKENS_MIN, MAX_TOKENS_MAX = 1, 200_000
+MAX_COLUMN_KEY_CHARS = 40
+COLUMN_FIELDS = {"key", "provider", "model", "temperature", "max_tokens", "system_prompt"}
+COLUMN_KEY = re.compile(rf"[A-Za-z0-9_.:#@/+-]{{1,{MAX_COLUMN_KEY_CHARS}}}")
 
 
 @dataclass(frozen=True)
@@ -28,6 +37,11 @@ class Column:
     provider: str
     model: str
     parameters: dict
+    key: str
+
+    def as_default(self) -> dict:
+        """The column as a conversation's ``default_columns`` holds it."""
+        return {"key": self.key, "provider": self.provider, "model": self.model, **self.parameters}
 
 
 @dataclass(frozen=True)
@@ -62,30 +76,92 @@ def clean_system_prompt(value, *, field: str = "system_prompt") -> str:
     return clean_text(value, field=field)
 
 
-def send_input_clean(*, message, selected_providers, selected_models=None, temperature=None, max_tokens=None,
-                     system_prompt=None, provider_params=None) -> SendInput:
+def send_input_clean(*, message, columns=None, selected_providers=None, selected_models=None, temperature=None,
+                     max_tokens=None, system_prompt=None, provider_params=None,
+                     message_required: bool = True) -> SendInput:
     """The send of the REST API and of the socket's ``send`` frame, checked and resolved.
 
-    A missing ``message`` or ``selected_providers``, or a field not named here, is a ``TypeError``
-    (the socket answers it as unexpected fields; the REST serializer catches it first).
+    ``columns`` is the full form; ``selected_providers`` (with ``selected_models`` and
+    ``provider_params``) the short one. ``temperature`` and ``max_tokens`` apply to every column
+    that sets none of its own. A field not named here is a ``TypeError`` (the socket answers it as
+    unexpected fields; the REST serializer catches it first). Without ``message_required`` (a cost
+    estimate while the user is still typing) the message may be empty.
     """
+    if message_required or message:
+        message_clean(message)
+    elif not isinstance(message, str):
+        raise ChatInputError("message must be text.", field="message")
+    if system_prompt is not None:
+        clean_system_prompt(system_prompt)
+    shared = clean_parameters({"temperature": temperature, "max_tokens": max_tokens}, field="parameters")
+    if columns is not None:
+        if selected_providers is not None or selected_models is not None or provider_params is not None:
+            raise ChatInputError("Send either columns or selected_providers (the short form), not both.",
+                                 field="columns")
+        return SendInput(message=message, columns=clean_columns(columns, shared=shared), system_prompt=system_prompt)
+    return SendInput(message=message, system_prompt=system_prompt,
+                     columns=columns_from_short_form(selected_providers, selected_models, provider_params, shared))
+
+
+def message_clean(message) -> str:
     if not isinstance(message, str) or not message.strip():
         raise ChatInputError("Write a message first.", field="message")
     if len(message) > MAX_MESSAGE_CHARS:
         raise ChatInputError(f"A message holds at most {MAX_MESSAGE_CHARS} characters.", field="message")
-    clean_text(message, field="message")
-    if system_prompt is not None:
-        clean_system_prompt(system_prompt)
+    return clean_text(message, field="message")
+
+
+def columns_from_short_form(selected_providers, selected_models, provider_params, shared: dict) -> list[Column]:
+    """One column per picked provider, keyed by the provider's name (the thread it always had)."""
     targets = _resolve_targets(selected_providers, selected_models)
-    shared = clean_parameters({"temperature": temperature, "max_tokens": max_tokens}, field="parameters")
     if provider_params is not None and not isinstance(provider_params, dict):
         raise ChatInputError("provider_params must be an object.", field="provider_params")
-    columns = [
+    return [
         Column(name, model, {**shared, **clean_parameters((provider_params or {}).get(name),
-                                                          field=f"provider_params.{name}", per_column=True)})
+                                                          field=f"provider_params.{name}", per_column=True)}, name)
         for name, model in targets
     ]
-    return SendInput(message=message, columns=columns, system_prompt=system_prompt)
+
+
+def clean_columns(columns, *, shared: dict | None = None, field: str = "columns") -> list[Column]:
+    """1 to MAX_COLUMNS_PER_TURN columns, each resolved to a configured provider and an allowed model.
+
+    A column without a ``key`` gets one from its provider: the provider's name for its first column
+    in the list, ``name#2``, ``name#3``… for the next ones. So a send in the short form and the same
+    columns in the full form continue the same threads. Keys are unique within a turn.
+    """
+    if not isinstance(columns, list) or not columns:
+        raise ChatInputError("Pick at least one column.", field=field)
+    if len(columns) > MAX_COLUMNS_PER_TURN:
+        raise ChatInputError(f"A turn has at most {MAX_COLUMNS_PER_TURN} columns.", field=field)
+    configs = {config.name: config for config in provider_configs()}
+    seen: dict[str, int] = {}
+    cleaned: list[Column] = []
+    for index, raw in enumerate(columns):
+        where = f"{field}[{index}]"
+        if not isinstance(raw, dict):
+            raise ChatInputError(f"{where} must be an object.", field=field)
+        unknown = set(raw) - COLUMN_FIELDS
+        if unknown:
+            raise ChatInputError(f"{where} cannot hold {sorted(map(str, unknown))[0][:40]!r}.", field=field)
+        name = raw.get("provider")
+        config = configs.get(name) if isinstance(name, str) else None
+        if config is None:
+            raise ChatInputError(f"{where}: unknown provider {str(name)[:MAX_PROVIDER_NAME_CHARS]!r}.", field=field)
+        model = _allowed_model(config, raw.get("model"), field=field)
+        seen[name] = seen.get(name, 0) + 1
+        key = raw.get("key")
+        if key is None:
+            key = name if seen[name] == 1 else f"{name}#{seen[name]}"
+        elif not isinstance(key, str) or not COLUMN_KEY.fullmatch(key):
+            raise ChatInputError(f"{where}.key must be 1 to {MAX_COLUMN_KEY_CHARS} letters, digits or _.:#@/+-.",
+                                 field=field)
+        if any(column.key == key for column in cleaned):
+            raise ChatInputError(f"Two columns have the key {key[:MAX_COLUMN_KEY_CHARS]!r}.", field=field)
+        parameters = clean_parameters({k: v for k, v in raw.items() if k not in ("key", "provider", "model")},
+                                      field=where, per_column=True)
+        cleaned.append(Column(name, model, {**(shared or {}), **parameters}, key))
+    return cleaned
 
 
 def _clean_number(value, *, field: str, kind: type, low, high):
@@ -136,14 +212,19 @@ def _resolve_targets(selected_providers, selected_models) -> list[tuple[str, str
         if config is None:
             raise ChatInputError(f"Unknown provider {str(name)[:MAX_PROVIDER_NAME_CHARS]!r}.",
                                  field="selected_providers")
-        model = selected_models.get(name) or config.default_model or (config.models[0] if config.models else "")
-        if not isinstance(model, str) or not model.strip() or len(model) > MAX_MODEL_CHARS:
-            raise ChatInputError(f"Pick a model for {name}.", field="selected_models")
-        if not config.allows(model.strip()):
-            raise ChatInputError(f"The model {model.strip()!r} is not allowed for {name}; "
-                                 f"allowed: {', '.join(config.allowed_models)}.", field="selected_models")
-        targets.append((name, model.strip()))
+        targets.append((name, _allowed_model(config, selected_models.get(name), field="selected_models")))
     return targets
+
+
+def _allowed_model(config, model, *, field: str) -> str:
+    """The model asked for, else the provider's default; refused when the provider does not allow it."""
+    model = model or config.default_model or (config.models[0] if config.models else "")
+    if not isinstance(model, str) or not model.strip() or len(model) > MAX_MODEL_CHARS:
+        raise ChatInputError(f"Pick a model for {config.name}.", field=field)
+    if not config.allows(model.strip()):
+        raise ChatInputError(f"The model {model.strip()!r} is not allowed for {config.name}; "
+                             f"allowed: {', '.join(config.allowed_models)}.", field=field)
+    return model.strip()
 
 
 def clean_default_providers(names) -> list[str]:
@@ -176,10 +257,54 @@ def clean_default_params(params) -> dict:
     return cleaned
 
 
-def clean_conversation_defaults(fields: dict) -> dict:
-    """``default_providers`` and ``default_params`` of a conversation's fields, cleaned in place."""
+def clean_default_columns(columns) -> list[dict]:
+    """A conversation's default column list: like a send's ``columns``, or empty."""
+    if columns == []:
+        return []
+    return [column.as_default() for column in clean_columns(columns, field="default_columns")]
+
+
+SHORT_FORM_DEFAULTS = ("default_providers", "default_models", "default_params")
+
+
+def default_columns_from_short_form(providers: list, models: dict, params: dict) -> list[dict]:
+    """The default columns that the short-form defaults describe: one per provider, keyed by its name."""
+    shared = {k: params[k] for k in ("temperature", "max_tokens") if k in params}
+    own = params.get("provider_params") or {}
+    return [{"key": name, "provider": name, **({"model": models[name]} if models.get(name) else {}), **shared,
+             **own.get(name, {})} for name in providers]
+
+
+def short_form_from_default_columns(columns: list[dict]) -> dict:
+    """The short-form defaults of a column list: each provider once, with its first column's model and settings."""
+    first: dict[str, dict] = {}
+    for column in columns:
+        first.setdefault(column["provider"], column)
+    own = {name: {k: v for k, v in column.items() if k not in ("key", "provider", "model")}
+           for name, column in first.items()}
+    own = {name: values for name, values in own.items() if values}
+    return {"default_providers": list(first), "default_models": {n: c["model"] for n, c in first.items()},
+            "default_params": {"provider_params": own} if own else {}}
+
+
+def clean_conversation_defaults(fields: dict, *, current: dict | None = None) -> dict:
+    """A conversation's default fields, cleaned in place, the column list and the short form kept in step.
+
+    ``default_columns`` is what the page uses; the short-form fields (``default_providers``,
+    ``default_models``, ``default_params``) stay for older clients. Changing one side alone
+    rewrites the other from it; ``current`` holds the conversation's short-form fields as they are.
+    """
     if "default_providers" in fields:
         fields["default_providers"] = clean_default_providers(fields["default_providers"])
     if "default_params" in fields:
         fields["default_params"] = clean_default_params(fields["default_params"])
+    if "default_columns" in fields:
+        fields["default_columns"] = clean_default_columns(fields["default_columns"])
+    short_given = any(name in fields for name in SHORT_FORM_DEFAULTS)
+    if "default_columns" in fields and not short_given:
+        fields.update(short_form_from_default_columns(fields["default_columns"]))
+    elif short_given and "default_columns" not in fields:
+        merged = {**{"default_providers": [], "default_models": {}, "default_params": {}}, **(current or {}), **fields}
+        fields["default_columns"] = default_columns_from_short_form(
+            merged["default_providers"], merged["default_models"] or {}, merged["default_params"] or {})
     return fields

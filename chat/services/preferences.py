@@ -5,12 +5,21 @@ from __future__ import annotations
 from chat.errors import ChatInputError
 from chat.models import ContextMode
 
-from .inputs import MAX_MODEL_CHARS, MAX_PROVIDER_NAME_CHARS, clean_default_params, clean_default_providers
+from .inputs import (
+    MAX_MODEL_CHARS,
+    MAX_PROVIDER_NAME_CHARS,
+    clean_default_columns,
+    clean_default_params,
+    clean_default_providers,
+)
 
 
-def user_chat_preferences_update(*, user, providers=None, models=None, params=None, context_mode=None) -> dict:
+def user_chat_preferences_update(*, user, providers=None, models=None, params=None, context_mode=None,
+                                 columns=None) -> dict:
     """The user's default picks for a new chat, kept on the server so every browser gets them."""
     current = dict((user.preferences or {}).get("chat") or {})
+    if columns is not None:
+        current["columns"] = clean_default_columns(columns)
     if providers is not None:
         current["providers"] = clean_default_providers(providers)
     if models is not None:

@@ -26,6 +26,8 @@ from webox.database import retry_while_busy
 
 logger = logging.getLogger(__name__)
 
+ORPHANED_DETAIL = "The reply stopped making progress (its worker stopped or lost its connection)."
+
 
 def reply_start(*, reply_id: int) -> Message | None:
     """Claim a pending reply for generation. Only one caller can ever win, so no reply runs twice."""
@@ -155,6 +157,16 @@ def reply_stop(*, reply_id: int, content: str, seq: int, ttft_ms: int | None, du
                    prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
 
 
+def replies_end_interrupted(*, detail: str) -> list[Message]:
+    """End every active reply at once as ``interrupted``, keeping its latest text.
+
+    Only for the embedded runner, whose one server process owns every reply: when it stops, and
+    when it starts again (what a previous process left behind), none of them can still be running.
+    """
+    candidates = list(Message.objects.filter(status__in=ACTIVE_STATUSES))
+    return orphans_end(candidates, None, code=ErrorCode.INTERRUPTED, detail=detail)
+
+
 def replies_sweep_orphans(*, stale_seconds: int | None = None) -> list[Message]:
     """End every reply whose stream stopped checkpointing: its worker died or lost its way.
 
@@ -172,8 +184,10 @@ def stale_cutoff(stale_seconds: int | None = None):
     return timezone.now() - timedelta(seconds=stale)
 
 
-def orphans_end(candidates: list[Message], cutoff) -> list[Message]:
-    """End each of ``candidates`` still active and stale at ``cutoff``, keeping its latest text."""
+def orphans_end(candidates: list[Message], cutoff, *, code: str = ErrorCode.ORPHANED,
+                detail: str = ORPHANED_DETAIL) -> list[Message]:
+    """End each of ``candidates`` still active and stale at ``cutoff`` (None: however recent), keeping its
+    latest text, as an error with ``code`` and ``detail`` (or cancelled, when its user asked to stop)."""
     if not candidates:
         return []
     store = stream_store()
@@ -186,14 +200,14 @@ def orphans_end(candidates: list[Message], cutoff) -> list[Message]:
         # logged and left for the next sweep, and the others still end.
         try:
             if _orphan_end(message, cutoff, state=states.get(message.stream_key) if message.stream_key else None,
-                           cancelled=message.stream_key in cancelled):
+                           cancelled=message.stream_key in cancelled, code=code, detail=detail):
                 ended.append(message)
         except Exception:
             logger.exception("could not end stale reply %s", message.pk)
     return ended
 
 
-def _orphan_end(message: Message, cutoff, *, state, cancelled: bool) -> bool:
+def _orphan_end(message: Message, cutoff, *, state, cancelled: bool, code: str, detail: str) -> bool:
     content, seq = (state.text, state.seq) if state and state.seq >= message.seq else (message.content, message.seq)
     message.content = content
     # A claimed reply had asked its provider: its usage is estimated from what streamed.
@@ -201,17 +215,15 @@ def _orphan_end(message: Message, cutoff, *, state, cancelled: bool) -> bool:
     usage = usage_fields(reply=message, asked=asked,
                          config=get_provider_config(message.provider) if asked else None)
     with transaction.atomic():
-        updated = Message.objects.filter(pk=message.pk, status__in=ACTIVE_STATUSES, updated_at__lt=cutoff)
+        updated = Message.objects.filter(pk=message.pk, status__in=ACTIVE_STATUSES)
+        if cutoff is not None:
+            updated = updated.filter(updated_at__lt=cutoff)
         fields = {"content": content, "seq": seq, "completed_at": timezone.now(), "updated_at": timezone.now(),
                   **usage}
         if cancelled:
             count = updated.update(status=ReplyStatus.CANCELLED, finish_reason="cancelled", **fields)
         else:
-            count = updated.update(
-                status=ReplyStatus.ERROR, error_code=ErrorCode.ORPHANED,
-                error_detail="The reply stopped making progress (its worker stopped or lost its connection).",
-                **fields,
-            )
+            count = updated.update(status=ReplyStatus.ERROR, error_code=code, error_detail=detail, **fields)
         if not count:
             return False
         message.refresh_from_db()

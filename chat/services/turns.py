@@ -17,6 +17,7 @@ from chat.errors import ChatConflict, ChatInputError, ChatUnavailable
 from chat.models import ACTIVE_STATUSES, Conversation, Message, ReplyStatus, Role
 from chat.serializers import conversation_data, message_data
 from chat.stream_store import StreamStoreUnavailable, stream_store
+from chat.usage.estimate import columns_estimate
 
 from .conversations import conversation_create, title_from_message
 from .inputs import SendInput
@@ -38,7 +39,8 @@ def _check_limits(user, new_replies: int) -> None:
 def message_send(*, user, conversation: Conversation | None, send: SendInput) -> SendResult:
     """Store the user's message and one pending reply per column, then start generating them.
 
-    ``conversation`` None starts a new one, titled from the message.
+    ``conversation`` None starts a new one, titled from the message. Each reply keeps its column's
+    key (its thread) and the estimate of its cost as the turn was sent.
     """
     limits.check_send_rate(user)
     with transaction.atomic():
@@ -55,13 +57,16 @@ def message_send(*, user, conversation: Conversation | None, send: SendInput) ->
             changed.append("title")
         if not created or changed:  # a conversation made just now has its updated_at already
             conversation.save(update_fields=[*changed, "updated_at"])
+        estimates = columns_estimate(conversation=None if created else conversation, columns=send.columns,
+                                     message=send.message, wait_for_tokenizer=False)
         user_message = Message.objects.create(conversation=conversation, role=Role.USER, content=send.message)
         replies = [
             Message.objects.create(
                 conversation=conversation, role=Role.ASSISTANT, provider=column.provider, model=column.model,
-                reply_to=user_message, status=ReplyStatus.PENDING, parameters=column.parameters,
+                column=column.key, reply_to=user_message, status=ReplyStatus.PENDING, parameters=column.parameters,
+                estimate=estimate.as_dict(),
             )
-            for column in send.columns
+            for column, estimate in zip(send.columns, estimates, strict=True)
         ]
         event_list = []
         if created or changed:
@@ -75,7 +80,7 @@ def message_send(*, user, conversation: Conversation | None, send: SendInput) ->
 
 
 def reply_regenerate(*, reply: Message) -> Message:
-    """A new reply from the same provider and model to the same user message."""
+    """A new reply from the same column (provider, model, settings, thread) to the same user message."""
     if reply.role != Role.ASSISTANT:
         raise ChatInputError("Only an assistant reply can be regenerated.")
     owner = reply.conversation.owner
@@ -84,7 +89,8 @@ def reply_regenerate(*, reply: Message) -> Message:
         _check_limits(owner, 1)
         new_reply = Message.objects.create(
             conversation=reply.conversation, role=Role.ASSISTANT, provider=reply.provider, model=reply.model,
-            reply_to=reply.reply_to, status=ReplyStatus.PENDING, parameters=reply.parameters,
+            column=reply.column, reply_to=reply.reply_to, status=ReplyStatus.PENDING, parameters=reply.parameters,
+            estimate=reply.estimate,
         )
         reply.conversation.save(update_fields=["updated_at"])
         hooks.announce_replies_stored([new_reply.pk])

@@ -45,8 +45,8 @@ CLOSE_TOO_MANY_FRAMES = 4429
 AUTH_TIMEOUT_SECONDS = 10
 ENDED = float("inf")
 BEARER_SUBPROTOCOL = "webox.bearer"
-SEND_FIELDS = ("message", "selected_providers", "selected_models", "temperature", "max_tokens", "system_prompt",
-               "provider_params")
+SEND_FIELDS = ("message", "columns", "selected_providers", "selected_models", "temperature", "max_tokens",
+               "system_prompt", "provider_params")
 
 
 def user_from_token(raw_token: str):

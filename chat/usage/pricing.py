@@ -75,13 +75,26 @@ def _from_table(config: ProviderConfig | None, provider: str, model: str, prompt
     return Cost(calc.total_price, "USD", "genai-prices")
 
 
+def overrides_for(pairs: set[tuple[str, str]]) -> dict[tuple[str, str], ModelPrice | None]:
+    """``override_for`` of several (provider, model) pairs in one query."""
+    found = {(p.provider, p.model): p for p in ModelPrice.objects.filter(
+        provider__in={provider for provider, _ in pairs}, model__in={model for _, model in pairs} | {""})}
+    return {(provider, model): found.get((provider, model)) or found.get((provider, ""))
+            for provider, model in pairs}
+
+
 def reply_cost(*, config: ProviderConfig | None, provider: str, model: str, prompt_tokens: int | None,
                completion_tokens: int | None, at: datetime | None = None) -> Cost | None:
     """The cost of one reply, or None when its price is unknown (never 0 for unknown)."""
     if prompt_tokens is None and completion_tokens is None:
         return None
-    prompt_tokens, completion_tokens = prompt_tokens or 0, completion_tokens or 0
-    override = override_for(provider, model)
+    return tokens_cost(config=config, provider=provider, model=model, prompt_tokens=prompt_tokens or 0,
+                       completion_tokens=completion_tokens or 0, at=at, override=override_for(provider, model))
+
+
+def tokens_cost(*, config: ProviderConfig | None, provider: str, model: str, prompt_tokens: int,
+                completion_tokens: int, override: ModelPrice | None, at: datetime | None = None) -> Cost | None:
+    """``reply_cost`` with the operator's price (``override_for``) already looked up."""
     if override is not None:
         return _from_override(override, prompt_tokens, completion_tokens)
     if config is not None and config.kind == "demo":

@@ -236,7 +236,7 @@ def test_openapi_schema_and_swagger_ui_are_served(auth_client, client, user):
 def test_browsable_api_renders_the_send_endpoint(client, user):
     client.force_login(user)
     page = client.get("/api/chat/conversations", HTTP_ACCEPT="text/html")
-    assert page.status_code == 200 and b"Conversation List" in page.content
+    assert page.status_code == 200 and b"<h1>Conversations</h1>" in page.content
 
 
 def test_nested_validation_errors_have_a_readable_detail(auth_client):

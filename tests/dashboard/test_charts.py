@@ -1,7 +1,9 @@
 """The charts are server-drawn SVG: no script, no inline style, named for screen readers, numbers beside."""
 
 import re
+from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.template import Context, Template
@@ -50,3 +52,36 @@ def test_the_table_of_numbers_reads_as_a_template_writes_each_value():
     assert Decimal("0.00000001") in charts[0].series["a · x<y>"]  # what str() would write as 1E-8
     for chart in charts:
         assert chart.table_rows == by_template.render(Context({"chart": chart})), chart.key
+
+
+def equal_series(day_count: int, series: int) -> tuple[list[dict], list[str]]:
+    """``series`` models with the same figures every day: their lines lie on one another."""
+    start = date(2026, 9, 1)
+    days = [(start + timedelta(days=n)).isoformat() for n in range(day_count)]
+    daily = [{"day": day, "provider": f"p{n}", "model": "m", "replies": 3, "errors": 0, "error_rate": 0.0,
+              "cost": {"USD": "0.5"}, "ttft_ms_p50": 300} for day in days for n in range(series)]
+    return daily, days
+
+
+@pytest.mark.parametrize("day_count", [7, 30, 90])
+def test_the_x_axis_shows_readable_dates_at_every_period(day_count):
+    daily, days = equal_series(day_count, 2)
+    svg = daily_charts(daily, days, currency="USD")[1].svg
+    x_axis = svg.split('class="axis x"', 1)[1].split('class="axis y"', 1)[0]
+    labels = re.findall(r'<text [^>]*class="major"[^>]*>([^<]*)</text>', x_axis)
+    assert 4 <= len(labels) <= 7, labels
+    assert all(re.fullmatch(r"\d{1,2} [A-Z][a-z]{2}", label) for label in labels), labels
+    assert labels[0] == "1 Sep"
+
+
+def test_each_series_and_its_legend_entry_carry_its_own_line_style():
+    daily, days = equal_series(30, 8)
+    svg = daily_charts(daily, days, currency="USD")[1].svg
+    for n in range(8):
+        # dashboard.css gives each serie-N its own dash and width, the legend's sample the same.
+        assert re.search(rf'<g class="series serie-{n} color-{n}"><path [^>]*class="line', svg), n
+        assert re.search(rf'<path d="[^"]+" class="line legend-sample serie-{n} color-{n}" />', svg), n
+    assert "<rect" not in svg.split('class="legends"', 1)[1]
+    css = (Path(__file__).resolve().parents[2] / "dashboard/static/dashboard/dashboard.css").read_text()
+    styles = {re.search(rf"\.line\.serie-{n} \{{([^}}]*)\}}", css).group(1) for n in range(8)}
+    assert len(styles) == 8, styles

@@ -265,3 +265,17 @@ async def test_streaming_text_is_checkpointed_to_the_database_as_it_grows(user, 
     final = await Message.objects.aget(pk=reply_id)
     assert final.seq > checkpoint.seq and final.content.startswith(checkpoint.content)
     await comm.disconnect()
+
+
+async def test_a_send_frame_with_two_columns_of_one_provider_streams_both(user, conversation):
+    comm = await connect(user, conversation.pk)
+    log = StreamLog()
+    await collect_until(comm, log, lambda lg: lg.of_type("snapshot"))
+    await comm.send_json_to({"type": "send", "message": "two of one", "columns": [
+        {"provider": "demo", "model": "demo-echo"}, {"key": "md", "provider": "demo", "model": "demo-markdown"}]})
+    await collect_until(comm, log, lambda lg: len(lg.of_type("message.created")) == 3)
+    replies = [event["message"] for event in log.of_type("message.created")[1:]]
+    assert [(r["model"], r["column"]) for r in replies] == [("demo-echo", "demo"), ("demo-markdown", "md")]
+    await collect_until(comm, log, all_ended([r["id"] for r in replies]))
+    assert all(log.ended[r["id"]]["type"] == "message.completed" and log.text[r["id"]] for r in replies)
+    await comm.disconnect()

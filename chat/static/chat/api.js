@@ -8,6 +8,9 @@ class ApiError extends Error {
   }
 }
 
+// What fetch's own TypeError ("Failed to fetch") means, in words.
+const UNREACHABLE = "Could not reach the webox server: it may be stopped or restarting, or your connection is down.";
+
 function csrfToken() {
   const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
   return match ? decodeURIComponent(match[1]) : "";
@@ -23,12 +26,17 @@ export class Api {
     const form = body instanceof FormData;
     if (body !== undefined && !form) headers["Content-Type"] = "application/json";
     if (method !== "GET") headers["X-CSRFToken"] = csrfToken();
-    const response = await fetch(this.root + path, {
-      method,
-      headers,
-      credentials: "same-origin",
-      body: body === undefined || form ? body : JSON.stringify(body),
-    });
+    let response;
+    try {
+      response = await fetch(this.root + path, {
+        method,
+        headers,
+        credentials: "same-origin",
+        body: body === undefined || form ? body : JSON.stringify(body),
+      });
+    } catch {
+      throw new ApiError(0, { detail: UNREACHABLE });
+    }
     if (response.status === 401) {
       // The session ended (logged out in another tab): back to the login page.
       window.location.assign(`/accounts/login/?next=${encodeURIComponent(window.location.pathname)}`);
@@ -62,7 +70,14 @@ export class Api {
   }
   updateConversation(id, fields) { return this.request("PATCH", `conversations/${id}`, fields); }
   deleteConversation(id) { return this.request("DELETE", `conversations/${id}`); }
-  send(payload) { return this.request("POST", "send", payload); }
+  send(payload) {
+    return this.request("POST", "send", payload).catch((error) => {
+      // The composer keeps the text of a send that failed; offline, say so.
+      if (error.status === 0) error.message = `${UNREACHABLE} Your message is kept: send it again when it is back.`;
+      throw error;
+    });
+  }
+  estimate(payload) { return this.request("POST", "estimate", payload); }
   cancel(messageId) { return this.request("POST", `messages/${messageId}/cancel`, {}); }
   regenerate(messageId) { return this.request("POST", `messages/${messageId}/regenerate`, {}); }
   choose(messageId) { return this.request("POST", `messages/${messageId}/choose`, {}); }

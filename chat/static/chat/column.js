@@ -1,15 +1,16 @@
-// One provider's column in a turn: its replies (a regenerated reply is a new one), the newest
-// shown, earlier ones a click away through the pager in each reply's head.
+// One column of a turn (a provider and model, keyed by the column's key): its replies (a
+// regenerated reply is a new one), the newest shown, earlier ones a click away through the pager.
 
 import { el, iconButton } from "./dom.js";
 import { tintOf } from "./tint.js";
 
 export class Column {
-  constructor(provider) {
+  constructor(provider, key = provider) {
     this.provider = provider;
+    this.key = key;
     this.replies = [];
     this.index = 0;
-    this.element = el("div", { class: "column", "data-provider": provider, "data-tint": tintOf(provider) });
+    this.element = el("div", { class: "column", "data-provider": provider, "data-column": key, "data-tint": tintOf(key) });
   }
 
   add(reply) {

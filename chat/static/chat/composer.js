@@ -2,11 +2,16 @@
 //
 // The picks are remembered twice: as the user's default (GET/PATCH /api/chat/preferences, so any
 // browser gets them) and on the conversation (default_providers / default_models / default_params).
-// Each column may have its own temperature, max tokens and system prompt, in a popover opened from
-// its chip; a setting the provider's kind does not send (its "accepts" list) is shown disabled, with
-// the reason. The conversation's settings are a popover too. Popovers open above the composer and
-// close on Send, Escape or a click elsewhere, so the composer stays one bar and a message box.
+// A chip is a column (provider, model, own settings, key): each provider's own chip (keyed by its
+// name, picked with its checkbox) and the columns added from the column picker (column-picker.js:
+// any model of any provider, several of one provider, each removable), all in one bar. Each column
+// may have its own temperature, max tokens and system prompt, in a popover opened from its chip; a
+// setting the provider's kind does not send (its "accepts" list) is shown disabled, with the reason.
+// The conversation's settings are a popover too. Popovers open above the composer and close on
+// Send, Escape or a click elsewhere, so the composer stays one bar and a message box. Every change
+// is reported to `onChange` (the live cost estimate).
 
+import { ColumnPicker } from "./column-picker.js";
 import { el, iconButton } from "./dom.js";
 import { Popovers } from "./popovers.js";
 import { tintOf } from "./tint.js";
@@ -19,17 +24,25 @@ export class Composer {
    * @param {HTMLFormElement} form
    * @param {{userId: string, onSend: Function}} options
    */
-  constructor(form, { onSend, onContextMode, maxChars }) {
+  constructor(form, { onSend, onContextMode, maxChars, onChange = () => {} }) {
     this.form = form;
     this.maxChars = maxChars;
     this.limitEl = form.querySelector("#message-limit");
     this.popovers = new Popovers(form);
     this.popovers.register(form.querySelector("#settings-button"), form.querySelector("#settings"));
     this.onSend = onSend;
+    this.onChange = onChange;
+    this.columnPicker = new ColumnPicker(form.querySelector(".provider-picker"),
+      { onChange: () => { this.renderAdded(); onChange(); } });
+    form.addEventListener("input", () => onChange());
+    form.addEventListener("change", () => onChange());
     this.userDefault = null;
     this.providers = [];
     this.columnsEl = form.querySelector("#column-settings");
     this.list = form.querySelector("#provider-list");
+    // The added columns' chips and popovers, after the providers' own.
+    this.addedChips = el("span", { class: "added-columns" });
+    this.addedPopovers = el("div", { class: "column-settings" });
     this.message = form.querySelector("#message");
     this.temperature = form.querySelector("#temperature");
     this.maxTokens = form.querySelector("#max-tokens");
@@ -57,6 +70,7 @@ export class Composer {
 
   setProviders(providers) {
     this.providers = providers;
+    this.columnPicker.setProviders(providers);
     if (!providers.length) {
       this.list.replaceChildren(el("span", { class: "muted" }, "No providers are configured. Ask an admin to add one."));
       return;
@@ -64,32 +78,65 @@ export class Composer {
     this.renderColumns(providers);
   }
 
-  /** The column chips and their settings popovers: one chip per column (provider, model, own settings). */
-  renderColumns(columns) {
+  /** The providers' own chips, then the added columns' chips, each with its settings popover. */
+  renderColumns(providers) {
     this.popovers.forget(this.columnsEl);
-    this.list.replaceChildren(...columns.map((column) => this.providerChip(column)));
-    this.columnsEl.replaceChildren(...columns.map((column) => {
-      const popover = el("div", { class: "popover column-popover", hidden: true, "data-provider": column.name },
-        this.columnSettings(column));
-      this.popovers.register(this.chip(column.name).querySelector(".column-settings-button"), popover);
-      return popover;
-    }));
+    this.list.replaceChildren(...providers.map((provider) => this.providerChip(provider)), this.addedChips);
+    this.columnsEl.replaceChildren(...providers.map((provider) =>
+      this.settingsPopover(this.chip(provider.name), provider, provider.name, provider.name)), this.addedPopovers);
+    this.renderAdded();
   }
 
-  /** One provider's own settings: shown while it is picked. */
-  columnSettings(provider) {
-    const name = provider.name;
+  /** The added columns' chips (provider · model, settings, remove); their settings live on the column. */
+  renderAdded() {
+    this.popovers.forget(this.addedPopovers);
+    const columns = this.columnPicker.added();
+    this.addedChips.replaceChildren(...columns.map((column) => this.addedChip(column)));
+    this.addedPopovers.replaceChildren(...columns.map((column) => {
+      const provider = this.providers.find((p) => p.name === column.provider) || { name: column.provider };
+      const popover = this.settingsPopover(this.chip(column.key), provider, column.key, `column ${column.key}`);
+      for (const input of popover.querySelectorAll("[data-key]")) {
+        input.value = column[input.dataset.key] ?? "";
+        input.addEventListener("input", () => { column[input.dataset.key] = this.paramValue(input); });
+      }
+      return popover;
+    }));
+    this.renderSummary();
+  }
+
+  addedChip(column) {
+    const label = `${column.provider} · ${column.model}`;
+    const name = `column ${column.key}`;
+    const settings = iconButton("i-sliders", `Settings for ${name}`, () => {}, "column-settings-button");
+    const remove = iconButton("i-trash", `Remove column ${label}`, () => this.columnPicker.remove(column.key),
+      "remove-column");
+    return el("div", { class: "provider-chip column-chip on", "data-column": column.key, "data-provider": column.provider,
+      "data-tint": tintOf(column.key), title: label },
+    el("span", { class: "provider-label" }, column.provider), el("span", { class: "model-name" }, column.model),
+    settings, remove);
+  }
+
+  /** A column's settings popover, opened from its chip's slider button. */
+  settingsPopover(chip, provider, key, name) {
+    const popover = el("div", { class: "popover column-popover", hidden: true, "data-column": key },
+      this.columnSettings(provider, key, name));
+    this.popovers.register(chip.querySelector(".column-settings-button"), popover);
+    return popover;
+  }
+
+  /** One column's own settings (`name` says which column in the labels). */
+  columnSettings(provider, key, name) {
     const accepts = new Set(provider.accepts || ["temperature", "max_tokens", "system_prompt"]);
-    const id = `col-${name}`;
-    const field = (key, label, input) => {
-      const ignored = !accepts.has(key);
+    const id = `col-${key.replace(/[^\w-]/g, "-")}`;
+    const field = (param, label, input) => {
+      const ignored = !accepts.has(param);
       input.disabled = ignored;
       const hint = ignored ? el("span", { class: "field-hint ignored", id: `${input.id}-hint` },
-        `Not sent: ${name} ignores this setting.`) : "";
+        `Not sent: ${provider.name} ignores this setting.`) : "";
       if (ignored) input.setAttribute("aria-describedby", `${input.id}-hint`);
-      return el("div", { class: "field", "data-param": key }, el("label", { for: input.id }, label), input, hint);
+      return el("div", { class: "field", "data-param": param }, el("label", { for: input.id }, label), input, hint);
     };
-    const row = el("fieldset", { class: "column-settings-row", "data-provider": name },
+    const row = el("fieldset", { class: "column-settings-row", "data-column": key, "data-provider": provider.name },
       el("legend", {}, `${name}'s own settings`),
       field("temperature", `Temperature for ${name}`, el("input", { type: "number", id: `${id}-temperature`, min: "0",
         max: "2", step: "0.1", placeholder: "As above", inputmode: "decimal", "data-key": "temperature" })),
@@ -101,14 +148,20 @@ export class Composer {
     return row;
   }
 
-  columnRow(name) { return this.columnsEl.querySelector(`.column-settings-row[data-provider="${CSS.escape(name)}"]`); }
+  columnRow(key) { return this.form.querySelector(`.column-settings-row[data-column="${CSS.escape(key)}"]`); }
 
-  /** A column's settings as sent: numbers as numbers, empty ones and ignored ones left out. */
-  columnParams(name) {
+  /** A setting as sent: a number as a number, the system prompt as text, an empty or ignored one as "". */
+  paramValue(input) {
+    if (input.disabled || input.value.trim() === "") return "";
+    return input.dataset.key === "system_prompt" ? input.value : Number(input.value);
+  }
+
+  /** A column's settings as sent: empty ones and ignored ones left out. */
+  columnParams(key) {
     const params = {};
-    for (const input of this.columnRow(name)?.querySelectorAll("[data-key]") || []) {
-      if (input.disabled || input.value.trim() === "") continue;
-      params[input.dataset.key] = input.dataset.key === "system_prompt" ? input.value : Number(input.value);
+    for (const input of this.columnRow(key)?.querySelectorAll("[data-key]") || []) {
+      const value = this.paramValue(input);
+      if (value !== "") params[input.dataset.key] = value;
     }
     return params;
   }
@@ -125,7 +178,8 @@ export class Composer {
     model.addEventListener("input", () => { model.title = model.value; });
     const settings = iconButton("i-sliders", `Settings for ${provider.name}`, () => {}, "column-settings-button");
     settings.setAttribute("aria-expanded", "false");
-    const chip = el("div", { class: "provider-chip", "data-provider": provider.name, "data-tint": tintOf(provider.name) },
+    const chip = el("div", { class: "provider-chip", "data-provider": provider.name, "data-column": provider.name,
+      "data-tint": tintOf(provider.name) },
       checkbox, el("label", { for: id, class: "provider-label" }, provider.name),
       el("label", { for: `${id}-model`, class: "sr-only" }, `Model for ${provider.name}`),
       el("span", { class: "model-field" }, model),
@@ -143,7 +197,8 @@ export class Composer {
     if (!on) this.popovers.close();
   }
 
-  chip(name) { return this.list.querySelector(`.provider-chip[data-provider="${CSS.escape(name)}"]`); }
+  /** A column's chip, by its key (a provider's own chip: its name). */
+  chip(key) { return this.list.querySelector(`.provider-chip[data-column="${CSS.escape(key)}"]`); }
 
   /** Shows the picks of a conversation, else the user's default, else the first provider. */
   applyDefaults(conversation) {
@@ -173,14 +228,16 @@ export class Composer {
     this.maxTokens.value = params.max_tokens ?? "";
     this.systemPrompt.value = conversation ? conversation.system_prompt || "" : "";
     this.contextMode.value = conversation ? conversation.context_mode || "own" : picks.contextMode || "own";
-    this.renderSummary();
+    this.columnPicker.setColumns(fromConversation ? conversation.default_columns : (saved || {}).columns);
+    this.renderAdded();
+    this.onChange();
   }
 
   /** The current picks, in the shape of the conversation's default_* fields. */
   picks() {
     const providers = [];
     const models = {};
-    for (const chip of this.list.querySelectorAll(".provider-chip")) {
+    for (const chip of this.list.querySelectorAll(".provider-chip:not(.column-chip)")) {
       const name = chip.dataset.provider;
       const model = chip.querySelector(".model-select").value.trim();
       if (chip.querySelector("input[type=checkbox]").checked) {
@@ -196,7 +253,10 @@ export class Composer {
       const own = this.columnParams(name);
       if (Object.keys(own).length) providerParams[name] = own;
     }
-    return { providers, models, params, providerParams, systemPrompt: this.systemPrompt.value,
+    // The send's columns: each picked provider's chip (keyed by its name), then the added ones.
+    const columns = [...providers.map((name) => ({ key: name, provider: name, model: models[name],
+      ...(providerParams[name] || {}) })), ...this.columnPicker.columns()];
+    return { providers, models, params, providerParams, columns, systemPrompt: this.systemPrompt.value,
       contextMode: this.contextMode.value };
   }
 
@@ -210,7 +270,7 @@ export class Composer {
     if (this.systemPrompt.value.trim()) parts.push("system prompt");
     if (this.contextMode.value === "chosen") parts.push("follow-ups see the chosen reply");
     for (const chip of this.list.querySelectorAll(".provider-chip")) {
-      const row = this.columnRow(chip.dataset.provider);
+      const row = this.columnRow(chip.dataset.column);
       const own = row && [...row.querySelectorAll("[data-key]")].some((i) => !i.disabled && i.value.trim());
       chip.classList.toggle("has-own", Boolean(own));
     }
@@ -224,12 +284,14 @@ export class Composer {
     if (this.maxChars && over > 0) {
       return `The message is too long: at most ${number(this.maxChars)} characters, this one is ${number(over)} over.`;
     }
-    if (!picks.providers.length) return "Pick at least one provider.";
+    if (!picks.columns.length) return "Pick at least one provider.";
+    if (picks.columns.length > 8) return "A turn has at most 8 columns.";
     const t = picks.params.temperature;
     if (t !== undefined && (Number.isNaN(t) || t < 0 || t > 2)) return "Temperature must be between 0 and 2.";
     const m = picks.params.max_tokens;
     if (m !== undefined && (!Number.isInteger(m) || m < 1)) return "Max tokens must be a whole number above 0.";
-    for (const [name, own] of Object.entries(picks.providerParams)) {
+    for (const own of picks.columns) {
+      const name = own.key === own.provider ? own.provider : `column ${own.key}`;
       if (own.temperature !== undefined && (Number.isNaN(own.temperature) || own.temperature < 0 || own.temperature > 2)) {
         return `Temperature for ${name} must be between 0 and 2.`;
       }
@@ -251,6 +313,7 @@ export class Composer {
     if (problem) { this.showError(problem); return; }
     this.showError("");
     this.popovers.close();
+    this.columnPicker.toggle(false);
     this.busy = true;
     this.sendButton.disabled = true;
     try {

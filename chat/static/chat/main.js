@@ -2,6 +2,7 @@
 
 import { Api } from "./api.js";
 import { Composer } from "./composer.js";
+import { Estimate } from "./estimate.js";
 import { Sidebar } from "./sidebar.js";
 import { ConversationSocket, socketUrl } from "./socket.js";
 import { Thread } from "./thread.js";
@@ -40,10 +41,13 @@ class ChatPage {
       choose: (id) => this.choose(id),
       announce: (text) => this.announce(text),
     });
+    this.estimate = new Estimate(document.getElementById("composer-hint"), {
+      api: this.api, payload: () => this.estimatePayload() });
     this.composer = new Composer(document.getElementById("composer"), {
       onSend: (text, picks) => this.send(text, picks),
       onContextMode: (mode) => this.setContextMode(mode),
       maxChars: Number(root.dataset.maxMessageChars) || 0,
+      onChange: () => this.estimate.schedule(),
     });
     this.sidebar = new Sidebar(document.getElementById("sidebar"), {
       api: this.api,
@@ -214,17 +218,23 @@ class ChatPage {
 
   // --- Sending and reply actions ---------------------------------------------------------------
 
-  async send(text, picks) {
-    const payload = {
-      message: text,
-      selected_providers: picks.providers,
-      selected_models: picks.models,
-      system_prompt: picks.systemPrompt,
-      provider_params: picks.providerParams,
-      ...picks.params,
-    };
+  /** The body of a send (and of its estimate): the turn's columns, the shared settings. */
+  sendPayload(text, picks) {
+    const payload = { message: text, columns: picks.columns, system_prompt: picks.systemPrompt, ...picks.params };
     if (this.conversation) payload.conversation_id = this.conversation.id;
-    const result = await this.api.send(payload);
+    return payload;
+  }
+
+  /** The estimate's body: the send as it stands, or null while a column has no model yet. */
+  estimatePayload() {
+    const picks = this.composer.picks();
+    if (!picks.columns.length || picks.columns.some((column) => !column.model)) return null;
+    return this.sendPayload(this.composer.message.value, picks);
+  }
+
+  async send(text, picks) {
+    const result = await this.api.send(this.sendPayload(text, picks));
+    this.estimate.schedule(); // the thread grew and the box is emptied
     const conversation = result.conversation;
     const isNew = !this.conversation || this.conversation.id !== conversation.id;
     this.conversation = { ...this.conversation, ...conversation };
@@ -247,9 +257,11 @@ class ChatPage {
     const params = { ...picks.params };
     if (Object.keys(picks.providerParams).length) params.provider_params = picks.providerParams;
     this.rememberUserDefault(picks, params);
-    const wanted = { default_providers: picks.providers, default_models: picks.models, default_params: params };
-    const same = JSON.stringify([c.default_providers, c.default_models, c.default_params])
-      === JSON.stringify([wanted.default_providers, wanted.default_models, wanted.default_params]);
+    const wanted = { default_providers: picks.providers, default_models: picks.models, default_params: params,
+      default_columns: picks.columns };
+    const same = JSON.stringify([c.default_providers, c.default_models, c.default_params, c.default_columns])
+      === JSON.stringify([wanted.default_providers, wanted.default_models, wanted.default_params,
+        wanted.default_columns]);
     const fields = same ? {} : wanted;
     if ((c.system_prompt || "") !== picks.systemPrompt) fields.system_prompt = picks.systemPrompt;
     if ((c.context_mode || "own") !== picks.contextMode) fields.context_mode = picks.contextMode;
@@ -262,7 +274,8 @@ class ChatPage {
 
   /** The latest picks become the user's default for a new chat, on the server. */
   rememberUserDefault(picks, params) {
-    const preferences = { providers: picks.providers, models: picks.models, params, context_mode: picks.contextMode };
+    const preferences = { providers: picks.providers, models: picks.models, params, context_mode: picks.contextMode,
+      columns: picks.columns };
     if (JSON.stringify(preferences) === JSON.stringify(this.composer.userDefault)) return;
     this.composer.setUserDefault(preferences);
     this.api.updatePreferences(preferences).catch(() => {});

@@ -1,7 +1,9 @@
 // A reply's footer, shown once it has ended: its figures (tokens, cost, time to first token, total time),
+// the estimate its turn was sent with (beside the real cost),
 // the "Cut by max tokens" badge, and its actions: choose for follow-ups, copy, regenerate.
 
 import { copyText, el, formatMs, iconButton } from "./dom.js";
+import { estimateText } from "./estimate.js";
 
 export class ReplyFoot {
   /**
@@ -14,12 +16,13 @@ export class ReplyFoot {
     this.content = content;
     this.announce = announce;
     this.statsEl = el("span", { class: "stats" });
+    this.estimateEl = el("span", { class: "cost-estimate" });
     this.cutEl = el("span", { class: "badge cut-badge", hidden: true, title: "The reply reached its max tokens" },
       "Cut by max tokens");
     this.copyButton = iconButton("i-copy", `Copy ${label}`, () => this.copy(), "copy");
     this.regenButton = iconButton("i-refresh", `Regenerate ${label}`, regenerate, "regenerate");
     this.chooseButton = iconButton("i-star", `Choose ${label} for follow-ups`, choose, "choose");
-    this.element = el("footer", { class: "reply-foot" }, this.cutEl, this.statsEl,
+    this.element = el("footer", { class: "reply-foot" }, this.cutEl, this.statsEl, this.estimateEl,
       el("div", { class: "reply-actions" }, this.chooseButton, this.copyButton, this.regenButton));
   }
 
@@ -42,6 +45,7 @@ export class ReplyFoot {
     if (m.ttft_ms != null) parts.push(`${formatMs(m.ttft_ms)} to first token`);
     if (m.duration_ms != null) parts.push(`${formatMs(m.duration_ms)} total`);
     this.statsEl.textContent = parts.join(" · ");
+    this.estimateEl.textContent = estimateText(m);
     // finish_reason "length": the provider stopped at max tokens, the text is not the whole answer.
     this.cutEl.hidden = !(m.status === "complete" && m.finish_reason === "length");
     if (m.usage && m.usage.prompt_tokens != null) this.statsEl.title = `${m.usage.prompt_tokens} prompt tokens`;

@@ -18,6 +18,7 @@ const ERROR_LABEL = {
   connection_lost: "The connection to the provider was lost.",
   provider_unknown: "This provider is not configured.",
   orphaned: "The reply was interrupted by a server restart.",
+  interrupted: "The server stopped while this reply was streaming; its text so far is kept.",
   deadline_exceeded: "The reply reached its time limit.",
   too_long: "The reply reached its length limit.",
   model_not_allowed: "This model is not allowed on this server.",
@@ -30,6 +31,7 @@ export class Reply {
     this.thread = thread;
     this.id = message.id;
     this.provider = message.provider;
+    this.columnKey = message.column || message.provider;  // the turn's column it belongs to
     this.seq = 0;
     this.text = "";
     this.build();

@@ -171,7 +171,7 @@ export class Thread {
     let target = null;
     if (reply) {
       reply.column.show(reply.column.replies.indexOf(reply));
-      this.turns.get(reply.message.reply_to)?.select(reply.provider);
+      this.turns.get(reply.message.reply_to)?.select(reply.columnKey);
       target = reply.element;
     } else if (turn) {
       target = turn.userEl;

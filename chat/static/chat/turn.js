@@ -1,4 +1,4 @@
-// One turn: the user's message and its replies, one column per provider, and "Stop all". On a
+// One turn: the user's message and its replies, one column per column key, and "Stop all". On a
 // narrow screen the columns become tabs (CSS shows the strip and only the selected column); each
 // tab shows its status. The user's message goes in as the server's sanitised `content_html`, or as text.
 
@@ -50,36 +50,39 @@ export class Turn {
   }
 
   addReply(reply) {
-    let column = this.columns.get(reply.provider);
+    let column = this.columns.get(reply.columnKey);
     if (!column) {
-      column = new Column(reply.provider);
-      this.columns.set(reply.provider, column);
+      column = new Column(reply.provider, reply.columnKey);
+      this.columns.set(reply.columnKey, column);
       this.repliesEl.append(column.element);
       this.repliesEl.dataset.cols = String(this.columns.size);
-      this.addTab(column);
+      this.addTab(column, reply);
     }
     column.add(reply);
     reply.column = column;
     reply.turn = this;
-    if (!this.selected) this.select(reply.provider);
+    if (!this.selected) this.select(reply.columnKey);
     this.refresh();
   }
 
-  addTab(column) {
+  addTab(column, reply) {
     const id = `tab-${this.id}-${this.columns.size}`;
     const status = el("span", { class: "tab-status" });
+    // A provider's further columns are told apart by their model.
+    const name = column.key === column.provider ? column.provider : `${column.provider} · ${reply.message.model}`;
     const tab = el("button", { type: "button", role: "tab", class: "column-tab", id, "aria-selected": "false",
-      "data-provider": column.provider, tabindex: "-1" }, el("span", { class: "tab-name" }, column.provider), status);
-    tab.addEventListener("click", () => this.select(column.provider));
+      "data-provider": column.provider, "data-column": column.key, tabindex: "-1" },
+    el("span", { class: "tab-name" }, name), status);
+    tab.addEventListener("click", () => this.select(column.key));
     column.element.setAttribute("aria-labelledby", id);
-    this.tabs.set(column.provider, { tab, status });
+    this.tabs.set(column.key, { tab, status });
     this.tabsEl.append(tab);
   }
 
-  select(provider) {
-    this.selected = provider;
+  select(key) {
+    this.selected = key;
     for (const [name, column] of this.columns) {
-      const on = name === provider;
+      const on = name === key;
       column.element.classList.toggle("selected", on);
       const { tab } = this.tabs.get(name);
       tab.setAttribute("aria-selected", String(on));
