@@ -19,7 +19,7 @@ def test_from_the_api_root_a_logged_in_user_sends_a_message_through_the_form(cha
 
     page.locator("a", has_text=re.compile(r"/api/chat/send$")).click()
     expect(page.get_by_role("heading", name="Send a message")).to_be_visible()
-    expect(page.locator(".content-main")).to_contain_text("Send one message to one or more providers")
+    expect(page.locator(".content-main")).to_contain_text("Send one message to 1 to 8 columns")
     form = page.locator("#post-object-form")
     form.locator("[name=message]").fill("Hello from the browsable API")
     form.locator("[name=selected_providers]").select_option("openai")
