@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from webox.throttles import Throttled
 
 from . import throttles
-from .services import SignupRefused, user_register
+from .services import SignupRefused, registration_problems, user_register
 
 
 class LimitedLoginMixin:
@@ -40,6 +40,19 @@ class RegisterForm(forms.Form):
     email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "email"}))
     password = forms.CharField(widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
     invitation = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def clean(self):
+        # Every field's problems at once: a taken username or a weak password is said beside a bad email.
+        cleaned = super().clean()
+        if self.errors:
+            problems = registration_problems(
+                username=(cleaned.get("username") or "").strip(), email=(cleaned.get("email") or "").strip().lower(),
+                password=self.data.get("password", ""))
+            for field, messages in problems.items():
+                if field not in self.errors:
+                    for message in messages:
+                        self.add_error(field, message)
+        return cleaned
 
     def save(self):
         try:

@@ -30,19 +30,9 @@ def invitation_get_usable(*, token: str) -> Invitation | None:
     return invitation if invitation is not None and invitation.is_usable else None
 
 
-def user_register(*, username: str, email: str, password: str, invitation: str = "") -> "User":
-    """Create an account after Django's password validators have approved the password.
-
-    Raises ``SignupRefused`` when ``WEBOX_SIGNUP`` does not let this request sign up (closed, or
-    invite without a usable invitation), ``ValidationError`` with field-keyed messages on bad input.
-    """
-    mode = signup_mode()
-    if mode == SIGNUP_CLOSED:
-        raise SignupRefused("Sign-up is closed on this server.")
-    if mode == SIGNUP_INVITE and invitation_get_usable(token=invitation) is None:
-        raise SignupRefused("Sign-up needs a valid invitation (unused and not expired).")
-    username = username.strip()
-    email = User.objects.normalize_email(email.strip()).lower()
+def registration_problems(*, username: str, email: str, password: str) -> dict[str, list[str]]:
+    """Every problem of a sign-up's fields at once, by field (empty: none); all checks run, so a form
+    shows them together rather than one per attempt."""
     errors: dict[str, list[str]] = {}
     if not username:
         errors["username"] = ["A username is required."]
@@ -57,6 +47,23 @@ def user_register(*, username: str, email: str, password: str, invitation: str =
         password_validation.validate_password(password, user=candidate)
     except ValidationError as exc:
         errors["password"] = list(exc.messages)
+    return errors
+
+
+def user_register(*, username: str, email: str, password: str, invitation: str = "") -> "User":
+    """Create an account after Django's password validators have approved the password.
+
+    Raises ``SignupRefused`` when ``WEBOX_SIGNUP`` does not let this request sign up (closed, or
+    invite without a usable invitation), ``ValidationError`` with field-keyed messages on bad input.
+    """
+    mode = signup_mode()
+    if mode == SIGNUP_CLOSED:
+        raise SignupRefused("Sign-up is closed on this server.")
+    if mode == SIGNUP_INVITE and invitation_get_usable(token=invitation) is None:
+        raise SignupRefused("Sign-up needs a valid invitation (unused and not expired).")
+    username = username.strip()
+    email = User.objects.normalize_email(email.strip()).lower()
+    errors = registration_problems(username=username, email=email, password=password)
     if mode == SIGNUP_INVITE:
         invited = Invitation.objects.get(token=invitation).email
         if invited and invited.lower() != email and "email" not in errors:

@@ -80,11 +80,12 @@ def message_retrying(*, message_id: int, retry: int, max_retries: int, code: str
 
 def message_ended(message: dict) -> Event:
     """The event that tells sockets a reply has ended, with its final text (``message``: serialized)."""
+    # Every end carries the reply's figures (tokens, cost, timings): a stopped or failed reply shows them at once.
     common = {"message_id": message["id"], "content": message["content"], "content_html": message["content_html"],
-              "seq": message["seq"]}
+              "seq": message["seq"], "usage": message["usage"], "ttft_ms": message["ttft_ms"],
+              "duration_ms": message["duration_ms"]}
     if message["status"] == "complete":
-        return {"type": MESSAGE_COMPLETED, **common, "usage": message["usage"], "ttft_ms": message["ttft_ms"],
-                "duration_ms": message["duration_ms"], "finish_reason": message["finish_reason"]}
+        return {"type": MESSAGE_COMPLETED, **common, "finish_reason": message["finish_reason"]}
     if message["status"] == "error":
         return {"type": MESSAGE_ERROR, **common, "code": message["error_code"], "detail": message["error_detail"]}
     return {"type": MESSAGE_CANCELLED, **common}

@@ -10,6 +10,7 @@ from pygments.formatters import HtmlFormatter
 
 from .rendering import highlight_css
 from .selectors import ConversationNotFound, conversation_get_for_user
+from .services.inputs import MAX_MESSAGE_CHARS
 
 DARK_CODE_STYLE = "github-dark"
 
@@ -17,7 +18,7 @@ DARK_CODE_STYLE = "github-dark"
 @login_required
 @require_GET
 def home(request):
-    return render(request, "chat/home.html", {"conversation": None})
+    return render(request, "chat/home.html", _page_context(None))
 
 
 @login_required
@@ -28,7 +29,12 @@ def conversation(request, conversation_id: int):
         found = conversation_get_for_user(user=request.user, conversation_id=conversation_id)
     except ConversationNotFound:
         raise Http404("No such conversation.") from None
-    return render(request, "chat/home.html", {"conversation": found})
+    return render(request, "chat/home.html", _page_context(found))
+
+
+def _page_context(conversation) -> dict:
+    # The composer counts toward the server's limit and says it in words before anything is sent.
+    return {"conversation": conversation, "max_message_chars": MAX_MESSAGE_CHARS}
 
 
 @lru_cache(maxsize=1)

@@ -47,6 +47,13 @@ def change(value: float | None, *, points: bool = False) -> str:
     return f"{sign}{abs(number):.1f} {'pp' if points else '%'}"
 
 
+def _known_costs(cost: dict[str, dict], key: str) -> str:
+    """The currencies with an amount; a known zero stays zero ("0.00 USD"), never "unknown"."""
+    amounts = {c: f[key] for c, f in cost.items()}
+    spent = {c: v for c, v in amounts.items() if Decimal(v)}
+    return costs(spent or amounts)
+
+
 def summary_display(summary: dict) -> dict:
     totals = summary["totals"]
     cards = []
@@ -58,9 +65,9 @@ def summary_display(summary: dict) -> dict:
     cost = totals["cost"]
     cards.append({
         "key": "cost", "label": "Cost",
-        "value": costs({c: f["value"] for c, f in cost.items() if Decimal(f["value"])}) if cost else "unknown",
+        "value": _known_costs(cost, "value") if cost else "unknown",
         "change": " / ".join(change(f["change"]) for f in cost.values()) or DASH,
-        "previous": costs({c: f["previous"] for c, f in cost.items() if Decimal(f["previous"])}) if cost else DASH,
+        "previous": _known_costs(cost, "previous") if cost else DASH,
     })
     error_rate = totals["error_rate"]
     cards.append({"key": "error_rate", "label": "Error rate", "value": rate(error_rate["value"]),

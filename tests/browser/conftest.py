@@ -186,9 +186,18 @@ def pick(page: Page, picks: dict[str, str]) -> None:
         checkbox = page.get_by_role("checkbox", name=name, exact=True)
         if name in picks:
             checkbox.check()
-            page.get_by_label(f"Model for {name}").fill(picks[name])
         else:
             checkbox.uncheck()
+    # A model field with focus is drawn whole over its neighbours: the boxes are ticked first.
+    for name, model in picks.items():
+        page.get_by_label(f"Model for {name}").fill(model)
+    page.get_by_role("textbox", name="Message").focus()
+
+
+def open_settings(page: Page, provider: str | None = None) -> None:
+    """Opens the conversation's settings popover, or ``provider``'s column settings."""
+    name = f"Settings for {provider}" if provider else "Settings"
+    page.get_by_role("button", name=name, exact=True).click()
 
 
 def send(page: Page, text: str) -> None:

@@ -13,7 +13,7 @@ from .conftest import BROKEN, FAST, MEDIUM, PROVIDERS, SCREENSHOTS, SLOW, WORDY,
 
 pytestmark = pytest.mark.browser
 
-STATS = re.compile(r"^12 tokens · \d+ ms to first token · [\d.]+ s total$")
+STATS = re.compile(r"^12 tokens · price unknown · \d+ ms to first token · [\d.]+ s total$")
 
 
 def full_text(message: str, tokens: int | None = None) -> str:

@@ -5,7 +5,7 @@ import uuid
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import FAST, column, pick, send
+from .conftest import FAST, column, open_settings, pick, send
 
 pytestmark = pytest.mark.browser
 
@@ -20,14 +20,16 @@ def test_per_column_settings_and_a_typed_model_reach_each_provider(chat: Page, f
     typed = f"fake-echo;delay_ms=20;id={uuid.uuid4().hex[:8]}"  # in no endpoint's list
     other = f"fake-echo;delay_ms=20;id={uuid.uuid4().hex[:8]}"
     pick(page, {"openai": typed, "anthropic": other, "ollama": FAST})
-    page.locator("#settings summary").click()
+    open_settings(page)
     page.get_by_label("Max tokens", exact=True).fill("300")
+    expect(page.get_by_text("Each model keeps its own thread")).to_be_visible()
+    open_settings(page, "openai")
     page.get_by_label("Temperature for openai").fill("1.2")
     page.get_by_label("System prompt for openai").fill("Answer like a pirate.")
+    open_settings(page, "anthropic")
     expect(page.get_by_label("Temperature for anthropic")).to_be_disabled()
     expect(page.get_by_text("Not sent: anthropic ignores this setting.")).to_be_visible()
     page.get_by_label("Max tokens for anthropic").fill("40")
-    expect(page.get_by_text("Each model keeps its own thread")).to_be_visible()
     send(page, "Hello columns")
     for name in ("openai", "anthropic", "ollama"):
         expect(column(page, name)).to_have_attribute("data-status", "complete")
@@ -59,7 +61,7 @@ def test_per_column_settings_and_a_typed_model_reach_each_provider(chat: Page, f
 def test_a_reply_cut_by_max_tokens_says_so(chat: Page):
     page = chat
     pick(page, {"openai": FAST, "ollama": FAST})
-    page.locator("#settings summary").click()
+    open_settings(page, "openai")
     page.get_by_label("Max tokens for openai").fill("3")
     send(page, "Tell me everything about the sea and its many creatures")
     cut, whole = column(page, "openai"), column(page, "ollama")

@@ -7,7 +7,7 @@ from playwright.sync_api import Page, expect
 
 from testing.fake_provider import expected_reply
 
-from .conftest import FAST, MEDIUM, column, pick, send
+from .conftest import FAST, MEDIUM, column, open_settings, pick, send
 
 pytestmark = pytest.mark.browser
 
@@ -23,7 +23,7 @@ def checked(page: Page) -> dict[str, str]:
 def test_provider_picks_are_remembered_per_user_and_per_conversation(chat: Page):
     page = chat
     pick(page, {"anthropic": FAST, "ollama": MEDIUM})
-    page.get_by_text("Settings").click()
+    open_settings(page)
     page.get_by_label("Temperature", exact=True).fill("0.3")
     page.get_by_label("Max tokens", exact=True).fill("500")
     send(page, "First conversation")
@@ -75,7 +75,7 @@ def test_copy_and_regenerate_a_reply(chat: Page):
 def test_choosing_the_reply_that_follow_ups_see(chat: Page):
     page = chat
     pick(page, {"openai": FAST, "anthropic": FAST})
-    page.get_by_text("Settings").click()
+    open_settings(page)
     page.get_by_label("Follow-ups see").select_option("chosen")
     send(page, "Pick your favourite")
     for name in ("openai", "anthropic"):

@@ -5,7 +5,7 @@ import json
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import BROKEN, FAST, column, pick, send
+from .conftest import BROKEN, FAST, column, open_settings, pick, send
 
 pytestmark = pytest.mark.browser
 
@@ -20,7 +20,7 @@ def stored(page: Page, conversation_id: int) -> dict:
 def test_a_conversation_exported_from_the_page_imports_back_the_same(chat: Page, tmp_path):
     page = chat
     pick(page, {"openai": FAST, "anthropic": BROKEN})
-    page.locator("#settings summary").click()
+    open_settings(page)
     page.get_by_label("Temperature", exact=True).fill("0.3")
     send(page, "Export **me**")
     expect(column(page, "anthropic")).to_have_attribute("data-status", "error")
@@ -37,6 +37,7 @@ def test_a_conversation_exported_from_the_page_imports_back_the_same(chat: Page,
     download.value.save_as(path)
     assert json.loads(path.read_text())["conversations"][0]["id"] == original_id
 
+    page.get_by_text("Export", exact=True).click()  # the menu closed after the first choice
     with page.expect_download() as markdown:
         page.get_by_role("link", name="This conversation as Markdown").click()
     assert "## Turn 1" in markdown.value.path().read_text()

@@ -32,7 +32,7 @@ def test_a_turn_on_a_390px_phone_has_tabs_and_nothing_wider_than_the_screen(chat
     wide = page.evaluate(WIDER_THAN_VIEWPORT)
     assert not wide, wide[:20]
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
-    picker = page.locator("#provider-list").bounding_box()
+    picker = page.locator("#composer .provider-picker").bounding_box()
     assert picker["x"] >= 0 and picker["x"] + picker["width"] <= 390
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOTS / "turn-narrow.png")

@@ -1,14 +1,17 @@
-// Columns beyond each provider's own chip: any model of any provider, found in a searchable list,
-// each shown as a column chip (provider · model, with a remove button). A provider may appear in
-// several columns; each column has a key that names its thread across turns (docs/compare.md):
+// Columns beyond each provider's own chip: any model of any provider, found in a searchable list.
+// The composer shows each as a column chip in its bar (provider · model, its own settings, a remove
+// button). A provider may appear in several columns; each column has a key that names its thread across turns (docs/compare.md):
 // a provider's chip is the column keyed by its name, these are keyed "name#2", "name#3"…, kept
 // on the conversation's default_columns so the next turn continues the same threads.
 
-import { el, iconButton } from "./dom.js";
+import { el } from "./dom.js";
+
+// A column's own settings, kept with it as a send's `columns` take them.
+const PARAMS = ["temperature", "max_tokens", "system_prompt"];
 
 export class ColumnPicker {
   /**
-   * @param {HTMLElement} container  where the chips, the "Add column" button and the list go
+   * @param {HTMLElement} container  where the "Add column" button and the list go
    * @param {{onChange: Function}} options  called when a column is added or removed
    */
   constructor(container, { onChange }) {
@@ -16,15 +19,14 @@ export class ColumnPicker {
     this.providers = [];
     this.extra = [];
     this.active = -1;
-    this.chipsEl = el("div", { class: "column-chips", id: "column-chips" });
     this.addButton = el("button", { type: "button", class: "button ghost small add-column", id: "add-column",
-      "aria-expanded": "false", "aria-controls": "column-picker" }, "+ Column");
+      "aria-expanded": "false", "aria-controls": "column-picker" }, "+", el("span", { class: "add-column-word" }, " Column"));
     this.search = el("input", { type: "search", id: "column-search", class: "column-search", autocomplete: "off",
       spellcheck: "false", role: "combobox", "aria-expanded": "true", "aria-controls": "column-options",
       "aria-autocomplete": "list", "aria-label": "Search a model for a new column", placeholder: "Search models…" });
     this.options = el("ul", { id: "column-options", class: "column-options", role: "listbox", "aria-label": "Models" });
     this.panel = el("div", { class: "column-picker", id: "column-picker", hidden: true }, this.search, this.options);
-    container.append(this.chipsEl, this.addButton, this.panel);
+    container.append(this.addButton, this.panel);
 
     this.addButton.addEventListener("click", () => this.toggle(this.panel.hidden));
     this.search.addEventListener("input", () => this.renderOptions());
@@ -98,7 +100,6 @@ export class ColumnPicker {
   pick(index) {
     const { provider, model } = this.shown[index];
     this.extra.push({ key: this.nextKey(provider), provider, model });
-    this.renderChips();
     this.toggle(false);
     this.addButton.focus();
     this.onChange();
@@ -112,28 +113,25 @@ export class ColumnPicker {
     return `${provider}#${n}`;
   }
 
-  renderChips() {
-    this.chipsEl.replaceChildren(...this.extra.map((column) => {
-      const label = `${column.provider} · ${column.model}`;
-      const remove = iconButton("i-trash", `Remove column ${label}`, () => {
-        this.extra = this.extra.filter((other) => other !== column);
-        this.renderChips();
-        this.onChange();
-      }, "remove-column");
-      return el("div", { class: "provider-chip column-chip on", "data-column": column.key,
-        "data-provider": column.provider }, el("span", { class: "provider-label" }, column.provider),
-      el("span", { class: "model-name" }, column.model), remove);
-    }));
+  remove(key) {
+    this.extra = this.extra.filter((column) => column.key !== key);
+    this.onChange();
   }
 
-  /** The added columns as a send's `columns` take them: {key, provider, model}. */
-  columns() { return this.extra.map((column) => ({ ...column })); }
+  /** The added columns, live: the composer's chips show them and their settings write into them. */
+  added() { return this.extra; }
+
+  /** The added columns as a send's `columns` take them: {key, provider, model, own settings}. */
+  columns() {
+    return this.extra.map((column) => Object.fromEntries(Object.entries(column)
+      .filter(([name, value]) => !PARAMS.includes(name) || (value !== "" && value != null))));
+  }
 
   /** Shows a conversation's added columns (its default columns that are not a provider's own chip). */
   setColumns(columns) {
     const known = new Set(this.providers.map((provider) => provider.name));
     this.extra = (columns || []).filter((c) => c.key !== c.provider && known.has(c.provider) && c.model)
-      .map((c) => ({ key: c.key, provider: c.provider, model: c.model }));
-    this.renderChips();
+      .map((c) => ({ key: c.key, provider: c.provider, model: c.model,
+        ...Object.fromEntries(PARAMS.filter((name) => c[name] != null).map((name) => [name, c[name]])) }));
   }
 }

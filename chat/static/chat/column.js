@@ -2,6 +2,7 @@
 // regenerated reply is a new one), the newest shown, earlier ones a click away through the pager.
 
 import { el, iconButton } from "./dom.js";
+import { tintOf } from "./tint.js";
 
 export class Column {
   constructor(provider, key = provider) {
@@ -9,7 +10,7 @@ export class Column {
     this.key = key;
     this.replies = [];
     this.index = 0;
-    this.element = el("div", { class: "column", "data-provider": provider, "data-column": key });
+    this.element = el("div", { class: "column", "data-provider": provider, "data-column": key, "data-tint": tintOf(key) });
   }
 
   add(reply) {

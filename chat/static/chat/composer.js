@@ -1,33 +1,50 @@
-// The composer: which providers and models, the generation settings, and the message box.
+// The composer: which columns (provider and model), the generation settings, and the message box.
 //
 // The picks are remembered twice: as the user's default (GET/PATCH /api/chat/preferences, so any
 // browser gets them) and on the conversation (default_providers / default_models / default_params).
-// Each column (provider) may have its own temperature, max tokens and system prompt; a setting
-// the provider's kind does not send (its "accepts" list) is shown disabled, with the reason.
-// A provider's chip is its first column; further columns of any provider come from the column
-// picker (column-picker.js). Every change is reported to `onChange` (the live cost estimate).
+// A chip is a column (provider, model, own settings, key): each provider's own chip (keyed by its
+// name, picked with its checkbox) and the columns added from the column picker (column-picker.js:
+// any model of any provider, several of one provider, each removable), all in one bar. Each column
+// may have its own temperature, max tokens and system prompt, in a popover opened from its chip; a
+// setting the provider's kind does not send (its "accepts" list) is shown disabled, with the reason.
+// The conversation's settings are a popover too. Popovers open above the composer and close on
+// Send, Escape or a click elsewhere, so the composer stays one bar and a message box. Every change
+// is reported to `onChange` (the live cost estimate).
 
 import { AttachmentTray } from "./attachments.js";
 import { ColumnPicker } from "./column-picker.js";
-import { el } from "./dom.js";
+import { el, iconButton } from "./dom.js";
+import { Popovers } from "./popovers.js";
+import { tintOf } from "./tint.js";
+
+// Within this share of the limit the composer shows a counter; past it, sending is refused in words.
+const COUNTER_FROM = 0.9;
 
 export class Composer {
   /**
    * @param {HTMLFormElement} form
    * @param {{userId: string, onSend: Function}} options
    */
-  constructor(form, { onSend, onContextMode, onChange = () => {} }) {
+  constructor(form, { onSend, onContextMode, maxChars, onChange = () => {} }) {
     this.form = form;
+    this.maxChars = maxChars;
+    this.limitEl = form.querySelector("#message-limit");
+    this.popovers = new Popovers(form);
+    this.popovers.register(form.querySelector("#settings-button"), form.querySelector("#settings"));
     this.onSend = onSend;
     // A change of the picks is said again: to the estimate, and to the tray's note on images.
     this.onChange = () => { onChange(); this.attachments.renderVisionNote(); };
-    this.columnPicker = new ColumnPicker(form.querySelector(".provider-picker"), { onChange: this.onChange });
+    this.columnPicker = new ColumnPicker(form.querySelector(".provider-picker"),
+      { onChange: () => { this.renderAdded(); this.onChange(); } });
     form.addEventListener("input", () => onChange());
     form.addEventListener("change", () => onChange());
     this.userDefault = null;
     this.providers = [];
     this.columnsEl = form.querySelector("#column-settings");
     this.list = form.querySelector("#provider-list");
+    // The added columns' chips and popovers, after the providers' own.
+    this.addedChips = el("span", { class: "added-columns" });
+    this.addedPopovers = el("div", { class: "column-settings" });
     this.message = form.querySelector("#message");
     this.temperature = form.querySelector("#temperature");
     this.maxTokens = form.querySelector("#max-tokens");
@@ -49,7 +66,7 @@ export class Composer {
         this.submit();
       }
     });
-    this.message.addEventListener("input", () => this.autosize());
+    this.message.addEventListener("input", () => { this.autosize(); this.renderLimit(); });
     for (const input of [this.temperature, this.maxTokens, this.systemPrompt]) {
       input.addEventListener("input", () => this.renderSummary());
     }
@@ -62,25 +79,69 @@ export class Composer {
       this.list.replaceChildren(el("span", { class: "muted" }, "No providers are configured. Ask an admin to add one."));
       return;
     }
-    this.list.replaceChildren(...providers.map((provider) => this.providerChip(provider)));
-    this.columnsEl.replaceChildren(...providers.map((provider) => this.columnSettings(provider)));
+    this.renderColumns(providers);
   }
 
-  /** One provider's own settings: shown while it is picked. */
-  columnSettings(provider) {
-    const name = provider.name;
+  /** The providers' own chips, then the added columns' chips, each with its settings popover. */
+  renderColumns(providers) {
+    this.popovers.forget(this.columnsEl);
+    this.list.replaceChildren(...providers.map((provider) => this.providerChip(provider)), this.addedChips);
+    this.columnsEl.replaceChildren(...providers.map((provider) =>
+      this.settingsPopover(this.chip(provider.name), provider, provider.name, provider.name)), this.addedPopovers);
+    this.renderAdded();
+  }
+
+  /** The added columns' chips (provider · model, settings, remove); their settings live on the column. */
+  renderAdded() {
+    this.popovers.forget(this.addedPopovers);
+    const columns = this.columnPicker.added();
+    this.addedChips.replaceChildren(...columns.map((column) => this.addedChip(column)));
+    this.addedPopovers.replaceChildren(...columns.map((column) => {
+      const provider = this.providers.find((p) => p.name === column.provider) || { name: column.provider };
+      const popover = this.settingsPopover(this.chip(column.key), provider, column.key, `column ${column.key}`);
+      for (const input of popover.querySelectorAll("[data-key]")) {
+        input.value = column[input.dataset.key] ?? "";
+        input.addEventListener("input", () => { column[input.dataset.key] = this.paramValue(input); });
+      }
+      return popover;
+    }));
+    this.renderSummary();
+  }
+
+  addedChip(column) {
+    const label = `${column.provider} · ${column.model}`;
+    const name = `column ${column.key}`;
+    const settings = iconButton("i-sliders", `Settings for ${name}`, () => {}, "column-settings-button");
+    const remove = iconButton("i-trash", `Remove column ${label}`, () => this.columnPicker.remove(column.key),
+      "remove-column");
+    return el("div", { class: "provider-chip column-chip on", "data-column": column.key, "data-provider": column.provider,
+      "data-tint": tintOf(column.key), title: label },
+    el("span", { class: "provider-label" }, column.provider), el("span", { class: "model-name" }, column.model),
+    settings, remove);
+  }
+
+  /** A column's settings popover, opened from its chip's slider button. */
+  settingsPopover(chip, provider, key, name) {
+    const popover = el("div", { class: "popover column-popover", hidden: true, "data-column": key },
+      this.columnSettings(provider, key, name));
+    this.popovers.register(chip.querySelector(".column-settings-button"), popover);
+    return popover;
+  }
+
+  /** One column's own settings (`name` says which column in the labels). */
+  columnSettings(provider, key, name) {
     const accepts = new Set(provider.accepts || ["temperature", "max_tokens", "system_prompt"]);
-    const id = `col-${name}`;
-    const field = (key, label, input) => {
-      const ignored = !accepts.has(key);
+    const id = `col-${key.replace(/[^\w-]/g, "-")}`;
+    const field = (param, label, input) => {
+      const ignored = !accepts.has(param);
       input.disabled = ignored;
       const hint = ignored ? el("span", { class: "field-hint ignored", id: `${input.id}-hint` },
-        `Not sent: ${name} ignores this setting.`) : "";
+        `Not sent: ${provider.name} ignores this setting.`) : "";
       if (ignored) input.setAttribute("aria-describedby", `${input.id}-hint`);
-      return el("div", { class: "field", "data-param": key }, el("label", { for: input.id }, label), input, hint);
+      return el("div", { class: "field", "data-param": param }, el("label", { for: input.id }, label), input, hint);
     };
-    const row = el("fieldset", { class: "column-settings-row", "data-provider": name, hidden: true },
-      el("legend", {}, name),
+    const row = el("fieldset", { class: "column-settings-row", "data-column": key, "data-provider": provider.name },
+      el("legend", {}, `${name}'s own settings`),
       field("temperature", `Temperature for ${name}`, el("input", { type: "number", id: `${id}-temperature`, min: "0",
         max: "2", step: "0.1", placeholder: "As above", inputmode: "decimal", "data-key": "temperature" })),
       field("max_tokens", `Max tokens for ${name}`, el("input", { type: "number", id: `${id}-max-tokens`, min: "1",
@@ -91,14 +152,20 @@ export class Composer {
     return row;
   }
 
-  columnRow(name) { return this.columnsEl.querySelector(`.column-settings-row[data-provider="${CSS.escape(name)}"]`); }
+  columnRow(key) { return this.form.querySelector(`.column-settings-row[data-column="${CSS.escape(key)}"]`); }
 
-  /** A column's settings as sent: numbers as numbers, empty ones and ignored ones left out. */
-  columnParams(name) {
+  /** A setting as sent: a number as a number, the system prompt as text, an empty or ignored one as "". */
+  paramValue(input) {
+    if (input.disabled || input.value.trim() === "") return "";
+    return input.dataset.key === "system_prompt" ? input.value : Number(input.value);
+  }
+
+  /** A column's settings as sent: empty ones and ignored ones left out. */
+  columnParams(key) {
     const params = {};
-    for (const input of this.columnRow(name)?.querySelectorAll("[data-key]") || []) {
-      if (input.disabled || input.value.trim() === "") continue;
-      params[input.dataset.key] = input.dataset.key === "system_prompt" ? input.value : Number(input.value);
+    for (const input of this.columnRow(key)?.querySelectorAll("[data-key]") || []) {
+      const value = this.paramValue(input);
+      if (value !== "") params[input.dataset.key] = value;
     }
     return params;
   }
@@ -113,20 +180,29 @@ export class Composer {
       value: provider.default_model || (provider.models || [])[0] || "", placeholder: "model", autocomplete: "off",
       spellcheck: "false", title: provider.default_model || "" });
     model.addEventListener("input", () => { model.title = model.value; });
-    const chip = el("div", { class: "provider-chip", "data-provider": provider.name },
+    const settings = iconButton("i-sliders", `Settings for ${provider.name}`, () => {}, "column-settings-button");
+    settings.setAttribute("aria-expanded", "false");
+    const chip = el("div", { class: "provider-chip", "data-provider": provider.name, "data-column": provider.name,
+      "data-tint": tintOf(provider.name) },
       checkbox, el("label", { for: id, class: "provider-label" }, provider.name),
-      el("label", { for: `${id}-model`, class: "sr-only" }, `Model for ${provider.name}`), model,
-      el("datalist", { id: listId }, ...(provider.models || []).map((name) => el("option", { value: name }))));
+      el("label", { for: `${id}-model`, class: "sr-only" }, `Model for ${provider.name}`),
+      el("span", { class: "model-field" }, model),
+      el("datalist", { id: listId }, ...(provider.models || []).map((name) => el("option", { value: name }))),
+      settings);
     return chip;
   }
 
   setPicked(name, on) {
-    this.chip(name).classList.toggle("on", on);
-    const row = this.columnRow(name);
-    if (row) row.hidden = !on;
+    const chip = this.chip(name);
+    chip.classList.toggle("on", on);
+    // Only a picked column has settings to set.
+    const button = chip.querySelector(".column-settings-button");
+    button.hidden = !on;
+    if (!on) this.popovers.close();
   }
 
-  chip(name) { return this.list.querySelector(`.provider-chip[data-provider="${CSS.escape(name)}"]`); }
+  /** A column's chip, by its key (a provider's own chip: its name). */
+  chip(key) { return this.list.querySelector(`.provider-chip[data-column="${CSS.escape(key)}"]`); }
 
   /** Shows the picks of a conversation, else the user's default, else the first provider. */
   applyDefaults(conversation) {
@@ -157,7 +233,7 @@ export class Composer {
     this.systemPrompt.value = conversation ? conversation.system_prompt || "" : "";
     this.contextMode.value = conversation ? conversation.context_mode || "own" : picks.contextMode || "own";
     this.columnPicker.setColumns(fromConversation ? conversation.default_columns : (saved || {}).columns);
-    this.renderSummary();
+    this.renderAdded();
     this.onChange();
   }
 
@@ -165,7 +241,7 @@ export class Composer {
   picks() {
     const providers = [];
     const models = {};
-    for (const chip of this.list.querySelectorAll(".provider-chip")) {
+    for (const chip of this.list.querySelectorAll(".provider-chip:not(.column-chip)")) {
       const name = chip.dataset.provider;
       const model = chip.querySelector(".model-select").value.trim();
       if (chip.querySelector("input[type=checkbox]").checked) {
@@ -197,22 +273,29 @@ export class Composer {
     if (this.maxTokens.value !== "") parts.push(`${this.maxTokens.value} tokens max`);
     if (this.systemPrompt.value.trim()) parts.push("system prompt");
     if (this.contextMode.value === "chosen") parts.push("follow-ups see the chosen reply");
-    const own = [...this.columnsEl.querySelectorAll(".column-settings-row:not([hidden])")]
-      .filter((row) => [...row.querySelectorAll("[data-key]")].some((i) => !i.disabled && i.value.trim()))
-      .map((row) => row.dataset.provider);
-    if (own.length) parts.push(`own settings: ${own.join(", ")}`);
+    for (const chip of this.list.querySelectorAll(".provider-chip")) {
+      const row = this.columnRow(chip.dataset.column);
+      const own = row && [...row.querySelectorAll("[data-key]")].some((i) => !i.disabled && i.value.trim());
+      chip.classList.toggle("has-own", Boolean(own));
+    }
     this.summary.textContent = parts.length ? `· ${parts.join(", ")}` : "";
+    this.summary.title = parts.join(", ");
   }
 
   validate(picks, text) {
     if (!text.trim()) return "Write a message first.";
+    const over = this.charCount(text) - this.maxChars;
+    if (this.maxChars && over > 0) {
+      return `The message is too long: at most ${number(this.maxChars)} characters, this one is ${number(over)} over.`;
+    }
     if (!picks.columns.length) return "Pick at least one provider.";
     if (picks.columns.length > 8) return "A turn has at most 8 columns.";
     const t = picks.params.temperature;
     if (t !== undefined && (Number.isNaN(t) || t < 0 || t > 2)) return "Temperature must be between 0 and 2.";
     const m = picks.params.max_tokens;
     if (m !== undefined && (!Number.isInteger(m) || m < 1)) return "Max tokens must be a whole number above 0.";
-    for (const [name, own] of Object.entries(picks.providerParams)) {
+    for (const own of picks.columns) {
+      const name = own.key === own.provider ? own.provider : `column ${own.key}`;
       if (own.temperature !== undefined && (Number.isNaN(own.temperature) || own.temperature < 0 || own.temperature > 2)) {
         return `Temperature for ${name} must be between 0 and 2.`;
       }
@@ -233,6 +316,8 @@ export class Composer {
     const problem = this.validate(picks, text);
     if (problem) { this.showError(problem); return; }
     this.showError("");
+    this.popovers.close();
+    this.columnPicker.toggle(false);
     this.busy = true;
     this.sendButton.disabled = true;
     try {
@@ -241,6 +326,7 @@ export class Composer {
       this.attachments.clear();
       this.message.value = "";
       this.autosize();
+      this.renderLimit();
     } catch (error) {
       this.showError(error.message || "Sending failed.");
     } finally {
@@ -261,4 +347,28 @@ export class Composer {
   }
 
   focus() { this.message.focus(); }
+
+  /** Characters as the server counts them (code points), not UTF-16 units. */
+  charCount(text) {
+    let count = 0;
+    for (const _ of text) count += 1;
+    return count;
+  }
+
+  /** Near the limit, how many characters are left (or how many too many), in words. */
+  renderLimit() {
+    if (!this.maxChars) return;
+    const text = this.message.value;
+    const near = text.length >= this.maxChars * COUNTER_FROM;
+    const count = near ? this.charCount(text) : 0;
+    const left = this.maxChars - count;
+    this.limitEl.hidden = !near;
+    this.limitEl.classList.toggle("over", near && left < 0);
+    if (!near) return;
+    this.limitEl.textContent = left >= 0
+      ? `${number(left)} characters left of ${number(this.maxChars)}`
+      : `${number(-left)} characters over the limit of ${number(this.maxChars)}: shorten the message to send it`;
+  }
 }
+
+function number(n) { return n.toLocaleString("en"); }

@@ -64,6 +64,7 @@ export class Estimate {
     }
     if (turn.price_unknown.length) parts.push(`price unknown for ${turn.price_unknown.length} of ${columns.length}`);
     this.summary.textContent = `Estimate: ${parts.join(" · ")}`;
+    this.summary.title = this.summary.textContent; // cut to fit the composer's bar: whole on hover
     this.list.replaceChildren(...columns.map((column) => el("li", { "data-column": column.key },
       el("span", { class: "provider-name" }, column.provider), " ", el("span", { class: "model-name" }, column.model),
       ` · ${tokens(column.input_tokens, column.exact)} · `,
@@ -73,16 +74,10 @@ export class Estimate {
   }
 }
 
-/** A reply's real cost beside the estimate stored when its turn was sent, for its foot; "" for neither. */
-export function costBesideEstimate(message) {
-  const usage = message.usage || {};
+/** What a reply's turn estimated for it, for its foot beside the real cost (shown with its figures); "" for none. */
+export function estimateText(message) {
   const estimate = message.estimate;
-  const parts = [];
-  if (usage.cost != null) parts.push(`cost ${money(usage.cost, usage.cost_currency)}${usage.cost_estimated ? " ≈" : ""}`);
-  if (estimate && estimate.price_known) {
-    parts.push(`estimated ${range(estimate.cost_low, estimate.cost_high, estimate.currency)}`);
-  } else if (estimate) {
-    parts.push("estimate: price unknown");
-  }
-  return parts.join(", ");
+  if (!estimate) return "";
+  return estimate.price_known ? `estimated ${range(estimate.cost_low, estimate.cost_high, estimate.currency)}`
+    : "estimate: price unknown";
 }

@@ -55,12 +55,16 @@ class ChatPage {
     this.composer = new Composer(document.getElementById("composer"), {
       onSend: (text, picks) => this.send(text, picks),
       onContextMode: (mode) => this.setContextMode(mode),
+      maxChars: Number(root.dataset.maxMessageChars) || 0,
       onChange: () => this.estimate.schedule(),
     });
     this.sidebar = new Sidebar(document.getElementById("sidebar"), {
       api: this.api,
       chatUrl: this.chatUrl,
-      onOpen: (id, { messageId } = {}) => { this.closeSidebar(); this.open(id, { push: true, messageId }); },
+      onOpen: (id, { messageId, query } = {}) => {
+        this.closeSidebar();
+        this.open(id, { push: true, messageId, query });
+      },
       onRemoved: (id) => { if (this.conversation && this.conversation.id === id) this.newChat({ push: true }); },
       onChanged: (conversation) => this.conversationUpdated(conversation),
     });
@@ -84,6 +88,7 @@ class ChatPage {
     this.helpDialog = document.getElementById("help-dialog");
     document.getElementById("help-button").addEventListener("click", () => this.showHelp());
     document.addEventListener("keydown", (event) => this.shortcut(event));
+    closeMenusOnChoice(document);
   }
 
   async start() {
@@ -120,7 +125,7 @@ class ChatPage {
     this.composer.focus();
   }
 
-  async open(id, { push, messageId = null }) {
+  async open(id, { push, messageId = null, query = "" }) {
     const navigation = ++this.navigation;
     this.closeSocket();
     this.thread.clear();
@@ -144,7 +149,7 @@ class ChatPage {
     this.thread.setContextMode(conversation.context_mode);
     this.thread.upsertMany(messages);
     this.setEarlier(data.before);
-    if (!messageId || !(await this.revealLoading(messageId, navigation))) this.thread.scrollToEnd();
+    if (!messageId || !(await this.revealLoading(messageId, navigation, query))) this.thread.scrollToEnd();
     if (navigation === this.navigation) this.connect();
   }
 
@@ -178,8 +183,8 @@ class ChatPage {
   }
 
   /** Scrolls to a message, loading earlier pages until it is there; false if it is nowhere. */
-  async revealLoading(messageId, navigation) {
-    while (!this.thread.reveal(messageId)) {
+  async revealLoading(messageId, navigation, query = "") {
+    while (!this.thread.reveal(messageId, query)) {
       if (this.earlierBefore === null || !(await this.loadEarlier()) || navigation !== this.navigation) return false;
     }
     return true;
@@ -244,7 +249,8 @@ class ChatPage {
     const isNew = !this.conversation || this.conversation.id !== conversation.id;
     this.conversation = { ...this.conversation, ...conversation };
     this.setTitle(this.conversation);
-    this.sidebar.upsert(conversation);
+    // The list's preview is the latest message: this one, until a reply has text (the server's on reload).
+    this.sidebar.upsert({ ...conversation, preview: text.replace(/\s+/g, " ").trim().slice(0, 160) });
     this.sidebar.setCurrent(conversation.id);
     this.thread.upsertMany([result.user_message, ...result.replies]);
     this.thread.scrollToEnd();
@@ -475,6 +481,7 @@ class ChatPage {
   }
 
   showHelp() {
+    closeMenus(document);
     const opener = document.activeElement;
     this.helpDialog.showModal();
     this.helpDialog.addEventListener("close", () => { if (opener && opener.isConnected) opener.focus(); },
@@ -493,6 +500,28 @@ class ChatPage {
   closeSidebar() {
     this.root.classList.remove("sidebar-open");
     this.sidebarToggle.setAttribute("aria-expanded", "false");
+  }
+}
+
+/** Closes every open menu (a <details class="menu">) under `root` but `except`. */
+function closeMenus(root, except = null) {
+  for (const menu of root.querySelectorAll("details.menu[open]")) if (menu !== except) menu.open = false;
+}
+
+/**
+ * Menus close after a choice, on Escape, on a click elsewhere, and when a dialog opens: an open
+ * menu never stays over what the choice led to.
+ */
+function closeMenusOnChoice(doc) {
+  doc.addEventListener("click", (event) => {
+    const item = event.target.closest(".menu-item");
+    if (item && !item.matches("label")) closeMenus(doc);  // the import label closes once a file is chosen
+  });
+  doc.addEventListener("pointerdown", (event) => closeMenus(doc, event.target.closest("details.menu")));
+  doc.addEventListener("keydown", (event) => { if (event.key === "Escape") closeMenus(doc); });
+  for (const dialog of doc.querySelectorAll("dialog")) {
+    new MutationObserver(() => { if (dialog.open) closeMenus(doc); }).observe(dialog, { attributes: true,
+      attributeFilter: ["open"] });
   }
 }
 

@@ -1,12 +1,17 @@
 // A reply's body: the server-rendered HTML of its finished blocks, then the open last block as one
 // Text node. Deltas and `message.blocks` are applied here; whether one is due is the reply's call.
 //
-// Safety rule: streamed text only ever reaches the page through the Text node; the only HTML written
+// The open block is shown in the shape it is taking (openTail): an open code fence as a code block
+// of its text so far, a table as a table once its header and delimiter rows are in; the server's
+// rendered block replaces it, in the same place and box, once the block is finished.
+//
+// Safety rule: streamed text only ever reaches the page through Text nodes; the only HTML written
 // (innerHTML, insertAdjacentHTML) is the server's sanitised Markdown: `content_html`, and while a
 // reply streams its finished blocks (`rendered_html`, the `html` of `message.blocks`).
 
 import { addCodeCopyButtons } from "./codeblocks.js";
 import { el } from "./dom.js";
+import { openTail } from "./open-tail.js";
 
 /** Where, in UTF-16 units, the first `count` characters (code points, as the server counts) of `text` end. */
 function unitsOf(text, count) {
@@ -27,6 +32,7 @@ export class ReplyBody {
     this.renderedUpto = 0;
     this.textNode = document.createTextNode("");
     this.streamEl = el("div", { class: "stream-text" }, this.textNode);
+    this.tail = openTail(this.streamEl, this.textNode);
     this.htmlEl = el("div", { class: "md", hidden: true });
     this.typingEl = el("span", { class: "typing", "aria-hidden": "true" }, el("i"), el("i"), el("i"));
     this.element = el("div", { class: "reply-body", "aria-live": "polite" }, this.htmlEl, this.streamEl, this.typingEl);
@@ -38,7 +44,7 @@ export class ReplyBody {
   /** The text so far, as a snapshot or a fetch has it: its finished blocks rendered, the rest as text. */
   setText(text, renderedHtml = "", renderedUpto = 0) {
     this.setRendered(renderedHtml || "", renderedHtml ? renderedUpto : 0);
-    this.textNode.data = text.slice(unitsOf(text, this.renderedUpto));
+    this.tail.set(text.slice(unitsOf(text, this.renderedUpto)));
   }
 
   setRendered(html, upto) {
@@ -51,7 +57,7 @@ export class ReplyBody {
     this.htmlEl.hidden = !html;
   }
 
-  append(text) { this.textNode.appendData(text); }
+  append(text) { this.tail.append(text); }
 
   /**
    * Finished blocks of `text[start:end]`, rendered by the server. Blocks that do not start where the
@@ -66,8 +72,8 @@ export class ReplyBody {
     this.htmlEl.hidden = false;
     this.renderedHtml += html;
     this.renderedUpto = end;
-    const tail = this.textNode.data;
-    this.textNode.data = tail.slice(unitsOf(tail, end - start));
+    const tail = this.tail.text;
+    this.tail.set(tail.slice(unitsOf(tail, end - start)));
   }
 
   /** The reply has ended: its server-rendered HTML, or without one its text (or `placeholder` if empty). */
@@ -86,9 +92,9 @@ export class ReplyBody {
       this.renderedUpto = 0;
       this.htmlEl.hidden = false;
       this.streamEl.hidden = true;
-      this.textNode.data = "";
+      this.tail.set("", { plain: true });
     } else {
-      this.textNode.data = content || placeholder || "";
+      this.tail.set(content || placeholder || "", { plain: true });
       this.setRendered("", 0);
       this.streamEl.hidden = false;
     }

@@ -158,7 +158,7 @@ export class Sidebar {
     link.addEventListener("click", (event) => {
       if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
       event.preventDefault();
-      this.onOpen(result.conversation_id, { messageId: result.message_id });
+      this.onOpen(result.conversation_id, { messageId: result.message_id, query: this.filter.value.trim() });
     });
     return el("li", { class: "conv-item" }, link);
   }

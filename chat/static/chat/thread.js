@@ -163,8 +163,9 @@ export class Thread {
 
   scrollToEnd() { this.container.scrollTop = this.container.scrollHeight; }
 
-  /** Scrolls to a message (showing its version and its column) and marks it; false if not here. */
-  reveal(messageId) {
+  /** Scrolls to a message (showing its version and its column) and marks it, and in it the words of
+   * `query`; false if not here. */
+  reveal(messageId, query = "") {
     const reply = this.replies.get(messageId);
     const turn = this.turns.get(messageId);
     let target = null;
@@ -181,6 +182,32 @@ export class Thread {
     target.setAttribute("tabindex", "-1");
     target.focus({ preventScroll: true });
     window.setTimeout(() => target.classList.remove("found"), 4000);
+    highlightWords(target, query);
     return true;
   }
+}
+
+/**
+ * Marks each occurrence of the query's words in `root` with the CSS highlight "search-hit" (the
+ * Custom Highlight API: ranges over the text as it is, no element added to the reply's HTML).
+ */
+function highlightWords(root, query) {
+  if (!window.CSS || !CSS.highlights) return;
+  CSS.highlights.delete("search-hit");
+  const words = query.toLowerCase().split(/\s+/).filter((w) => w.length > 1);
+  if (!words.length) return;
+  const ranges = [];
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const text = node.data.toLowerCase();
+    for (const word of words) {
+      for (let at = text.indexOf(word); at !== -1; at = text.indexOf(word, at + word.length)) {
+        const range = new Range();
+        range.setStart(node, at);
+        range.setEnd(node, at + word.length);
+        ranges.push(range);
+      }
+    }
+  }
+  if (ranges.length) CSS.highlights.set("search-hit", new Highlight(...ranges));
 }

@@ -8,6 +8,7 @@ import { Column } from "./column.js";
 import { el, icon } from "./dom.js";
 import { VoteBar, columnBefore } from "./votes.js";
 
+const LONG_MESSAGE_CHARS = 2000;
 const TAB_STATUS = { pending: "waiting", streaming: "streaming", complete: "done", error: "failed",
   cancelled: "stopped" };
 
@@ -40,6 +41,18 @@ export class Turn {
     this.userMessage = message;
     this.userEl.replaceChildren(body);
     if ("vote" in message) this.votes.setVote(message.vote);
+    // A long message is shown folded (a few lines), with a button to unfold it.
+    if ((message.content || "").length > LONG_MESSAGE_CHARS || (message.content || "").split("\n").length > 24) {
+      body.classList.add("folded");
+      const toggle = el("button", { type: "button", class: "button ghost small fold-toggle", "aria-expanded": "false" },
+        "Show all");
+      toggle.addEventListener("click", () => {
+        const folded = body.classList.toggle("folded");
+        toggle.textContent = folded ? "Show all" : "Show less";
+        toggle.setAttribute("aria-expanded", String(!folded));
+      });
+      this.userEl.append(toggle);
+    }
   }
 
   addReply(reply) {
