@@ -55,9 +55,10 @@ export class AttachmentTray {
     this.chips = el("ul", { class: "attachment-chips", "aria-label": "Attached files" });
     this.note = el("p", { class: "attachment-vision-note", hidden: true });
     this.error = el("p", { class: "error attachment-error", role: "alert", hidden: true });
-    this.element = el("div", { class: "attachment-tray" }, this.button, this.input, this.chips, this.note,
-      this.error);
+    // The button sits in the message row; the tray (chips, notes) takes room only when it has something.
+    this.element = el("div", { class: "attachment-tray" }, this.chips, this.note, this.error);
     before.before(this.element);
+    before.prepend(this.button, this.input);
     this.button.addEventListener("click", () => this.input.click());
     this.input.addEventListener("change", () => { this.addFiles(this.input.files); this.input.value = ""; });
     form.addEventListener("dragover", (event) => {

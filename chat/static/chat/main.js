@@ -2,6 +2,7 @@
 
 import { Api } from "./api.js";
 import { Composer } from "./composer.js";
+import { el } from "./dom.js";
 import { Estimate } from "./estimate.js";
 import { Sidebar } from "./sidebar.js";
 import { ConversationSocket, socketUrl } from "./socket.js";
@@ -43,13 +44,16 @@ class ChatPage {
       announce: (text) => this.announce(text),
       api: this.api,
     });
-    document.getElementById("composer").before(arenaForm({
-      api: this.api, announce: (text) => this.announce(text),
-      onStarted: (result) => {
-        this.sidebar.upsert(result.conversation);
-        this.open(result.conversation.id, { push: true });
-      },
-    }));
+    // The arena starts a new (blind) conversation: it sits with "New chat", not over the thread.
+    document.querySelector(".sidebar-head").append(el("details", { class: "arena" },
+      el("summary", {}, "Blind arena"),
+      arenaForm({
+        api: this.api, announce: (text) => this.announce(text),
+        onStarted: (result) => {
+          this.sidebar.upsert(result.conversation);
+          this.open(result.conversation.id, { push: true });
+        },
+      })));
     this.estimate = new Estimate(document.getElementById("composer-hint"), {
       api: this.api, payload: () => this.estimatePayload() });
     this.composer = new Composer(document.getElementById("composer"), {
