@@ -17,5 +17,6 @@ urlpatterns = [
     path("messages/<int:message_id>/cancel", api.CancelApi.as_view(), name="api-message-cancel"),
     path("messages/<int:message_id>/regenerate", api.RegenerateApi.as_view(), name="api-message-regenerate"),
     path("messages/<int:message_id>/choose", api.ChooseApi.as_view(), name="api-message-choose"),
+    path("messages/<int:message_id>/fuse", api.FuseApi.as_view(), name="api-message-fuse"),
     path("providers", ProvidersApi.as_view(), name="api-providers"),
 ]
