@@ -5,6 +5,7 @@
 import { addCodeCopyButtons } from "./codeblocks.js";
 import { Column } from "./column.js";
 import { el, icon } from "./dom.js";
+import { fuseControl } from "./fuse.js";
 
 const TAB_STATUS = { pending: "waiting", streaming: "streaming", complete: "done", error: "failed",
   cancelled: "stopped" };
@@ -26,6 +27,7 @@ export class Turn {
     this.element = el("article", { class: "turn", "data-message-id": this.id, "aria-label": "Turn" },
       el("div", { class: "turn-head" }, this.userEl, this.stopAll), this.tabsEl, this.repliesEl);
     this.setUser(userMessage);
+    this.fuse = fuseControl(this);
   }
 
   setUser(message) {
@@ -91,6 +93,7 @@ export class Turn {
 
   refresh() {
     this.stopAll.hidden = this.replies().filter((r) => r.active).length < 2;
+    this.fuse.refresh();
     for (const [name, column] of this.columns) {
       const reply = column.replies[column.index];
       const { tab, status } = this.tabs.get(name);
