@@ -24,6 +24,7 @@ def test_fusing_a_two_column_turn_streams_a_fused_reply_with_its_provenance(chat
         expect(box).to_be_checked()
     prompt = dialog.get_by_label("Prompt")
     assert "{replies}" in prompt.input_value()
+    page.screenshot(path=SCREENSHOTS / "fuse-dialog.png")
     prompt.fill("Combine the answers to {question}:\n{replies}")
     dialog.get_by_role("button", name="Fuse", exact=True).click()
     expect(dialog).to_have_count(0)
