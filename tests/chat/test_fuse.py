@@ -65,6 +65,9 @@ def test_ticked_replies_an_edited_prompt_and_a_second_fuse_in_its_own_column(aut
     assert reply["column"] == "fuse#2" and reply["fuse"]["sources"] == [second.pk]
     assert reply["fuse"]["prompt"] == ("Q: Is a tomato a fruit?\nBraces {kept}.\n"
                                        '<reply number="1">\nA vegetable, in the kitchen.\n</reply>')
+    # Regenerated, it asks the same prompt again, in the same column.
+    again = auth_client.post(f"/api/chat/messages/{reply['id']}/regenerate").json()["reply"]
+    assert (again["column"], again["fuse"]) == ("fuse#2", reply["fuse"])
 
 
 @pytest.mark.parametrize(("body", "status", "says"), [

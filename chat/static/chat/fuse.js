@@ -83,7 +83,7 @@ export function fuseControl(turn) {
   const button = el("button", { type: "button", class: "button ghost small fuse-turn", hidden: true }, "Fuse");
   button.addEventListener("click", () => openDialog(turn).catch((failure) => turn.thread.announce(
     `Could not open fuse: ${failure.message}`)));
-  turn.element.querySelector(".turn-head").append(button);
+  (turn.element.querySelector(".turn-head") || turn.element).append(button);
   return {
     refresh() {
       const replies = turn.replies();
