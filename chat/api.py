@@ -421,6 +421,55 @@ class ChooseApi(MessageActionApi):
         return Response(message_data(reply))
 
 
+class FuseInputSerializer(serializers.Serializer):
+    provider = serializers.CharField(max_length=inputs.MAX_PROVIDER_NAME_CHARS)
+    model = serializers.CharField(required=False, max_length=inputs.MAX_MODEL_CHARS,
+                                  help_text="Default: the provider's default model.")
+    replies = serializers.ListField(child=serializers.IntegerField(), required=False, allow_empty=False,
+                                    help_text="Ids of finished replies of this turn; default: each column's latest.")
+    prompt = serializers.CharField(required=False, trim_whitespace=False,
+                                   max_length=inputs.MAX_SYSTEM_PROMPT_CHARS,
+                                   help_text="A template holding {replies} and usually {question}; "
+                                             "default: the one GET answers.")
+
+
+class FuseApi(APIView):
+    """Fuse a turn's replies: a model the user picks combines them into one answer, a new reply of
+    the turn (its own column, `fuse`, `fuse#2`…) that streams like any other. The URL names the
+    user's message. GET answers the default prompt and the replies fused by default.
+    """
+
+    name = "Fuse replies"
+
+    def turn(self, request, message_id):
+        message = get_message(request, message_id)
+        if message.role != "user" or message.reply_to_id is not None:
+            raise Http404("No such turn.")
+        return message
+
+    @extend_schema(responses={200: inline_serializer("FuseDefaults", {
+        "prompt": serializers.CharField(), "replies": serializers.ListField(child=serializers.IntegerField())})},
+        summary="The default fuse prompt and the replies fused by default.")
+    def get(self, request, message_id):
+        message = self.turn(request, message_id)
+        return Response({"prompt": services.DEFAULT_FUSE_PROMPT,
+                         "replies": [reply.pk for reply in services.fuse_candidates(message)]})
+
+    @extend_schema(request=FuseInputSerializer, responses={202: inline_serializer("FuseOutput", {
+        "reply": MessageOutputSerializer()})}, summary="Fuse a turn's replies into a new reply, streamed.")
+    def post(self, request, message_id):
+        message = self.turn(request, message_id)
+        data = FuseInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = data.validated_data
+        try:
+            reply = services.reply_fuse(user_message=message, provider=fields["provider"], model=fields.get("model"),
+                                        reply_ids=fields.get("replies"), prompt=fields.get("prompt"))
+        except ChatError as exc:
+            raise ChatApiError(exc) from exc
+        return Response({"reply": message_data(reply)}, status=status.HTTP_202_ACCEPTED)
+
+
 EXPORT_FORMATS = {
     "json": (exports.conversations_export_json_chunks, "application/json", "json"),
     "md": (exports.conversations_export_markdown_chunks, "text/markdown; charset=utf-8", "md"),

@@ -21,6 +21,7 @@ urlpatterns = [
     path("messages/<int:message_id>/vote", api_votes.VoteApi.as_view(), name="api-message-vote"),
     path("messages/<int:message_id>/reveal", api_votes.RevealApi.as_view(), name="api-message-reveal"),
     path("arena", api_votes.ArenaApi.as_view(), name="api-arena"),
+    path("messages/<int:message_id>/fuse", api.FuseApi.as_view(), name="api-message-fuse"),
     path("providers", ProvidersApi.as_view(), name="api-providers"),
     path("attachments", attachments_api.AttachmentUploadApi.as_view(), name="api-attachments"),
     path("attachments/<int:attachment_id>", attachments_api.AttachmentDetailApi.as_view(), name="api-attachment"),

@@ -11,6 +11,8 @@ column sees the user's message and at most one assistant answer —
 A column's own system prompt (``parameters["system_prompt"]``) replaces the conversation's.
 Every user message carries its attachments, earlier turns' too: file text in the message, images
 only to a model that can see them (docs/attachments.md).
+A fused reply (``Message.fuse``) is sent its fuse prompt alone (docs/compare.md, "Fuse"); as an
+answer of its turn it is like any reply (the chosen one in mode ``chosen``).
 The oldest turns are dropped until the estimate fits the model's context budget.
 
 ``build_chat_request`` builds a stored reply's request; ``column_request`` the request a column
@@ -135,6 +137,12 @@ def column_request(*, conversation: Conversation, turns: EarlierTurns, column: s
 
 
 def build_chat_request(reply: Message, *, context_tokens: int | None = None) -> ChatRequest:
+    if reply.fuse:
+        # A fused reply is sent its prompt alone (the question and the replies are in it): no system
+        # prompt and no earlier turns, so what it is sent is exactly what its provenance shows.
+        return ChatRequest(model=reply.model, messages=(ChatMessage("user", reply.fuse["prompt"]),),
+                           temperature=reply.parameters.get("temperature"),
+                           max_tokens=reply.parameters.get("max_tokens"))
     question = reply.reply_to
     return column_request(
         conversation=reply.conversation, turns=earlier_turns(reply.conversation, before=question.pk),

@@ -3,7 +3,8 @@
 The JSON format (``"format": "webox.conversations", "version": 1``) holds every conversation field
 a user can see and every message of it: each turn's user message and every reply to it, including
 regenerated versions, with provider, model, column (the key of its thread, docs/compare.md),
-parameters, status, usage, its cost estimate, timings, ``chosen`` and ``imported``; a conversation
+parameters, status, usage, its cost estimate, timings, ``chosen``, ``imported`` and a fused reply's
+provenance (``fuse``: its sources, as ids of the file, and its prompt); a conversation
 carries its ``default_columns``. Files from before columns import with each reply's provider as its
 column and default columns from the short-form defaults. Imported messages are history: shown in
 their conversation, marked ``imported``, and never counted in any usage figure (the dashboard's
@@ -45,6 +46,7 @@ from .models import (
     Vote,
     VoteOutcome,
 )
+from .services.fuse import MAX_FUSE_SOURCES
 from .services.inputs import default_columns_from_short_form
 from .usage.services import REPLY_MAX_COST, REPLY_MAX_TOKENS
 
@@ -71,7 +73,7 @@ MESSAGE_FIELDS = ("role", "content", "provider", "model", "column", "status", "e
                   "prompt_tokens", "completion_tokens", "ttft_ms", "duration_ms", "finish_reason",
                   "parameters", "chosen", "seq", "created_at", "updated_at", "started_at", "completed_at",
                   "cost", "cost_currency", "cost_estimated", "usage_estimated", "tokens_per_second", "imported",
-                  "estimate", "blind_label", "blind_revealed_at")
+                  "estimate", "blind_label", "blind_revealed_at", "fuse")
 STAMPS = {"created_at", "updated_at"}
 TIME_FIELDS = {"created_at", "updated_at", "started_at", "completed_at", "blind_revealed_at"}
 INT_FIELDS = {"prompt_tokens": MAX_TOKENS, "completion_tokens": MAX_TOKENS, "ttft_ms": 2**31 - 1,
@@ -231,6 +233,8 @@ def conversation_to_markdown(conversation: Conversation) -> str:
                     heading = f"### {reply.provider} · {reply.model}"
                 if len(versions) > 1:
                     heading += f" (version {number} of {len(versions)})"
+                if reply.fuse:
+                    heading += f" (fused from {len(reply.fuse.get('sources', []))} replies)"
                 if reply.chosen:
                     heading += " ✓ chosen"
                 lines += ["", heading, "", reply.content or "*(no text)*"]
@@ -418,6 +422,7 @@ def _check_conversation(item, number: int) -> tuple[dict, list[tuple[object, obj
             "status": mcheck.choice(raw, "status", ReplyStatus.values, ReplyStatus.COMPLETE),
             "parameters": mcheck.json_object(raw, "parameters"),
             "estimate": mcheck.json_object(raw, "estimate") if raw.get("estimate") is not None else None,
+            "fuse": _fuse_provenance(mcheck, raw.get("fuse")),
             "cost": mcheck.amount(raw, "cost"),
             "tokens_per_second": mcheck.rate(raw, "tokens_per_second"),
         }
@@ -500,6 +505,22 @@ def _import_votes(*, owner, conversation: Conversation, messages: list, by_ref: 
                                                  updated_at=vote["updated_at"] or stored.updated_at)
 
 
+def _fuse_provenance(check: _Checker, value) -> dict | None:
+    """A fused reply's provenance: its sources are ids of this file, turned into the new rows' ids on import."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        check.fail("fuse must be an object.")
+    sources = value.get("sources")
+    if (not isinstance(sources, list) or len(sources) > MAX_FUSE_SOURCES
+            or not all(isinstance(ref, int | str) and not isinstance(ref, bool) for ref in sources)):
+        check.fail(f"fuse.sources must be a list of at most {MAX_FUSE_SOURCES} message ids.")
+    texts = {name: check.text(value, name) for name in ("prompt", "template")}
+    if any("\x00" in text for text in texts.values()):
+        check.fail("fuse cannot hold NUL characters.")
+    return {"sources": sources, **texts}
+
+
 def conversations_import(*, owner, raw: bytes | str) -> list[Conversation]:
     """Create the conversations of an export file for ``owner``, all of them or none.
 
@@ -531,10 +552,12 @@ def conversations_import(*, owner, raw: bytes | str) -> list[Conversation]:
             by_ref = {ref: row for (ref, _, _), row in zip(messages, rows, strict=True) if ref is not None}
             for (_, reply_to, message), row in zip(messages, rows, strict=True):
                 row.reply_to = by_ref.get(reply_to)
+                if row.fuse:  # a source the file does not hold is left out
+                    row.fuse["sources"] = [by_ref[ref].pk for ref in row.fuse["sources"] if ref in by_ref]
                 # auto_now(_add) set the times on insert; the file's are put back here.
                 row.created_at = message["created_at"] or row.created_at
                 row.updated_at = message["updated_at"] or row.updated_at
-            Message.objects.bulk_update(rows, ["reply_to", "created_at", "updated_at"], batch_size=500)
+            Message.objects.bulk_update(rows, ["reply_to", "created_at", "updated_at", "fuse"], batch_size=500)
             _import_votes(owner=owner, conversation=conversation, messages=messages, by_ref=by_ref, rows=rows)
             Conversation.objects.filter(pk=conversation.pk).update(
                 created_at=times["created_at"] or conversation.created_at,

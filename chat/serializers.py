@@ -52,7 +52,7 @@ class MessageOutputSerializer(serializers.ModelSerializer):
             "provider", "model", "column", "reply_to",
             "status", "error_code", "error_detail", "usage", "ttft_ms", "duration_ms", "finish_reason",
             "parameters", "chosen", "seq", "created_at", "completed_at", "imported", "estimate", "attachments",
-            "blind_label", "hidden", "vote",
+            "blind_label", "hidden", "vote", "fuse",
         ]
         read_only_fields = fields
 

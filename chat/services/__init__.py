@@ -9,6 +9,7 @@ Split by what each module owns:
 - ``inputs``: what a send and a conversation's defaults may hold (the limits, once) and their cleaning.
 - ``conversations``: a conversation's own writes (create, change, archive, delete).
 - ``turns``: a user's writes on a turn (send, regenerate, stop, choose).
+- ``fuse``: a reply that combines a turn's replies, asked of a model the user picks.
 - ``replies``: a reply's writes as the streaming engine makes them (claim, checkpoint, end) and the sweep.
 - ``operators``: bulk stops for the admin and for accounts, ending a stuck reply.
 - ``preferences``: a user's default picks for a new chat.
@@ -28,6 +29,7 @@ from .conversations import (
     conversation_update,
     title_from_message,
 )
+from .fuse import DEFAULT_FUSE_PROMPT, fuse_candidates, reply_fuse
 from .inputs import SendInput, clean_text, send_input_clean
 from .operators import conversation_cancel_replies, reply_end_stuck, user_replies_cancel, user_streaming_replies_stop
 from .preferences import user_chat_preferences_update
@@ -44,6 +46,7 @@ from .turns import SendResult, message_send, reply_cancel, reply_choose, reply_r
 from .votes import turn_reveal, vote_cast, vote_for_turn, vote_withdraw
 
 __all__ = [
+    "DEFAULT_FUSE_PROMPT", "fuse_candidates", "reply_fuse",
     "SendInput", "SendResult", "arena_send", "clean_text", "conversation_archive", "conversation_cancel_replies",
     "conversation_create", "conversation_delete", "conversation_update", "message_send", "replies_checkpoint",
     "replies_end_interrupted", "replies_sweep_orphans", "reply_cancel", "reply_choose", "reply_complete",

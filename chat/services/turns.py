@@ -100,7 +100,7 @@ def reply_regenerate(*, reply: Message) -> Message:
         new_reply = Message.objects.create(
             conversation=reply.conversation, role=Role.ASSISTANT, provider=reply.provider, model=reply.model,
             column=reply.column, reply_to=reply.reply_to, status=ReplyStatus.PENDING, parameters=reply.parameters,
-            estimate=reply.estimate, **blind_version_of(reply),
+            estimate=reply.estimate, fuse=reply.fuse, **blind_version_of(reply),
         )
         reply.conversation.save(update_fields=["updated_at"])
         hooks.announce_replies_stored([new_reply.pk])

@@ -6,6 +6,7 @@ import { markColumnVision, renderMessageAttachments } from "./attachments.js";
 import { addCodeCopyButtons } from "./codeblocks.js";
 import { Column } from "./column.js";
 import { el, icon } from "./dom.js";
+import { fuseControl } from "./fuse.js";
 import { VoteBar, columnBefore } from "./votes.js";
 
 const LONG_MESSAGE_CHARS = 2000;
@@ -30,6 +31,7 @@ export class Turn {
     this.element = el("article", { class: "turn", "data-message-id": this.id, "aria-label": "Turn" },
       el("div", { class: "turn-head" }, this.userEl, this.stopAll), this.tabsEl, this.repliesEl, this.votes.element);
     this.setUser(userMessage);
+    this.fuse = fuseControl(this);
   }
 
   setUser(message) {
@@ -114,6 +116,7 @@ export class Turn {
 
   refresh() {
     this.stopAll.hidden = this.replies().filter((r) => r.active).length < 2;
+    this.fuse.refresh();
     for (const [name, column] of this.columns) {
       const reply = column.replies[column.index];
       const { tab, status } = this.tabs.get(name);
