@@ -116,7 +116,8 @@ def test_a_chosen_fused_reply_is_the_next_turns_context_in_chosen_mode(auth_clie
     conversation = turn.conversation
     conversation_update(conversation=conversation, context_mode="chosen")
     request = column_request(conversation=conversation, turns=earlier_turns(conversation, before=None),
-                             column="demo", model="demo-echo", parameters={}, question="And a cucumber?")
+                             column="demo", provider="demo", model="demo-echo", parameters={},
+                             question="And a cucumber?")
     assert [m.content for m in request.messages] == [
         "Is a tomato a fruit?", "A fruit, cooked as a vegetable.", "And a cucumber?"]
 
