@@ -12,6 +12,8 @@ class User(AbstractUser):
     email = models.EmailField("email address", unique=True)
     # Per-app settings that follow the user to any browser: {"chat": {...}} (chat/services/preferences.py).
     preferences = models.JSONField(default=dict, blank=True)
+    # Staff can turn share links off for one user; WEBOX_SHARING=off turns them off for everyone.
+    can_share = models.BooleanField(default=True, help_text="May create read-only share links.")
 
     objects = UserManager()
 

@@ -12,8 +12,28 @@ class ContextMode(models.TextChoices):
     CHOSEN = "chosen", "Every provider sees the chosen reply of each turn"
 
 
+class Folder(models.Model):
+    """A user's folder of conversations: one level; deleting it moves its conversations out."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="folders")
+    name = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="folder_owner_name_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Conversation(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conversations")
+    folder = models.ForeignKey(Folder, null=True, blank=True, on_delete=models.SET_NULL, related_name="conversations")
+    # Pinned conversations come first in the sidebar, most recently pinned first.
+    pinned_at = models.DateTimeField(null=True, blank=True)
+    # The branch on screen (chat/tree.py): the last user message of the active path. None: the newest turn.
+    active_leaf = models.ForeignKey("Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     title = models.CharField(max_length=200, blank=True)
     system_prompt = models.TextField(blank=True)
     default_providers = models.JSONField(default=list, blank=True, help_text="Provider names picked by default.")
@@ -71,6 +91,12 @@ class Message(models.Model):
     reply_to = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.CASCADE, related_name="replies",
         help_text="The user message this reply answers.",
+    )
+    # User messages only: the turn this one follows (chat/tree.py). Siblings (same parent) are branches:
+    # an edit adds a sibling. None: a first turn.
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children",
+        help_text="The user message (turn) this one follows; siblings are branches.",
     )
     # Assistant replies only: the column of its turn that wrote it; a later turn's column with the same
     # key continues its thread (chat/context.py). A reply from the short form has its provider's name.
@@ -176,3 +202,24 @@ class Vote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.outcome} on turn {self.turn_id}"
+
+
+class Share(models.Model):
+    """A read-only link to a conversation as it was when shared: the path to ``leaf`` (chat/sharing/).
+
+    Only messages created up to ``created_at`` are shown; deleting the row revokes the link.
+    """
+
+    token = models.CharField(max_length=64, unique=True, editable=False)
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="shares")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="shares")
+    leaf = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+",
+                             help_text="The last user message shared: the branch is the path to it.")
+    show_details = models.BooleanField(default=False, help_text="Show models, usage and costs.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"share of {self.conversation_id}"

@@ -19,6 +19,7 @@ from chat.errors import ChatConflict, ChatInputError, ChatUnavailable
 from chat.models import ACTIVE_STATUSES, Conversation, Message, ReplyStatus, Role
 from chat.serializers import conversation_data, message_data
 from chat.stream_store import StreamStoreUnavailable, stream_store
+from chat.tree import active_leaf, load_tree
 from chat.usage.estimate import columns_estimate
 
 from .blind import blind_turn_label, blind_version_of
@@ -40,6 +41,13 @@ def _check_limits(user, new_replies: int) -> None:
     limits.check_new_replies(user, new_replies, limits.lock_user_and_read_limits(user))
 
 
+def turn_to_follow(conversation: Conversation) -> int | None:
+    """The last turn of the branch on screen, which a new message follows."""
+    if conversation.active_leaf_id is not None:
+        return conversation.active_leaf_id
+    return active_leaf(conversation, load_tree(conversation.pk))
+
+
 def message_send(*, user, conversation: Conversation | None, send: SendInput) -> SendResult:
     """Store the user's message and one pending reply per column, then start generating them.
 
@@ -59,12 +67,14 @@ def message_send(*, user, conversation: Conversation | None, send: SendInput) ->
         if not conversation.title:
             conversation.title = title_from_message(send.message)
             changed.append("title")
-        if not created or changed:  # a conversation made just now has its updated_at already
-            conversation.save(update_fields=[*changed, "updated_at"])
         attachments = pending_attachments_get(owner=user, attachment_ids=send.attachments, lock=True)
         estimates = columns_estimate(conversation=None if created else conversation, columns=send.columns,
                                      message=send.message, attachments=attachments, wait_for_tokenizer=False)
-        user_message = Message.objects.create(conversation=conversation, role=Role.USER, content=send.message)
+        # The new turn follows the branch on screen (chat/tree.py); two tabs sending at once make two branches.
+        user_message = Message.objects.create(conversation=conversation, role=Role.USER, content=send.message,
+                                              parent_id=None if created else turn_to_follow(conversation))
+        conversation.active_leaf = user_message
+        conversation.save(update_fields=[*changed, "active_leaf", "updated_at"])
         attachments_attach(attachments=attachments, message=user_message)
         # One INSERT … RETURNING for every column's reply (Message has no save() or signals to skip).
         replies = [
