@@ -68,8 +68,6 @@ def message_send(*, user, conversation: Conversation | None, send: SendInput) ->
             conversation.title = title_from_message(send.message)
             changed.append("title")
         attachments = pending_attachments_get(owner=user, attachment_ids=send.attachments, lock=True)
-        estimates = columns_estimate(conversation=None if created else conversation, columns=send.columns,
-                                     message=send.message, attachments=attachments, wait_for_tokenizer=False)
         # The new turn follows the branch on screen (chat/tree.py); two tabs sending at once make two branches.
         user_message = Message.objects.create(conversation=conversation, role=Role.USER, content=send.message,
                                               parent_id=None if created else turn_to_follow(conversation))
@@ -81,22 +79,36 @@ def message_send(*, user, conversation: Conversation | None, send: SendInput) ->
             Message(
                 conversation=conversation, role=Role.ASSISTANT, provider=column.provider, model=column.model,
                 column=column.key, reply_to=user_message, status=ReplyStatus.PENDING, parameters=column.parameters,
-                estimate=estimate.as_dict(),
             )
-            for column, estimate in zip(send.columns, estimates, strict=True)
+            for column in send.columns
         ]
         if conversation.blind:
             blind_turn_label(replies)
         replies = Message.objects.bulk_create(replies)
-        event_list = []
-        if created or changed:
-            event_list.append(events.conversation_updated(conversation_data(conversation)))
-        event_list += [events.message_created(message_data(m)) for m in [user_message, *replies]]
-        # The replies start first: their provider calls need not wait for this publish. A socket that
-        # gets a reply's text before its message.created fetches the reply (chat/static/chat/main.js).
+        # The replies start first: their provider calls wait for neither the estimate nor the publish. A
+        # socket that gets a reply's text before its message.created fetches the reply (chat/static/chat/main.js).
         hooks.announce_replies_stored([reply.pk for reply in replies])
-        events.publish_on_commit(conversation.pk, event_list)
+    _store_estimates(conversation=None if created else conversation, user_message=user_message, replies=replies,
+                     send=send, attachments=attachments)
+    event_list = []
+    if created or changed:
+        event_list.append(events.conversation_updated(conversation_data(conversation)))
+    event_list += [events.message_created(message_data(m)) for m in [user_message, *replies]]
+    events.publish_on_commit(conversation.pk, event_list)
     return SendResult(conversation, user_message, replies, created)
+
+
+def _store_estimates(*, conversation: Conversation | None, user_message: Message, replies: list[Message],
+                     send: SendInput, attachments) -> None:
+    """Each reply's estimate, as ``POST /api/chat/estimate`` counts it (the thread before this turn), stored
+    once the replies have started: their provider calls need not wait for the thread query, the prices and
+    the tokenizer. One UPDATE; the worker writes a reply's other fields only."""
+    estimates = columns_estimate(conversation=conversation, columns=send.columns, message=send.message,
+                                 system_prompt=send.system_prompt, attachments=attachments, before=user_message.pk,
+                                 wait_for_tokenizer=False)
+    for reply, estimate in zip(replies, estimates, strict=True):
+        reply.estimate = estimate.as_dict()
+    Message.objects.bulk_update(replies, ["estimate"])
 
 
 def reply_regenerate(*, reply: Message) -> Message:
