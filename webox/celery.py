@@ -17,11 +17,11 @@ app.autodiscover_tasks()
 @worker_init.connect
 def _load_provider_sdks(**_) -> None:
     """Workers call the providers and price the replies: the SDKs of the providers configured now
-    and the price table are loaded before the first task (chat/providers/sdks.py,
-    chat/usage/pricing.py). Without the database to say which, every SDK is."""
+    and the price table are loaded, and each SDK's first call made, before the first task
+    (chat/providers/sdks.py, chat/usage/pricing.py). Without the database to say which, every SDK is."""
     from django.db import DatabaseError
 
-    from chat.providers.registry import load_sdks, provider_configs
+    from chat.providers.registry import load_sdks, provider_configs, warm_sdks
     from chat.providers.sdks import load_all
     from chat.usage.pricing import load_price_table
     from webox.database import release_pooled_connections
@@ -35,6 +35,7 @@ def _load_provider_sdks(**_) -> None:
     finally:
         release_pooled_connections()
     load_price_table()
+    warm_sdks()
 
 
 def route_task(name, args, kwargs, options, task=None, **_):

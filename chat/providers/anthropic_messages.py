@@ -11,7 +11,7 @@ import httpx2
 from . import sse
 from .base import ChatMessage, ChatRequest, ErrorCode, ProviderError, StreamResult, TextDelta
 from .policy import KEYLESS_PLACEHOLDER, PolicyProvider, parse_retry_after, timed_out
-from .sdks import lazy
+from .sdks import lazy, tls_context
 
 anthropic = lazy("anthropic")  # loaded where providers are called (chat/providers/sdks.py)
 
@@ -106,7 +106,7 @@ class AnthropicProvider(PolicyProvider):
             base_url=self.config.base_url or ANTHROPIC_DEFAULT_BASE_URL,
             timeout=anthropic.Timeout(**self.policy.http_timeout()),
             max_retries=0,
-            http_client=anthropic.DefaultAioHttpClient(),  # as OpenAIProvider's: cheaper per chunk
+            http_client=anthropic.DefaultAioHttpClient(verify=tls_context()),  # as OpenAIProvider's
         )
 
     async def _attempt(self, request: ChatRequest) -> AsyncIterator[TextDelta | StreamResult]:

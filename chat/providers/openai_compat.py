@@ -16,7 +16,7 @@ import httpx2
 from . import sse
 from .base import ChatMessage, ChatRequest, ErrorCode, ProviderError, StreamResult, TextDelta
 from .policy import KEYLESS_PLACEHOLDER, PolicyProvider, parse_retry_after, timed_out
-from .sdks import lazy
+from .sdks import lazy, tls_context
 
 openai = lazy("openai")  # loaded where providers are called (chat/providers/sdks.py)
 
@@ -59,7 +59,7 @@ class OpenAIProvider(PolicyProvider):
             timeout=openai.Timeout(**self.policy.http_timeout()),
             max_retries=0,
             # The SDK's aiohttp transport: a quarter less CPU per streamed chunk (docs/performance.md).
-            http_client=openai.DefaultAioHttpClient(),
+            http_client=openai.DefaultAioHttpClient(verify=tls_context()),
         )
 
     def _parameters(self, request: ChatRequest) -> dict[str, Any]:

@@ -197,6 +197,12 @@ class _IdleTimeout:
             self._handle = None
 
 
+async def close_clients() -> None:
+    """Close the SDK clients kept on the running loop (before that loop ends)."""
+    for client in (_clients.pop(asyncio.get_running_loop(), None) or {}).values():
+        await client.close()
+
+
 class PolicyProvider(ChatProvider):
     """A network provider: subclasses make one attempt; this class times it out and retries it."""
 

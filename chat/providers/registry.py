@@ -7,21 +7,24 @@ environment or built-in provider of the same name, even a disabled record (which
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import os
+import socket
+import threading
 from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 
 from . import sdks
 from .anthropic_messages import ANTHROPIC_DEFAULT_BASE_URL, AnthropicProvider
-from .base import ChatProvider, ProviderConfig
+from .base import ChatMessage, ChatProvider, ChatRequest, ProviderConfig, ProviderError
 from .crypto import SecretDecryptError, decrypt_secret
 from .demo import DEMO_MODELS, DemoProvider
 from .models import Provider
 from .openai_compat import OPENAI_DEFAULT_BASE_URL, OpenAIProvider
-from .policy import PolicyProvider, StreamPolicy
+from .policy import PolicyProvider, StreamPolicy, close_clients
 
 logger = logging.getLogger("chat.providers")
 
@@ -158,6 +161,43 @@ def load_sdks(configs) -> None:
     """Import now the SDKs that the providers ``configs`` call (chat/providers/sdks.py)."""
     for name in sdk_names(configs):
         sdks.load(name)
+
+
+def warm_sdks() -> None:
+    """Make the first call of each loaded SDK now, to a loopback port that refuses it, so that a
+    process's first reply does not pay its imports and TLS context (chat/providers/sdks.py).
+
+    On a thread of its own with its own event loop: callable from any start hook, running loop or
+    not. Never raises: a failed warm-up only leaves that cost to the first reply.
+    """
+    kinds = {}
+    for kind, cls in PROVIDER_CLASSES.items():
+        name = getattr(cls, "sdk_name", None)
+        if name and sdks.loaded(name):
+            kinds.setdefault(name, kind)
+    if kinds:
+        thread = threading.Thread(target=asyncio.run, args=(_warm(list(kinds.values())),), name="webox-warm-sdks")
+        thread.start()
+        thread.join(timeout=10)
+
+
+async def _warm(kinds: list[str]) -> None:
+    policy = StreamPolicy(connect_timeout=2, first_token_timeout=2, idle_timeout=2, retry_budget=0, max_retries=0)
+    request = ChatRequest(model="warm-up", messages=(ChatMessage("user", "warm-up"),))
+    with socket.socket() as refusing:
+        refusing.bind(("127.0.0.1", 0))  # bound, never listening: a connection is refused at once
+        port = refusing.getsockname()[1]
+        for kind in kinds:
+            config = ProviderConfig(name="warm-up", kind=kind, base_url=f"http://127.0.0.1:{port}/v1", api_key="-")
+            try:
+                async for _ in build_provider(config, policy=policy).stream(request):
+                    pass
+            except ProviderError:
+                pass  # the refusal expected
+            except Exception:
+                logger.warning("the %s SDK could not be warmed up; its first reply will load what it needs",
+                               kind, exc_info=True)
+    await close_clients()
 
 
 def build_provider(config: ProviderConfig, *, policy: StreamPolicy | None = None) -> ChatProvider:

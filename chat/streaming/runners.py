@@ -16,6 +16,7 @@ from collections.abc import Coroutine
 from django.conf import settings
 
 from chat.attachments.services import attachments_sweep
+from chat.providers.registry import warm_sdks
 from chat.services import replies_sweep_orphans
 from webox.loops import background_loop, note_server_loop, server_loop
 
@@ -63,6 +64,8 @@ def remember_server_loop(app):
         if note_server_loop(loop) and settings.WEBOX_RUNNER == "embedded" and loop not in _sweepers:
             _sweepers.add(loop)
             spawn(loop, _sweep_forever())
+            # This server calls the providers: their SDKs' first call, off the loop, before a reply's.
+            loop.run_in_executor(None, warm_sdks)
         return await app(scope, receive, send)
 
     return wrapper

@@ -117,3 +117,39 @@ def test_an_unloaded_sdk_loads_on_first_use_without_stopping_the_loop(var_dir, f
     assert text == repr("".join(expected_reply("hi there", 3))).replace(" ", "_")
     assert loop == "ticked"
     assert state == ["False", "True", "False", "False"]  # only the SDK that was used is loaded
+
+
+FIRST_REPLY_PROBE = """
+import asyncio, sys
+import django
+django.setup()
+if sys.argv[1] == "worker":
+    from webox.celery import _load_provider_sdks
+    _load_provider_sdks()
+else:  # the embedded server: its first request starts the runner (chat/streaming/runners.py)
+    from chat.streaming.runners import remember_server_loop
+    async def app(scope, receive, send):
+        pass
+    asyncio.run(remember_server_loop(app)({}, None, None))  # run() waits for the warm-up's thread
+from chat.providers import ProviderConfig, build_provider
+from chat.providers.base import ChatMessage, ChatRequest, TextDelta
+before = set(sys.modules)
+async def first_reply():
+    config = ProviderConfig(name="gpt", kind="openai", base_url=sys.argv[-1], api_key="test-key")
+    request = ChatRequest(model="fake-echo;tokens=3", messages=(ChatMessage("user", "hi there"),))
+    return "".join([item.text async for item in build_provider(config).stream(request) if isinstance(item, TextDelta)])
+print(repr(asyncio.run(first_reply())).replace(" ", "_"), sorted(set(sys.modules) - before))
+"""
+
+
+@pytest.mark.parametrize("process", ["worker", "embedded"])
+def test_a_process_that_calls_providers_makes_its_sdks_first_call_at_start(var_dir, fake_provider, process):
+    from testing.fake_provider import expected_reply
+
+    runner = "celery" if process == "worker" else "embedded"
+    done = subprocess.run([sys.executable, "-c", FIRST_REPLY_PROBE, process, fake_provider.url], cwd=ROOT,
+                          env=probe_env(var_dir, runner, **OPENAI_ENV), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    text, imported = done.stdout.split(maxsplit=1)
+    assert text == repr("".join(expected_reply("hi there", 3))).replace(" ", "_")
+    assert imported.strip() == "[]"  # the first reply imports nothing: the HTTP stack and streaming modules are loaded
