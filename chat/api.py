@@ -131,6 +131,11 @@ def send_fields(request, serializer_class=SendInputSerializer):
     return conversation, fields
 
 
+def sent_body(result: services.SendResult) -> dict:
+    """A send's 202 body: its conversation, and its messages as the send's events showed them."""
+    return {"conversation": represent(ConversationOutputSerializer, result.conversation), **result.shown}
+
+
 class SendApi(APIView):
     """Send one message to 1 to 8 columns: answers 202 with the stored message and one `pending`
     reply per column; the replies then stream over the conversation's WebSocket.
@@ -173,8 +178,7 @@ class SendApi(APIView):
             result = services.message_send(user=request.user, conversation=conversation, send=send)
         except ChatError as exc:
             raise ChatApiError(exc) from exc
-        body = {"conversation": result.conversation, "user_message": result.user_message, "replies": result.replies}
-        return Response(represent(self.SendOutputSerializer, body), status=status.HTTP_202_ACCEPTED)
+        return Response(sent_body(result), status=status.HTTP_202_ACCEPTED)
 
 
 class EstimateInputSerializer(SendInputSerializer):

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import services
-from .api import ChatApiError, get_conversation, get_message
+from .api import ChatApiError, get_conversation, get_message, sent_body
 from .errors import ChatError, ChatNotFound
 from .models import VoteOutcome
 from .serializers import (
@@ -16,7 +16,6 @@ from .serializers import (
     MessageOutputSerializer,
     VoteOutputSerializer,
     message_data,
-    represent,
     vote_data,
 )
 from .services import arena, inputs
@@ -96,5 +95,4 @@ class ArenaApi(APIView):
             result = services.arena_send(user=request.user, conversation=conversation, **fields)
         except ChatError as exc:
             raise ChatApiError(exc) from exc
-        body = {"conversation": result.conversation, "user_message": result.user_message, "replies": result.replies}
-        return Response(represent(self.ArenaOutputSerializer, body), status=status.HTTP_202_ACCEPTED)
+        return Response(sent_body(result), status=status.HTTP_202_ACCEPTED)

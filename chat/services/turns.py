@@ -7,9 +7,10 @@ user's limits, then announces the replies (``chat.hooks``) and publishes what it
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from chat import events, hooks, limits
@@ -34,6 +35,9 @@ class SendResult:
     user_message: Message
     replies: list[Message]
     conversation_created: bool
+    # ``user_message`` and ``replies`` as MessageOutputSerializer shows them: the events' data, which a
+    # response reuses rather than serializing the same rows again.
+    shown: dict = field(default_factory=dict)
 
 
 def _check_limits(user, new_replies: int) -> None:
@@ -90,12 +94,16 @@ def message_send(*, user, conversation: Conversation | None, send: SendInput) ->
         hooks.announce_replies_stored([reply.pk for reply in replies])
     _store_estimates(conversation=None if created else conversation, user_message=user_message, replies=replies,
                      send=send, attachments=attachments)
+    # What the serializer reads of the new rows, in two queries rather than one per message.
+    prefetch_related_objects([user_message, *replies], "attachments")
+    prefetch_related_objects([user_message], "vote")
+    shown = {"user_message": message_data(user_message), "replies": [message_data(reply) for reply in replies]}
     event_list = []
     if created or changed:
         event_list.append(events.conversation_updated(conversation_data(conversation)))
-    event_list += [events.message_created(message_data(m)) for m in [user_message, *replies]]
+    event_list += [events.message_created(data) for data in [shown["user_message"], *shown["replies"]]]
     events.publish_on_commit(conversation.pk, event_list)
-    return SendResult(conversation, user_message, replies, created)
+    return SendResult(conversation, user_message, replies, created, shown)
 
 
 def _store_estimates(*, conversation: Conversation | None, user_message: Message, replies: list[Message],

@@ -4,6 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from chat import events
 from chat.models import Message, ReplyStatus
 from chat.services import conversation_create, message_send
 from chat.services.inputs import Column, SendInput
@@ -36,3 +37,21 @@ def test_a_blind_send_deals_its_letters_in_the_same_insert(user):
     assert not [sql for sql in updates if "blind_label" in sql]  # only the estimates, stored after the start
     stored = Message.objects.filter(reply_to=result.user_message)
     assert sorted(reply.blind_label for reply in stored) == ["A", "B", "C"]
+
+
+def test_a_sends_messages_are_read_back_once_for_its_events_and_its_response(auth_client, monkeypatch):
+    published = []
+    monkeypatch.setattr(events, "publish_on_commit", lambda conversation_id, event_list: published.extend(event_list))
+    columns = [{"provider": "demo", "model": "demo-echo", "key": f"demo#{n + 1}"} for n in range(4)]
+
+    with CaptureQueriesContext(connection) as queries:
+        sent = auth_client.post("/api/chat/send", {"message": "hello", "columns": columns}, format="json")
+
+    assert sent.status_code == 202
+    selects = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
+    # The new messages' attachments and the new turn's vote: one query each, whatever the columns.
+    assert len([sql for sql in selects if 'FROM "chat_attachment"' in sql]) == 1
+    assert len([sql for sql in selects if 'FROM "chat_vote"' in sql]) == 1
+    shown = [event["message"] for event in published if event["type"] == "message.created"]
+    assert shown == [sent.json()["user_message"], *sent.json()["replies"]]
+    assert [reply["estimate"]["key"] for reply in sent.json()["replies"]] == ["demo#1", "demo#2", "demo#3", "demo#4"]
