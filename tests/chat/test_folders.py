@@ -235,3 +235,25 @@ def test_the_list_costs_the_same_queries_however_many_folders_and_pins(auth_clie
     assert body["count"] == 13 and sum(item["pinned"] for item in body["results"]) == 6
     with django_assert_num_queries(1):
         assert len(auth_client.get("/api/chat/folders").json()) == 12
+
+
+# --- admin ----------------------------------------------------------------------------------------
+
+@pytest.fixture
+def staff_client(client, make_user):
+    client.force_login(make_user("root", is_staff=True, is_superuser=True))
+    return client
+
+
+def test_the_conversation_admin_shows_and_filters_by_folder(staff_client, user):
+    work = folder_create(owner=user, name="Work folder")
+    inside, outside = aged(user, ["inside", "outside"])
+    conversation_move(conversation=inside, folder=work)
+    page = staff_client.get("/admin/chat/conversation/").content.decode()
+    assert "Work folder" in page and "By folder" in page
+    filtered = staff_client.get(f"/admin/chat/conversation/?folder__id__exact={work.pk}").content.decode()
+    assert ">inside<" in filtered and ">outside<" not in filtered
+    change = staff_client.get(f"/admin/chat/conversation/{inside.pk}/change/").content.decode()
+    assert "Work folder" in change
+    folders = staff_client.get("/admin/chat/folder/").content.decode()
+    assert "Work folder" in folders and "alice" in folders
