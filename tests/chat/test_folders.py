@@ -257,3 +257,12 @@ def test_the_conversation_admin_shows_and_filters_by_folder(staff_client, user):
     assert "Work folder" in change
     folders = staff_client.get("/admin/chat/folder/").content.decode()
     assert "Work folder" in folders and "alice" in folders
+
+
+def test_the_api_root_lists_the_folder_endpoints_and_the_browsable_page_has_a_form(api_client, auth_client, user):
+    chat = api_client.get("/api/").json()["chat"]
+    assert chat["Folders"] == "http://testserver/api/chat/folders"
+    assert chat["Folder"] == "http://testserver/api/chat/folders/{folder_id}"
+    auth_client.force_authenticate(user)
+    page = auth_client.get("/api/chat/folders", HTTP_ACCEPT="text/html").content.decode()
+    assert "<h1>Folders</h1>" in page and 'name="name"' in page
