@@ -68,6 +68,17 @@ def test_renaming_a_folder_to_its_own_name_in_another_case_is_allowed_but_not_to
     assert work.name == "WORK"
 
 
+def test_two_creates_of_one_name_at_once_leave_one_folder_and_a_400(user, monkeypatch):
+    from chat.services import folders
+
+    # Both passed the name check before either stored: the unique constraint decides.
+    monkeypatch.setattr(folders, "clean_folder_name", lambda name, **kwargs: name)
+    folder_create(owner=user, name="Work")
+    with pytest.raises(ChatInputError, match="already have a folder"):
+        folder_create(owner=user, name="Work")
+    assert list(Folder.objects.values_list("name", flat=True)) == ["Work"]
+
+
 def test_deleting_a_folder_moves_its_conversations_out_and_keeps_them(user):
     folder = folder_create(owner=user, name="Work")
     first, second = aged(user, ["first", "second"])
