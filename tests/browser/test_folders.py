@@ -96,3 +96,33 @@ def test_a_duplicate_folder_name_is_shown_as_an_error(chat: Page):
         dialog.get_by_label("Name").press("Enter")
     expect(page.locator("#sidebar-error")).to_contain_text("already have a folder named “Work”")
     expect(page.get_by_label("Show folder").locator("option")).to_have_count(3)
+
+
+def test_a_tab_with_the_conversation_open_hears_of_its_pin_and_move(chat: Page):
+    page = chat
+    pick(page, {"openai": FAST})
+    start_conversation(page, "Older notes")
+    start_conversation(page, "Shared notes")
+    other = page.context.new_page()
+    other.goto(page.url)
+    expect(other.locator("#chat-app")).to_have_attribute("data-ready", "true")
+    expect(other.locator("#connection-status")).to_have_attribute("data-state", "online")
+    expect(titles(other)).to_have_text(["Shared notes", "Older notes"])
+
+    # Pinned and moved in the first tab: the second one's list follows without a reload.
+    choose(page, "Older notes", "Pin to top")
+    expect(titles(page)).to_have_text(["Older notes", "Shared notes"])
+    choose(page, "Shared notes", "Pin to top")
+    expect(titles(page)).to_have_text(["Shared notes", "Older notes"])
+    expect(other.locator("#conversation-list .conv-item", has_text="Shared notes").locator(".conv-pin-mark")
+           ).to_be_visible()
+    page.get_by_role("button", name="New folder").click()
+    page.get_by_role("dialog", name="New folder").get_by_label("Name").fill("Work")
+    page.get_by_role("dialog", name="New folder").get_by_label("Name").press("Enter")
+    choose(page, "Shared notes", "Move to folder…")
+    dialog = page.get_by_role("dialog", name="Move to folder")
+    dialog.get_by_label("Folder").select_option(label="Work")
+    dialog.get_by_role("button", name="Move").click()
+    expect(other.locator("#conversation-list .conv-item", has_text="Shared notes").locator(".conv-folder")
+           ).to_have_text("Work")
+    other.close()
