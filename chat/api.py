@@ -75,12 +75,12 @@ def get_message(request, message_id):
         raise Http404("No such message.") from None
 
 
-def folder_for_input(request, folder_id, *, field: str = "folder"):
+def folder_for_input(request, folder_id):
     """A folder named in a body or a query: one of the user's, else a 400 (alike for another's)."""
     try:
         return folder_get_for_user(user=request.user, folder_id=folder_id)
     except FolderNotFound:
-        raise ChatApiError(ChatInputError("No such folder.", field=field)) from None
+        raise ChatApiError(ChatInputError("No such folder.", field="folder")) from None
 
 
 def temperature_field() -> serializers.FloatField:
