@@ -24,7 +24,7 @@ from . import services
 from .attachments import admin as attachments_admin  # noqa: F401 - registers the vision table and uploads
 from .errors import ChatConflict, ChatError
 from .exports import conversations_export_json, conversations_export_markdown
-from .models import ACTIVE_STATUSES, Conversation, Message, ReplyStatus, Role
+from .models import ACTIVE_STATUSES, Conversation, Folder, Message, ReplyStatus, Role
 from .providers import admin as provider_admin  # noqa: F401 - registers the Provider admin
 from .rendering import render_markdown
 from .usage import admin as usage_admin  # noqa: F401 - registers the ModelPrice admin
@@ -159,20 +159,23 @@ class ConversationChangeList(ChangeList):
 
 @admin.register(Conversation)
 class ConversationAdmin(admin.ModelAdmin):
-    list_display = ("title_display", "owner", "turns", "providers_display", "last_activity", "active_replies",
-                    "total_cost", "archived")
+    list_display = ("title_display", "owner", "folder", "turns", "providers_display", "last_activity",
+                    "active_replies", "total_cost", "archived")
     list_display_links = ("title_display",)
-    list_filter = (("owner", admin.RelatedOnlyFieldListFilter), ProviderFilter, ModelFilter, ReplyStatusFilter,
-                   "archived", "context_mode", ("updated_at", LastActivityFilter), "created_at")
+    list_filter = (("owner", admin.RelatedOnlyFieldListFilter), ("folder", admin.RelatedOnlyFieldListFilter),
+                   ProviderFilter, ModelFilter, ReplyStatusFilter, "archived", "context_mode",
+                   ("updated_at", LastActivityFilter), "created_at")
     search_fields = ("title", "messages__content")
     date_hierarchy = "created_at"
-    list_select_related = ("owner",)
+    list_select_related = ("owner", "folder")
     list_per_page = 50
     fieldsets = (
-        (None, {"fields": ("title", "owner_link", "archived", "created_at", "updated_at")}),
+        (None, {"fields": ("title", "owner_link", "folder", "pinned_at", "archived", "created_at", "updated_at")}),
         ("Settings", {"fields": ("context_mode", "system_prompt", "settings_display", "metadata_display")}),
     )
-    readonly_fields = ("owner_link", "created_at", "updated_at", "settings_display", "metadata_display")
+    # A conversation's folder and pin are its owner's arrangement: shown here, changed in the chat.
+    readonly_fields = ("owner_link", "folder", "pinned_at", "created_at", "updated_at", "settings_display",
+                       "metadata_display")
     change_form_template = "admin/chat/conversation/change_form.html"
     save_on_top = True
     actions = ["export_json", "export_markdown", "archive", "unarchive", "cancel_replies", "delete_selected"]
@@ -386,6 +389,28 @@ class MessageModelFilter(MessageValueFilter):
 class ErrorCodeFilter(MessageValueFilter):
     title = "error code"
     parameter_name = field = "error_code"
+
+
+@admin.register(Folder)
+class FolderAdmin(admin.ModelAdmin):
+    """Users' folders, to look at: they are made and renamed in the chat. Deleting one here, as there,
+    moves its conversations out of it."""
+
+    list_display = ("name", "owner", "conversation_count", "created_at")
+    list_filter = (("owner", admin.RelatedOnlyFieldListFilter),)
+    search_fields = ("name",)
+    list_select_related = ("owner",)
+    readonly_fields = ("name", "owner", "created_at")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(conversation_total=Count("conversations"))
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.display(description="conversations", ordering="conversation_total")
+    def conversation_count(self, folder: Folder) -> int:
+        return folder.conversation_total
 
 
 @admin.register(Message)

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 from asgiref.sync import sync_to_async
 from django.core.exceptions import RequestDataTooBig
 from django.core.handlers.asgi import ASGIRequest
+from django.db import transaction
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -23,11 +24,14 @@ from .errors import ChatError, ChatInputError
 from .models import ContextMode
 from .providers import provider_catalog
 from .selectors import (
+    NO_FOLDER,
     ConversationNotFound,
+    FolderNotFound,
     conversation_get_for_user,
     conversation_list_for_user,
     conversation_message_get,
     conversation_messages_page,
+    folder_get_for_user,
     message_get_for_user,
 )
 from .serializers import (
@@ -69,6 +73,14 @@ def get_message(request, message_id):
         return message_get_for_user(user=request.user, message_id=message_id)
     except ConversationNotFound:
         raise Http404("No such message.") from None
+
+
+def folder_for_input(request, folder_id):
+    """A folder named in a body or a query: one of the user's, else a 400 (alike for another's)."""
+    try:
+        return folder_get_for_user(user=request.user, folder_id=folder_id)
+    except FolderNotFound:
+        raise ChatApiError(ChatInputError("No such folder.", field="folder")) from None
 
 
 def temperature_field() -> serializers.FloatField:
@@ -257,6 +269,12 @@ class ConversationInputSerializer(serializers.Serializer):
                                                                "their turn is voted on or revealed.")
 
 
+class ConversationChangeSerializer(ConversationInputSerializer):
+    folder = serializers.IntegerField(required=False, allow_null=True,
+                                      help_text="The id of one of your folders to put it in; null: out of any.")
+    pinned = serializers.BooleanField(required=False, help_text="Pin it to the top of the list, or unpin it.")
+
+
 class ConversationPagination(PageNumberPagination):
     page_size = 30
     page_size_query_param = "page_size"
@@ -274,9 +292,10 @@ class ConversationPageSerializer(serializers.Serializer):
 
 
 class ConversationListApi(APIView):
-    """One's conversations, most recently active first, 30 a page (`page`, `page_size`), without the
-    archived ones unless `archived=true` or `all`; `q` keeps the titles that contain it.
-    POST creates an empty conversation.
+    """One's conversations, most recently active first after the pinned ones (most recently pinned
+    first), 30 a page (`page`, `page_size`), without the archived ones unless `archived=true`
+    or `all`; `q` keeps the titles that contain it; `folder` keeps one folder's (`none`: those in
+    no folder). POST creates an empty conversation.
     """
 
     name = "Conversations"
@@ -285,6 +304,8 @@ class ConversationListApi(APIView):
         parameters=[
             OpenApiParameter("q", str, description="Only titles containing this text."),
             OpenApiParameter("archived", str, enum=["false", "true", "all"], description="Default: false."),
+            OpenApiParameter("folder", str, description="A folder's id: only its conversations; `none`: those "
+                                                        "in no folder; left out: all."),
             OpenApiParameter("page", int),
             OpenApiParameter("page_size", int, description="At most 100; default 30."),
         ],
@@ -301,7 +322,11 @@ class ConversationListApi(APIView):
             services.clean_text(query, field="q")
         except ChatError as exc:
             raise ChatApiError(exc) from exc
-        conversations = conversation_list_for_user(user=request.user, query=query, archived=archived)
+        folder = request.query_params.get("folder", "").strip()
+        if folder:
+            folder = NO_FOLDER if folder.lower() == NO_FOLDER else folder_for_input(request, folder)
+        conversations = conversation_list_for_user(user=request.user, query=query, archived=archived,
+                                                   folder=folder or None)
         paginator = self.paginator = ConversationPagination()  # the browsable API shows its page links
         page = paginator.paginate_queryset(conversations, request, view=self)
         return paginator.get_paginated_response(ConversationListItemSerializer(page, many=True).data)
@@ -319,7 +344,8 @@ class ConversationListApi(APIView):
 
 class ConversationDetailApi(APIView):
     """One conversation with its newest turns (`before` pages back). PUT or PATCH changes its title,
-    system prompt, archived flag or defaults (fields left out are kept); DELETE deletes it.
+    system prompt, archived flag or defaults, its `folder` (an id, or null) and `pinned` (fields
+    left out are kept); DELETE deletes it.
     """
 
     name = "Conversation"
@@ -356,20 +382,32 @@ class ConversationDetailApi(APIView):
                         if page.before is not None else None)
         return Response(data)
 
-    @extend_schema(request=ConversationInputSerializer, responses={200: ConversationOutputSerializer})
+    @extend_schema(request=ConversationChangeSerializer, responses={200: ConversationOutputSerializer})
     def put(self, request, conversation_id):
         return self._update(request, conversation_id)
 
-    @extend_schema(request=ConversationInputSerializer, responses={200: ConversationOutputSerializer})
+    @extend_schema(request=ConversationChangeSerializer, responses={200: ConversationOutputSerializer})
     def patch(self, request, conversation_id):
         return self._update(request, conversation_id)
 
     def _update(self, request, conversation_id):
         conversation = get_conversation(request, conversation_id)
-        data = ConversationInputSerializer(data=request.data)
+        data = ConversationChangeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        arrange = {}
+        if "folder" in fields:
+            folder_id = fields.pop("folder")
+            arrange["folder"] = None if folder_id is None else folder_for_input(request, folder_id)
+        pinned = fields.pop("pinned", None)
         try:
-            services.conversation_update(conversation=conversation, **data.validated_data)
+            with transaction.atomic():  # all the changes, or none
+                if fields:
+                    services.conversation_update(conversation=conversation, **fields)
+                if "folder" in arrange:
+                    services.conversation_move(conversation=conversation, folder=arrange["folder"])
+                if pinned is not None:
+                    services.conversation_pin(conversation=conversation, pinned=pinned)
         except ChatError as exc:
             raise ChatApiError(exc) from exc
         return Response(conversation_data(conversation))

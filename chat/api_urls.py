@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api, api_votes
+from . import api, api_folders, api_votes
 from .attachments import api as attachments_api
 from .providers.api import ProvidersApi
 
@@ -11,6 +11,8 @@ urlpatterns = [
     path("conversations/<int:conversation_id>", api.ConversationDetailApi.as_view(), name="api-conversation"),
     path("conversations/<int:conversation_id>/export", api.ConversationExportApi.as_view(),
          name="api-conversation-export"),
+    path("folders", api_folders.FolderListApi.as_view(), name="api-folders"),
+    path("folders/<int:folder_id>", api_folders.FolderDetailApi.as_view(), name="api-folder"),
     path("preferences", api.PreferencesApi.as_view(), name="api-preferences"),
     path("search", api.SearchApi.as_view(), name="api-search"),
     path("export", api.ExportApi.as_view(), name="api-export"),

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Left
 
-from .models import ACTIVE_STATUSES, Conversation, Message, Role
+from .models import ACTIVE_STATUSES, Conversation, Folder, Message, Role
 
 PREVIEW_CHARS = 160
 # The Markdown read for a preview: marks and link targets take room, so more than is shown.
@@ -20,6 +20,14 @@ PAGE_MESSAGES = 400
 
 class ConversationNotFound(Exception):
     """Raised alike for a conversation that does not exist and for one that is not yours."""
+
+
+class FolderNotFound(Exception):
+    """Raised alike for a folder that does not exist and for one that is not yours."""
+
+
+# The list's ``folder`` filter for "in no folder".
+NO_FOLDER = "none"
 
 
 def conversation_get_for_user(*, user, conversation_id) -> Conversation:
@@ -45,7 +53,30 @@ def message_get_for_user(*, user, message_id) -> Message:
     return message
 
 
-def conversation_list_for_user(*, user, query: str = "", archived: bool | None = False) -> QuerySet[Conversation]:
+def folder_get_for_user(*, user, folder_id) -> Folder:
+    """The only way anything fetches a folder; with its ``conversation_count``."""
+    try:
+        folder_id = int(folder_id)
+    except (TypeError, ValueError):
+        raise FolderNotFound from None
+    if not getattr(user, "is_authenticated", False):
+        raise FolderNotFound
+    try:
+        return folder_list_for_user(user=user).get(pk=folder_id)
+    except Folder.DoesNotExist:
+        raise FolderNotFound from None
+
+
+def folder_list_for_user(*, user) -> QuerySet[Folder]:
+    """One's folders by name, each with ``conversation_count`` (its conversations not archived), in one query."""
+    return Folder.objects.filter(owner=user).annotate(
+        conversation_count=Count("conversations", filter=Q(conversations__archived=False))).order_by("name", "id")
+
+
+def conversation_list_for_user(*, user, query: str = "", archived: bool | None = False,
+                               folder: Folder | str | None = None) -> QuerySet[Conversation]:
+    """Pinned first (most recently pinned first), then by last activity. ``folder``: one of the user's
+    folders, ``NO_FOLDER`` for the conversations in none, None for all."""
     last_content = (
         Message.objects.filter(conversation=OuterRef("pk"))
         .exclude(content="")
@@ -57,9 +88,13 @@ def conversation_list_for_user(*, user, query: str = "", archived: bool | None =
         conversations = conversations.filter(archived=archived)
     if query:
         conversations = conversations.filter(title__icontains=query)
+    if folder == NO_FOLDER:
+        conversations = conversations.filter(folder__isnull=True)
+    elif folder is not None:
+        conversations = conversations.filter(folder=folder)
     # ``preview`` is Markdown here; the list serializer shows it as plain text.
     return conversations.annotate(preview=Left(Subquery(last_content), PREVIEW_SOURCE_CHARS)).order_by(
-        "-updated_at", "-id")
+        F("pinned_at").desc(nulls_last=True), "-updated_at", "-id")
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from rest_framework import serializers
 
 from . import blinding
 from .attachments.serializers import AttachmentOutputSerializer
-from .models import ACTIVE_STATUSES, Conversation, Message, Vote
+from .models import ACTIVE_STATUSES, Conversation, Folder, Message, Vote
 from .rendering import markdown_to_plain, render_markdown
 from .selectors import PREVIEW_CHARS
 from .streamed_markdown import rendered_prefix
@@ -104,12 +104,27 @@ class MessageOutputSerializer(serializers.ModelSerializer):
         })
 
 
-class ConversationOutputSerializer(serializers.ModelSerializer):
+class ArrangementFields(serializers.Serializer):
+    """Where a conversation sits in the list: its folder and its pin (chat/services/folders.py)."""
+
+    folder = serializers.IntegerField(source="folder_id", allow_null=True, read_only=True,
+                                      help_text="The id of its folder; null: in none.")
+    pinned = serializers.SerializerMethodField(help_text="Pinned to the top of the list.")
+    pinned_at = serializers.DateTimeField(allow_null=True, read_only=True,
+                                          help_text="When it was pinned; pins are listed newest first.")
+
+    @staticmethod
+    def get_pinned(conversation: Conversation) -> bool:
+        return conversation.pinned_at is not None
+
+
+class ConversationOutputSerializer(ArrangementFields, serializers.ModelSerializer):
     class Meta:
         model = Conversation
         fields = [
             "id", "title", "system_prompt", "default_columns", "default_providers", "default_models",
-            "default_params", "context_mode", "blind", "archived", "created_at", "updated_at",
+            "default_params", "context_mode", "blind", "archived", "folder", "pinned", "pinned_at",
+            "created_at", "updated_at",
         ]
         read_only_fields = fields
 
@@ -143,12 +158,13 @@ class PlainPreviewField(serializers.CharField):
         return plain_preview(value)
 
 
-class ConversationListItemSerializer(serializers.ModelSerializer):
+class ConversationListItemSerializer(ArrangementFields, serializers.ModelSerializer):
     preview = PlainPreviewField(read_only=True, allow_null=True)
 
     class Meta:
         model = Conversation
-        fields = ["id", "title", "created_at", "updated_at", "archived", "context_mode", "preview"]
+        fields = ["id", "title", "created_at", "updated_at", "archived", "folder", "pinned", "pinned_at",
+                  "context_mode", "preview"]
         read_only_fields = fields
 
 
@@ -160,6 +176,16 @@ class ConversationDetailSerializer(ConversationOutputSerializer):
 
     class Meta(ConversationOutputSerializer.Meta):
         fields = [*ConversationOutputSerializer.Meta.fields, "messages", "before", "next"]
+        read_only_fields = fields
+
+
+class FolderOutputSerializer(serializers.ModelSerializer):
+    conversation_count = serializers.IntegerField(read_only=True, required=False,
+                                                  help_text="Its conversations, not counting archived ones.")
+
+    class Meta:
+        model = Folder
+        fields = ["id", "name", "conversation_count", "created_at"]
         read_only_fields = fields
 
 
@@ -188,3 +214,7 @@ def vote_data(vote: Vote | None) -> dict | None:
 
 def conversation_data(conversation: Conversation) -> dict:
     return represent(ConversationOutputSerializer, conversation)
+
+
+def folder_data(folder: Folder) -> dict:
+    return represent(FolderOutputSerializer, folder)

@@ -48,11 +48,17 @@ export class Api {
   }
 
   providers() { return this.request("GET", "providers"); }
-  conversations({ q = "", archived = false, page = 1 } = {}) {
+  /** `folder`: a folder's id, "none" (in no folder) or "" (all). */
+  conversations({ q = "", archived = false, page = 1, folder = "" } = {}) {
     const params = new URLSearchParams({ archived: String(archived), page: String(page) });
     if (q) params.set("q", q);
+    if (folder) params.set("folder", String(folder));
     return this.request("GET", `conversations?${params}`);
   }
+  folders() { return this.request("GET", "folders"); }
+  createFolder(name) { return this.request("POST", "folders", { name }); }
+  renameFolder(id, name) { return this.request("PATCH", `folders/${id}`, { name }); }
+  deleteFolder(id) { return this.request("DELETE", `folders/${id}`); }
   preferences() { return this.request("GET", "preferences"); }
   updatePreferences(fields) { return this.request("PATCH", "preferences", fields); }
   importFile(file) {
