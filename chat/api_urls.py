@@ -3,6 +3,7 @@ from django.urls import path
 from . import api, api_votes
 from .attachments import api as attachments_api
 from .providers.api import ProvidersApi
+from .sharing import api as sharing_api
 
 urlpatterns = [
     path("send", api.SendApi.as_view(), name="api-send"),
@@ -11,6 +12,10 @@ urlpatterns = [
     path("conversations/<int:conversation_id>", api.ConversationDetailApi.as_view(), name="api-conversation"),
     path("conversations/<int:conversation_id>/export", api.ConversationExportApi.as_view(),
          name="api-conversation-export"),
+    path("conversations/<int:conversation_id>/share", sharing_api.ConversationShareApi.as_view(),
+         name="api-conversation-share"),
+    path("shares", sharing_api.ShareListApi.as_view(), name="api-shares"),
+    path("shares/<str:token>", sharing_api.ShareDetailApi.as_view(), name="api-share"),
     path("preferences", api.PreferencesApi.as_view(), name="api-preferences"),
     path("search", api.SearchApi.as_view(), name="api-search"),
     path("export", api.ExportApi.as_view(), name="api-export"),

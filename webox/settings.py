@@ -292,6 +292,8 @@ WEBOX_METRICS_ALLOW = env_list("WEBOX_METRICS_ALLOW")
 WEBOX_TRUSTED_PROXIES = env_list("WEBOX_TRUSTED_PROXIES")
 # Who may create an account: "open" (anyone), "invite" (with a staff-made invitation), "closed".
 WEBOX_SIGNUP = env_str("WEBOX_SIGNUP", "open")
+# Read-only share links (chat/sharing/): "off" turns them off site-wide, existing links included.
+WEBOX_SHARING = env_bool("WEBOX_SHARING", True)
 
 # --- REST API ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
