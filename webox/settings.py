@@ -475,6 +475,7 @@ LOGGING = {
     "filters": {
         "context": {"()": "webox.logging_context.ContextFilter"},
         "without_server_request_lines": {"()": "webox.logging_context.WithoutServerRequestLines"},
+        "without_secret_paths": {"()": "webox.logging_context.WithoutSecretPaths"},
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
@@ -489,6 +490,7 @@ LOGGING = {
         # second time, unformatted, before they reach the root's.
         "django": {"handlers": [], "level": "INFO", "propagate": True},
         "django.channels.server": {"filters": ["without_server_request_lines"]},
+        "django.request": {"filters": ["without_secret_paths"]},
         # The SDKs' HTTP clients log request lines at INFO; keep them quiet so that no
         # header or URL with a credential can reach the log.
         "httpx": {"level": "WARNING"},

@@ -40,7 +40,8 @@ def hidden_at(reply: Message, moment: datetime) -> bool:
 
 
 def _finished_at(reply: Message, moment: datetime) -> bool:
-    return reply.status not in ACTIVE_STATUSES and reply.completed_at is not None and reply.completed_at <= moment
+    # Every end webox writes stamps completed_at; an imported reply may have none and is history.
+    return reply.status not in ACTIVE_STATUSES and (reply.completed_at is None or reply.completed_at <= moment)
 
 
 def _figures(reply: Message) -> str:

@@ -4,6 +4,7 @@ blind turns blind), revocable, and off when the site or staff say so."""
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 
 import pytest
@@ -120,6 +121,15 @@ def test_nothing_made_after_the_share_shows(auth_client, branched):
     for later in ("Porto instead", "third column", "asked later", "given later", "Half a sen"):
         assert later not in html, later
     assert "Still being written when this link was made." in html
+
+
+def test_an_imported_reply_without_an_end_time_shows_its_text(auth_client, user):
+    conversation = conversation_create(owner=user)
+    question = turn(conversation, "Imported question")
+    Message.objects.create(conversation=conversation, role=Role.ASSISTANT, reply_to=question, provider="acme",
+                           content="Imported answer", status=ReplyStatus.COMPLETE, imported=True)
+    html = public(share(auth_client, conversation)["url"]).content.decode()
+    assert "Imported answer" in html and "Still being written" not in html
 
 
 def test_show_details_shows_models_and_figures(auth_client, branched):
@@ -259,6 +269,14 @@ def test_staff_can_turn_links_off_for_one_user(auth_client, branched, user):
     assert public(url).status_code == 404
 
 
+def test_a_deactivated_owners_links_stop_opening(auth_client, branched, user):
+    conversation, *_ = branched
+    url = share(auth_client, conversation)["url"]
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    assert public(url).status_code == 404
+
+
 def test_a_deleted_conversation_takes_its_links_with_it(auth_client, branched):
     conversation, *_ = branched
     url = share(auth_client, conversation)["url"]
@@ -277,3 +295,15 @@ def test_the_page_reads_in_a_few_queries_however_long_the_branch(auth_client, us
     with django_assert_max_num_queries(6):
         html = public(url).content.decode()
     assert "Answer 0" in html and "Answer 29" in html
+
+
+def test_no_log_line_holds_a_token(auth_client, branched, caplog):
+    conversation, *_ = branched
+    data = share(auth_client, conversation)
+    caplog.set_level(logging.INFO)
+    assert public(data["url"]).status_code == 200
+    auth_client.delete(f"/api/chat/shares/{data['token']}")
+    assert public(data["url"]).status_code == 404  # Django logs its own "Not Found" line too
+    assert data["token"] not in caplog.text
+    assert "GET /s/[token]/ 404" in caplog.text and "Not Found: /s/[token]/" in caplog.text
+    assert "DELETE /api/chat/shares/[token] 204" in caplog.text
