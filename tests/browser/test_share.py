@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from .conftest import CSP_LISTENER, FAST, column, csp_violations, pick, send
+from .conftest import CSP_LISTENER, FAST, SCREENSHOTS, column, csp_violations, pick, send
 
 pytestmark = pytest.mark.browser
 
@@ -26,6 +26,8 @@ def test_a_share_link_opens_without_a_session_and_stops_when_revoked(chat: Page,
     link = dialog.get_by_label("Link")
     expect(link).to_have_value(re.compile(r"/s/[A-Za-z0-9_-]{43}/$"))
     url = link.input_value()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / "share-dialog.png")
     dialog.get_by_role("button", name="Copy link").click()
     dialog.get_by_role("button", name="Close").click()
     expect(dialog).to_be_hidden()
@@ -49,12 +51,14 @@ def test_a_share_link_opens_without_a_session_and_stops_when_revoked(chat: Page,
             assert private not in text.lower(), private
         assert shared.locator('meta[name="robots"]').get_attribute("content") == "noindex, nofollow"
         assert csp_violations(shared) == []
+        shared.screenshot(path=SCREENSHOTS / "shared-page.png", full_page=True)
         assert "sessionid" not in {cookie["name"] for cookie in visitor.cookies()}
 
         # The owner revokes it from their list of links.
         page.goto("/shares/")
         row = page.locator(f'tr:has(a[href$="{url.rsplit("/s/", 1)[1]}"])')
         expect(row).to_contain_text("Share this plan")
+        page.screenshot(path=SCREENSHOTS / "share-links.png")
         row.get_by_role("button", name="Revoke").click()
         expect(page.get_by_text("You have no share links.")).to_be_visible()
 
