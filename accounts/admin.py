@@ -52,6 +52,9 @@ class WeboxUserAdmin(UserAdmin):
     inlines = [UserLimitsInline, MonthlyUsageInline]
     list_display = ("username", "email", "is_active", "is_staff", "conversation_total", "reply_total", "cost_total",
                     "last_login")
+    list_filter = (*UserAdmin.list_filter, "can_share")
+    # Off: this user's share links stop opening and they can make no new ones (chat/sharing/).
+    fieldsets = (*UserAdmin.fieldsets, ("Chat", {"fields": ("can_share",)}))
     actions = ["deactivate", "activate"]
 
     class Media:

@@ -3,6 +3,7 @@ from django.urls import path
 from . import api, api_folders, api_votes
 from .attachments import api as attachments_api
 from .providers.api import ProvidersApi
+from .sharing import api as sharing_api
 
 urlpatterns = [
     path("send", api.SendApi.as_view(), name="api-send"),
@@ -13,6 +14,10 @@ urlpatterns = [
          name="api-conversation-export"),
     path("folders", api_folders.FolderListApi.as_view(), name="api-folders"),
     path("folders/<int:folder_id>", api_folders.FolderDetailApi.as_view(), name="api-folder"),
+    path("conversations/<int:conversation_id>/share", sharing_api.ConversationShareApi.as_view(),
+         name="api-conversation-share"),
+    path("shares", sharing_api.ShareListApi.as_view(), name="api-shares"),
+    path("shares/<str:token>", sharing_api.ShareDetailApi.as_view(), name="api-share"),
     path("preferences", api.PreferencesApi.as_view(), name="api-preferences"),
     path("search", api.SearchApi.as_view(), name="api-search"),
     path("export", api.ExportApi.as_view(), name="api-export"),

@@ -34,6 +34,13 @@ class ChatNotFound(ChatError):
     code = "not_found"
 
 
+class ChatForbidden(ChatError):
+    """Not allowed for this user or on this site (share links turned off)."""
+
+    status = 403
+    code = "forbidden"
+
+
 class ChatConflict(ChatError):
     """The thing exists but is not in a state that allows this (a reply that is not generating)."""
 

@@ -11,6 +11,7 @@ from pygments.formatters import HtmlFormatter
 from .rendering import highlight_css
 from .selectors import ConversationNotFound, conversation_get_for_user
 from .services.inputs import MAX_MESSAGE_CHARS
+from .sharing.selectors import sharing_allowed
 
 DARK_CODE_STYLE = "github-dark"
 
@@ -18,7 +19,7 @@ DARK_CODE_STYLE = "github-dark"
 @login_required
 @require_GET
 def home(request):
-    return render(request, "chat/home.html", _page_context(None))
+    return render(request, "chat/home.html", _page_context(request, None))
 
 
 @login_required
@@ -29,12 +30,13 @@ def conversation(request, conversation_id: int):
         found = conversation_get_for_user(user=request.user, conversation_id=conversation_id)
     except ConversationNotFound:
         raise Http404("No such conversation.") from None
-    return render(request, "chat/home.html", _page_context(found))
+    return render(request, "chat/home.html", _page_context(request, found))
 
 
-def _page_context(conversation) -> dict:
+def _page_context(request, conversation) -> dict:
     # The composer counts toward the server's limit and says it in words before anything is sent.
-    return {"conversation": conversation, "max_message_chars": MAX_MESSAGE_CHARS}
+    return {"conversation": conversation, "max_message_chars": MAX_MESSAGE_CHARS,
+            "sharing": sharing_allowed(request.user)}
 
 
 @lru_cache(maxsize=1)

@@ -4,7 +4,7 @@ The ids live in context variables, so they follow a request through Django's thr
 reply's asyncio task on a worker's loop (a task copies the context it was created in). The
 ``ContextFilter`` puts them on every record; the JSON formatter writes them as fields.
 
-Log lines carry ids, never a provider key or a message's text.
+Log lines carry ids, never a provider key, a message's text or a share link's token.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("webox_r
 user_id: contextvars.ContextVar[int | None] = contextvars.ContextVar("webox_user_id", default=None)
 conversation_id: contextvars.ContextVar[int | None] = contextvars.ContextVar("webox_conversation_id", default=None)
 reply_id: contextvars.ContextVar[int | None] = contextvars.ContextVar("webox_reply_id", default=None)
+# URL arguments that are secrets (a share link's token, chat/sharing/): logged as "[token]".
+SECRET_URL_KWARGS = ("token",)
 # The request being served: its user is read when a line is logged, since DRF authenticates a
 # JWT only inside the view (and then sets the user on the Django request).
 current_request: contextvars.ContextVar = contextvars.ContextVar("webox_request", default=None)
@@ -74,3 +76,24 @@ class WithoutServerRequestLines(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         return not (isinstance(record.args, dict) and "status" in record.args)
+
+
+def path_for_log(request) -> str:
+    """``request.path`` with the secret URL arguments of the view it resolved to replaced by their names."""
+    path = request.path
+    match = getattr(request, "resolver_match", None)
+    for name in SECRET_URL_KWARGS if match is not None else ():
+        if match.kwargs.get(name):
+            path = path.replace(str(match.kwargs[name]), f"[{name}]")
+    return path
+
+
+class WithoutSecretPaths(logging.Filter):
+    """Django's own line about a refused request ("Not Found: /s/<token>/") without the secret in its path."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        request = getattr(record, "request", None)
+        if request is not None and isinstance(record.args, tuple):
+            path = path_for_log(request)
+            record.args = tuple(path if arg == request.path else arg for arg in record.args)
+        return True

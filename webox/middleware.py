@@ -40,7 +40,7 @@ class RequestContextMiddleware:
         try:
             response = self.get_response(request)
             response[REQUEST_ID_HEADER] = request.request_id
-            logger.info("%s %s %s", request.method, request.path, response.status_code,
+            logger.info("%s %s %s", request.method, logging_context.path_for_log(request), response.status_code,
                         extra={"status": response.status_code, "method": request.method,
                                "client": client_address(request),
                                "duration_ms": round((time.perf_counter() - started) * 1000, 1)})

@@ -292,6 +292,8 @@ WEBOX_METRICS_ALLOW = env_list("WEBOX_METRICS_ALLOW")
 WEBOX_TRUSTED_PROXIES = env_list("WEBOX_TRUSTED_PROXIES")
 # Who may create an account: "open" (anyone), "invite" (with a staff-made invitation), "closed".
 WEBOX_SIGNUP = env_str("WEBOX_SIGNUP", "open")
+# Read-only share links (chat/sharing/): "off" turns them off site-wide, existing links included.
+WEBOX_SHARING = env_bool("WEBOX_SHARING", True)
 
 # --- REST API ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -473,6 +475,7 @@ LOGGING = {
     "filters": {
         "context": {"()": "webox.logging_context.ContextFilter"},
         "without_server_request_lines": {"()": "webox.logging_context.WithoutServerRequestLines"},
+        "without_secret_paths": {"()": "webox.logging_context.WithoutSecretPaths"},
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
@@ -487,6 +490,7 @@ LOGGING = {
         # second time, unformatted, before they reach the root's.
         "django": {"handlers": [], "level": "INFO", "propagate": True},
         "django.channels.server": {"filters": ["without_server_request_lines"]},
+        "django.request": {"filters": ["without_secret_paths"]},
         # The SDKs' HTTP clients log request lines at INFO; keep them quiet so that no
         # header or URL with a credential can reach the log.
         "httpx": {"level": "WARNING"},

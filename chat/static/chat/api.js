@@ -91,4 +91,5 @@ export class Api {
   withdrawVote(turnId) { return this.request("DELETE", `messages/${turnId}/vote`); }
   reveal(turnId) { return this.request("POST", `messages/${turnId}/reveal`, {}); }
   arena(body) { return this.request("POST", "arena", body); }
+  share(conversationId, body) { return this.request("POST", `conversations/${conversationId}/share`, body); }
 }

@@ -6,6 +6,7 @@ import { el } from "./dom.js";
 import { Estimate } from "./estimate.js";
 import { Sidebar } from "./sidebar.js";
 import { ConversationSocket, socketUrl } from "./socket.js";
+import { ShareDialog } from "./share.js";
 import { Thread } from "./thread.js";
 import { arenaForm } from "./votes.js";
 
@@ -33,6 +34,13 @@ class ChatPage {
     this.announcer = document.getElementById("announcer");
     this.menu = document.getElementById("conversation-menu");
     this.archivedBanner = document.getElementById("archived-banner");
+    // Absent when share links are off for this user or the site.
+    this.shareButton = document.getElementById("share-button");
+    if (this.shareButton) {
+      this.shareDialog = new ShareDialog(document.getElementById("share-dialog"), {
+        api: this.api, conversation: () => this.conversation, announce: (text) => this.announce(text) });
+      this.shareButton.addEventListener("click", () => { closeMenus(document); this.shareDialog.open(); });
+    }
     document.getElementById("unarchive-button").addEventListener("click", () => this.unarchive());
     this.earlierButton = document.getElementById("load-earlier");
     this.earlierButton.addEventListener("click", () => this.loadEarlier());
@@ -198,6 +206,7 @@ class ChatPage {
   renderConversationChrome() {
     const c = this.conversation;
     this.menu.hidden = !c;
+    if (this.shareButton) this.shareButton.hidden = !c;
     this.archivedBanner.hidden = !(c && c.archived);
     if (!c) return;
     this.menu.querySelector("#export-json").href = this.api.exportUrl(c.id, "json");
