@@ -286,3 +286,18 @@ def test_search_finds_text_on_every_branch_with_the_turn_that_opens_it(user, aut
     opened = auth_client.post(f"/api/chat/conversations/{conversation.pk}/branch", {"turn": hits[0]["turn"]},
                               format="json").json()
     assert turns_of(opened) == ["q1 about zebras"]
+
+
+def test_an_imported_file_of_one_line_becomes_one_branch(user, auth_client):
+    from chat.exports import conversations_export_json, conversations_import
+
+    conversation = conversation_create(owner=user)
+    for text in ("q1", "q2", "q3"):
+        turn(user, conversation, text)
+
+    [copy] = conversations_import(owner=user, raw=conversations_export_json([conversation]))
+
+    data = detail(auth_client, copy.pk)
+    assert turns_of(data) == ["q1", "q2", "q3"]
+    assert [m["branch"]["count"] for m in data["messages"] if m["role"] == "user"] == [1, 1, 1]
+    assert data["active_leaf"] == data["messages"][-3]["id"]
