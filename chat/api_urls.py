@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api, api_folders, api_votes
+from . import api, api_folders, api_tree, api_votes
 from .attachments import api as attachments_api
 from .providers.api import ProvidersApi
 from .sharing import api as sharing_api
@@ -10,6 +10,7 @@ urlpatterns = [
     path("estimate", api.EstimateApi.as_view(), name="api-estimate"),
     path("conversations", api.ConversationListApi.as_view(), name="api-conversations"),
     path("conversations/<int:conversation_id>", api.ConversationDetailApi.as_view(), name="api-conversation"),
+    path("conversations/<int:conversation_id>/branch", api_tree.BranchApi.as_view(), name="api-conversation-branch"),
     path("conversations/<int:conversation_id>/export", api.ConversationExportApi.as_view(),
          name="api-conversation-export"),
     path("folders", api_folders.FolderListApi.as_view(), name="api-folders"),
@@ -24,6 +25,7 @@ urlpatterns = [
     path("import", api.ImportApi.as_view(), name="api-import"),
     path("messages/<int:message_id>/cancel", api.CancelApi.as_view(), name="api-message-cancel"),
     path("messages/<int:message_id>/regenerate", api.RegenerateApi.as_view(), name="api-message-regenerate"),
+    path("messages/<int:message_id>/edit", api_tree.EditApi.as_view(), name="api-message-edit"),
     path("messages/<int:message_id>/choose", api.ChooseApi.as_view(), name="api-message-choose"),
     path("messages/<int:message_id>/vote", api_votes.VoteApi.as_view(), name="api-message-vote"),
     path("messages/<int:message_id>/reveal", api_votes.RevealApi.as_view(), name="api-message-reveal"),

@@ -16,6 +16,7 @@ from django.utils import timezone
 from chat import events, hooks, limits
 from chat.attachments.selectors import pending_attachments_get
 from chat.attachments.services import attachments_attach
+from chat.context import earlier_turns
 from chat.errors import ChatConflict, ChatInputError, ChatUnavailable
 from chat.models import ACTIVE_STATUSES, Conversation, Message, ReplyStatus, Role
 from chat.serializers import conversation_data, message_data
@@ -73,25 +74,49 @@ def message_send(*, user, conversation: Conversation | None, send: SendInput) ->
             changed.append("title")
         attachments = pending_attachments_get(owner=user, attachment_ids=send.attachments, lock=True)
         # The new turn follows the branch on screen (chat/tree.py); two tabs sending at once make two branches.
-        user_message = Message.objects.create(conversation=conversation, role=Role.USER, content=send.message,
-                                              parent_id=None if created else turn_to_follow(conversation))
-        conversation.active_leaf = user_message
-        conversation.save(update_fields=[*changed, "active_leaf", "updated_at"])
-        attachments_attach(attachments=attachments, message=user_message)
-        # One INSERT … RETURNING for every column's reply (Message has no save() or signals to skip).
-        replies = [
-            Message(
-                conversation=conversation, role=Role.ASSISTANT, provider=column.provider, model=column.model,
-                column=column.key, reply_to=user_message, status=ReplyStatus.PENDING, parameters=column.parameters,
-            )
-            for column in send.columns
-        ]
-        if conversation.blind:
-            blind_turn_label(replies)
-        replies = Message.objects.bulk_create(replies)
-        # The replies start first: their provider calls wait for neither the estimate nor the publish. A
-        # socket that gets a reply's text before its message.created fetches the reply (chat/static/chat/main.js).
-        hooks.announce_replies_stored([reply.pk for reply in replies])
+        # active_leaf names a leaf, so the new turn has no sibling to report but another tab's concurrent
+        # one, which shows as a branch when the conversation is read again.
+        user_message, replies = turn_store(
+            conversation=conversation, send=send, parent_id=None if created else turn_to_follow(conversation),
+            siblings=[], attachments=attachments, changed=changed)
+    return turn_publish(conversation=conversation, created=created, user_message=user_message, replies=replies,
+                        send=send, attachments=attachments, conversation_changed=created or bool(changed))
+
+
+def turn_store(*, conversation: Conversation, send: SendInput, parent_id: int | None, siblings: list[int],
+               attachments, changed: list[str]) -> tuple[Message, list[Message]]:
+    """Store a user message following the turn ``parent_id`` and one pending reply per column; make it the end
+    of the branch on screen; start the replies after commit (``turn_publish`` says what was stored).
+
+    Call inside the storing transaction. ``siblings``: the turns already following ``parent_id`` (the
+    branches this one joins); ``changed``: the conversation's fields changed by the caller, saved here.
+    """
+    user_message = Message.objects.create(conversation=conversation, role=Role.USER, content=send.message,
+                                          parent_id=parent_id)
+    user_message.tree_siblings = [*siblings, user_message.pk]
+    conversation.active_leaf = user_message
+    conversation.save(update_fields=[*changed, "active_leaf", "updated_at"])
+    attachments_attach(attachments=attachments, message=user_message)
+    # One INSERT … RETURNING for every column's reply (Message has no save() or signals to skip).
+    replies = [
+        Message(
+            conversation=conversation, role=Role.ASSISTANT, provider=column.provider, model=column.model,
+            column=column.key, reply_to=user_message, status=ReplyStatus.PENDING, parameters=column.parameters,
+        )
+        for column in send.columns
+    ]
+    if conversation.blind:
+        blind_turn_label(replies)
+    replies = Message.objects.bulk_create(replies)
+    # The replies start first: their provider calls wait for neither the estimate nor the publish. A
+    # socket that gets a reply's text before its message.created fetches the reply (chat/static/chat/main.js).
+    hooks.announce_replies_stored([reply.pk for reply in replies])
+    return user_message, replies
+
+
+def turn_publish(*, conversation: Conversation, created: bool, user_message: Message, replies: list[Message],
+                 send: SendInput, attachments, conversation_changed: bool) -> SendResult:
+    """After a turn is stored: its replies' estimates, then the events of what was stored (after commit)."""
     _store_estimates(conversation=None if created else conversation, user_message=user_message, replies=replies,
                      send=send, attachments=attachments)
     # What the serializer reads of the new rows, in two queries rather than one per message.
@@ -99,7 +124,7 @@ def message_send(*, user, conversation: Conversation | None, send: SendInput) ->
     prefetch_related_objects([user_message], "vote")
     shown = {"user_message": message_data(user_message), "replies": [message_data(reply) for reply in replies]}
     event_list = []
-    if created or changed:
+    if conversation_changed:
         event_list.append(events.conversation_updated(conversation_data(conversation)))
     event_list += [events.message_created(data) for data in [shown["user_message"], *shown["replies"]]]
     events.publish_on_commit(conversation.pk, event_list)
@@ -108,11 +133,12 @@ def message_send(*, user, conversation: Conversation | None, send: SendInput) ->
 
 def _store_estimates(*, conversation: Conversation | None, user_message: Message, replies: list[Message],
                      send: SendInput, attachments) -> None:
-    """Each reply's estimate, as ``POST /api/chat/estimate`` counts it (the thread before this turn), stored
-    once the replies have started: their provider calls need not wait for the thread query, the prices and
-    the tokenizer. One UPDATE; the worker writes a reply's other fields only."""
+    """Each reply's estimate, as ``POST /api/chat/estimate`` counts it (the thread of the path before this
+    turn), stored once the replies have started: their provider calls need not wait for the thread query, the
+    prices and the tokenizer. One UPDATE; the worker writes a reply's other fields only."""
+    turns = None if conversation is None else earlier_turns(conversation, follows=user_message.parent_id)
     estimates = columns_estimate(conversation=conversation, columns=send.columns, message=send.message,
-                                 system_prompt=send.system_prompt, attachments=attachments, before=user_message.pk,
+                                 system_prompt=send.system_prompt, attachments=attachments, turns=turns,
                                  wait_for_tokenizer=False)
     for reply, estimate in zip(replies, estimates, strict=True):
         reply.estimate = estimate.as_dict()
