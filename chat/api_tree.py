@@ -7,10 +7,17 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .api import ChatApiError, ColumnInputSerializer, SendApi, conversation_detail_data, get_conversation, get_message,
-                  sent_body
+from .api import (
+    ChatApiError,
+    ColumnInputSerializer,
+    SendApi,
+    conversation_detail_data,
+    get_conversation,
+    get_message,
+    sent_body,
+)
 from .errors import ChatError
-from .serializers import ConversationDetailSerializer, represent
+from .serializers import ConversationDetailSerializer
 from .services import edits, inputs
 
 
