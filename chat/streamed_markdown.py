@@ -261,9 +261,9 @@ def rendered_open(text: str) -> OpenBlock | None:
     split = _whole_split(text)
     if split.stops or split.shape is None:
         return None
-    lines = text[: text.rfind("\n") + 1]
+    shown = _open_text(text[split.finished: text.rfind("\n") + 1], split.shape)
     render = render_open_markdown if split.shape.in_code else render_markdown
-    return OpenBlock(len(lines), render(lines[split.finished:]), in_code=split.shape.in_code)
+    return OpenBlock(split.finished + len(shown), render(shown), in_code=split.shape.in_code)
 
 
 @lru_cache(maxsize=16)
@@ -362,8 +362,9 @@ class StreamedBlocks:
         if shape is None:
             # Finished blocks replace the one shown open; otherwise say that it is not shown so any more.
             return OpenBlock(self.upto, "") if shown and not moved else None
+        text = _open_text(text, shape)
         end = self.upto + len(text)
-        if shown and not moved and shown.shape == shape and shown.text and _same_blocks(text, shown.text):
+        if shown and not moved and shown.shape == shape and shown.text == text:
             self._shown = shown  # only blank lines since: nothing new to show
             return None
         if shown and not moved and shown.shape.kind == shape.kind == "table" and shown.rows:
@@ -397,6 +398,15 @@ class _Shown(NamedTuple):
     rows: bool = False
     text: str = ""  # the text rendered whole (none once rows or code lines were added)
     html: str = ""
+
+
+def _open_text(text: str, shape: _Shape) -> str:
+    """The whole lines of an open block that it is shown with: blank lines at its end change nothing
+    (but in an open fence's code), so where it ends does not depend on when they came."""
+    if shape.in_code:
+        return text
+    kept = len(text.rstrip(" \t\r\n"))
+    return text[:_LINE_BREAK.search(text, kept).end()] if kept else ""
 
 
 def _same_blocks(text: str, rendered: str) -> bool:
