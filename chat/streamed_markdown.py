@@ -1,16 +1,17 @@
 """The Markdown of a reply that is still streaming: its finished top-level blocks, each rendered once.
 
 While a reply streams, the page shows its finished blocks as HTML rendered here with
-``render_markdown`` (the same parser, the same sanitiser as the final ``content_html``) and only the
-open last block as plain text. A top-level block (paragraph, heading, list, table, fence, quote…)
-is finished once the next one has started — a whole line of it, or just its first character after
-a heading, a rule, a closed fence, or a blank line that ends a paragraph, table or quote — since
-text that comes later cannot change it then.
+``render_markdown`` (the same parser, the same sanitiser as the final ``content_html``), then the
+open last block: rendered too when it is a code fence, a table (once its header and delimiter rows
+are in) or a block holding a fence (``OpenBlock``), plain text otherwise. A top-level block
+(paragraph, heading, list, table, fence, quote…) is finished once the next one has started — a
+whole line of it, or just its first character after a heading, a rule, a closed fence, or a blank
+line that ends a paragraph, table or quote — since text that comes later cannot change it then.
 
 Where the finished blocks end is therefore a function of the text alone: the publisher finds it as
 the text arrives (``StreamedBlocks``), and a snapshot or a REST read of an active reply works out
-the same offset from the whole text (``rendered_prefix``). A page that joins mid-stream and one that
-watched from the start hold the same prefix.
+the same offset from the whole text (``rendered_prefix``, and ``rendered_open`` for the open block).
+A page that joins mid-stream and one that watched from the start hold the same prefix and open block.
 
 Cost per reply, bounded: a block is parsed (block rules only, no inline pass) while it is the open
 tail, at flushes that complete or begin a line, and rendered once when it is finished. Two rules
@@ -21,6 +22,12 @@ keep long blocks cheap:
 - a list, table or paragraph is parsed again from its last item, its new rows or its last line;
 - any block longer than ``LONG_BLOCK_CHARS`` but a fence (a quote: ``LONG_QUOTE_CHARS``) stops the
   streamed rendering of that reply: it and what follows stay plain text until the final render.
+
+An open block shown rendered costs no more than linear: an open fence's new lines are rendered
+alone (unhighlighted: Pygments runs once, when it closes) and added to its code; a table's new rows
+are rendered after its header and delimiter rows alone and added to its body; a closed fence or a
+table is finished with the HTML it was shown with. Only a list or quote holding a fence is rendered
+whole at each new line, within ``LONG_BLOCK_CHARS``.
 
 Known difference: a link reference definition applies only within the rendered piece it arrives in
 (a piece is the blocks one flush finished; a reader renders its whole prefix at once), so a link
