@@ -39,10 +39,10 @@ export class ReplyBody {
     this.textNode = document.createTextNode("");
     this.streamEl = el("div", { class: "stream-text" }, this.textNode);
     this.htmlEl = el("div", { class: "md", hidden: true });
-    this.openEl = el("div", { class: "md open-block", hidden: true });
+    // On the page only while it shows a block: elsewhere a reply has one .md, its rendered text.
+    this.openEl = el("div", { class: "md open-block" });
     this.typingEl = el("span", { class: "typing", "aria-hidden": "true" }, el("i"), el("i"), el("i"));
-    this.element = el("div", { class: "reply-body", "aria-live": "polite" },
-      this.htmlEl, this.openEl, this.streamEl, this.typingEl);
+    this.element = el("div", { class: "reply-body", "aria-live": "polite" }, this.htmlEl, this.streamEl, this.typingEl);
   }
 
   /** The typing dots: shown while the reply is active and has no text yet. */
@@ -106,15 +106,17 @@ export class ReplyBody {
       this.openEl.innerHTML = html;
       addCodeCopyButtons(this.openEl, this.announce);
     }
-    this.openEl.hidden = !this.openEl.firstChild;
-    this.openUpto = this.openEl.hidden ? 0 : end - this.renderedUpto;
-    this.inCode = Boolean(inCode) && !this.openEl.hidden;
+    const shown = Boolean(this.openEl.firstChild);
+    if (!shown) this.openEl.remove();
+    else if (!this.openEl.isConnected) this.htmlEl.after(this.openEl);
+    this.openUpto = shown ? end - this.renderedUpto : 0;
+    this.inCode = Boolean(inCode) && shown;
   }
 
   clearOpen() {
     this.textNode.remove();
     this.openEl.replaceChildren();
-    this.openEl.hidden = true;
+    this.openEl.remove();
     this.openUpto = 0;
     this.inCode = false;
   }
