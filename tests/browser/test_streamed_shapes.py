@@ -74,3 +74,24 @@ def test_an_open_fence_and_a_table_take_their_shape_while_streaming(page: Page):
     button = reply.get_by_role("button", name="Copy code").first.bounding_box()
     code = reply.locator(".md pre code").first.bounding_box()
     assert button["y"] + button["height"] <= code["y"], "Copy code covers the code"
+
+
+def test_a_reload_inside_an_open_fence_shows_it_as_code_and_it_goes_on(chat: Page):
+    """The snapshot carries the open block rendered (open_block); the stream then adds to it."""
+    page = chat
+    code = "\n".join(f"step_{i} = run({i})" for i in range(40))
+    pick(page, {"openai": "fake-echo;delay_ms=40"})
+    send(page, f"Code:\n\n```python\n{code}\n```\n\nDone")
+    reply = column(page, "openai")
+    expect(reply.locator(".open-block pre code")).to_contain_text("step_2 = run(2)")
+    page.reload()
+    reply = column(page, "openai")
+    expect(reply).to_have_attribute("data-status", "streaming")
+    open_code = reply.locator(".open-block pre code")
+    expect(open_code).to_contain_text("step_2 = run(2)")
+    # Still open after the reload, and growing: later lines come into the same code block.
+    expect(open_code).to_contain_text("step_30 = run(30)")
+    expect(reply.locator(".reply-body")).not_to_contain_text("```")
+    expect(reply).to_have_attribute("data-status", "complete")
+    expect(reply.locator(".md pre code")).to_contain_text("step_39 = run(39)")
+    expect(reply.locator(".open-block")).to_have_count(0)
