@@ -53,12 +53,17 @@ def delta(*, message_id: int, seq: int, text: str) -> Event:
     return {"type": MESSAGE_DELTA, "message_id": message_id, "seq": seq, "text": text}
 
 
-def blocks(*, message_id: int, seq: int, start: int, end: int, html: str) -> Event:
+def blocks(*, message_id: int, seq: int, start: int, end: int, html: str, open: dict | None = None) -> Event:
     """Finished Markdown blocks of a streaming reply: ``html`` renders ``content[start:end]`` (characters).
 
-    Travels right after the delta of the same ``seq``, in the same layer message (chat.streamed_markdown).
+    ``open``: the open block after them, when it is a code fence or a table (``OpenBlock.as_event``):
+    ``start`` may then equal ``end``. Travels right after the delta of the same ``seq``, in the same
+    layer message (chat.streamed_markdown).
     """
-    return {"type": MESSAGE_BLOCKS, "message_id": message_id, "seq": seq, "start": start, "end": end, "html": html}
+    event = {"type": MESSAGE_BLOCKS, "message_id": message_id, "seq": seq, "start": start, "end": end, "html": html}
+    if open is not None:
+        event["open"] = open
+    return event
 
 
 def message_created(message: dict) -> Event:

@@ -39,16 +39,21 @@ def _highlight(code: str, language: str, _attrs) -> str:
     return highlight(code, lexer, _FORMATTER)
 
 
-def _new_markdown() -> MarkdownIt:
+def _new_markdown(highlight=_highlight) -> MarkdownIt:
     # html=False: raw HTML in a reply is shown as text, never interpreted.
     # $…$ and $$…$$ as MathML (chat/mathml.py).
-    return use_math(MarkdownIt("commonmark", {"html": False, "highlight": _highlight}).enable(
+    return use_math(MarkdownIt("commonmark", {"html": False, "highlight": highlight}).enable(
         ["table", "strikethrough"]))
 
 
 @lru_cache(maxsize=1)
 def _markdown() -> MarkdownIt:
     return _new_markdown()
+
+
+@lru_cache(maxsize=1)
+def _unhighlighted_markdown() -> MarkdownIt:
+    return _new_markdown(highlight=None)
 
 
 @lru_cache(maxsize=1)
@@ -66,9 +71,26 @@ def block_parser() -> MarkdownIt:
 
 def render_markdown(text: str) -> str:
     """Sanitised HTML for a reply; safe to insert into a page as it is."""
-    html = _markdown().render(text or "")
-    return nh3.clean(
-        html,
+    return _clean(_markdown().render(text or ""))
+
+
+def render_open_markdown(text: str) -> str:
+    """``render_markdown`` without highlighting, for an open code fence of a streaming reply.
+
+    Pygments reads a code block whole, so highlighting one that is still growing would cost a pass
+    over all of it at every new line; its code is highlighted once, when the fence closes.
+    """
+    return _clean(_unhighlighted_markdown().render(text or ""))
+
+
+def _clean(html: str) -> str:
+    return _cleaner().clean(html)
+
+
+@lru_cache(maxsize=1)
+def _cleaner() -> nh3.Cleaner:
+    # Built once: ``nh3.clean`` builds its allow-lists again at every call (hundreds of µs with MathML's).
+    return nh3.Cleaner(
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes={"http", "https", "mailto"},

@@ -13,7 +13,7 @@ from .attachments.serializers import AttachmentOutputSerializer
 from .models import ACTIVE_STATUSES, Conversation, Folder, Message, Vote
 from .rendering import markdown_to_plain, render_markdown
 from .selectors import PREVIEW_CHARS
-from .streamed_markdown import rendered_prefix
+from .streamed_markdown import rendered_open, rendered_prefix
 
 
 class UsageSerializer(serializers.Serializer):
@@ -51,6 +51,7 @@ class MessageOutputSerializer(serializers.ModelSerializer):
         help_text="While a reply is active: the HTML of its finished Markdown blocks; otherwise empty.")
     rendered_upto = serializers.SerializerMethodField(
         help_text="While a reply is active: the characters of content that rendered_html covers; otherwise 0.")
+    open_block = serializers.SerializerMethodField()
     usage = serializers.SerializerMethodField()
     attachments = AttachmentOutputSerializer(many=True, read_only=True,
                                              help_text="A user message's files (chat/attachments); [] otherwise.")
@@ -64,7 +65,7 @@ class MessageOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Message
         fields = [
-            "id", "conversation_id", "role", "content", "content_html", "rendered_html", "rendered_upto",
+            "id", "conversation_id", "role", "content", "content_html", "rendered_html", "rendered_upto", "open_block",
             "provider", "model", "column", "reply_to", "parent", "branch",
             "status", "error_code", "error_detail", "usage", "ttft_ms", "duration_ms", "finish_reason",
             "parameters", "chosen", "seq", "created_at", "completed_at", "imported", "estimate", "attachments",
@@ -122,6 +123,16 @@ class MessageOutputSerializer(serializers.ModelSerializer):
     @staticmethod
     def get_rendered_upto(message: Message) -> int:
         return rendered_prefix(message.content)[1] if message.status in ACTIVE_STATUSES else 0
+
+    @staticmethod
+    @extend_schema_field(serializers.DictField(allow_null=True, help_text=(
+        "While a reply is active and its open last block is a code fence or a table: that block rendered, "
+        '{"end", "html", "append": false, "in_code"} as in message.blocks\' open; otherwise null.')))
+    def get_open_block(message: Message) -> dict | None:
+        if message.status not in ACTIVE_STATUSES:
+            return None
+        found = rendered_open(message.content)
+        return found.as_event() if found else None
 
     @staticmethod
     @extend_schema_field(UsageSerializer)

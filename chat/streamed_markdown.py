@@ -1,16 +1,17 @@
 """The Markdown of a reply that is still streaming: its finished top-level blocks, each rendered once.
 
 While a reply streams, the page shows its finished blocks as HTML rendered here with
-``render_markdown`` (the same parser, the same sanitiser as the final ``content_html``) and only the
-open last block as plain text. A top-level block (paragraph, heading, list, table, fence, quote…)
-is finished once the next one has started — a whole line of it, or just its first character after
-a heading, a rule, a closed fence, or a blank line that ends a paragraph, table or quote — since
-text that comes later cannot change it then.
+``render_markdown`` (the same parser, the same sanitiser as the final ``content_html``), then the
+open last block: rendered too when it is a code fence, a table (once its header and delimiter rows
+are in) or a block holding a fence (``OpenBlock``), plain text otherwise. A top-level block
+(paragraph, heading, list, table, fence, quote…) is finished once the next one has started — a
+whole line of it, or just its first character after a heading, a rule, a closed fence, or a blank
+line that ends a paragraph, table or quote — since text that comes later cannot change it then.
 
 Where the finished blocks end is therefore a function of the text alone: the publisher finds it as
 the text arrives (``StreamedBlocks``), and a snapshot or a REST read of an active reply works out
-the same offset from the whole text (``rendered_prefix``). A page that joins mid-stream and one that
-watched from the start hold the same prefix.
+the same offset from the whole text (``rendered_prefix``, and ``rendered_open`` for the open block).
+A page that joins mid-stream and one that watched from the start hold the same prefix and open block.
 
 Cost per reply, bounded: a block is parsed (block rules only, no inline pass) while it is the open
 tail, at flushes that complete or begin a line, and rendered once when it is finished. Two rules
@@ -21,6 +22,12 @@ keep long blocks cheap:
 - a list, table or paragraph is parsed again from its last item, its new rows or its last line;
 - any block longer than ``LONG_BLOCK_CHARS`` but a fence (a quote: ``LONG_QUOTE_CHARS``) stops the
   streamed rendering of that reply: it and what follows stay plain text until the final render.
+
+An open block shown rendered costs no more than linear: an open fence's new lines are rendered
+alone (unhighlighted: Pygments runs once, when it closes) and added to its code; a table's new rows
+are rendered after its header and delimiter rows alone and added to its body; a closed fence or a
+table is finished with the HTML it was shown with. Only a list or quote holding a fence is rendered
+whole at each new line, within ``LONG_BLOCK_CHARS``.
 
 Known difference: a link reference definition applies only within the rendered piece it arrives in
 (a piece is the blocks one flush finished; a reader renders its whole prefix at once), so a link
@@ -37,7 +44,7 @@ from typing import NamedTuple
 
 from markdown_it.rules_block.table import MAX_AUTOCOMPLETED_CELLS
 
-from .rendering import block_parser, render_markdown
+from .rendering import block_parser, render_markdown, render_open_markdown
 
 LONG_BLOCK_CHARS = 8_000
 # A quote is parsed again whole at every new line (its inner blocks decide how it goes on), so less.
@@ -48,12 +55,41 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass(frozen=True)
+class OpenBlock:
+    """The open last block of a streaming reply, rendered, when it is a code fence or a table.
+
+    ``html`` renders the reply's text from the finished blocks' end up to ``end`` (whole lines);
+    with ``append``, it is only the lines since the last one: code lines to add to its last
+    ``code`` element, or rows to add to its table's ``tbody``. ``html`` empty and not ``append``:
+    the block shown open is no longer one to render (the page shows its text). ``in_code``: the
+    text after ``end`` goes on inside the block's last code element.
+    """
+
+    end: int
+    html: str
+    append: bool = False
+    in_code: bool = False
+
+    def as_event(self) -> dict:
+        return {"end": self.end, "html": self.html, "append": self.append, "in_code": self.in_code}
+
+
+@dataclass(frozen=True)
 class RenderedBlocks:
-    """Blocks finished by new text: ``html`` renders the reply's ``text[start:end]``."""
+    """Blocks finished by new text: ``html`` renders the reply's ``text[start:end]``; then the open block."""
 
     start: int
     end: int
     html: str
+    open: OpenBlock | None = None
+
+
+class _Shape(NamedTuple):
+    """An open last block rendered while it streams: a fence, a table, or a block holding a fence."""
+
+    kind: str  # "fence", "table" or "nested"
+    in_code: bool  # it ends inside an open fence
+    head: str  # a fence's opening marker with its indent; a table's header and delimiter rows
 
 
 class _Skip(NamedTuple):
@@ -77,6 +113,7 @@ class _Split:
     ends_itself: bool = False
     # What the next parse of the open last block may leave out (see ``_split``), counted from ``finished``.
     skip: _Skip = _NO_SKIP
+    shape: _Shape | None = None  # the open last block, when it is rendered while open
 
 
 # Blocks that a blank line after them ends for good.
@@ -127,8 +164,31 @@ def _split(text: str, line_begun: bool, skip: _Skip = _NO_SKIP) -> _Split:
         # Only for a block right at the start of what is kept (not after the reply's leading blank lines).
         at_start = block_start == finished
         skip = _next_skip(tokens[top[-1]:], line_starts, real, cut_from, finished) if at_start else _NO_SKIP
-        return _Split(finished, fence_closer=closer, ends_itself=ends_itself, skip=skip)
+        shape = _shape(tokens[top[-1]:], part, line_starts, closer)
+        return _Split(finished, fence_closer=closer, ends_itself=ends_itself, skip=skip, shape=shape)
     return _Split(0)
+
+
+def _shape(tokens: list, text: str, line_starts: list[int], closer: re.Pattern | None) -> _Shape | None:
+    """How the open last block (its tokens first) is rendered while open, if it is."""
+    block = tokens[0]
+    first = line_starts[block.map[0]]
+    if block.type == "fence":
+        opener = text[first:line_starts[block.map[0] + 1]]
+        indent = len(opener) - len(opener.lstrip(" "))
+        return _Shape("fence", closer is not None, " " * indent + block.markup)
+    if block.type == "table_open":
+        return _Shape("table", False, text[first:line_starts[block.map[0] + 2]])
+    fences = [token for token in tokens if token.type == "fence"]
+    if not fences:
+        return None
+    last = fences[-1]
+    lines = len(line_starts) - 1  # ``text`` is whole lines
+    closing = text[line_starts[lines - 1]:].strip()
+    # An approximation (the container's own indent is not checked): only where the text goes on.
+    open_fence = last.map[1] >= lines and not (
+        lines - 1 > last.map[0] and len(closing) >= len(last.markup) and set(closing) == {last.markup[0]})
+    return _Shape("nested", open_fence, "")
 
 
 def _limit(kind: str) -> int:
@@ -195,9 +255,28 @@ def rendered_prefix(text: str) -> tuple[str, int]:
     The same offset the publisher reached for this text (see the module docstring). Cached: every
     socket that joins a conversation mid-stream asks for the same texts.
     """
-    lines = text[: text.rfind("\n") + 1]
-    finished = _split(lines, _has_content(text[len(lines):])).finished
+    finished = _whole_split(text).finished
     return (render_markdown(text[:finished]), finished) if finished else ("", 0)
+
+
+@lru_cache(maxsize=16)
+def rendered_open(text: str) -> OpenBlock | None:
+    """The open block of a reply's text so far, rendered whole, if the publisher renders it while open.
+
+    It covers the whole lines after ``rendered_prefix``'s; the page shows the rest as text.
+    """
+    split = _whole_split(text)
+    if split.stops or split.shape is None:
+        return None
+    shown = _open_text(text[split.finished: text.rfind("\n") + 1], split.shape)
+    render = render_open_markdown if split.shape.in_code else render_markdown
+    return OpenBlock(split.finished + len(shown), render(shown), in_code=split.shape.in_code)
+
+
+@lru_cache(maxsize=16)
+def _whole_split(text: str) -> _Split:
+    lines = text[: text.rfind("\n") + 1]
+    return _split(lines, _has_content(text[len(lines):]))
 
 
 def _has_content(line: str) -> bool:
@@ -222,6 +301,7 @@ class StreamedBlocks:
     _fence_closer: re.Pattern | None = None
     _ends_itself: bool = False
     _skip: _Skip = _NO_SKIP  # what the next parse of the open last block may leave out
+    _shown: _Shown | None = None  # the open block last rendered
 
     def add(self, chunk: str) -> bool:
         """Record the next chunk of the reply; True when ``take`` may find finished blocks."""
@@ -237,7 +317,8 @@ class StreamedBlocks:
         return self._ends_itself
 
     def take(self) -> RenderedBlocks | None:
-        """The blocks finished since the last call, rendered; None when none finished."""
+        """The blocks finished since the last call, rendered, and the open block if it is rendered
+        while open (a fence or a table, see ``OpenBlock``); None when there is neither."""
         if self.stopped:
             return None
         partial = "".join(self._partial)
@@ -253,7 +334,7 @@ class StreamedBlocks:
         elif self._fence_closer is not None and not any(
                 self._fence_closer.fullmatch(line) for line in _LINE_BREAK.split(new_lines)):
             self._lines.append(new_lines)  # still inside the open fence: nothing can have finished
-            return None
+            return self._code_lines(new_lines)
         else:
             text = "".join(self._lines) + new_lines
             split = _split(text, line_begun, self._skip)
@@ -266,8 +347,82 @@ class StreamedBlocks:
             self._lines, self._partial = [], []
         else:
             self._lines = [text[finished:]]
-        if not finished:
-            return None
         start = self.upto
         self.upto += finished
-        return RenderedBlocks(start, self.upto, render_markdown(text[:finished]))
+        html = self._finished_html(text[:finished]) if finished else ""
+        shape = split.shape if split and not split.stops else None
+        open_block = self._open(text[finished:], shape, moved=finished > 0)
+        if not finished:
+            return RenderedBlocks(start, start, "", open_block) if open_block else None
+        return RenderedBlocks(start, self.upto, html, open_block)
+
+    def _finished_html(self, text: str) -> str:
+        shown = self._shown
+        # A closed fence or a table shown open, finished as it was rendered: not rendered (highlighted) again.
+        if shown and shown.text and _same_blocks(text, shown.text):
+            return shown.html
+        return render_markdown(text)
+
+    def _open(self, text: str, shape: _Shape | None, moved: bool) -> OpenBlock | None:
+        """The open block ``text`` (whole lines from ``upto``) rendered, or just its rows since the last time."""
+        shown, self._shown = self._shown, None
+        if shape is None:
+            # Finished blocks replace the one shown open; otherwise say that it is not shown so any more.
+            return OpenBlock(self.upto, "") if shown and not moved else None
+        text = _open_text(text, shape)
+        end = self.upto + len(text)
+        if shown and not moved and shown.shape == shape and shown.text == text:
+            self._shown = shown  # only blank lines since: nothing new to show
+            return None
+        if shown and not moved and shown.shape.kind == shape.kind == "table" and shown.rows:
+            rows = _table_rows(shape.head + text[shown.end - self.upto:])
+            if not rows:  # blank lines
+                self._shown = shown
+                return None
+            self._shown = _Shown(shape, end, rows=True)
+            return OpenBlock(end, rows, append=True)
+        render = render_open_markdown if shape.in_code else render_markdown
+        html = render(text)
+        self._shown = _Shown(shape, end, rows="<tbody>" in html, text=text, html=html)
+        return OpenBlock(end, html, in_code=shape.in_code)
+
+    def _code_lines(self, lines: str) -> RenderedBlocks | None:
+        """New lines of the open fence shown open: escaped as the renderer escapes its code, added to it."""
+        shown = self._shown
+        if shown is None or shown.shape.kind != "fence":
+            return None
+        self._shown = _Shown(shown.shape, shown.end + len(lines))
+        html = render_open_markdown(f"{shown.shape.head}\n{lines}")
+        code = html[html.index("<code>") + len("<code>"):html.rindex("</code>")]
+        return RenderedBlocks(self.upto, self.upto, "", OpenBlock(self._shown.end, code, append=True, in_code=True))
+
+
+class _Shown(NamedTuple):
+    """The open block last rendered: its shape, where the text it renders ends, whether its table has rows."""
+
+    shape: _Shape
+    end: int
+    rows: bool = False
+    text: str = ""  # the text rendered whole (none once rows or code lines were added)
+    html: str = ""
+
+
+def _open_text(text: str, shape: _Shape) -> str:
+    """The whole lines of an open block that it is shown with: blank lines at its end change nothing
+    (but in an open fence's code), so where it ends does not depend on when they came."""
+    if shape.in_code:
+        return text
+    kept = len(text.rstrip(" \t\r\n"))
+    return text[:_LINE_BREAK.search(text, kept).end()] if kept else ""
+
+
+def _same_blocks(text: str, rendered: str) -> bool:
+    """``text`` is ``rendered`` and blank lines, which change no block."""
+    return text.startswith(rendered) and not text[len(rendered):].strip(" \t\r\n")
+
+
+def _table_rows(table: str) -> str:
+    """The body rows of a table's rendering (header and delimiter rows, then the rows wanted)."""
+    html = render_markdown(table)
+    start, end = html.find("<tbody>"), html.rfind("</tbody>")
+    return html[start + len("<tbody>"):end].strip("\n") if start >= 0 else ""

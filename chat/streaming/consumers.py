@@ -358,7 +358,7 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
             if kind == events.MESSAGE_BLOCKS:
                 # Only behind its own delta: when that was dropped or repaired, the snapshot holds these blocks.
                 if (event["message_id"], event["seq"]) in forwarded:
-                    await self.send_json(self.masked(event, "html"))
+                    await self.send_json(self.masked_blocks(event))
                 continue
             if kind in (events.MESSAGE_CREATED, events.MESSAGE_UPDATED):
                 await self.note_hidden(event["message"])
@@ -387,6 +387,20 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
         if names is None:
             return event
         return {**event, field: blinding.mask_names(event[field], provider=names[0], model=names[1])}
+
+    def masked_blocks(self, event: dict) -> dict:
+        """A blocks event with a hidden reply's names masked in its HTML and its open block's."""
+        names = self.hidden_names.get(event["message_id"])
+        if names is None:
+            return event
+
+        def mask(html: str) -> str:
+            return blinding.mask_names(html, provider=names[0], model=names[1])
+
+        masked = {**event, "html": mask(event["html"])}
+        if "open" in event:
+            masked["open"] = {**event["open"], "html": mask(event["open"]["html"])}
+        return masked
 
     async def forward_delta(self, event) -> bool:
         """Send a delta that follows what this socket has; True if it was sent as it is."""

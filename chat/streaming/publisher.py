@@ -11,7 +11,8 @@ The text so far is checkpointed to the database about once a second per reply.
 
 A flush that completes or begins a line of a reply may finish Markdown blocks (chat.streamed_markdown): those
 are rendered once, off the loop, and go out as ``message.blocks`` in the same layer message as the
-deltas, right after them.
+deltas, right after them, with the open block when it is a code fence or a table (its new lines only,
+while it grows).
 """
 
 from __future__ import annotations
@@ -188,7 +189,7 @@ class Publisher:
                     if found is not None:
                         by_conversation[stream.conversation_id].append(events.blocks(
                             message_id=stream.reply_id, seq=stream.seq, start=found.start, end=found.end,
-                            html=found.html))
+                            html=found.html, open=found.open.as_event() if found.open else None))
             if publish and by_conversation:
                 await asyncio.gather(*(events.publish(cid, evs) for cid, evs in by_conversation.items()))
             by_key = {s.key: s for s in streams} if cancelled else {}

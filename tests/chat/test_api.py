@@ -139,6 +139,20 @@ def test_an_active_reply_comes_with_its_finished_blocks_rendered(auth_client, ma
     assert ended["content_html"].startswith(active["rendered_html"])
 
 
+def test_an_active_reply_comes_with_its_open_code_fence_rendered(auth_client, make_reply):
+    text = "Run:\n\n```sh\nls <dir>\nls -l"
+    streaming = make_reply(content=text, seq=3)
+    complete = make_reply(status=ReplyStatus.COMPLETE, content=text)
+    messages = {m["id"]: m for m in auth_client.get(f"/api/chat/conversations/{streaming.conversation_id}")
+                .json()["messages"]}
+    # The whole lines of the open fence, as a code block; the line still arriving is the page's to add.
+    assert messages[streaming.pk]["open_block"] == {
+        "end": text.index("ls -l"), "html": '<pre><code class="language-sh">ls &lt;dir&gt;\n</code></pre>\n',
+        "append": False, "in_code": True}
+    assert messages[streaming.pk]["rendered_upto"] == text.index("```")
+    assert messages[complete.pk]["open_block"] is None
+
+
 def test_cancel_of_a_pending_reply_ends_it_cancelled(auth_client, user):
     conversation = conversation_create(owner=user)
     user_message = Message.objects.create(conversation=conversation, role="user", content="hi")

@@ -111,9 +111,12 @@ async def test_the_socket_masks_a_hidden_replys_deltas_and_blocks_until_it_is_re
     consumer.send_json = capture
     await consumer.chat_events({"events": [
         events.delta(message_id=7, seq=1, text="Hello, I am acme's fake-echo, not GPT-4o."),
-        events.blocks(message_id=7, seq=1, start=0, end=10, html="<p>I am Claude</p>"),
+        events.blocks(message_id=7, seq=1, start=0, end=10, html="<p>I am Claude</p>",
+                      open={"end": 30, "html": "<pre><code>fake-echo\n</code></pre>", "append": False,
+                            "in_code": True}),
     ]})
     assert sent[0]["text"] == "Hello, I am ████'s █████████, not ██████." and sent[1]["html"] == "<p>I am ██████</p>"
+    assert sent[1]["open"]["html"] == "<pre><code>█████████\n</code></pre>" and sent[1]["open"]["end"] == 30
     await consumer.chat_events({"events": [events.message_updated({"id": 7, "hidden": False}),
                                            events.delta(message_id=7, seq=2, text=" Claude.")]})
     assert sent[-1]["text"] == " Claude."

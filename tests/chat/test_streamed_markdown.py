@@ -6,7 +6,7 @@ import pytest
 
 import chat.streamed_markdown as streamed
 from chat.rendering import render_markdown
-from chat.streamed_markdown import StreamedBlocks, rendered_prefix
+from chat.streamed_markdown import StreamedBlocks, rendered_open, rendered_prefix
 
 TABLE = "| tool | cost |\n|---|---:|\n| webox | 0 |\n"
 FENCE = "```python\ndef greet():\n    return 'hi'\n```\n"
@@ -33,6 +33,25 @@ class Stream:
     @property
     def html(self) -> str:
         return "".join(piece.html for piece in self.pieces)
+
+    @property
+    def open_block(self) -> tuple[str, int, bool] | None:
+        """The open block as a page holds it after these pieces: its HTML (rows and code lines added in
+        place), where its text ends and whether the text after goes in its code; None if there is none."""
+        shown = None
+        for piece in self.pieces:
+            if piece.end > piece.start:
+                shown = None
+            if piece.open is None:
+                continue
+            block = piece.open
+            if not block.append:
+                shown = (block.html, block.end, block.in_code) if block.html else None
+                continue
+            html, _, in_code = shown
+            closing = html.rindex("</code>" if in_code else "</tbody>")
+            shown = (html[:closing] + block.html + html[closing:], block.end, in_code)
+        return shown
 
 
 @pytest.fixture
@@ -146,15 +165,21 @@ def test_a_reference_definition_applies_only_within_its_piece():
     assert '<a href="https://example.com/docs"' in render_markdown(stream.text)
 
 
-def test_each_block_of_a_long_reply_is_rendered_exactly_once(renders, parses):
+def test_each_block_of_a_long_reply_is_rendered_once_when_finished(renders, parses):
     blocks = [f"Paragraph {i} with *some* words.\n\n" if i % 4 else f"## Part {i}\n\n{TABLE}\n{FENCE}\n"
               for i in range(200)]
     text = "".join(blocks)
     stream = Stream()
     stream.feed(*(text[i:i + 7] for i in range(0, len(text), 7)))
-    # Everything but the open last block, in order, with no character rendered twice.
-    assert "".join(renders) == text[:stream.blocks.upto] == text[: -len(blocks[-1])]
+    # Everything but the open last block, in order, each piece following the one before.
+    finished = [piece for piece in stream.pieces if piece.end > piece.start]
+    assert [piece.start for piece in finished] == [0, *(piece.end for piece in finished[:-1])]
+    assert stream.blocks.upto == len(text) - len(blocks[-1])
     assert stream.html == render_markdown(text[:stream.blocks.upto])
+    # Open tables and closed fences are rendered while open, and that HTML is what they finish with
+    # (mostly: a piece that ends with more than the open block is rendered whole): at most one more
+    # render of each table (its header, before its row came) and no fence highlighted twice.
+    assert stream.blocks.upto < sum(map(len, renders)) <= stream.blocks.upto + 50 * len(TABLE)
     # The parses cover the open tail only: their total stays a small multiple of the text.
     assert sum(map(len, parses)) < 3 * len(text)
 
@@ -240,3 +265,85 @@ def test_rendered_blocks_are_sanitised_like_the_final_render():
     for injected in ("<script", "<img", "<a href=\"javascript", "onerror=\""):
         assert injected not in html
     assert html == render_markdown(stream.text[:stream.blocks.upto])
+
+
+def open_of(text: str) -> tuple[str, int, bool] | None:
+    """What a snapshot of this text shows as its open block."""
+    block = rendered_open(text)
+    return (block.html, block.end, block.in_code) if block else None
+
+
+def same_html(one, other) -> bool:
+    # Added rows come without the line breaks the renderer puts between tags (which show nothing).
+    return (one and (one[0].replace("\n", ""), *one[1:])) == (other and (other[0].replace("\n", ""), *other[1:]))
+
+
+@pytest.mark.parametrize(("text", "html", "in_code"), [
+    ("```\nx = 1\n", "<pre><code>x = 1\n</code></pre>\n", True),
+    # Not highlighted while open: Pygments would read the whole block again at every line.
+    ("Some code:\n\n```python\nif a < b:\n    go()\n",
+     '<pre><code class="language-python">if a &lt; b:\n    go()\n</code></pre>\n', True),
+    ("| a | b |\n|---|:-:|\n",
+     '<table>\n<thead>\n<tr>\n<th>a</th>\n<th style="text-align:center">b</th>\n</tr>\n</thead>\n</table>\n', False),
+    ("| a | b |\n|---|:-:|\n| *1* | 2 |\n",
+     '<table>\n<thead>\n<tr>\n<th>a</th>\n<th style="text-align:center">b</th>\n</tr>\n</thead>\n<tbody>\n<tr>\n'
+     '<td><em>1</em></td>\n<td style="text-align:center">2</td>\n</tr>\n</tbody>\n</table>\n', False),
+    ("1. Run:\n   ```sh\n   ls -l\n",
+     '<ol>\n<li>Run:<pre><code class="language-sh">ls -l\n</code></pre>\n</li>\n</ol>\n', True),
+])
+def test_an_open_fence_or_table_is_rendered_while_open(text, html, in_code):
+    assert open_of(text) == (html, len(text), in_code)
+    stream = Stream()
+    stream.feed(*text.splitlines(keepends=True))
+    assert same_html(stream.open_block, open_of(text))
+
+
+def test_a_table_header_alone_is_a_paragraph_still_text():
+    assert open_of("Compare:\n\n| a | b |\n") is None
+    assert open_of("Compare:\n\n| a | b |\n|---") is None
+
+
+def test_a_closed_fence_is_shown_highlighted_then_finished_as_it_was():
+    fence = "```python\ndef f():\n    return 1\n```\n"
+    stream = Stream()
+    stream.feed(fence)
+    html, end, in_code = stream.open_block
+    assert html == render_markdown(fence) and '<span class="k">def</span>' in html
+    assert (end, in_code) == (len(fence), False)
+    # Text after the fence: it is finished, as it was shown, and the open block is gone.
+    stream.feed("\n", "After")
+    assert stream.html == html and stream.open_block is None and stream.blocks.upto == len(fence) + 1
+    assert open_of(stream.text) is None and rendered_prefix(stream.text) == (html, len(fence) + 1)
+
+
+def test_text_after_an_open_fence_goes_on_inside_it_and_a_payload_stays_text():
+    stream = Stream()
+    stream.feed("```html\n", "<script>alert(1)</script>\n", "<img src=x onerror=alert(2)>")
+    html, end, in_code = stream.open_block
+    assert html == '<pre><code class="language-html">&lt;script&gt;alert(1)&lt;/script&gt;\n</code></pre>\n'
+    assert in_code and stream.text[end:] == "<img src=x onerror=alert(2)>"
+
+
+def test_only_the_new_lines_of_an_open_fence_or_table_are_rendered(renders):
+    stream = Stream()
+    stream.feed("```\n", *(f"line {i}\n" for i in range(50)))
+    assert [len(piece.open.html) for piece in stream.pieces[2:]] == [len(f"line {i}\n") for i in range(1, 50)]
+    table = Stream()
+    table.feed("| n |\n|---|\n", *(f"| {i} |\n" for i in range(50)))
+    # The header and delimiter again with each new row, never the rows before it.
+    assert max(map(len, renders)) == len("| n |\n|---|\n| 49 |\n")
+
+
+def test_what_a_reader_shows_open_is_what_the_stream_showed():
+    rng = random.Random(7)
+    parts = ["Intro\n\n", "```python\nx = 1\n\ny = 2\n```\n", "\n", "| a | b |\n|---|---|\n| 1 | 2 |\n| 3 | 4 |\n",
+             "\n", "- item\n  ```\n  code\n  ```\n", "\nEnd\n"]
+    for _ in range(60):
+        text = "".join(rng.sample(parts, len(parts)))
+        stream = Stream()
+        at = 0
+        while at < len(text):
+            size = rng.randint(1, 12)
+            stream.feed(text[at:at + size])
+            at += size
+            assert same_html(stream.open_block, open_of(stream.text)), repr(stream.text)

@@ -56,13 +56,36 @@ async def test_a_flush_that_finishes_a_block_sends_it_after_the_delta(publisher,
     await publisher.flush()
     delta, blocks = await listener()
     assert delta == events.delta(message_id=1, seq=2, text=f"\n\n{table}")
+    # The table, still open, goes out rendered after the finished paragraph.
+    open_table = {"end": len(stream.text), "html": render_markdown(table), "append": False, "in_code": False}
     assert blocks == events.blocks(message_id=1, seq=2, start=0, end=len("Intro line\n\n"),
-                                   html="<p>Intro line</p>\n")
+                                   html="<p>Intro line</p>\n", open=open_table)
     stream.append("\nAfter")
     await publisher.flush()
     delta, blocks = await listener()
     assert blocks == events.blocks(message_id=1, seq=3, start=len("Intro line\n\n"), end=stream.text.index("After"),
                                    html=render_markdown(f"{table}\n"))
+
+
+async def test_an_open_fence_goes_out_as_a_code_block_then_line_by_line(publisher, listener):
+    stream = open_reply(publisher)
+    stream.append("```python\n")
+    delta, blocks = await listener()
+    assert blocks["start"] == blocks["end"] == 0
+    assert blocks["open"] == {"end": 10, "html": '<pre><code class="language-python"></code></pre>\n',
+                              "append": False, "in_code": True}
+    stream.append("if a < b:\n    pass\n")
+    await publisher.flush()
+    delta, blocks = await listener()
+    # Only the new lines, escaped as the renderer escapes code, to add to the open block's code.
+    assert blocks["open"] == {"end": len(stream.text), "html": "if a &lt; b:\n    pass\n", "append": True,
+                              "in_code": True}
+    stream.append("```\n")
+    await publisher.flush()
+    delta, blocks = await listener()
+    # Closed: rendered whole and highlighted, as it will be once the next block begins.
+    assert blocks["open"]["html"] == render_markdown(stream.text) and not blocks["open"]["in_code"]
+    assert '<span class="k">pass</span>' in blocks["open"]["html"]
 
 
 async def test_text_that_completes_no_line_sends_deltas_only(publisher, listener):

@@ -1,17 +1,19 @@
-// A reply's body: the server-rendered HTML of its finished blocks, then the open last block as one
-// Text node. Deltas and `message.blocks` are applied here; whether one is due is the reply's call.
+// A reply's body: the server-rendered HTML of its finished blocks, then its open last block, then
+// the text not rendered yet as one Text node. Deltas and `message.blocks` are applied here; whether
+// one is due is the reply's call.
 //
-// The open block is shown in the shape it is taking (openTail): an open code fence as a code block
-// of its text so far, a table as a table once its header and delimiter rows are in; the server's
-// rendered block replaces it, in the same place and box, once the block is finished.
+// The open block is rendered by the server too when it is a code fence or a table (`open` of
+// `message.blocks`, `open_block` of a snapshot): shown in its own element, grown by the lines the
+// server adds, replaced by the finished block in the same place and box. The text after what the
+// server rendered goes on inside the open fence's code (so the code grows as it streams) or, for a
+// table or anything else, as plain text below.
 //
 // Safety rule: streamed text only ever reaches the page through Text nodes; the only HTML written
 // (innerHTML, insertAdjacentHTML) is the server's sanitised Markdown: `content_html`, and while a
-// reply streams its finished blocks (`rendered_html`, the `html` of `message.blocks`).
+// reply streams its finished blocks (`rendered_html`, the `html` of `message.blocks`) and its open block.
 
 import { addCodeCopyButtons } from "./codeblocks.js";
 import { el } from "./dom.js";
-import { openTail } from "./open-tail.js";
 
 /** Where, in UTF-16 units, the first `count` characters (code points, as the server counts) of `text` end. */
 function unitsOf(text, count) {
@@ -30,10 +32,15 @@ export class ReplyBody {
     // While streaming: the server-rendered finished blocks (HTML as sent) and how much of the text they cover.
     this.renderedHtml = "";
     this.renderedUpto = 0;
+    // The text after them; how much of it the open block shows (characters), and whether the rest goes in its code.
+    this.tailText = "";
+    this.openUpto = 0;
+    this.inCode = false;
     this.textNode = document.createTextNode("");
     this.streamEl = el("div", { class: "stream-text" }, this.textNode);
-    this.tail = openTail(this.streamEl, this.textNode);
     this.htmlEl = el("div", { class: "md", hidden: true });
+    // On the page only while it shows a block: elsewhere a reply has one .md, its rendered text.
+    this.openEl = el("div", { class: "md open-block" });
     this.typingEl = el("span", { class: "typing", "aria-hidden": "true" }, el("i"), el("i"), el("i"));
     this.element = el("div", { class: "reply-body", "aria-live": "polite" }, this.htmlEl, this.streamEl, this.typingEl);
   }
@@ -41,10 +48,13 @@ export class ReplyBody {
   /** The typing dots: shown while the reply is active and has no text yet. */
   showTyping(on) { this.typingEl.hidden = !on; }
 
-  /** The text so far, as a snapshot or a fetch has it: its finished blocks rendered, the rest as text. */
-  setText(text, renderedHtml = "", renderedUpto = 0) {
+  /** The text so far, as a snapshot or a fetch has it: its finished blocks and open block rendered, the rest as text. */
+  setText(text, renderedHtml = "", renderedUpto = 0, openBlock = null) {
     this.setRendered(renderedHtml || "", renderedHtml ? renderedUpto : 0);
-    this.tail.set(text.slice(unitsOf(text, this.renderedUpto)));
+    this.tailText = text.slice(unitsOf(text, this.renderedUpto));
+    this.clearOpen();
+    if (openBlock) this.setOpen(openBlock);
+    this.placeText();
   }
 
   setRendered(html, upto) {
@@ -57,27 +67,70 @@ export class ReplyBody {
     this.htmlEl.hidden = !html;
   }
 
-  append(text) { this.tail.append(text); }
+  append(text) {
+    this.tailText += text;
+    this.textNode.appendData(text);
+  }
 
   /**
-   * Finished blocks of `text[start:end]`, rendered by the server. Blocks that do not start where the
-   * shown ones end (the server says they always do) are left out: the rest of the reply would then
-   * stay text until its final render.
+   * Finished blocks of `text[start:end]`, rendered by the server, then the open block (`open`).
+   * Blocks that do not start where the shown ones end (the server says they always do) are left
+   * out: the rest of the reply would then stay text until its final render.
    */
-  addBlocks(start, end, html) {
-    if (start !== this.renderedUpto || end <= start) return;
-    // Appended, never re-rendered: the blocks above stay where they are.
-    this.htmlEl.insertAdjacentHTML("beforeend", html);
-    addCodeCopyButtons(this.htmlEl, this.announce);
-    this.htmlEl.hidden = false;
-    this.renderedHtml += html;
-    this.renderedUpto = end;
-    const tail = this.tail.text;
-    this.tail.set(tail.slice(unitsOf(tail, end - start)));
+  addBlocks(start, end, html, open) {
+    if (start !== this.renderedUpto) return;
+    if (end > start) {
+      // Appended, never re-rendered: the blocks above stay where they are.
+      this.htmlEl.insertAdjacentHTML("beforeend", html);
+      addCodeCopyButtons(this.htmlEl, this.announce);
+      this.htmlEl.hidden = false;
+      this.renderedHtml += html;
+      this.renderedUpto = end;
+      this.tailText = this.tailText.slice(unitsOf(this.tailText, end - start));
+      this.clearOpen();
+    } else if (!open) {
+      return;
+    }
+    if (open) this.setOpen(open);
+    this.placeText();
+  }
+
+  /** The server's open block: rendered whole, or new lines to add (code lines to its code, rows to its table). */
+  setOpen({ end, html, append, in_code: inCode }) {
+    this.textNode.remove();
+    if (append) {
+      const into = inCode ? [...this.openEl.querySelectorAll("pre code")].pop() : this.openEl.querySelector("tbody");
+      if (!into || !this.openUpto) return;
+      into.insertAdjacentHTML("beforeend", html);
+    } else {
+      this.openEl.innerHTML = html;
+      addCodeCopyButtons(this.openEl, this.announce);
+    }
+    const shown = Boolean(this.openEl.firstChild);
+    if (!shown) this.openEl.remove();
+    else if (!this.openEl.isConnected) this.htmlEl.after(this.openEl);
+    this.openUpto = shown ? end - this.renderedUpto : 0;
+    this.inCode = Boolean(inCode) && shown;
+  }
+
+  clearOpen() {
+    this.textNode.remove();
+    this.openEl.replaceChildren();
+    this.openEl.remove();
+    this.openUpto = 0;
+    this.inCode = false;
+  }
+
+  /** The text the open block does not show: inside its open fence's code, or as plain text below. */
+  placeText() {
+    this.textNode.data = this.tailText.slice(unitsOf(this.tailText, this.openUpto));
+    const code = this.inCode && [...this.openEl.querySelectorAll("pre code")].pop();
+    (code || this.streamEl).append(this.textNode);
   }
 
   /** The reply has ended: its server-rendered HTML, or without one its text (or `placeholder` if empty). */
   end(content, contentHtml, placeholder) {
+    this.clearOpen();
     if (contentHtml) {
       const shown = this.renderedHtml;
       if (shown && contentHtml.startsWith(shown)) {
@@ -92,12 +145,13 @@ export class ReplyBody {
       this.renderedUpto = 0;
       this.htmlEl.hidden = false;
       this.streamEl.hidden = true;
-      this.tail.set("", { plain: true });
+      this.tailText = "";
     } else {
-      this.tail.set(content || placeholder || "", { plain: true });
+      this.tailText = content || placeholder || "";
       this.setRendered("", 0);
       this.streamEl.hidden = false;
     }
+    this.placeText();
     this.streamEl.classList.toggle("placeholder", !content);
   }
 }

@@ -79,7 +79,8 @@ export class Reply {
     if (ACTIVE.has(message.status)) {
       // A stored checkpoint never overrides text the socket has already delivered.
       if ((message.seq || 0) >= this.seq) {
-        this.setText(message.content || "", message.seq || 0, message.rendered_html, message.rendered_upto);
+        this.setText(message.content || "", message.seq || 0, message.rendered_html, message.rendered_upto,
+          message.open_block);
       }
     } else {
       this.finish(message);
@@ -99,9 +100,9 @@ export class Reply {
   }
 
   /** The text so far and its seq, as a snapshot or a fetch has it (with its finished blocks rendered). */
-  setText(text, seq, renderedHtml, renderedUpto) {
+  setText(text, seq, renderedHtml, renderedUpto, openBlock) {
     this.text = text;
-    this.body.setText(text, renderedHtml, renderedUpto);
+    this.body.setText(text, renderedHtml, renderedUpto, openBlock);
     this.seq = seq;
     if (text) this.endRetry();
     this.body.showTyping(this.active && !text);
@@ -121,9 +122,9 @@ export class Reply {
   }
 
   /** `message.blocks`: taken only while the reply streams, and only for text it already holds. */
-  blocks(seq, start, end, html) {
+  blocks(seq, start, end, html, open) {
     if (!this.active || seq > this.seq) return;
-    this.body.addBlocks(start, end, html);
+    this.body.addBlocks(start, end, html, open);
   }
 
   /** Completed, failed or cancelled: the stored text and its server-rendered HTML. */

@@ -117,7 +117,8 @@ export class Thread {
         if (!reply) { complete = this.upsertOne(message) && complete; continue; }
         if (!reply.active) continue; // ended is final: a snapshot taken just before cannot revive it
         reply.setStatus(message.status || reply.status);
-        reply.setText(message.content || "", message.seq || 0, message.rendered_html, message.rendered_upto);
+        reply.setText(message.content || "", message.seq || 0, message.rendered_html, message.rendered_upto,
+          message.open_block);
       }
     });
     return complete;
@@ -139,7 +140,7 @@ export class Thread {
 
   applyBlocks(event) {
     const reply = this.replies.get(event.message_id);
-    if (reply) this.keepingBottom(() => reply.blocks(event.seq, event.start, event.end, event.html));
+    if (reply) this.keepingBottom(() => reply.blocks(event.seq, event.start, event.end, event.html, event.open));
   }
 
   applyFinish(messageId, fields) {
