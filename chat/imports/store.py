@@ -1,0 +1,76 @@
+"""Writing checked conversations (chat/imports/checks.py ``Checked``): one transaction for a whole file."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from .. import limits
+from ..models import Conversation, Message, Role, Vote
+from .checks import Checked, Item
+
+STAMPS = {"created_at", "updated_at"}
+
+
+def conversations_store(*, owner, conversations: list[Checked]) -> list[Conversation]:
+    """Create these conversations for ``owner``, all or none (``chat.errors.StorageFull`` for none)."""
+    adding = sum(len(item.fields["content"]) for checked in conversations for item in checked.items)
+    created = []
+    with transaction.atomic():
+        limits.lock_user_and_read_limits(owner)
+        limits.check_storage(owner, adding)
+        for checked in conversations:
+            created.append(_store(owner, checked))
+    return created
+
+
+def _store(owner, checked: Checked) -> Conversation:
+    fields = dict(checked.fields)
+    times = {name: fields.pop(name) for name in STAMPS}
+    conversation = Conversation.objects.create(owner=owner, **fields)
+    rows = [Message(conversation=conversation, imported=True,
+                    **{k: v for k, v in item.fields.items() if k not in STAMPS})
+            for item in checked.items]
+    # One insert in file order, so ids keep the order of turns (chat/context.py relies on it).
+    Message.objects.bulk_create(rows, batch_size=500)
+    by_ref = {item.ref: row for item, row in zip(checked.items, rows, strict=True) if item.ref is not None}
+    previous_turn = None
+    for item, row in zip(checked.items, rows, strict=True):
+        row.reply_to = by_ref.get(item.reply_to)
+        if row.role == Role.USER and row.reply_to is None:
+            # An older file is one line: each turn follows the one before.
+            row.parent = by_ref.get(item.parent) if checked.tree else previous_turn
+            previous_turn = row
+        if row.fuse:  # a source the file does not hold is left out
+            row.fuse["sources"] = [by_ref[ref].pk for ref in row.fuse["sources"] if ref in by_ref]
+        # auto_now(_add) set the times on insert; the file's are put back here.
+        row.created_at = item.fields["created_at"] or row.created_at
+        row.updated_at = item.fields["updated_at"] or row.updated_at
+    Message.objects.bulk_update(rows, ["reply_to", "parent", "created_at", "updated_at", "fuse"], batch_size=500)
+    _votes(owner=owner, conversation=conversation, items=checked.items, by_ref=by_ref, rows=rows)
+    if checked.active_leaf is not None:
+        leaf = by_ref[checked.active_leaf]
+    else:  # a tree without one shows its newest line (chat/tree.py), a line its last turn
+        leaf = None if checked.tree else previous_turn
+    Conversation.objects.filter(pk=conversation.pk).update(
+        active_leaf=leaf,
+        created_at=times["created_at"] or conversation.created_at,
+        updated_at=times["updated_at"] or conversation.updated_at,
+    )
+    conversation.refresh_from_db()
+    return conversation
+
+
+def _votes(*, owner, conversation: Conversation, items: list[Item], by_ref: dict, rows: list) -> None:
+    for item, row in zip(items, rows, strict=True):
+        vote = item.vote
+        if not vote:
+            continue
+        judged = [{"id": by_ref[entry.get("id")].pk, "provider": str(entry.get("provider", ""))[:100],
+                   "model": str(entry.get("model", ""))[:200]}
+                  for entry in vote["replies"] if entry.get("id") in by_ref]
+        stored = Vote.objects.create(
+            user=owner, conversation=conversation, turn=row, outcome=vote["outcome"],
+            winners=[by_ref[ref].pk for ref in vote["winners"]], replies=judged, blind=vote["blind"],
+            revealed_before=vote["revealed_before"])
+        Vote.objects.filter(pk=stored.pk).update(created_at=vote["created_at"] or stored.created_at,
+                                                 updated_at=vote["updated_at"] or stored.updated_at)
