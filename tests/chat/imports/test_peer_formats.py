@@ -3,7 +3,9 @@ what has no place in webox is listed in the response, never dropped silently."""
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from io import StringIO
 from pathlib import Path
 
@@ -125,3 +127,19 @@ def test_the_import_command_lists_what_it_left_out(user):
                  stdout=out)
     assert "Imported 2 conversation(s)" in out.getvalue()
     assert "message c1: a call to python" in out.getvalue()
+
+
+def test_a_chatgpt_data_export_zip_imports_its_conversations_and_lists_its_images(user):
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("conversations.json", (FIXTURES / "chatgpt_conversations.json").read_bytes())
+        archive.writestr("chat.html", "<html></html>")
+        archive.writestr("file-1.png", b"\x89PNG not really")
+        archive.writestr("user.json", json.dumps({"id": "user-1"}))
+
+    response = post_file(user, "chatgpt-export.zip", out.getvalue())
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["format"] == "chatgpt"
+    assert [c["title"] for c in response.json()["conversations"]] == ["Trip ideas", "Haiku"]
+    assert {"message": "u2", "what": "image"}.items() <= response.json()["not_imported"][0].items()
