@@ -12,26 +12,34 @@ STAMPS = {"created_at", "updated_at"}
 
 
 def conversations_store(*, owner, conversations: list[Checked]) -> list[Conversation]:
-    """Create these conversations for ``owner``, all or none (``chat.errors.StorageFull`` for none)."""
+    """Create these conversations for ``owner``, all or none (``chat.errors.StorageFull`` for none).
+
+    A handful of statements for the whole file, however many conversations it holds (a ChatGPT
+    export has thousands): the conversations in one insert, their messages in batches, then the
+    links and times that need the new ids.
+    """
     adding = sum(len(item.fields["content"]) for checked in conversations for item in checked.items)
-    created = []
     with transaction.atomic():
         limits.lock_user_and_read_limits(owner)
         limits.check_storage(owner, adding)
-        for checked in conversations:
-            created.append(_store(owner, checked))
+        created = Conversation.objects.bulk_create(
+            [Conversation(owner=owner, **{k: v for k, v in checked.fields.items() if k not in STAMPS})
+             for checked in conversations], batch_size=500)
+        rows = [Message(conversation=conversation, imported=True,
+                        **{k: v for k, v in item.fields.items() if k not in STAMPS})
+                for checked, conversation in zip(conversations, created, strict=True) for item in checked.items]
+        # One insert in file order, so ids keep the order of turns (chat/context.py relies on it).
+        Message.objects.bulk_create(rows, batch_size=500)
+        rows_of = iter(rows)
+        for checked, conversation in zip(conversations, created, strict=True):
+            _link(owner, checked, conversation, [next(rows_of) for _ in checked.items])
+        _update(Message, rows, LINKED_FIELDS)
+        _update(Conversation, created, ("active_leaf", "created_at", "updated_at"))
     return created
 
 
-def _store(owner, checked: Checked) -> Conversation:
-    fields = dict(checked.fields)
-    times = {name: fields.pop(name) for name in STAMPS}
-    conversation = Conversation.objects.create(owner=owner, **fields)
-    rows = [Message(conversation=conversation, imported=True,
-                    **{k: v for k, v in item.fields.items() if k not in STAMPS})
-            for item in checked.items]
-    # One insert in file order, so ids keep the order of turns (chat/context.py relies on it).
-    Message.objects.bulk_create(rows, batch_size=500)
+def _link(owner, checked: Checked, conversation: Conversation, rows: list[Message]) -> None:
+    """Set the links between a conversation's new rows (by the file's ids) and the file's times; store its votes."""
     by_ref = {item.ref: row for item, row in zip(checked.items, rows, strict=True) if item.ref is not None}
     previous_turn = None
     for item, row in zip(checked.items, rows, strict=True):
@@ -45,41 +53,35 @@ def _store(owner, checked: Checked) -> Conversation:
         # auto_now(_add) set the times on insert; the file's are put back here.
         row.created_at = item.fields["created_at"] or row.created_at
         row.updated_at = item.fields["updated_at"] or row.updated_at
-    _links_and_times_update(rows)
     _votes(owner=owner, conversation=conversation, items=checked.items, by_ref=by_ref, rows=rows)
     if checked.active_leaf is not None:
-        leaf = by_ref[checked.active_leaf]
+        conversation.active_leaf = by_ref[checked.active_leaf]
     else:  # a tree without one shows its newest line (chat/tree.py), a line its last turn
-        leaf = None if checked.tree else previous_turn
-    Conversation.objects.filter(pk=conversation.pk).update(
-        active_leaf=leaf,
-        created_at=times["created_at"] or conversation.created_at,
-        updated_at=times["updated_at"] or conversation.updated_at,
-    )
-    conversation.refresh_from_db()
-    return conversation
+        conversation.active_leaf = None if checked.tree else previous_turn
+    conversation.created_at = checked.fields["created_at"] or conversation.created_at
+    conversation.updated_at = checked.fields["updated_at"] or conversation.updated_at
 
 
 LINKED_FIELDS = ("reply_to", "parent", "created_at", "updated_at", "fuse")
 
 
-def _links_and_times_update(rows: list[Message]) -> None:
-    """Write the rows' links and times, which need the ids the insert gave: one statement, run per row.
+def _update(model, rows: list, names: tuple[str, ...]) -> None:
+    """Write these fields of rows just inserted: one statement, run per row.
 
     ``bulk_update`` builds a CASE expression per field and row in Python: 0.5 s per 40-message
     conversation on a busy test machine, most of an import's time. Values go through each field's
     own conversion, as an ORM update's would.
     """
-    alias = router.db_for_write(Message)
-    connection = connections[alias]
-    fields = [Message._meta.get_field(name) for name in LINKED_FIELDS]
+    connection = connections[router.db_for_write(model)]
+    fields = [model._meta.get_field(name) for name in names]
     quote = connection.ops.quote_name
-    sql = (f"UPDATE {quote(Message._meta.db_table)} SET {', '.join(f'{quote(f.column)} = %s' for f in fields)} "
-           f"WHERE {quote(Message._meta.pk.column)} = %s")
+    sql = (f"UPDATE {quote(model._meta.db_table)} SET {', '.join(f'{quote(f.column)} = %s' for f in fields)} "
+           f"WHERE {quote(model._meta.pk.column)} = %s")
     params = [[field.get_db_prep_save(getattr(row, field.attname), connection) for field in fields] + [row.pk]
               for row in rows]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+    if params:
+        with connection.cursor() as cursor:
+            cursor.executemany(sql, params)
 
 
 def _votes(*, owner, conversation: Conversation, items: list[Item], by_ref: dict, rows: list) -> None:
