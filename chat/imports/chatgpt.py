@@ -24,8 +24,8 @@ TEXT_TYPES = ("text", "multimodal_text")
 
 
 def is_chatgpt(data) -> bool:
-    items = data if isinstance(data, list) else [data]
-    return bool(items) and all(isinstance(item, dict) and "mapping" in item for item in items[:1])
+    first = data[0] if isinstance(data, list) and data else data
+    return isinstance(first, dict) and "mapping" in first
 
 
 def conversation(item, *, number: int, not_imported: list[NotImported]):

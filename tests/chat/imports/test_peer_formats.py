@@ -143,3 +143,17 @@ def test_a_chatgpt_data_export_zip_imports_its_conversations_and_lists_its_image
     assert response.json()["format"] == "chatgpt"
     assert [c["title"] for c in response.json()["conversations"]] == ["Trip ideas", "Haiku"]
     assert {"message": "u2", "what": "image"}.items() <= response.json()["not_imported"][0].items()
+
+
+def test_an_open_webui_chat_without_history_imports_its_message_list_as_one_line(user):
+    chat = {"id": "old", "title": "Old chat", "chat": {"title": "Old chat", "messages": [
+        {"id": "1", "parentId": None, "childrenIds": ["2"], "role": "user", "content": "Hello", "timestamp": 17e8},
+        {"id": "2", "parentId": "1", "childrenIds": ["3"], "role": "assistant", "content": "Hi", "model": "phi3"},
+        {"id": "3", "parentId": "2", "childrenIds": [], "role": "user", "content": "Bye", "timestamp": 1700000100},
+    ]}}
+    [conversation] = conversations_import(owner=user, raw=json.dumps([chat])).conversations
+
+    hello, bye = conversation.messages.filter(role=Role.USER).order_by("id")
+    assert (hello.content, bye.content, bye.parent_id) == ("Hello", "Bye", hello.pk)
+    assert conversation.active_leaf_id == bye.pk
+    assert replies(hello) == [("phi3", "phi3", "Hi")]
