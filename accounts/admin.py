@@ -66,7 +66,7 @@ class WeboxUserAdmin(UserAdmin):
         return super().get_queryset(request).annotate(
             conversation_total=_count(conversations, "owner"),
             reply_total=_count(replies, "conversation__owner"),
-            # What webox measured: imported replies are history (chat/exports.py), never spending.
+            # What webox measured: imported replies are history (chat/imports/), never spending.
             cost_total=_cost(replies.filter(cost__isnull=False, cost_currency="USD", imported=False),
                              "conversation__owner"),
         )

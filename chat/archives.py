@@ -24,7 +24,8 @@ from .attachments.models import Attachment
 from .attachments.selectors import user_attachment_bytes
 from .attachments.validation import Inspected, inspect_upload
 from .errors import StorageFull
-from .exports import MAX_IMPORT_BYTES, ExportFileError, conversations_export_json_chunks, conversations_import
+from .exports import conversations_export_json_chunks
+from .imports import MAX_IMPORT_BYTES, ExportFileError, Imported, conversations_import
 from .models import Conversation, Role
 
 JSON_NAME = "conversations.json"
@@ -58,8 +59,12 @@ def is_zip(head: bytes) -> bool:
     return head.startswith(b"PK\x03\x04")
 
 
-def conversations_import_zip(*, owner, file: BinaryIO) -> list[Conversation]:
-    """Import a zip export for ``owner``: all of it or, with ``ExportFileError``/``StorageFull``, nothing."""
+def conversations_import_zip(*, owner, file: BinaryIO) -> Imported:
+    """Import a zip export for ``owner``: all of it or, with ``ExportFileError``/``StorageFull``, nothing.
+
+    A ChatGPT data export is a zip with a ``conversations.json`` too: its conversations come in as
+    from that file alone (chat/imports/chatgpt.py), its images listed as not imported.
+    """
     try:
         archive = zipfile.ZipFile(file)
     except (zipfile.BadZipFile, OSError):
@@ -74,7 +79,8 @@ def conversations_import_zip(*, owner, file: BinaryIO) -> list[Conversation]:
     stored: set[str] = set()
     try:
         with transaction.atomic():
-            created = conversations_import(owner=owner, raw=raw)
+            result = conversations_import(owner=owner, raw=raw)
+            created = result.conversations
             adding = sum(len(files[entry["sha256"]].data) for entries in listed.values() for entry in entries)
             quota = settings.WEBOX_ATTACHMENT_QUOTA_BYTES
             if adding and user_attachment_bytes(owner) + adding > quota:
@@ -92,7 +98,7 @@ def conversations_import_zip(*, owner, file: BinaryIO) -> list[Conversation]:
             if not Attachment.objects.filter(sha256=sha256).exists():
                 storage.file_delete(sha256)
         raise
-    return created
+    return result
 
 
 def _attachment_create(owner, message, name: str, inspected: Inspected, sha256: str) -> None:

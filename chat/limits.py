@@ -4,7 +4,7 @@ how often they may import, and how much text they may keep.
 Checked by ``chat.services.turns`` (``message_send``, ``reply_regenerate``) — the one path of the
 REST API and the socket alike — before anything is stored or any provider is called. Site-wide
 defaults are settings; staff override the turn limits per user in the admin (``accounts.UserLimits``).
-The import rate is counted by the import API, the storage quota by ``chat.exports.conversations_import``.
+The import rate is counted by the import API, the storage quota by ``chat.imports.conversations_import``.
 """
 
 from __future__ import annotations

@@ -132,7 +132,7 @@ class Message(models.Model):
     estimate = models.JSONField(null=True, blank=True)
     # A fused reply only (chat/services/fuse.py): {"sources": [reply ids], "prompt": the text it was sent}.
     fuse = models.JSONField(null=True, blank=True, help_text="A fused reply's sources and the prompt it was sent.")
-    # Brought in by an import (chat/exports.py): history shown in its conversation, never webox's own
+    # Brought in by an import (chat/imports/): history shown in its conversation, never webox's own
     # measurement, so no usage figure (dashboard, /metrics, budgets) counts it.
     imported = models.BooleanField(default=False, help_text="Brought in by an import: shown, never counted.")
     # A reply of a blind turn: its letter in the turn's shuffled order ("A", "B", …), and when the turn

@@ -1,6 +1,6 @@
 """Writes to conversations and messages: views, consumers, tasks, the admin and the engine call these.
 
-Two writes live elsewhere: an import (``chat.exports.conversations_import``) stores a whole
+Two writes live elsewhere: an import (``chat.imports.conversations_import``) stores a whole
 file of history in one transaction, and ``chat.limits.record_usage`` keeps a user's monthly
 usage counters (called from here, when a reply ends).
 

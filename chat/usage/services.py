@@ -15,7 +15,7 @@ from .tokens import estimate_completion_tokens, estimate_prompt_tokens
 
 # A reply's figures at most, whatever a provider reports or a price works out to: they fit the
 # columns (and the usage sums) with room to spare, and 15 significant digits of cost are what SQLite
-# keeps exactly. Imports are held to the same bounds (chat/exports.py).
+# keeps exactly. Imports are held to the same bounds (chat/imports/checks.py).
 REPLY_MAX_TOKENS = 10**9
 REPLY_MAX_COST = Decimal("9999999.99999999")
 

@@ -1,6 +1,7 @@
 """Export from the page, import the file back through the page: the same conversation, again."""
 
 import json
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -62,3 +63,13 @@ def test_a_conversation_exported_from_the_page_imports_back_the_same(chat: Page,
     page.locator("#import-file").set_input_files(bad)
     expect(page.get_by_text("Nothing imported: Conversation 1: title must be text.")).to_be_visible()
     expect(page.locator("#conversation-list .conv-item")).to_have_count(2)
+
+
+def test_a_chatgpt_export_imported_from_the_page_says_what_was_left_out(chat: Page):
+    page = chat
+    page.get_by_text("Export / import").click()
+    page.locator("#import-file").set_input_files(
+        Path(__file__).parent.parent / "chat" / "imports" / "fixtures" / "chatgpt_conversations.json")
+    expect(page.get_by_text("Imported 2 conversations. Not imported: 5 parts (image, reasoning, a call to python, "
+                            "tool message, system message).")).to_be_visible()
+    expect(page.locator("#conversation-list .conv-title")).to_have_text(["Haiku", "Trip ideas"])

@@ -83,7 +83,7 @@ def thread(user):
         reply(conversation, first, provider="ollama", model="llama-z", status=ReplyStatus.ERROR, error_code="timeout",
               error_detail="No first token within 30 s."),
     ]
-    second = Message.objects.create(conversation=conversation, role=Role.USER, content="And in June?")
+    second = Message.objects.create(conversation=conversation, role=Role.USER, content="And in June?", parent=first)
     # Streaming: claimed by a worker, so it has a stream id (its name in the stream store).
     replies.append(reply(conversation, second, status=ReplyStatus.STREAMING, content="Thinking so far",
                          stream_id=uuid.uuid4().hex))

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from chat import exports
+from chat import exports, imports
 from chat.context import build_chat_request
 from chat.models import Conversation, Message, ReplyStatus
 from chat.providers.services import provider_create
@@ -120,7 +120,7 @@ def test_export_and_import_carry_columns_estimates_and_default_columns(user, aut
     conversation.save()
     data = json.loads(exports.conversations_export_json([conversation]))
     assert [m.get("column") for m in data["conversations"][0]["messages"]] == ["", "demo", "b"]
-    [copy] = exports.conversations_import(owner=user, raw=json.dumps(data))
+    [copy] = imports.conversations_import(owner=user, raw=json.dumps(data)).conversations
     replies = copy.messages.filter(role="assistant").order_by("id")
     assert [r.column for r in replies] == ["demo", "b"]
     assert [r.estimate for r in replies] == [r["estimate"] for r in body["replies"]]
@@ -133,6 +133,6 @@ def test_an_export_from_before_columns_imports_with_the_provider_as_column(user)
         "messages": [{"id": 1, "role": "user", "content": "hi"},
                      {"id": 2, "role": "assistant", "reply_to": 1, "provider": "demo", "model": "demo-echo",
                       "content": "hello"}]}]}
-    [copy] = exports.conversations_import(owner=user, raw=json.dumps(data))
+    [copy] = imports.conversations_import(owner=user, raw=json.dumps(data)).conversations
     assert copy.messages.get(role="assistant").column == "demo"
     assert copy.default_columns == [{"key": "demo", "provider": "demo", "model": "demo-echo"}]

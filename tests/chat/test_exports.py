@@ -41,7 +41,8 @@ def make_history(owner) -> Conversation:
                                completion_tokens=0, usage_estimated=True, cost_estimated=True,
                                cost=Decimal("0.00000100"), cost_currency="USD"),
     ]
-    second = Message.objects.create(conversation=conversation, role=Role.USER, content="And in `winter`?")
+    second = Message.objects.create(conversation=conversation, role=Role.USER, content="And in `winter`?",
+                                    parent=first)
     Message.objects.create(conversation=conversation, role=Role.ASSISTANT, content="```python\nprint(1)\n```",
                            provider="ollama", model="llama3", reply_to=second, status=ReplyStatus.CANCELLED,
                            finish_reason="cancelled")
@@ -164,7 +165,7 @@ def deep(levels: int):
 
 @pytest.mark.parametrize("body, detail", [
     (b"{not json", "The file is not valid JSON"),
-    (b"[1, 2]", "Not a webox export"),
+    (b"[1, 2]", "Not a file webox can import"),
     (json.dumps({"format": "webox.conversations", "version": 9, "conversations": []}).encode(),
      "Unsupported export version '9'"),
     (json.dumps(valid_file(title=5)).encode(), "Conversation 1: title must be text."),
@@ -205,9 +206,9 @@ def test_a_bad_file_is_refused_with_a_reason_and_nothing_is_imported(user, body,
 def test_a_huge_upload_is_refused(user, settings):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from chat import exports
+    from chat import imports
 
-    big = SimpleUploadedFile("big.json", b" " * (exports.MAX_IMPORT_BYTES + 1))
+    big = SimpleUploadedFile("big.json", b" " * (imports.MAX_IMPORT_BYTES + 1))
     response = client_for(user).post("/api/chat/import", {"file": big}, format="multipart")
     assert response.status_code == 400
     assert response.json()["detail"] == "The file is larger than 20 MB."

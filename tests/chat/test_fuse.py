@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from chat import exports
+from chat import exports, imports
 from chat.context import build_chat_request, column_request, earlier_turns
 from chat.models import Conversation, Message, ReplyStatus
 from chat.providers.services import provider_create
@@ -126,7 +126,7 @@ def test_export_and_import_carry_a_fused_replys_provenance(auth_client, user, tu
     fused_id = fuse(auth_client, turn.pk, provider="demo").json()["reply"]["id"]
     Message.objects.filter(pk=fused_id).update(status=ReplyStatus.COMPLETE, content="Both.")
     data = json.loads(exports.conversations_export_json([turn.conversation]))
-    [copy] = exports.conversations_import(owner=user, raw=json.dumps(data))
+    [copy] = imports.conversations_import(owner=user, raw=json.dumps(data)).conversations
     new_turn = copy.messages.get(role="user")
     fused = copy.messages.get(column="fuse")
     assert fused.fuse["sources"] == list(new_turn.replies.filter(fuse__isnull=True).order_by("id")

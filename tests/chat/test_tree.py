@@ -289,13 +289,14 @@ def test_search_finds_text_on_every_branch_with_the_turn_that_opens_it(user, aut
 
 
 def test_an_imported_file_of_one_line_becomes_one_branch(user, auth_client):
-    from chat.exports import conversations_export_json, conversations_import
+    from chat.exports import conversations_export_json
+    from chat.imports import conversations_import
 
     conversation = conversation_create(owner=user)
     for text in ("q1", "q2", "q3"):
         turn(user, conversation, text)
 
-    [copy] = conversations_import(owner=user, raw=conversations_export_json([conversation]))
+    [copy] = conversations_import(owner=user, raw=conversations_export_json([conversation])).conversations
 
     data = detail(auth_client, copy.pk)
     assert turns_of(data) == ["q1", "q2", "q3"]

@@ -7,7 +7,8 @@ import json
 import pytest
 
 from chat import events
-from chat.exports import conversations_export_json, conversations_import
+from chat.exports import conversations_export_json
+from chat.imports import conversations_import
 from chat.models import Conversation, Message, ReplyStatus, Role, Vote
 from chat.services import conversation_create
 
@@ -133,7 +134,7 @@ def test_votes_go_into_the_export_and_come_back_on_import(user, make_user):
 
     vote_cast(turn=turn, outcome="tie", winners=[a.pk, c.pk])
     exported = json.loads(conversations_export_json(Conversation.objects.filter(owner=user)))
-    [conversation] = conversations_import(owner=make_user("bob"), raw=json.dumps(exported))
+    [conversation] = conversations_import(owner=make_user("bob"), raw=json.dumps(exported)).conversations
     imported_turn = conversation.messages.get(role=Role.USER)
     new_a, new_b, new_c = conversation.messages.filter(role=Role.ASSISTANT).order_by("id")
     stored = Vote.objects.get(turn=imported_turn)
@@ -161,7 +162,7 @@ def test_the_export_carries_columns_estimates_and_the_vote_together(user, make_u
     assert [(m["column"], m["estimate"]["model"]) for m in item["messages"][1:]] == [
         ("openai", "gpt-4o"), ("openai#2", "gpt-4o-mini")]
     assert item["messages"][0]["vote"]["winners"] == [replies[1].pk]
-    [imported] = conversations_import(owner=make_user("bob"), raw=json.dumps(exported))
+    [imported] = conversations_import(owner=make_user("bob"), raw=json.dumps(exported)).conversations
     new_replies = list(imported.messages.filter(role=Role.ASSISTANT).order_by("id"))
     assert [(r.column, r.estimate) for r in new_replies] == [(r.column, r.estimate) for r in replies]
     stored = Vote.objects.get(turn__conversation=imported)
@@ -177,7 +178,7 @@ def test_an_import_whose_vote_names_a_reply_of_another_turn_is_refused(user):
     vote_cast(turn=turn, outcome="best", winners=[a.pk])
     exported = json.loads(conversations_export_json(Conversation.objects.filter(owner=user).order_by("id")))
     exported["conversations"][0]["messages"][0]["vote"]["winners"] = [elsewhere.pk]
-    from chat.exports import ExportFileError
+    from chat.imports import ExportFileError
 
     with pytest.raises(ExportFileError, match="winners"):
         conversations_import(owner=user, raw=json.dumps(exported))

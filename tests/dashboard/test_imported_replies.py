@@ -12,7 +12,7 @@ from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from accounts.models import MonthlyUsage
-from chat.exports import MAX_COST, MAX_TOKENS
+from chat.imports.checks import MAX_COST, MAX_TOKENS
 from chat.limits import COST_CEILING
 from chat.models import Conversation, Message, ModelPrice, ReplyStatus
 from chat.providers import StreamResult

@@ -205,7 +205,14 @@ export class Sidebar {
     try {
       const result = await this.api.importFile(file);
       const count = result.conversations.length;
-      this.importStatus.textContent = `Imported ${count} conversation${count === 1 ? "" : "s"}.`;
+      let status = `Imported ${count} conversation${count === 1 ? "" : "s"}.`;
+      if (result.not_imported_count) {
+        // A peer's file (ChatGPT, Open WebUI): say what had no place here rather than drop it quietly.
+        const kinds = [...new Set(result.not_imported.map((entry) => entry.what))];
+        const parts = result.not_imported_count === 1 ? "1 part" : `${result.not_imported_count} parts`;
+        status += ` Not imported: ${parts} (${kinds.slice(0, 5).join(", ")}${kinds.length > 5 ? ", …" : ""}).`;
+      }
+      this.importStatus.textContent = status;
       await this.reload();
     } catch (error) {
       this.importStatus.classList.add("error");
