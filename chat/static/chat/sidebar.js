@@ -158,7 +158,9 @@ export class Sidebar {
     link.addEventListener("click", (event) => {
       if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
       event.preventDefault();
-      this.onOpen(result.conversation_id, { messageId: result.message_id, query: this.filter.value.trim() });
+      // `turn`: the hit's turn, opened as the active branch when it is on another one.
+      this.onOpen(result.conversation_id, { messageId: result.message_id, query: this.filter.value.trim(),
+        turn: result.turn ?? null });
     });
     return el("li", { class: "conv-item" }, link);
   }

@@ -1,0 +1,188 @@
+"""Edit and resend, branches, and how a conversation goes on after a turn (continue.js)."""
+
+import re
+import uuid
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from testing.fake_provider import FakeProviderServer, expected_reply
+
+from .conftest import FAST, PROVIDERS, column, open_settings, pick, send
+
+pytestmark = pytest.mark.browser
+
+
+def echo(text: str) -> str:
+    return "".join(expected_reply(text)).strip()
+
+
+def wait_complete(page: Page, names=PROVIDERS, turn: int = -1) -> None:
+    for name in names:
+        expect(column(page, name, turn)).to_have_attribute("data-status", "complete")
+
+
+def edit(page: Page, turn: int, text: str) -> None:
+    message = page.locator("article.turn").nth(turn).locator(".user-message")
+    message.locator('[data-action="edit"]').click()
+    box = message.get_by_role("textbox", name="Edit message")
+    expect(box).to_be_focused()
+    box.fill(text)
+    message.get_by_role("button", name="Save & send").click()
+
+
+def pager(page: Page, turn: int):
+    return page.locator("article.turn").nth(turn).locator(".branch-pager")
+
+
+def test_edit_and_resend_with_three_columns_keeps_the_old_branch(chat: Page):
+    page = chat
+    pick(page, dict.fromkeys(PROVIDERS, FAST))
+    send(page, "First question")
+    wait_complete(page)
+    send(page, "Name a colour")
+    wait_complete(page)
+    expect(page.locator("article.turn").nth(1).locator('[data-action="edit"]')).to_be_visible()
+    expect(pager(page, 1)).to_be_hidden()
+
+    edit(page, 1, "Name a fruit")
+    turns = page.locator("article.turn")
+    expect(turns).to_have_count(2)
+    expect(turns.nth(1).locator(".user-message .bubble")).to_have_text("Name a fruit")
+    for name in PROVIDERS:  # each column's reply arrives, streamed like a send's
+        expect(column(page, name)).to_have_text(re.compile(re.escape(echo("Name a fruit"))))
+    wait_complete(page)
+    expect(pager(page, 1)).to_have_text("2 / 2")
+    expect(pager(page, 0)).to_be_hidden()
+
+    pager(page, 1).locator('[data-action="branch-prev"]').click()
+    expect(pager(page, 1)).to_have_text("1 / 2")
+    expect(turns.nth(1).locator(".user-message .bubble")).to_have_text("Name a colour")
+    for name in PROVIDERS:
+        expect(column(page, name)).to_have_text(re.compile(re.escape(echo("Name a colour"))))
+        expect(column(page, name)).to_have_attribute("data-status", "complete")
+    expect(turns.nth(0).locator(".user-message .bubble")).to_have_text("First question")
+
+    page.reload()  # the branch shown is the conversation's, on the server
+    expect(page.locator("#chat-app")).to_have_attribute("data-ready", "true")
+    expect(pager(page, 1)).to_have_text("1 / 2")
+    expect(turns.nth(1).locator(".user-message .bubble")).to_have_text("Name a colour")
+
+    pager(page, 1).locator('[data-action="branch-next"]').click()
+    expect(pager(page, 1)).to_have_text("2 / 2")
+    expect(column(page, "ollama")).to_have_text(re.compile(re.escape(echo("Name a fruit"))))
+
+
+def test_the_editor_cancels_on_escape_and_refuses_an_empty_message(chat: Page):
+    page = chat
+    pick(page, {"openai": FAST})
+    send(page, "Keep me")
+    wait_complete(page, ["openai"])
+    message = page.locator("article.turn .user-message")
+    message.locator('[data-action="edit"]').click()
+    box = message.get_by_role("textbox", name="Edit message")
+    expect(box).to_have_value("Keep me")
+    box.fill("   ")
+    message.get_by_role("button", name="Save & send").click()
+    expect(message.get_by_role("alert")).to_have_text("Write a message first.")
+    box.press("Escape")
+    expect(box).to_be_hidden()
+    expect(message.locator(".bubble")).to_have_text("Keep me")
+    expect(message.locator('[data-action="edit"]')).to_be_focused()
+    expect(page.locator("article.turn")).to_have_count(1)
+
+
+def test_switching_the_branch_of_an_earlier_message_brings_back_the_turns_below_it(chat: Page):
+    page = chat
+    pick(page, {"openai": FAST, "anthropic": FAST})
+    send(page, "Plan a trip")
+    wait_complete(page, ["openai", "anthropic"])
+    send(page, "Add a museum")
+    wait_complete(page, ["openai", "anthropic"])
+
+    edit(page, 0, "Plan a picnic")
+    turns = page.locator("article.turn")
+    expect(turns).to_have_count(1)  # the turn below the edited one stays on the old branch
+    wait_complete(page, ["openai", "anthropic"])
+    expect(pager(page, 0)).to_have_text("2 / 2")
+
+    pager(page, 0).get_by_role("button", name="Previous branch").click()
+    expect(turns).to_have_count(2)
+    expect(pager(page, 0)).to_have_text("1 / 2")
+    expect(turns.nth(1).locator(".user-message .bubble")).to_have_text("Add a museum")
+    expect(column(page, "anthropic")).to_have_text(re.compile(re.escape(echo("Add a museum"))))
+
+    pager(page, 0).get_by_role("button", name="Next branch").click()
+    expect(turns).to_have_count(1)
+    expect(turns.nth(0).locator(".user-message .bubble")).to_have_text("Plan a picnic")
+
+
+def test_a_search_hit_on_another_branch_opens_that_branch(chat: Page):
+    page = chat
+    word = f"zebra{uuid.uuid4().hex[:6]}"
+    pick(page, {"openai": FAST})
+    send(page, f"Tell me about the {word}")
+    wait_complete(page, ["openai"])
+    edit(page, 0, "Tell me about the lion")
+    wait_complete(page, ["openai"])
+    expect(pager(page, 0)).to_have_text("2 / 2")
+    page.get_by_role("link", name="New chat").click()
+
+    page.get_by_label("Search conversations and messages").fill(word)
+    hit = page.locator("#search-results .search-hit").filter(has_text="openai:")
+    hit.click()
+    expect(pager(page, 0)).to_have_text("1 / 2")
+    reply_id = hit.get_attribute("data-message-id")
+    expect(page.locator(f'.reply[data-message-id="{reply_id}"]')).to_have_class(re.compile(r"\bfound\b"))
+
+
+def test_a_column_joining_mid_conversation_starts_as_the_user_picks(chat: Page, fake_provider: FakeProviderServer):
+    page = chat
+    pick(page, {"openai": FAST})
+    send(page, "Earlier context")
+    wait_complete(page, ["openai"])
+
+    continuing = page.locator("#continuing")
+    expect(continuing).to_be_hidden()
+    pick(page, {"openai": FAST, "anthropic": FAST})
+    choice = continuing.get_by_label("anthropic joins mid-conversation:")
+    expect(choice).to_have_value("chosen")
+    expect(continuing).to_contain_text("it sees the earlier messages with their chosen replies")
+    choice.select_option(label="Start fresh")
+    expect(continuing).to_contain_text("it sees none of the earlier messages")
+
+    marker = f"Fresh start {uuid.uuid4().hex[:6]}"
+    with page.expect_request("**/api/chat/send") as sent:
+        send(page, marker)
+    columns = {c["key"]: c for c in sent.value.post_data_json["columns"]}
+    assert columns["anthropic"]["history"] == "empty"
+    assert "history" not in columns["openai"], "a column with a thread keeps it"
+    wait_complete(page, ["openai", "anthropic"])
+    expect(continuing.locator(".joining-column")).to_have_count(0)  # both columns have a thread now
+
+    # On the wire: the joining column sent the new message alone; the other its whole thread.
+    requests = [r for r in fake_provider.chat_requests() if marker in str(r["json"])]
+    by_kind = {"anthropic" if "/anthropic/" in r["path"] else "openai": r["json"]["messages"] for r in requests}
+    assert [m["role"] for m in by_kind["anthropic"]] == ["user"]
+    assert [m["role"] for m in by_kind["openai"]] == ["user", "assistant", "user"]
+
+
+def test_continue_with_the_chosen_reply_only(chat: Page):
+    page = chat
+    pick(page, {"openai": FAST, "anthropic": FAST})
+    open_settings(page)
+    page.get_by_label("Follow-ups see").select_option("chosen")
+    send(page, "Two opinions please")
+    wait_complete(page, ["openai", "anthropic"])
+    only = page.get_by_role("button", name="Continue with the chosen reply only")
+    expect(only).to_be_disabled()  # nothing chosen yet
+
+    page.get_by_role("button", name="Choose anthropic reply for follow-ups").click()
+    expect(only).to_be_enabled()
+    only.click()
+    expect(page.get_by_role("checkbox", name="anthropic", exact=True)).to_be_checked()
+    expect(page.get_by_role("checkbox", name="openai", exact=True)).not_to_be_checked()
+    expect(only).to_be_hidden()
+    send(page, "Go on")
+    expect(page.locator("article.turn").last.locator(".column")).to_have_count(1)
+    expect(column(page, "anthropic")).to_have_attribute("data-status", "complete")
