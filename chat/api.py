@@ -8,6 +8,7 @@ from asgiref.sync import sync_to_async
 from django.core.exceptions import RequestDataTooBig
 from django.core.handlers.asgi import ASGIRequest
 from django.http import FileResponse, Http404, StreamingHttpResponse
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -96,6 +97,10 @@ class ColumnInputSerializer(ParametersSerializer):
     provider = serializers.CharField(max_length=inputs.MAX_PROVIDER_NAME_CHARS)
     model = serializers.CharField(required=False, max_length=inputs.MAX_MODEL_CHARS,
                                   help_text="Default: the provider's default model.")
+    history = serializers.ChoiceField(
+        choices=inputs.HISTORIES, required=False,
+        help_text="A column with no reply yet on this branch: chosen (default) starts its thread from the earlier "
+                  "turns with their chosen replies; empty starts it with no earlier turns.")
 
 
 class SendInputSerializer(serializers.Serializer):
@@ -344,13 +349,7 @@ class ConversationDetailApi(APIView):
             if before is None:
                 raise ChatApiError(ChatInputError("before must be the id of a message of this conversation.",
                                                   field="before"))
-        page = conversation_messages_page(conversation=conversation, before=before)
-        data = conversation_data(conversation)
-        data["messages"] = [message_data(m) for m in page.messages]
-        data["before"] = page.before
-        data["next"] = (request.build_absolute_uri(f"{request.path}?before={page.before}")
-                        if page.before is not None else None)
-        return Response(data)
+        return Response(conversation_detail_data(request, conversation, before=before))
 
     @extend_schema(request=ConversationInputSerializer, responses={200: ConversationOutputSerializer})
     def put(self, request, conversation_id):
@@ -374,6 +373,18 @@ class ConversationDetailApi(APIView):
     def delete(self, request, conversation_id):
         services.conversation_delete(conversation=get_conversation(request, conversation_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def conversation_detail_data(request, conversation, *, before=None) -> dict:
+    """A conversation with a page of the turns of its branch on screen (``before``: the older ones)."""
+    page = conversation_messages_page(conversation=conversation, before=before)
+    data = conversation_data(conversation)
+    data["active_leaf"] = page.active_leaf
+    data["messages"] = [message_data(m) for m in page.messages]
+    data["before"] = page.before
+    path = reverse("api-conversation", args=[conversation.pk])
+    data["next"] = (request.build_absolute_uri(f"{path}?before={page.before}") if page.before is not None else None)
+    return data
 
 
 class MessageActionApi(APIView):

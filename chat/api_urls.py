@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api, api_votes
+from . import api, api_tree, api_votes
 from .attachments import api as attachments_api
 from .providers.api import ProvidersApi
 
@@ -9,6 +9,7 @@ urlpatterns = [
     path("estimate", api.EstimateApi.as_view(), name="api-estimate"),
     path("conversations", api.ConversationListApi.as_view(), name="api-conversations"),
     path("conversations/<int:conversation_id>", api.ConversationDetailApi.as_view(), name="api-conversation"),
+    path("conversations/<int:conversation_id>/branch", api_tree.BranchApi.as_view(), name="api-conversation-branch"),
     path("conversations/<int:conversation_id>/export", api.ConversationExportApi.as_view(),
          name="api-conversation-export"),
     path("preferences", api.PreferencesApi.as_view(), name="api-preferences"),
@@ -17,6 +18,7 @@ urlpatterns = [
     path("import", api.ImportApi.as_view(), name="api-import"),
     path("messages/<int:message_id>/cancel", api.CancelApi.as_view(), name="api-message-cancel"),
     path("messages/<int:message_id>/regenerate", api.RegenerateApi.as_view(), name="api-message-regenerate"),
+    path("messages/<int:message_id>/edit", api_tree.EditApi.as_view(), name="api-message-edit"),
     path("messages/<int:message_id>/choose", api.ChooseApi.as_view(), name="api-message-choose"),
     path("messages/<int:message_id>/vote", api_votes.VoteApi.as_view(), name="api-message-vote"),
     path("messages/<int:message_id>/reveal", api_votes.RevealApi.as_view(), name="api-message-reveal"),

@@ -1,13 +1,18 @@
-"""What each column is sent: its own thread of the conversation.
+"""What each column is sent: its own thread of the conversation, on the branch it answers on.
 
-The rule (docs/architecture.md, "Context"; docs/compare.md, "Columns"): for every earlier turn a
-column sees the user's message and at most one assistant answer —
+The earlier turns are those of the tree's path down to the turn the asked message follows
+(``Message.parent``, chat/tree.py): never a turn of another branch. The rule (docs/architecture.md,
+"The conversation tree" and "Context"; docs/compare.md, "Columns"): for every earlier turn a column
+sees the user's message and at most one assistant answer —
 - context mode ``own``: the latest completed reply of that turn written by the same column (the
   reply whose ``column`` key is this column's), else no answer at all: a column is never sent
-  another column's words as its own (so a column that joins later, or whose reply failed, sees
-  the user's messages only). Two columns of one provider keep two threads;
+  another column's words as its own (a column whose reply failed sees the user's message alone).
+  Two columns of one provider keep two threads;
 - context mode ``chosen``: the reply the user chose for that turn, else its own latest completed
   reply, else no answer.
+The turns before a column's first reply on the path (a column that joined later) follow its
+``history`` (``parameters["history"]`` of that first reply): ``chosen`` (the default) gives the
+user's message with the reply chosen for it, if any; ``empty`` leaves those turns out.
 A column's own system prompt (``parameters["system_prompt"]``) replaces the conversation's.
 Every user message carries its attachments, earlier turns' too: file text in the message, images
 only to a model that can see them (docs/attachments.md).
@@ -32,8 +37,11 @@ from .attachments.models import Attachment
 from .attachments.vision import sees_images
 from .models import ContextMode, Conversation, Message, ReplyStatus, Role
 from .providers import ChatMessage, ChatRequest
+from .tree import Tree, active_leaf
 
 DEFAULT_RESERVED_OUTPUT_TOKENS = 1024
+# A column's ``history`` (chat/services/inputs.py): what it is sent of the turns before it joined.
+HISTORY_CHOSEN, HISTORY_EMPTY = "chosen", "empty"
 # What an image counts for when trimming and in the cost estimate: providers charge roughly this for a screenshot.
 IMAGE_TOKENS = 1000
 
@@ -47,18 +55,21 @@ def message_tokens(message: ChatMessage) -> int:
     return estimate_tokens(message.content) + IMAGE_TOKENS * len(message.images)
 
 
+def column_key(reply: Message) -> str:
+    return reply.column or reply.provider
+
+
 def pick_answer(replies: list[Message], *, column: str, mode: str) -> Message | None:
     chosen = next((r for r in replies if r.chosen and r.content), None)
     if mode == ContextMode.CHOSEN and chosen:
         return chosen
-    own = [r for r in replies
-           if (r.column or r.provider) == column and r.status == ReplyStatus.COMPLETE and r.content]
+    own = [r for r in replies if column_key(r) == column and r.status == ReplyStatus.COMPLETE and r.content]
     return own[-1] if own else None
 
 
 @dataclass
 class EarlierTurns:
-    """A conversation's turns before a point: the user's messages, oldest first, every reply to each,
+    """The turns of a path of the tree: the user's messages, oldest first, every reply to each,
     and each message's attachments in upload order."""
 
     messages: list[Message]
@@ -66,23 +77,46 @@ class EarlierTurns:
     attachments: dict[int, list[Attachment]] = field(default_factory=dict)
 
 
-def earlier_turns(conversation: Conversation, *, before: int | None) -> EarlierTurns:
-    """The turns before the user message ``before`` (None: every turn), with replies regenerated later: one query,
-    and one more for the attachments."""
-    user_filter, reply_filter = Q(role=Role.USER, reply_to__isnull=True), Q(role=Role.ASSISTANT)
-    if before is not None:
-        user_filter &= Q(id__lt=before)
-        reply_filter &= Q(reply_to_id__lt=before)
+ACTIVE = object()
+
+
+def earlier_turns(conversation: Conversation, *, follows: int | None | object = ACTIVE) -> EarlierTurns:
+    """The turns a new message following the turn ``follows`` comes after: the path down to it, with every
+    reply to each, regenerated versions too. ``follows`` None: a first turn (nothing earlier); by default
+    the end of the branch on screen.
+
+    One query for the whole tree and its replies (the path is found in it), and one more for the
+    attachments: a send costs the same statements however many turns or branches there are.
+    """
     turns = EarlierTurns([], {})
-    rows = Message.objects.filter(user_filter | reply_filter, conversation=conversation).order_by("id")
+    if follows is None:
+        return turns
+    tree, users, replies = Tree(), {}, {}
+    rows = Message.objects.filter(Q(role=Role.USER, reply_to__isnull=True) | Q(role=Role.ASSISTANT),
+                                  conversation=conversation).order_by("id")
     # Only what a thread is built from: a long conversation has hundreds of rows.
-    for message in rows.only("id", "role", "content", "reply_to_id", "column", "provider", "status", "chosen"):
+    for message in rows.only("id", "role", "content", "reply_to_id", "parent_id", "column", "provider", "status",
+                             "chosen", "parameters"):
         if message.role == Role.USER:
-            turns.messages.append(message)
+            users[message.pk] = message
+            tree.add(message.pk, message.parent_id)
         elif message.reply_to_id is not None:
-            turns.replies.setdefault(message.reply_to_id, []).append(message)
-    turns.attachments = attachments_by_message([m.pk for m in turns.messages])
+            replies.setdefault(message.reply_to_id, []).append(message)
+    path = tree.path(active_leaf(conversation, tree) if follows is ACTIVE else follows)
+    turns.messages = [users[turn] for turn in path]
+    turns.replies = {turn: replies[turn] for turn in path if turn in replies}
+    turns.attachments = attachments_by_message(path)
     return turns
+
+
+def column_joined(turns: EarlierTurns, *, column: str, parameters: dict) -> tuple[int, str]:
+    """Where ``column``'s own replies on this path start (an index of ``turns.messages``; its length: at the
+    message asked now), and the ``history`` rule for the turns before: its first reply's, else ``parameters``'."""
+    for index, message in enumerate(turns.messages):
+        first = next((r for r in turns.replies.get(message.pk, []) if column_key(r) == column), None)
+        if first is not None:
+            return index, first.parameters.get("history") or HISTORY_CHOSEN
+    return len(turns.messages), parameters.get("history") or HISTORY_CHOSEN
 
 
 def attachments_by_message(message_ids: list[int]) -> dict[int, list[Attachment]]:
@@ -106,10 +140,17 @@ def column_request(*, conversation: Conversation, turns: EarlierTurns, column: s
             return ChatMessage("user", content)
         return ChatMessage("user", *message_with_attachments(content, files, sees_images=sees))
 
+    joined, history = column_joined(turns, column=column, parameters=parameters)
     thread: list[list[ChatMessage]] = []
-    for message in turns.messages:
+    for index, message in enumerate(turns.messages):
+        replies = turns.replies.get(message.pk, [])
+        if index < joined and history == HISTORY_EMPTY:
+            continue
         turn = [user_message(message.content, turns.attachments.get(message.pk, []))]
-        answer = pick_answer(turns.replies.get(message.pk, []), column=column, mode=conversation.context_mode)
+        if index < joined:
+            answer = next((r for r in replies if r.chosen and r.content), None)
+        else:
+            answer = pick_answer(replies, column=column, mode=conversation.context_mode)
         if answer is not None:
             turn.append(ChatMessage("assistant", answer.content))
         thread.append(turn)
@@ -145,7 +186,7 @@ def build_chat_request(reply: Message, *, context_tokens: int | None = None) -> 
                            max_tokens=reply.parameters.get("max_tokens"))
     question = reply.reply_to
     return column_request(
-        conversation=reply.conversation, turns=earlier_turns(reply.conversation, before=question.pk),
+        conversation=reply.conversation, turns=earlier_turns(reply.conversation, follows=question.parent_id),
         column=reply.column or reply.provider, provider=reply.provider, model=reply.model,
         parameters=reply.parameters, question=question.content,
         attachments=attachments_by_message([question.pk]).get(question.pk, []), context_tokens=context_tokens,

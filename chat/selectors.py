@@ -8,6 +8,7 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Left
 
 from .models import ACTIVE_STATUSES, Conversation, Message, Role
+from .tree import active_leaf, load_tree
 
 PREVIEW_CHARS = 160
 # The Markdown read for a preview: marks and link targets take room, so more than is shown.
@@ -66,10 +67,11 @@ def conversation_list_for_user(*, user, query: str = "", archived: bool | None =
 class MessagePage:
     messages: list[Message]  # oldest first
     before: int | None  # the ``before`` that fetches the turns just older; None: this page is the oldest
+    active_leaf: int | None = None  # the last turn of the branch on screen (chat/tree.py)
 
 
-def _older_than(message: Message) -> Q:
-    return Q(created_at__lt=message.created_at) | Q(created_at=message.created_at, pk__lt=message.pk)
+def _older_than(created_at, pk: int) -> Q:
+    return Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=pk)
 
 
 def conversation_message_get(*, conversation: Conversation, message_id) -> Message | None:
@@ -82,38 +84,46 @@ def conversation_message_get(*, conversation: Conversation, message_id) -> Messa
 
 def conversation_messages_page(*, conversation: Conversation, before: Message | None = None,
                                turns: int | None = None, max_messages: int | None = None) -> MessagePage:
-    """The newest turns older than ``before`` (all of them: the newest), each with every reply to it.
+    """The newest turns of the branch on screen older than ``before`` (all of them: the newest), each with every
+    reply to it and, on its user message, its place among its branches (``tree_siblings``).
 
-    A turn is a user message; a reply belongs to its turn's page wherever it falls in time (a
+    The branch on screen is the path to the conversation's active leaf (chat/tree.py); turns of other
+    branches are not on the page. A reply belongs to its turn's page wherever it falls in time (a
     regenerated version is newer than later turns). A message that answers no turn is on the page
-    whose turns surround it. Four queries at most: the turns with their sizes, the messages, then
-    their attachments.
+    whose turns surround it. Four queries at most, however long or branched the conversation: the
+    tree, the page's turns with their sizes, the messages, then their attachments.
     """
     turns = turns or PAGE_TURNS
     max_messages = max_messages or PAGE_MESSAGES
-    users = conversation.messages.filter(role=Role.USER)
+    tree = load_tree(conversation.pk)
+    leaf = active_leaf(conversation, tree)
+    path = tree.path(leaf)
     if before is not None:
-        users = users.filter(_older_than(before))
-    newest = list(users.annotate(size=Count("replies")).order_by("-created_at", "-id")[: turns + 1])
-    picked: list[Message] = []
+        path = path[:path.index(before.pk)] if before.pk in path else [turn for turn in path if turn < before.pk]
+    candidates = path[-(turns + 1):]
+    rows = {pk: (created_at, size) for pk, created_at, size in conversation.messages.filter(pk__in=candidates)
+            .annotate(size=Count("replies")).values_list("pk", "created_at", "size")}
+    picked: list[int] = []
     size = 0
-    for turn in newest[:turns]:
-        if picked and size + 1 + turn.size > max_messages:
+    for turn in reversed(candidates[-turns:]):
+        if picked and size + 1 + rows[turn][1] > max_messages:
             break
         picked.append(turn)
-        size += 1 + turn.size
-    more = len(picked) < len(newest)
+        size += 1 + rows[turn][1]
+    more = len(picked) < len(path)
     loose = Q(reply_to__isnull=True) & ~Q(role=Role.USER)
     if more:
-        loose &= ~_older_than(picked[-1])
+        loose &= ~_older_than(rows[picked[-1]][0], picked[-1])
     if before is not None:
-        loose &= _older_than(before)
-    ids = [turn.pk for turn in picked]
+        loose &= _older_than(before.created_at, before.pk)
     # With each turn's vote (shown on its user message) in the same query, and each message's files.
     messages = list(conversation.messages.select_related("vote")
-                    .filter(Q(pk__in=ids) | Q(reply_to_id__in=ids) | loose).order_by("created_at", "id")
+                    .filter(Q(pk__in=picked) | Q(reply_to_id__in=picked) | loose).order_by("created_at", "id")
                     .prefetch_related("attachments"))
-    return MessagePage(messages=messages, before=picked[-1].pk if more else None)
+    for message in messages:
+        if message.role == Role.USER and message.reply_to_id is None:
+            message.tree_siblings = tree.siblings(message.pk)
+    return MessagePage(messages=messages, before=picked[-1] if more else None, active_leaf=leaf)
 
 
 def active_replies(*, conversation_id: int) -> list[Message]:

@@ -27,9 +27,25 @@ class UsageSerializer(serializers.Serializer):
     tokens_per_second = serializers.FloatField(allow_null=True)
 
 
+class BranchSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="1-based, among the siblings oldest first.")
+    count = serializers.IntegerField(help_text="1: no branch at this point.")
+    siblings = serializers.ListField(child=serializers.IntegerField(), help_text="Their ids, oldest first.")
+
+
+def branch_data(message_id: int, siblings: list[int]) -> dict:
+    """A user message's place among the branches at its point of the tree (chat/tree.py)."""
+    siblings = siblings if message_id in siblings else sorted([*siblings, message_id])
+    return {"index": siblings.index(message_id) + 1, "count": len(siblings), "siblings": list(siblings)}
+
+
 class MessageOutputSerializer(serializers.ModelSerializer):
     conversation_id = serializers.IntegerField()
     reply_to = serializers.IntegerField(source="reply_to_id", allow_null=True)
+    parent = serializers.IntegerField(source="parent_id", allow_null=True,
+                                      help_text="A user message: the turn it follows (null: a first turn).")
+    branch = serializers.SerializerMethodField(
+        help_text="A user message: its place among its siblings (the branches at that point); null otherwise.")
     content_html = serializers.SerializerMethodField()
     rendered_html = serializers.SerializerMethodField(
         help_text="While a reply is active: the HTML of its finished Markdown blocks; otherwise empty.")
@@ -49,7 +65,7 @@ class MessageOutputSerializer(serializers.ModelSerializer):
         model = Message
         fields = [
             "id", "conversation_id", "role", "content", "content_html", "rendered_html", "rendered_upto",
-            "provider", "model", "column", "reply_to",
+            "provider", "model", "column", "reply_to", "parent", "branch",
             "status", "error_code", "error_detail", "usage", "ttft_ms", "duration_ms", "finish_reason",
             "parameters", "chosen", "seq", "created_at", "completed_at", "imported", "estimate", "attachments",
             "blind_label", "hidden", "vote", "fuse",
@@ -81,6 +97,19 @@ class MessageOutputSerializer(serializers.ModelSerializer):
         except Vote.DoesNotExist:
             return None
 
+    @staticmethod
+    @extend_schema_field(BranchSerializer(allow_null=True))
+    def get_branch(message: Message) -> dict | None:
+        if message.role != "user" or message.reply_to_id is not None or message.pk is None:
+            return None
+        siblings = getattr(message, "tree_siblings", None)
+        if siblings is None:
+            # One message on its own (an event): its siblings in one query. Pages set them from the tree.
+            siblings = list(Message.objects.filter(
+                conversation_id=message.conversation_id, role="user", reply_to__isnull=True,
+                parent_id=message.parent_id).order_by("id").values_list("id", flat=True))
+        return branch_data(message.pk, siblings)
+
     def get_content_html(self, message: Message) -> str:
         # An active reply has only its finished blocks rendered (rendered_html); the whole text once it ends.
         return "" if message.status in ACTIVE_STATUSES else render_markdown(message.content)
@@ -109,7 +138,7 @@ class ConversationOutputSerializer(serializers.ModelSerializer):
         model = Conversation
         fields = [
             "id", "title", "system_prompt", "default_columns", "default_providers", "default_models",
-            "default_params", "context_mode", "blind", "archived", "created_at", "updated_at",
+            "default_params", "context_mode", "blind", "archived", "created_at", "updated_at", "active_leaf",
         ]
         read_only_fields = fields
 

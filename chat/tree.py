@@ -23,6 +23,11 @@ class Tree:
     parent: dict[int, int | None] = field(default_factory=dict)
     children: dict[int | None, list[int]] = field(default_factory=dict)
 
+    def add(self, turn: int, parent: int | None) -> None:
+        """Add a turn; turns are added oldest first."""
+        self.parent[turn] = parent
+        self.children.setdefault(parent, []).append(turn)
+
     def __contains__(self, turn: int | None) -> bool:
         return turn in self.parent
 
@@ -56,8 +61,7 @@ def load_tree(conversation_id: int) -> Tree:
     rows = (Message.objects.filter(conversation_id=conversation_id, role=Role.USER, reply_to__isnull=True)
             .order_by("id").values_list("id", "parent_id"))
     for turn, parent in rows:
-        tree.parent[turn] = parent
-        tree.children.setdefault(parent, []).append(turn)
+        tree.add(turn, parent)
     return tree
 
 

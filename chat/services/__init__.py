@@ -9,6 +9,7 @@ Split by what each module owns:
 - ``inputs``: what a send and a conversation's defaults may hold (the limits, once) and their cleaning.
 - ``conversations``: a conversation's own writes (create, change, archive, delete).
 - ``turns``: a user's writes on a turn (send, regenerate, stop, choose).
+- ``edits``: the tree's writes: edit a sent message into a new branch, switch the branch on screen.
 - ``fuse``: a reply that combines a turn's replies, asked of a model the user picks.
 - ``replies``: a reply's writes as the streaming engine makes them (claim, checkpoint, end) and the sweep.
 - ``operators``: bulk stops for the admin and for accounts, ending a stuck reply.
@@ -29,6 +30,7 @@ from .conversations import (
     conversation_update,
     title_from_message,
 )
+from .edits import conversation_branch_switch, message_edit
 from .fuse import DEFAULT_FUSE_PROMPT, fuse_candidates, reply_fuse
 from .inputs import SendInput, clean_text, send_input_clean
 from .operators import conversation_cancel_replies, reply_end_stuck, user_replies_cancel, user_streaming_replies_stop
@@ -48,7 +50,8 @@ from .votes import turn_reveal, vote_cast, vote_for_turn, vote_withdraw
 __all__ = [
     "DEFAULT_FUSE_PROMPT", "fuse_candidates", "reply_fuse",
     "SendInput", "SendResult", "arena_send", "clean_text", "conversation_archive", "conversation_cancel_replies",
-    "conversation_create", "conversation_delete", "conversation_update", "message_send", "replies_checkpoint",
+    "conversation_branch_switch", "conversation_create", "conversation_delete", "message_edit",
+    "conversation_update", "message_send", "replies_checkpoint",
     "replies_end_interrupted", "replies_sweep_orphans", "reply_cancel", "reply_choose", "reply_complete",
     "reply_end_stuck", "reply_fail", "reply_regenerate", "reply_start", "reply_stop", "send_input_clean",
     "title_from_message", "turn_reveal", "user_chat_preferences_update", "user_replies_cancel",

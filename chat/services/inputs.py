@@ -27,7 +27,9 @@ MAX_PROVIDER_NAME_CHARS = 100
 TEMPERATURE_MIN, TEMPERATURE_MAX = 0, 2
 MAX_TOKENS_MIN, MAX_TOKENS_MAX = 1, 200_000
 MAX_COLUMN_KEY_CHARS = 40
-COLUMN_FIELDS = {"key", "provider", "model", "temperature", "max_tokens", "system_prompt"}
+COLUMN_FIELDS = {"key", "provider", "model", "temperature", "max_tokens", "system_prompt", "history"}
+# What a column joining mid-conversation is sent of the turns before it joined (chat/context.py).
+HISTORIES = ("chosen", "empty")
 COLUMN_KEY = re.compile(rf"[A-Za-z0-9_.:#@/+-]{{1,{MAX_COLUMN_KEY_CHARS}}}")
 
 
@@ -164,6 +166,12 @@ def clean_columns(columns, *, shared: dict | None = None, field: str = "columns"
             raise ChatInputError(f"Two columns have the key {key[:MAX_COLUMN_KEY_CHARS]!r}.", field=field)
         parameters = clean_parameters({k: v for k, v in raw.items() if k not in ("key", "provider", "model")},
                                       field=where, per_column=True)
+        history = raw.get("history")
+        if history is not None:
+            if history not in HISTORIES:
+                raise ChatInputError(f"{where}.history must be chosen or empty.", field=field)
+            # Stored on the reply, so the column's later turns keep its rule.
+            parameters["history"] = history
         cleaned.append(Column(name, model, {**(shared or {}), **parameters}, key))
     return cleaned
 

@@ -71,32 +71,50 @@ def message_send(*, user, conversation: Conversation | None, send: SendInput) ->
         estimates = columns_estimate(conversation=None if created else conversation, columns=send.columns,
                                      message=send.message, attachments=attachments, wait_for_tokenizer=False)
         # The new turn follows the branch on screen (chat/tree.py); two tabs sending at once make two branches.
-        user_message = Message.objects.create(conversation=conversation, role=Role.USER, content=send.message,
-                                              parent_id=None if created else turn_to_follow(conversation))
-        conversation.active_leaf = user_message
-        conversation.save(update_fields=[*changed, "active_leaf", "updated_at"])
-        attachments_attach(attachments=attachments, message=user_message)
-        # One INSERT … RETURNING for every column's reply (Message has no save() or signals to skip).
-        replies = [
-            Message(
-                conversation=conversation, role=Role.ASSISTANT, provider=column.provider, model=column.model,
-                column=column.key, reply_to=user_message, status=ReplyStatus.PENDING, parameters=column.parameters,
-                estimate=estimate.as_dict(),
-            )
-            for column, estimate in zip(send.columns, estimates, strict=True)
-        ]
-        if conversation.blind:
-            blind_turn_label(replies)
-        replies = Message.objects.bulk_create(replies)
-        event_list = []
-        if created or changed:
-            event_list.append(events.conversation_updated(conversation_data(conversation)))
-        event_list += [events.message_created(message_data(m)) for m in [user_message, *replies]]
-        # The replies start first: their provider calls need not wait for this publish. A socket that
-        # gets a reply's text before its message.created fetches the reply (chat/static/chat/main.js).
-        hooks.announce_replies_stored([reply.pk for reply in replies])
-        events.publish_on_commit(conversation.pk, event_list)
+        # active_leaf names a leaf, so the new turn has no sibling to report but another tab's concurrent
+        # one, which shows as a branch when the conversation is read again.
+        user_message, replies = turn_store(
+            conversation=conversation, send=send, parent_id=None if created else turn_to_follow(conversation),
+            siblings=[], attachments=attachments, estimates=estimates, changed=changed,
+            conversation_changed=created or bool(changed))
     return SendResult(conversation, user_message, replies, created)
+
+
+def turn_store(*, conversation: Conversation, send: SendInput, parent_id: int | None, siblings: list[int],
+               attachments, estimates, changed: list[str], conversation_changed: bool) -> tuple[Message, list[Message]]:
+    """Store a user message following the turn ``parent_id`` and one pending reply per column; make it the end
+    of the branch on screen; announce the replies and publish what was stored, after commit.
+
+    Call inside the storing transaction. ``siblings``: the turns already following ``parent_id`` (the
+    branches this one joins); ``changed``: the conversation's fields changed by the caller, saved here.
+    """
+    user_message = Message.objects.create(conversation=conversation, role=Role.USER, content=send.message,
+                                          parent_id=parent_id)
+    user_message.tree_siblings = [*siblings, user_message.pk]
+    conversation.active_leaf = user_message
+    conversation.save(update_fields=[*changed, "active_leaf", "updated_at"])
+    attachments_attach(attachments=attachments, message=user_message)
+    # One INSERT … RETURNING for every column's reply (Message has no save() or signals to skip).
+    replies = [
+        Message(
+            conversation=conversation, role=Role.ASSISTANT, provider=column.provider, model=column.model,
+            column=column.key, reply_to=user_message, status=ReplyStatus.PENDING, parameters=column.parameters,
+            estimate=estimate.as_dict(),
+        )
+        for column, estimate in zip(send.columns, estimates, strict=True)
+    ]
+    if conversation.blind:
+        blind_turn_label(replies)
+    replies = Message.objects.bulk_create(replies)
+    event_list = []
+    if conversation_changed:
+        event_list.append(events.conversation_updated(conversation_data(conversation)))
+    event_list += [events.message_created(message_data(m)) for m in [user_message, *replies]]
+    # The replies start first: their provider calls need not wait for this publish. A socket that
+    # gets a reply's text before its message.created fetches the reply (chat/static/chat/main.js).
+    hooks.announce_replies_stored([reply.pk for reply in replies])
+    events.publish_on_commit(conversation.pk, event_list)
+    return user_message, replies
 
 
 def reply_regenerate(*, reply: Message) -> Message:

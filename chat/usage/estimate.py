@@ -83,19 +83,21 @@ def turn_totals(columns: list[ColumnEstimate]) -> dict:
 
 
 def columns_estimate(*, conversation: Conversation | None, columns, message: str, system_prompt: str | None = None,
-                     attachments: Sequence[Attachment] = (), wait_for_tokenizer: bool = True) -> list[ColumnEstimate]:
+                     attachments: Sequence[Attachment] = (), wait_for_tokenizer: bool = True,
+                     turns: EarlierTurns | None = None) -> list[ColumnEstimate]:
     """The estimate of each of ``columns`` (``chat.services.inputs.Column``) answering ``message``
     sent with ``attachments`` (the sender's pending uploads).
 
     ``conversation`` None is a new one; ``system_prompt`` a send's new one for the conversation.
+    The message follows the branch on screen, unless ``turns`` names the earlier turns (an edit's).
     Without ``wait_for_tokenizer`` (the send itself), a table not loaded yet is not loaded (only an
     estimate loads it: the load holds a process for seconds), nor is much text no estimate has
     counted yet tokenized: such a column is counted at four characters a token and marked so.
     """
     if conversation is None:
         conversation, turns = Conversation(), EarlierTurns([], {})
-    else:
-        turns = earlier_turns(conversation, before=None)
+    elif turns is None:
+        turns = earlier_turns(conversation)
     if system_prompt is not None:
         conversation = copy.copy(conversation)
         conversation.system_prompt = system_prompt

@@ -9,9 +9,15 @@ from chat.services import conversation_create
 pytestmark = pytest.mark.django_db
 
 
+def ask(conversation, question):
+    """A user message following the conversation's last turn, as a send stores it."""
+    last = conversation.messages.filter(role="user").order_by("-id").first()
+    return Message.objects.create(conversation=conversation, role="user", content=question, parent=last)
+
+
 def turn(conversation, question, answers, *, chosen=None):
     """A user message and replies {provider: (status, content)}; returns (question, {provider: reply})."""
-    asked = Message.objects.create(conversation=conversation, role="user", content=question)
+    asked = ask(conversation, question)
     replies = {
         provider: Message.objects.create(
             conversation=conversation, role="assistant", provider=provider, model="m", reply_to=asked,
@@ -23,7 +29,7 @@ def turn(conversation, question, answers, *, chosen=None):
 
 
 def pending_reply(conversation, question, provider, **parameters):
-    asked = Message.objects.create(conversation=conversation, role="user", content=question)
+    asked = ask(conversation, question)
     return Message.objects.create(conversation=conversation, role="assistant", provider=provider, model="m",
                                   reply_to=asked, status=ReplyStatus.PENDING, parameters=parameters)
 
@@ -45,15 +51,16 @@ def test_each_provider_sees_its_own_earlier_replies(user):
 
 
 # Issue 13 changed these two: a provider used to be sent the chosen or the first completed reply
-# of a turn it had not answered, as if it were its own. Now it sees the user's message alone.
+# of a turn it had not answered, as if it were its own. Now it sees the user's message alone, once
+# it has joined; before that, the reply the user chose (issue 24: its ``history`` is "chosen").
 def test_a_turn_the_provider_did_not_answer_gives_it_no_one_elses_reply(user):
     conversation = conversation_create(owner=user)
     turn(conversation, "q1", {"a": (DONE, "a1"), "b": (DONE, "b1")}, chosen="b")
     turn(conversation, "q2", {"a": (DONE, "a2"), "c": (DONE, "c2")})
-    turn(conversation, "q3", {"a": (ReplyStatus.ERROR, "half"), "b": (DONE, "b3")})
+    turn(conversation, "q3", {"a": (ReplyStatus.ERROR, "half"), "b": (DONE, "b3")}, chosen="b")
     reply = pending_reply(conversation, "q4", "c")
     assert pairs(build_chat_request(reply)) == [
-        ("user", "q1"),
+        ("user", "q1"), ("assistant", "b1"),
         ("user", "q2"), ("assistant", "c2"),
         ("user", "q3"),
         ("user", "q4"),

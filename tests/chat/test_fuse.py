@@ -115,7 +115,7 @@ def test_a_chosen_fused_reply_is_the_next_turns_context_in_chosen_mode(auth_clie
     reply_choose(reply=fused)
     conversation = turn.conversation
     conversation_update(conversation=conversation, context_mode="chosen")
-    request = column_request(conversation=conversation, turns=earlier_turns(conversation, before=None),
+    request = column_request(conversation=conversation, turns=earlier_turns(conversation),
                              column="demo", provider="demo", model="demo-echo", parameters={},
                              question="And a cucumber?")
     assert [m.content for m in request.messages] == [
