@@ -22,6 +22,14 @@ def wait_complete(page: Page, names=PROVIDERS, turn: int = -1) -> None:
         expect(column(page, name, turn)).to_have_attribute("data-status", "complete")
 
 
+def ask(page: Page, text: str, names=PROVIDERS) -> None:
+    """Sends a turn and waits for its replies (not the previous turn's)."""
+    count = page.locator("article.turn").count()
+    send(page, text)
+    expect(page.locator("article.turn")).to_have_count(count + 1)
+    wait_complete(page, names)
+
+
 def edit(page: Page, turn: int, text: str) -> None:
     message = page.locator("article.turn").nth(turn).locator(".user-message")
     message.locator('[data-action="edit"]').click()
@@ -38,10 +46,8 @@ def pager(page: Page, turn: int):
 def test_edit_and_resend_with_three_columns_keeps_the_old_branch(chat: Page):
     page = chat
     pick(page, dict.fromkeys(PROVIDERS, FAST))
-    send(page, "First question")
-    wait_complete(page)
-    send(page, "Name a colour")
-    wait_complete(page)
+    ask(page, "First question")
+    ask(page, "Name a colour")
     expect(page.locator("article.turn").nth(1).locator('[data-action="edit"]')).to_be_visible()
     expect(pager(page, 1)).to_be_hidden()
 
@@ -76,8 +82,7 @@ def test_edit_and_resend_with_three_columns_keeps_the_old_branch(chat: Page):
 def test_the_editor_cancels_on_escape_and_refuses_an_empty_message(chat: Page):
     page = chat
     pick(page, {"openai": FAST})
-    send(page, "Keep me")
-    wait_complete(page, ["openai"])
+    ask(page, "Keep me", ["openai"])
     message = page.locator("article.turn .user-message")
     message.locator('[data-action="edit"]').click()
     box = message.get_by_role("textbox", name="Edit message")
@@ -95,10 +100,8 @@ def test_the_editor_cancels_on_escape_and_refuses_an_empty_message(chat: Page):
 def test_switching_the_branch_of_an_earlier_message_brings_back_the_turns_below_it(chat: Page):
     page = chat
     pick(page, {"openai": FAST, "anthropic": FAST})
-    send(page, "Plan a trip")
-    wait_complete(page, ["openai", "anthropic"])
-    send(page, "Add a museum")
-    wait_complete(page, ["openai", "anthropic"])
+    ask(page, "Plan a trip", ["openai", "anthropic"])
+    ask(page, "Add a museum", ["openai", "anthropic"])
 
     edit(page, 0, "Plan a picnic")
     turns = page.locator("article.turn")
@@ -121,8 +124,7 @@ def test_a_search_hit_on_another_branch_opens_that_branch(chat: Page):
     page = chat
     word = f"zebra{uuid.uuid4().hex[:6]}"
     pick(page, {"openai": FAST})
-    send(page, f"Tell me about the {word}")
-    wait_complete(page, ["openai"])
+    ask(page, f"Tell me about the {word}", ["openai"])
     edit(page, 0, "Tell me about the lion")
     wait_complete(page, ["openai"])
     expect(pager(page, 0)).to_have_text("2 / 2")
@@ -139,8 +141,7 @@ def test_a_search_hit_on_another_branch_opens_that_branch(chat: Page):
 def test_a_column_joining_mid_conversation_starts_as_the_user_picks(chat: Page, fake_provider: FakeProviderServer):
     page = chat
     pick(page, {"openai": FAST})
-    send(page, "Earlier context")
-    wait_complete(page, ["openai"])
+    ask(page, "Earlier context", ["openai"])
 
     continuing = page.locator("#continuing")
     expect(continuing).to_be_hidden()
@@ -172,8 +173,7 @@ def test_continue_with_the_chosen_reply_only(chat: Page):
     pick(page, {"openai": FAST, "anthropic": FAST})
     open_settings(page)
     page.get_by_label("Follow-ups see").select_option("chosen")
-    send(page, "Two opinions please")
-    wait_complete(page, ["openai", "anthropic"])
+    ask(page, "Two opinions please", ["openai", "anthropic"])
     only = page.get_by_role("button", name="Continue with the chosen reply only")
     expect(only).to_be_disabled()  # nothing chosen yet
 
