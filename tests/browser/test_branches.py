@@ -186,3 +186,25 @@ def test_continue_with_the_chosen_reply_only(chat: Page):
     send(page, "Go on")
     expect(page.locator("article.turn").last.locator(".column")).to_have_count(1)
     expect(column(page, "anthropic")).to_have_attribute("data-status", "complete")
+
+
+def test_another_tab_follows_an_edit_and_a_branch_switch(chat: Page):
+    page = chat
+    pick(page, {"openai": FAST})
+    ask(page, "Shared question", ["openai"])
+    other = page.context.new_page()
+    other.goto(page.url)
+    expect(other.locator("#chat-app")).to_have_attribute("data-ready", "true")
+    expect(other.locator("#connection-status")).to_have_attribute("data-state", "online")
+    expect(other.locator("article.turn")).to_have_count(1)
+
+    edit(page, 0, "Edited question")
+    expect(other.locator(".branch-pager")).to_have_text("2 / 2")
+    expect(other.locator("article.turn")).to_have_count(1)  # the new branch, not both turns
+    expect(other.locator(".user-message .bubble")).to_have_text("Edited question")
+    expect(column(other, "openai")).to_have_attribute("data-status", "complete")
+
+    pager(page, 0).locator('[data-action="branch-prev"]').click()
+    expect(other.locator(".branch-pager")).to_have_text("1 / 2")
+    expect(other.locator(".user-message .bubble")).to_have_text("Shared question")
+    other.close()
