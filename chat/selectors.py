@@ -8,7 +8,7 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Left
 
 from .models import ACTIVE_STATUSES, Conversation, Message, Role
-from .tree import active_leaf, load_tree
+from .tree import Tree, active_leaf
 
 PREVIEW_CHARS = 160
 # The Markdown read for a preview: marks and link targets take room, so more than is shown.
@@ -90,22 +90,25 @@ def conversation_messages_page(*, conversation: Conversation, before: Message | 
     The branch on screen is the path to the conversation's active leaf (chat/tree.py); turns of other
     branches are not on the page. A reply belongs to its turn's page wherever it falls in time (a
     regenerated version is newer than later turns). A message that answers no turn is on the page
-    whose turns surround it. Four queries at most, however long or branched the conversation: the
-    tree, the page's turns with their sizes, the messages, then their attachments.
+    whose turns surround it. Three queries, however long or branched the conversation: the tree
+    with each turn's size, the page's messages, then their attachments.
     """
     turns = turns or PAGE_TURNS
     max_messages = max_messages or PAGE_MESSAGES
-    tree = load_tree(conversation.pk)
+    # The tree with each turn's size (its replies) in one query: the path is found in it.
+    tree, rows = Tree(), {}
+    for pk, parent, created_at, size in (conversation.messages.filter(role=Role.USER, reply_to__isnull=True)
+                                         .annotate(size=Count("replies")).order_by("id")
+                                         .values_list("pk", "parent_id", "created_at", "size")):
+        tree.add(pk, parent)
+        rows[pk] = (created_at, size)
     leaf = active_leaf(conversation, tree)
     path = tree.path(leaf)
     if before is not None:
         path = path[:path.index(before.pk)] if before.pk in path else [turn for turn in path if turn < before.pk]
-    candidates = path[-(turns + 1):]
-    rows = {pk: (created_at, size) for pk, created_at, size in conversation.messages.filter(pk__in=candidates)
-            .annotate(size=Count("replies")).values_list("pk", "created_at", "size")}
     picked: list[int] = []
     size = 0
-    for turn in reversed(candidates[-turns:]):
+    for turn in reversed(path[-turns:]):
         if picked and size + 1 + rows[turn][1] > max_messages:
             break
         picked.append(turn)

@@ -12,7 +12,8 @@ def make_turns(user, count: int, replies_each: int = 2) -> tuple[Conversation, l
     conversation = Conversation.objects.create(owner=user, title="long")
     turns = []
     for number in range(count):
-        question = Message.objects.create(conversation=conversation, role=Role.USER, content=f"q{number}")
+        question = Message.objects.create(conversation=conversation, role=Role.USER, content=f"q{number}",
+                                          parent=turns[-1] if turns else None)
         for provider in range(replies_each):
             Message.objects.create(conversation=conversation, role=Role.ASSISTANT, content=f"a{number}",
                                    provider=f"p{provider}", model="m", reply_to=question,

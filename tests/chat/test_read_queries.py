@@ -17,7 +17,8 @@ def make_conversations(user, count: int, messages_each: int = 2):
         question = None
         for j in range(messages_each):
             if j % 2 == 0:
-                question = Message.objects.create(conversation=conversation, role=Role.USER, content=f"question {j}")
+                question = Message.objects.create(conversation=conversation, role=Role.USER, content=f"question {j}",
+                                                  parent=question)
             else:
                 Message.objects.create(conversation=conversation, role=Role.ASSISTANT, content=f"**answer** {j}",
                                        provider="demo", model="demo-echo", reply_to=question,

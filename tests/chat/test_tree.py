@@ -4,6 +4,8 @@ active path in the conversation's data, the replies an edit stops, and refusals 
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from chat import events
 from chat.models import Conversation, Message, ReplyStatus, Role
@@ -238,3 +240,34 @@ def test_the_pages_of_a_long_branch_follow_its_path(user, auth_client, settings)
 
     assert (users(oldest), users(older), users(newest)) == (["t0"], ["t1 edited", "u2"], ["u3", "u4"])
     assert oldest.before is None
+
+
+def branched(user, client, turns: int, edits: int) -> tuple[Conversation, Message]:
+    """A conversation of ``turns`` finished turns with ``edits`` of its last one (its branches)."""
+    conversation = conversation_create(owner=user)
+    last = None
+    for i in range(turns):
+        last = turn(user, conversation, f"t{i}")
+    for i in range(edits):
+        finish(Message.objects.get(pk=edit(client, last.pk, message=f"t again {i}").json()["user_message"]["id"]))
+    conversation.refresh_from_db()
+    return conversation, last
+
+
+def test_the_tree_costs_the_same_queries_however_many_turns_and_branches(user, auth_client):
+    small, small_last = branched(user, auth_client, turns=2, edits=0)
+    large, large_last = branched(user, auth_client, turns=8, edits=3)
+
+    def queries(method, path, body=None):
+        with CaptureQueriesContext(connection) as captured:
+            response = getattr(auth_client, method)(path, body, format="json")
+        assert response.status_code in (200, 202), response.content
+        return len(captured)
+
+    for conversation, last in ((small, small_last), (large, large_last)):
+        conversation.counts = (
+            queries("get", f"/api/chat/conversations/{conversation.pk}"),
+            queries("post", f"/api/chat/conversations/{conversation.pk}/branch", {"turn": last.pk}),
+            queries("post", f"/api/chat/messages/{last.pk}/edit", {"message": "once more"}),
+        )
+    assert small.counts == large.counts
