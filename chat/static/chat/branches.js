@@ -155,15 +155,22 @@ export class Branches {
   /** Another tab switched or edited: the active leaf is not the last turn shown, so load the path. */
   async followLeaf(activeLeaf) {
     const page = this.page;
-    if (activeLeaf === undefined || !page.conversation || activeLeaf === page.thread.lastTurnId()) return;
+    // null: a conversation the server has no stored leaf for (it shows the newest line).
+    if (activeLeaf == null || !page.conversation || activeLeaf === page.thread.lastTurnId()) return;
     const id = page.conversation.id;
     const navigation = page.navigation;
     try {
       const data = await page.api.conversation(id);
-      if (navigation === page.navigation && data.active_leaf === activeLeaf) this.show(data);
+      // A send's own message.created may have shown the leaf meanwhile: then nothing to redraw.
+      if (navigation === page.navigation && data.active_leaf === activeLeaf && this.leftPath(data)) this.show(data);
     } catch {
       // The next reconnect's refetch shows the stored state.
     }
+  }
+
+  /** Whether a fetched conversation's path ends elsewhere than the thread shown. */
+  leftPath(data) {
+    return data.active_leaf != null && data.active_leaf !== this.page.thread.lastTurnId();
   }
 
   /** A user message from the socket the thread has not seen: shown only if it continues the path. */

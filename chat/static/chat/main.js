@@ -467,7 +467,9 @@ class ChatPage {
       try {
         const data = await this.api.conversation(id);
         if (!this.conversation || this.conversation.id !== id) return;
-        this.thread.upsertMany(data.messages || []);
+        // Another branch is shown now (an edit or a switch elsewhere): draw it, not a mix of both.
+        if (this.branches.leftPath(data)) this.branches.show(data);
+        else this.thread.upsertMany(data.messages || []);
       } catch {
         // The next reconnect or event tries again.
       } finally {
