@@ -619,8 +619,17 @@ class SearchResultSerializer(serializers.Serializer):
     provider = serializers.CharField()
     model = serializers.CharField()
     created_at = serializers.DateTimeField()
+    turn = serializers.SerializerMethodField(
+        help_text="The user message (turn) the hit belongs to, on whichever branch; POST it to the conversation's "
+                  "branch endpoint to show that branch. null: a message of no turn.")
     snippet = serializers.SerializerMethodField(
         help_text="Plain text around the match, HTML-escaped; only the matched words are in <mark>.")
+
+    @staticmethod
+    def get_turn(message) -> int | None:
+        if message.reply_to_id is not None:
+            return message.reply_to_id
+        return message.pk if message.role == "user" else None
 
     def get_snippet(self, message) -> str:
         text = message.content

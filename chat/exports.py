@@ -550,14 +550,19 @@ def conversations_import(*, owner, raw: bytes | str) -> list[Conversation]:
             # One insert in file order, so ids keep the order of turns (chat/context.py relies on it).
             Message.objects.bulk_create(rows, batch_size=500)
             by_ref = {ref: row for (ref, _, _), row in zip(messages, rows, strict=True) if ref is not None}
+            previous_turn = None
             for (_, reply_to, message), row in zip(messages, rows, strict=True):
                 row.reply_to = by_ref.get(reply_to)
+                if row.role == Role.USER and row.reply_to is None:
+                    # The file holds one line of turns (chat/tree.py): each follows the one before.
+                    row.parent, previous_turn = previous_turn, row
                 if row.fuse:  # a source the file does not hold is left out
                     row.fuse["sources"] = [by_ref[ref].pk for ref in row.fuse["sources"] if ref in by_ref]
                 # auto_now(_add) set the times on insert; the file's are put back here.
                 row.created_at = message["created_at"] or row.created_at
                 row.updated_at = message["updated_at"] or row.updated_at
-            Message.objects.bulk_update(rows, ["reply_to", "created_at", "updated_at", "fuse"], batch_size=500)
+            Message.objects.bulk_update(rows, ["reply_to", "parent", "created_at", "updated_at", "fuse"],
+                                        batch_size=500)
             _import_votes(owner=owner, conversation=conversation, messages=messages, by_ref=by_ref, rows=rows)
             Conversation.objects.filter(pk=conversation.pk).update(
                 created_at=times["created_at"] or conversation.created_at,

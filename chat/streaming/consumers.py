@@ -26,11 +26,11 @@ from django.db import OperationalError
 
 from accounts.selectors import user_auth_hash, user_group, user_still_valid
 from chat import blinding, events
-from chat.errors import ChatError
+from chat.errors import ChatError, ChatInputError, ChatNotFound
 from chat.models import ACTIVE_STATUSES, Message
 from chat.selectors import ConversationNotFound, active_replies, conversation_get_for_user, message_get_for_user
 from chat.serializers import message_data
-from chat.services import message_send, reply_cancel, send_input_clean
+from chat.services import message_edit, message_send, reply_cancel, send_input_clean
 from chat.stream_store import stream_store
 from webox.database import BUSY_DETAIL, BUSY_RETRY_AFTER_SECONDS, database_busy
 
@@ -47,6 +47,7 @@ ENDED = float("inf")
 BEARER_SUBPROTOCOL = "webox.bearer"
 SEND_FIELDS = ("message", "columns", "selected_providers", "selected_models", "temperature", "max_tokens",
                "system_prompt", "provider_params", "attachments")
+EDIT_FIELDS = {"message", "columns", "attachments"}
 
 
 def user_from_token(raw_token: str):
@@ -288,7 +289,10 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
     async def client_send(self, content):
         fields = {name: content[name] for name in SEND_FIELDS if name in content}
         try:
-            await in_db_thread(self._send)(fields)
+            if "edit" in content:
+                await in_db_thread(self._edit)(content["edit"], fields)
+            else:
+                await in_db_thread(self._send)(fields)
         except ChatError as exc:
             await self.send_json(events.error(code=exc.code, detail=exc.detail, retry_after=exc.retry_after))
         except TypeError:
@@ -302,6 +306,19 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
         send = send_input_clean(**fields)
         conversation = conversation_get_for_user(user=self.user, conversation_id=self.conversation_id)
         message_send(user=self.user, conversation=conversation, send=send)
+
+    def _edit(self, message_id, fields):
+        """A send frame with ``edit``: that user message edited and sent again (POST /messages/{id}/edit)."""
+        if set(fields) - EDIT_FIELDS:
+            raise ChatInputError("An edit takes message, columns and attachments only.")
+        try:
+            message = message_get_for_user(user=self.user, message_id=message_id)
+        except ConversationNotFound:
+            raise ChatNotFound("No such message.") from None
+        if message.conversation_id != self.conversation_id:
+            raise ChatNotFound("No such message.")
+        message_edit(user=self.user, message=message, text=fields.get("message"), columns=fields.get("columns"),
+                     attachments=fields.get("attachments"))
 
     async def client_cancel(self, content):
         try:

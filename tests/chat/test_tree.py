@@ -271,3 +271,33 @@ def test_the_tree_costs_the_same_queries_however_many_turns_and_branches(user, a
             queries("post", f"/api/chat/messages/{last.pk}/edit", {"message": "once more"}),
         )
     assert small.counts == large.counts
+
+
+def test_search_finds_text_on_every_branch_with_the_turn_that_opens_it(user, auth_client):
+    conversation = conversation_create(owner=user)
+    q1 = turn(user, conversation, "q1 about zebras")
+    Message.objects.filter(reply_to=q1, column="left").update(content="a striped zebra answer")
+    Message.objects.filter(reply_to=q1, column="right").update(content="a lion answer")
+    edit(auth_client, q1.pk, message="q1 about lions")
+
+    hits = auth_client.get("/api/chat/search", {"q": "zebra"}).json()["results"]
+
+    assert sorted((hit["role"], hit["turn"]) for hit in hits) == [("assistant", q1.pk), ("user", q1.pk)]
+    opened = auth_client.post(f"/api/chat/conversations/{conversation.pk}/branch", {"turn": hits[0]["turn"]},
+                              format="json").json()
+    assert turns_of(opened) == ["q1 about zebras"]
+
+
+def test_an_imported_file_of_one_line_becomes_one_branch(user, auth_client):
+    from chat.exports import conversations_export_json, conversations_import
+
+    conversation = conversation_create(owner=user)
+    for text in ("q1", "q2", "q3"):
+        turn(user, conversation, text)
+
+    [copy] = conversations_import(owner=user, raw=conversations_export_json([conversation]))
+
+    data = detail(auth_client, copy.pk)
+    assert turns_of(data) == ["q1", "q2", "q3"]
+    assert [m["branch"]["count"] for m in data["messages"] if m["role"] == "user"] == [1, 1, 1]
+    assert data["active_leaf"] == data["messages"][-3]["id"]

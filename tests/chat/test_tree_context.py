@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from accounts.models import MonthlyUsage
 from chat.models import ACTIVE_STATUSES, Message
 from chat.providers import provider_create
 from chat.services import conversation_create, reply_choose
@@ -115,3 +116,22 @@ def test_a_column_joining_later_starts_from_the_chosen_replies_or_from_nothing(u
     # The rule stays with the column: its next turn has its own reply, and still nothing before it joined.
     ended(send(auth_client, conversation, "q4", [{k: v for k, v in empty.items() if k != "history"}]))
     assert sent(providers) == {empty["model"]: [("user", "q3"), ("assistant", joined["fresh"]), ("user", "q4")]}
+
+
+def test_usage_and_the_dashboard_count_every_reply_on_every_branch(user, auth_client, providers):
+    conversation = conversation_create(owner=user)
+    first = send(auth_client, conversation, "q1", [GPT, CLAUDE])
+    ended(first)
+    edited = auth_client.post(f"/api/chat/messages/{first['user_message']['id']}/edit", {"message": "q1b"},
+                              format="json")
+    ended(edited.json())
+    on_screen = auth_client.get(f"/api/chat/conversations/{conversation.pk}").json()["messages"]
+    assert [m["content"] for m in on_screen if m["role"] == "user"] == ["q1b"]
+
+    replies = Message.objects.filter(conversation=conversation, role="assistant")
+    tokens = sum(r.prompt_tokens + r.completion_tokens for r in replies)
+    assert replies.count() == 4 and tokens > 0
+    assert MonthlyUsage.objects.get(user=user).tokens == tokens
+    totals = auth_client.get("/api/dashboard/summary", {"days": 7}).json()["totals"]
+    assert totals["replies"]["value"] == 4
+    assert totals["prompt_tokens"]["value"] + totals["completion_tokens"]["value"] == tokens
