@@ -14,9 +14,11 @@ from accounts.models import User
 from chat.models import Conversation, Message
 owner = User.objects.get(username={username!r})
 conversation = Conversation.objects.create(owner=owner, title="Long history")
-first = None
+first = question = None
 for n in range({turns}):
-    question = Message.objects.create(conversation=conversation, role="user", content=f"Question {{n}}")
+    # Each turn follows the one before: one line of the conversation's tree (chat/tree.py).
+    question = Message.objects.create(conversation=conversation, role="user", content=f"Question {{n}}",
+                                      parent=question)
     first = first or question
     Message.objects.create(conversation=conversation, role="assistant", content=f"Answer {{n}}", provider="openai",
                            model="gpt-test", reply_to=question, status="complete")

@@ -59,11 +59,10 @@ export class Continuing {
     const last = this.thread.turns.get(this.thread.lastTurnId());
     const chosen = this.chosenReply();
     const key = chosen && (chosen.message.column || chosen.message.provider);
-    // Offered after a turn of several columns, until the picks are that one column.
-    this.onlyButton.hidden = !last || last.columns.size < 2 || (columns.length === 1 && columns[0].key === key);
-    this.onlyButton.disabled = !chosen;
-    this.onlyButton.title = chosen ? `Only ${key} answers the next message`
-      : "Star a reply (or vote one best) to continue with it alone";
+    // Offered once a reply of a turn of several columns is chosen, until the picks are that one column
+    // (shown only then: the composer keeps its height otherwise).
+    this.onlyButton.hidden = !chosen || last.columns.size < 2 || (columns.length === 1 && columns[0].key === key);
+    this.onlyButton.title = chosen ? `Only ${key} answers the next message` : "";
     const joining = this.joining(columns);
     // Rebuilt only when the joining columns change, so a choice being made keeps its focus.
     const signature = JSON.stringify(joining.map((column) => [column.key, column.model]));
