@@ -248,7 +248,8 @@ class ChatPage {
 
   /** The body of a send (and of its estimate): the turn's columns, the shared settings. */
   sendPayload(text, picks) {
-    const payload = { message: text, columns: this.continuing.withHistory(picks.columns), system_prompt: picks.systemPrompt, ...picks.params };
+    const columns = this.continuing.withHistory(picks.columns);
+    const payload = { message: text, columns, system_prompt: picks.systemPrompt, ...picks.params };
     if (this.conversation) payload.conversation_id = this.conversation.id;
     if (picks.attachments?.length) payload.attachments = picks.attachments;
     return payload;
@@ -479,19 +480,6 @@ class ChatPage {
   }
 
   // --- Keyboard shortcuts (shortcuts.js; listed in the help dialog) ---------------------------
-
-  focusSearch() {
-    if (window.matchMedia("(max-width: 52rem)").matches && !this.root.classList.contains("sidebar-open")) {
-      this.toggleSidebar();
-    }
-    document.getElementById("conversation-filter").focus();
-  }
-
-  stopAll() {
-    const active = this.thread.activeReplies();
-    for (const reply of active) this.cancel(reply.id);
-    if (active.length) this.announce(`Stopping ${active.length} repl${active.length === 1 ? "y" : "ies"}`);
-  }
 
   showHelp() {
     closeMenus(document);

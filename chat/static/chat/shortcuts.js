@@ -10,8 +10,8 @@ export class Shortcuts {
     this.keys = {
       n: () => this.newChat(),
       c: () => page.composer.focus(),
-      "/": () => page.focusSearch(),
-      s: () => page.stopAll(),
+      "/": () => this.focusSearch(),
+      s: () => this.stopAll(),
       e: () => this.editLast(),
       y: () => this.copyLast(),
       "[": () => this.stepBranch(-1),
@@ -54,6 +54,20 @@ export class Shortcuts {
   newChat() {
     this.page.closeSidebar();
     this.page.newChat({ push: true });
+  }
+
+  focusSearch() {
+    const page = this.page;
+    if (window.matchMedia("(max-width: 52rem)").matches && !page.root.classList.contains("sidebar-open")) {
+      page.toggleSidebar();
+    }
+    document.getElementById("conversation-filter").focus();
+  }
+
+  stopAll() {
+    const active = this.page.thread.activeReplies();
+    for (const reply of active) this.page.cancel(reply.id);
+    if (active.length) this.page.announce(`Stopping ${active.length} repl${active.length === 1 ? "y" : "ies"}`);
   }
 
   lastTurn() {
