@@ -86,6 +86,8 @@ def message_edit(*, user, message: Message, text, columns=None, attachments=None
         cleaned = clean_columns(columns)
     send = SendInput(message=text, columns=cleaned, attachments=clean_attachment_ids(attachments))
     limits.check_send_rate(user)
+    # Refused uploads are refused before anything is stopped; the send's transaction checks them again, locked.
+    pending_attachments_get(owner=user, attachment_ids=send.attachments)
     abandoned_replies_stop(conversation=conversation, tree=load_tree(conversation.pk), turn=message.pk)
     with transaction.atomic():
         _check_limits(user, len(send.columns))

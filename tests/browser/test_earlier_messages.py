@@ -16,7 +16,7 @@ owner = User.objects.get(username={username!r})
 conversation = Conversation.objects.create(owner=owner, title="Long history")
 first = question = None
 for n in range({turns}):
-    # Each turn follows the one before: one line of the conversation's tree (chat/tree.py).
+    # Each turn follows the one before, as sends store them (one branch).
     question = Message.objects.create(conversation=conversation, role="user", content=f"Question {{n}}",
                                       parent=question)
     first = first or question

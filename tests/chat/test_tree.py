@@ -301,3 +301,17 @@ def test_an_imported_file_of_one_line_becomes_one_branch(user, auth_client):
     assert turns_of(data) == ["q1", "q2", "q3"]
     assert [m["branch"]["count"] for m in data["messages"] if m["role"] == "user"] == [1, 1, 1]
     assert data["active_leaf"] == data["messages"][-3]["id"]
+
+
+def test_an_edit_with_someone_elses_upload_is_404_and_stops_nothing(user, other_user, auth_client):
+    from chat.attachments.services import attachment_upload
+
+    conversation = conversation_create(owner=user)
+    q1 = turn(user, conversation, "q1", done=False)
+    theirs = attachment_upload(owner=other_user, name="b.txt", data=b"beta")
+
+    response = edit(auth_client, q1.pk, attachments=[theirs.pk])
+
+    assert response.status_code == 404 and "attachment" in response.json()["detail"]
+    assert set(Message.objects.filter(reply_to=q1).values_list("status", flat=True)) == {"pending"}
+    assert Message.objects.filter(role=Role.USER).count() == 1
