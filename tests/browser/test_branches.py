@@ -37,6 +37,7 @@ def edit(page: Page, turn: int, text: str) -> None:
     expect(box).to_be_focused()
     box.fill(text)
     message.get_by_role("button", name="Save & send").click()
+    expect(box).to_be_hidden()  # sent: the edited turn left the thread, with its editor
 
 
 def pager(page: Page, turn: int):
