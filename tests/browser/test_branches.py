@@ -132,7 +132,7 @@ def test_a_search_hit_on_another_branch_opens_that_branch(chat: Page):
     search = page.get_by_label("Search conversations and messages")
     hits = page.locator("#search-results .search-hit")
 
-    for who in ("You:",):  # the message itself (a reply's hit needs the server's `turn` on search hits)
+    for who in ("You:", "openai:"):  # the message itself, then a reply to it
         page.get_by_role("link", name="New chat").click()
         search.fill(word)
         hit = hits.filter(has_text=who)
