@@ -85,6 +85,10 @@ export class Api {
   }
   estimate(payload) { return this.request("POST", "estimate", payload); }
   cancel(messageId) { return this.request("POST", `messages/${messageId}/cancel`, {}); }
+  /** Edit and resend a user message: a new branch from that point; answers like a send. */
+  edit(messageId, body) { return this.request("POST", `messages/${messageId}/edit`, body); }
+  /** Make the branch through `turn` the conversation's active path; answers its detail. */
+  branch(conversationId, turn) { return this.request("POST", `conversations/${conversationId}/branch`, { turn }); }
   regenerate(messageId) { return this.request("POST", `messages/${messageId}/regenerate`, {}); }
   choose(messageId) { return this.request("POST", `messages/${messageId}/choose`, {}); }
   vote(turnId, body) { return this.request("PUT", `messages/${turnId}/vote`, body); }

@@ -237,6 +237,21 @@ export class Composer {
     this.onChange();
   }
 
+  /** Leaves only this column picked: a provider's own chip, or an added column (added if missing). */
+  keepOnly({ key, provider, model }) {
+    for (const chip of this.list.querySelectorAll(".provider-chip:not(.column-chip)")) {
+      const on = chip.dataset.column === key;
+      chip.querySelector("input[type=checkbox]").checked = on;
+      this.setPicked(chip.dataset.provider, on);
+      if (on && model) chip.querySelector(".model-select").value = model;
+    }
+    const picker = this.columnPicker;
+    picker.extra = picker.extra.filter((column) => column.key === key);
+    if (key !== provider && !picker.extra.length) picker.extra.push({ key, provider, model });
+    this.renderAdded();
+    this.onChange();
+  }
+
   /** The current picks, in the shape of the conversation's default_* fields. */
   picks() {
     const providers = [];

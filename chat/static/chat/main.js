@@ -1,15 +1,19 @@
 // The chat page: wires the sidebar, the thread, the composer and the conversation's WebSocket.
 
 import { Api } from "./api.js";
+import { Branches } from "./branches.js";
 import { Composer } from "./composer.js";
+import { Continuing } from "./continue.js";
 import { el } from "./dom.js";
 import { Estimate } from "./estimate.js";
 import { Sidebar } from "./sidebar.js";
+import { Shortcuts } from "./shortcuts.js";
 import { ConversationSocket, socketUrl } from "./socket.js";
 import { ShareDialog } from "./share.js";
 import { Thread } from "./thread.js";
 import { arenaForm } from "./votes.js";
 
+const CONTINUING_EVENTS = new Set(["message.created", "message.updated", "turn.voted", "message.completed"]);
 const CONNECTION_TEXT = { connecting: "Connecting…", reconnecting: "Reconnecting…", offline: "Offline, retrying…",
   online: "" };
 
@@ -49,6 +53,8 @@ class ChatPage {
       cancel: (id) => this.cancel(id),
       regenerate: (id) => this.regenerate(id),
       choose: (id) => this.choose(id),
+      edit: (id, text) => this.branches.edit(id, text),
+      branch: (id) => this.branches.switchTo(id),
       announce: (text) => this.announce(text),
       api: this.api,
     });
@@ -62,20 +68,23 @@ class ChatPage {
           this.open(result.conversation.id, { push: true });
         },
       })));
+    this.branches = new Branches(this);
     this.estimate = new Estimate(document.getElementById("composer-hint"), {
       api: this.api, payload: () => this.estimatePayload() });
     this.composer = new Composer(document.getElementById("composer"), {
       onSend: (text, picks) => this.send(text, picks),
       onContextMode: (mode) => this.setContextMode(mode),
       maxChars: Number(root.dataset.maxMessageChars) || 0,
-      onChange: () => this.estimate.schedule(),
+      onChange: () => { this.estimate.schedule(); this.continuing?.refresh(); },
     });
+    this.continuing = new Continuing(document.getElementById("continuing"), { composer: this.composer,
+      thread: this.thread });
     this.sidebar = new Sidebar(document.getElementById("sidebar"), {
       api: this.api,
       chatUrl: this.chatUrl,
-      onOpen: (id, { messageId, query } = {}) => {
+      onOpen: (id, { messageId, query, turn } = {}) => {
         this.closeSidebar();
-        this.open(id, { push: true, messageId, query });
+        this.open(id, { push: true, messageId, query, turn });
       },
       onRemoved: (id) => { if (this.conversation && this.conversation.id === id) this.newChat({ push: true }); },
       onChanged: (conversation) => this.conversationUpdated(conversation),
@@ -99,7 +108,7 @@ class ChatPage {
     window.addEventListener("popstate", () => this.route());
     this.helpDialog = document.getElementById("help-dialog");
     document.getElementById("help-button").addEventListener("click", () => this.showHelp());
-    document.addEventListener("keydown", (event) => this.shortcut(event));
+    this.shortcuts = new Shortcuts(this);
     closeMenusOnChoice(document);
   }
 
@@ -133,11 +142,13 @@ class ChatPage {
     this.sidebar.setCurrent(null);
     this.composer.applyDefaults(null);
     this.thread.setContextMode(this.composer.picks().contextMode);
+    this.continuing.refresh();
     if (push && window.location.pathname !== this.chatUrl) window.history.pushState({}, "", this.chatUrl);
     this.composer.focus();
   }
 
-  async open(id, { push, messageId = null, query = "" }) {
+  /** Opens a conversation; a search hit (`messageId`) on another branch opens that branch (`turn`). */
+  async open(id, { push, messageId = null, query = "", turn = null }) {
     const navigation = ++this.navigation;
     this.closeSocket();
     this.thread.clear();
@@ -161,7 +172,10 @@ class ChatPage {
     this.thread.setContextMode(conversation.context_mode);
     this.thread.upsertMany(messages);
     this.setEarlier(data.before);
-    if (!messageId || !(await this.revealLoading(messageId, navigation, query))) this.thread.scrollToEnd();
+    this.continuing.refresh();
+    const shown = messageId && (await this.revealLoading(messageId, navigation, query)
+      || (turn && navigation === this.navigation && await this.branches.switchTo(turn, { messageId, query })));
+    if (!shown) this.thread.scrollToEnd();
     if (navigation === this.navigation) this.connect();
   }
 
@@ -235,6 +249,7 @@ class ChatPage {
     if (this.conversation && this.conversation.id === conversation.id) {
       this.conversation = { ...this.conversation, ...conversation };
       this.setTitle(this.conversation);
+      this.branches.followLeaf(conversation.active_leaf);
     }
   }
 
@@ -242,7 +257,8 @@ class ChatPage {
 
   /** The body of a send (and of its estimate): the turn's columns, the shared settings. */
   sendPayload(text, picks) {
-    const payload = { message: text, columns: picks.columns, system_prompt: picks.systemPrompt, ...picks.params };
+    const columns = this.continuing.withHistory(picks.columns);
+    const payload = { message: text, columns, system_prompt: picks.systemPrompt, ...picks.params };
     if (this.conversation) payload.conversation_id = this.conversation.id;
     if (picks.attachments?.length) payload.attachments = picks.attachments;
     return payload;
@@ -267,6 +283,7 @@ class ChatPage {
     this.sidebar.setCurrent(conversation.id);
     this.thread.upsertMany([result.user_message, ...result.replies]);
     this.thread.scrollToEnd();
+    this.continuing.refresh();
     if (isNew) {
       window.history.pushState({}, "", this.sidebar.url(conversation.id));
       this.connect();
@@ -326,6 +343,7 @@ class ChatPage {
   async choose(messageId) {
     try {
       this.thread.upsert(await this.api.choose(messageId));
+      this.continuing.refresh();
     } catch (error) {
       this.announce(`Could not choose the reply: ${error.message}`);
     }
@@ -377,6 +395,12 @@ class ChatPage {
   }
 
   onEvent(event) {
+    this.applyEvent(event);
+    // What follows a turn depends on its columns and its chosen reply.
+    if (CONTINUING_EVENTS.has(event.type)) this.continuing.refresh();
+  }
+
+  applyEvent(event) {
     const thread = this.thread;
     switch (event.type) {
       case "snapshot": {
@@ -393,10 +417,12 @@ class ChatPage {
         break;
       }
       case "message.created":
+        if (!this.branches.continuesPath(event.message)) break;  // a turn on another branch
         if (!thread.upsert(event.message)) this.refetch();
         if (this.conversation) this.sidebar.upsert({ ...this.conversation, updated_at: event.message.created_at });
         break;
       case "message.updated":
+        if (!this.branches.continuesPath(event.message)) break;
         if (!thread.upsert(event.message)) this.refetch();
         break;
       case "turn.voted":
@@ -451,7 +477,9 @@ class ChatPage {
       try {
         const data = await this.api.conversation(id);
         if (!this.conversation || this.conversation.id !== id) return;
-        this.thread.upsertMany(data.messages || []);
+        // Another branch is shown now (an edit or a switch elsewhere): draw it, not a mix of both.
+        if (this.branches.leftPath(data)) this.branches.show(data);
+        else this.thread.upsertMany(data.messages || []);
       } catch {
         // The next reconnect or event tries again.
       } finally {
@@ -460,38 +488,7 @@ class ChatPage {
     }, 50);
   }
 
-  // --- Keyboard shortcuts (listed in the help dialog) -------------------------------------------
-
-  shortcut(event) {
-    const target = event.target;
-    const typing = target.closest && target.closest("input, textarea, select, [contenteditable]");
-    if (event.key === "Escape" && target.id === "message") { target.blur(); return; }
-    if (typing || event.ctrlKey || event.metaKey || event.altKey || document.querySelector("dialog[open]")) return;
-    const actions = {
-      n: () => { this.closeSidebar(); this.newChat({ push: true }); },
-      c: () => this.composer.focus(),
-      "/": () => this.focusSearch(),
-      s: () => this.stopAll(),
-      "?": () => this.showHelp(),
-    };
-    const action = actions[event.key];
-    if (!action) return;
-    event.preventDefault();
-    action();
-  }
-
-  focusSearch() {
-    if (window.matchMedia("(max-width: 52rem)").matches && !this.root.classList.contains("sidebar-open")) {
-      this.toggleSidebar();
-    }
-    document.getElementById("conversation-filter").focus();
-  }
-
-  stopAll() {
-    const active = this.thread.activeReplies();
-    for (const reply of active) this.cancel(reply.id);
-    if (active.length) this.announce(`Stopping ${active.length} repl${active.length === 1 ? "y" : "ies"}`);
-  }
+  // --- Keyboard shortcuts (shortcuts.js; listed in the help dialog) ---------------------------
 
   showHelp() {
     closeMenus(document);

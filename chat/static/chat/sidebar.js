@@ -261,7 +261,10 @@ export class Sidebar {
     link.addEventListener("click", (event) => {
       if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
       event.preventDefault();
-      this.onOpen(result.conversation_id, { messageId: result.message_id, query: this.filter.value.trim() });
+      // `turn`: the hit's turn (a message of yours is its own), opened as the branch shown when it is
+      // on another one.
+      const turn = result.turn ?? (result.role === "user" ? result.message_id : null);
+      this.onOpen(result.conversation_id, { messageId: result.message_id, query: this.filter.value.trim(), turn });
     });
     return el("li", { class: "conv-item" }, link);
   }

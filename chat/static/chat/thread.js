@@ -42,6 +42,26 @@ export class Thread {
 
   announce(text) { this.actions.announce(text); }
 
+  /** The id of the last turn shown (the path's leaf once the newest page is loaded), or null. */
+  lastTurnId() {
+    const turns = this.container.querySelectorAll(".turn");
+    return turns.length ? Number(turns[turns.length - 1].dataset.messageId) : null;
+  }
+
+  /** Removes a turn and every turn below it: they are on the branch an edit leaves behind. */
+  dropFrom(turnId) {
+    const from = this.turns.get(turnId);
+    if (!from) return;
+    const nodes = [...this.container.querySelectorAll(".turn")];
+    for (const node of nodes.slice(nodes.indexOf(from.element))) {
+      const turn = this.turns.get(Number(node.dataset.messageId));
+      for (const reply of turn.replies()) this.replies.delete(reply.id);
+      this.turns.delete(turn.id);
+      node.remove();
+    }
+    this.emptyState.hidden = this.turns.size > 0;
+  }
+
   /** Adds or refreshes a message; returns false if it answers a turn this page has not seen. */
   upsert(message) {
     return this.keepingBottom(() => this.upsertOne(message));

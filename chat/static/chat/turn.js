@@ -2,6 +2,7 @@
 // narrow screen the columns become tabs (CSS shows the strip and only the selected column); each
 // tab shows its status. The user's message goes in as the server's sanitised `content_html`, or as text.
 
+import { MessageTools } from "./branches.js";
 import { markColumnVision, renderMessageAttachments } from "./attachments.js";
 import { addCodeCopyButtons } from "./codeblocks.js";
 import { Column } from "./column.js";
@@ -20,7 +21,7 @@ export class Turn {
     this.columns = new Map();
     this.tabs = new Map();
     this.selected = null;
-    this.userEl = el("div", { class: "user-message" });
+    this.userEl = el("div", { class: "user-message", "data-message-id": this.id });
     this.stopAll = el("button", { type: "button", class: "button ghost small stop-turn", hidden: true },
       icon("i-stop"), el("span", {}, "Stop all"));
     this.stopAll.addEventListener("click", () => this.cancelAll());
@@ -28,6 +29,7 @@ export class Turn {
     this.tabsEl.addEventListener("keydown", (event) => this.tabKey(event));
     this.repliesEl = el("div", { class: "replies" });
     this.votes = new VoteBar(this, thread.actions);
+    this.tools = new MessageTools(this);
     this.element = el("article", { class: "turn", "data-message-id": this.id, "aria-label": "Turn" },
       el("div", { class: "turn-head" }, this.userEl, this.stopAll), this.tabsEl, this.repliesEl, this.votes.element);
     this.setUser(userMessage);
@@ -41,7 +43,8 @@ export class Turn {
     addCodeCopyButtons(body, (text) => this.thread.announce(text));
     renderMessageAttachments(body, message);
     this.userMessage = message;
-    this.userEl.replaceChildren(body);
+    this.userEl.replaceChildren(body, this.tools.editor, this.tools.element);
+    this.tools.render(message);
     if ("vote" in message) this.votes.setVote(message.vote);
     // A long message is shown folded (a few lines), with a button to unfold it.
     if ((message.content || "").length > LONG_MESSAGE_CHARS || (message.content || "").split("\n").length > 24) {
