@@ -7,7 +7,7 @@ from playwright.sync_api import Page, expect
 
 from .conftest import SLOW, column, pick, send
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.same_in_both_modes]
 
 
 def test_shortcuts_work_outside_text_fields_and_are_listed(chat: Page):
