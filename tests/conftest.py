@@ -90,6 +90,13 @@ def pytest_configure(config):
         app.conf.broker_transport_options = {"global_keyprefix": f"{TEST_NAMESPACE}:"}
     os.environ["WEBOX_REDIS_PREFIX"] = TEST_NAMESPACE
     os.environ["WEBOX_CELERY_QUEUE"] = TEST_NAMESPACE
+    # Most tests make a user, many log in: the real hasher's deliberate slowness (about a second a hash on a
+    # busy 2-core machine) only slows the suite. The processes tests start keep the real one.
+    from django.contrib.auth import hashers
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    hashers.get_hashers.cache_clear()
+    hashers.get_hashers_by_algorithm.cache_clear()
     _flush_postgresql_with_delete()
 
 
