@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .processes import ROOT, Process, free_port, wait_for_port
+from .processes import ROOT, Process, free_port, started
 
 DEPLOY = ROOT / "deploy"
 PROCFILE = DEPLOY / "Procfile"
@@ -52,12 +52,7 @@ def start_web(log_dir: Path, env: dict[str, str], port: int | None = None) -> tu
     port = port or free_port()
     process = procfile_process("web", {**env, "HOST": "127.0.0.1", "PORT": str(port)},
                                Path(log_dir) / f"web-{port}.log")
-    try:
-        wait_for_port(port, process)
-    except RuntimeError:
-        process.stop()
-        raise
-    return process, port
+    return started(process, port=port), port
 
 
 def nginx_binary() -> str | None:
@@ -119,13 +114,8 @@ class Nginx:
         self.conf = nginx_conf(directory, render_site(upstream_ports, self.port, static_root))
 
     def start(self) -> Nginx:
-        self.process = Process([nginx_binary(), "-c", str(self.conf), "-p", str(self.conf.parent)], {},
-                               self.conf.parent / "nginx.out")
-        try:
-            wait_for_port(self.port, self.process)
-        except RuntimeError:
-            self.process.stop()
-            raise
+        self.process = started(Process([nginx_binary(), "-c", str(self.conf), "-p", str(self.conf.parent)], {},
+                                       self.conf.parent / "nginx.out"), port=self.port)
         return self
 
     def stop(self) -> None:

@@ -15,11 +15,14 @@ import subprocess
 import sys
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # Generous: on a shared CI machine, starting Django and daphne can take many seconds.
 START_TIMEOUT = 60.0
+# What a Celery worker logs once it consumes its queues.
+WORKER_READY = " ready."
 
 
 def free_port() -> int:
@@ -108,6 +111,12 @@ class Process:
         return True
 
 
+def stop_all(processes: list[Process]) -> None:
+    """Stop every process at once: each may take its warm-shutdown time, and they add up otherwise."""
+    with ThreadPoolExecutor(max(1, len(processes))) as pool:
+        list(pool.map(lambda process: process.stop(), processes))
+
+
 def wait_for_port(port: int, process: Process, timeout: float = START_TIMEOUT) -> None:
     """Until ``process`` listens on ``port`` (it exiting or ``timeout`` passing is an error)."""
     deadline = time.monotonic() + timeout
@@ -121,17 +130,26 @@ def wait_for_port(port: int, process: Process, timeout: float = START_TIMEOUT) -
             time.sleep(0.1)
 
 
+def started(process: Process, *, port: int | None = None, says: str | None = None) -> Process:
+    """``process`` once it listens on ``port`` and has said ``says``; stopped again if it does not, so that
+    nothing started here outlives its caller."""
+    try:
+        if port is not None:
+            wait_for_port(port, process)
+        if says is not None:
+            process.wait_for_output(says)
+    except RuntimeError:
+        process.stop()
+        raise
+    return process
+
+
 def start_daphne(log_dir: Path | str, env: dict[str, str]) -> tuple[Process, int]:
     """daphne on a free loopback port, once it listens; stopped again if it does not."""
     port = free_port()
     process = Process([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "webox.asgi:application"],
                       env, Path(log_dir) / f"daphne-{port}.log")
-    try:
-        wait_for_port(port, process)
-    except RuntimeError:
-        process.stop()  # nothing started here outlives its caller
-        raise
-    return process, port
+    return started(process, port=port), port
 
 
 def start_worker(log_dir: Path | str, env: dict[str, str], *, concurrency: int = 50, pool: str = "threads",
@@ -147,13 +165,7 @@ def start_worker(log_dir: Path | str, env: dict[str, str], *, concurrency: int =
             "-n", f"{name}@%h", "--without-mingle", "--without-gossip", "--loglevel", "INFO"]
     if beat:
         args += ["-B", "--schedule", str(Path(log_dir) / f"{name}-beat")]
-    process = Process(args, env, Path(log_dir) / f"{name}.log")
-    try:
-        process.wait_for_output(" ready.")
-    except RuntimeError:
-        process.stop()
-        raise
-    return process
+    return started(Process(args, env, Path(log_dir) / f"{name}.log"), says=WORKER_READY)
 
 
 def start_s3_server(log_dir: Path | str) -> tuple[Process, str]:
@@ -164,9 +176,4 @@ def start_s3_server(log_dir: Path | str) -> tuple[Process, str]:
     port = free_port()
     process = Process([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
                       dict(os.environ), Path(log_dir) / f"moto-{port}.log")
-    try:
-        wait_for_port(port, process)
-    except RuntimeError:
-        process.stop()
-        raise
-    return process, f"http://127.0.0.1:{port}"
+    return started(process, port=port), f"http://127.0.0.1:{port}"

@@ -90,6 +90,37 @@ def pytest_configure(config):
         app.conf.broker_transport_options = {"global_keyprefix": f"{TEST_NAMESPACE}:"}
     os.environ["WEBOX_REDIS_PREFIX"] = TEST_NAMESPACE
     os.environ["WEBOX_CELERY_QUEUE"] = TEST_NAMESPACE
+    # Most tests make a user, many log in: the real hasher's deliberate slowness (about a second a hash on a
+    # busy 2-core machine) only slows the suite. The processes tests start keep the real one.
+    from django.contrib.auth import hashers
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    hashers.get_hashers.cache_clear()
+    hashers.get_hashers_by_algorithm.cache_clear()
+    _flush_postgresql_with_delete()
+
+
+def _flush_postgresql_with_delete() -> None:
+    """Empty PostgreSQL's tables after a transactional test with DELETE, not Django's TRUNCATE.
+
+    TRUNCATE's cost is per table, whatever it holds (new files for each, 0.3-0.5 s for all on the CI
+    machine); DELETE of the few rows a test leaves takes milliseconds, and the flush runs after every
+    transactional test. The same rows go: Django's foreign keys are deferred to the commit, and
+    ``chat_message`` goes first because its rollup triggers (dashboard/rollup.py) write other tables on
+    delete. Sequences were not restarted before either (unless asked, and then TRUNCATE still does it).
+    """
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    truncate = DatabaseOperations.sql_flush
+
+    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
+        if reset_sequences or not tables:
+            return truncate(self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade)
+        ordered = sorted(tables, key=lambda table: table != "chat_message")
+        return ["SET CONSTRAINTS ALL DEFERRED",
+                *(f"{style.SQL_KEYWORD('DELETE FROM')} {style.SQL_FIELD(self.quote_name(t))};" for t in ordered)]
+
+    DatabaseOperations.sql_flush = sql_flush
 
 
 @pytest.fixture

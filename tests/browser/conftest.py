@@ -47,6 +47,26 @@ LIVE_SERVER_ENV: dict[str, str] = {}
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "browser: drives a real browser against a live daphne server")
+    config.addinivalue_line("markers", "same_in_both_modes: what it proves of the page does not depend on the "
+                                       "test mode, so it runs once, in the embedded default")
+
+
+def production_shape() -> bool:
+    from django.conf import settings
+
+    return bool(settings.REDIS_URL) and settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """CI runs the suite in both modes; a browser test whose subject is the page alone (its markup, script,
+    layout, CSP) proves the same thing twice. The ones about streaming, search, the dashboard's figures,
+    storage or the database still run in both."""
+    if not production_shape():
+        return
+    once = pytest.mark.skip(reason="the page is the same in both modes: it runs in the embedded default")
+    for item in items:
+        if item.get_closest_marker("same_in_both_modes"):
+            item.add_marker(once)
 
 
 def _browser_database_url(url: str) -> str:

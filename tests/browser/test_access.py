@@ -5,7 +5,7 @@ from playwright.sync_api import Page, expect
 
 from .conftest import FAST, column, pick, send, sign_up
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.same_in_both_modes]
 
 
 def test_another_users_conversation_is_not_found(chat: Page, new_context):

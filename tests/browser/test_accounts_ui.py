@@ -5,7 +5,7 @@ from tests.conftest import PASSWORD
 
 from .conftest import sign_up
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.same_in_both_modes]
 
 
 def test_sign_up_log_out_and_log_in_again(page: Page):

@@ -5,7 +5,7 @@ from playwright.sync_api import Page, expect
 
 from .conftest import SCREENSHOTS, manage, sign_up
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.same_in_both_modes]
 
 
 @pytest.mark.parametrize("width", [1280, 1920])

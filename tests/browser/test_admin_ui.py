@@ -5,7 +5,7 @@ from playwright.sync_api import Page, expect
 
 from .conftest import FAST, MEDIUM, column, manage, pick, send, sign_up
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.same_in_both_modes]
 
 QUESTION = "Compare **two** cities <img src=x onerror=alert(1)>"
 

@@ -4,7 +4,7 @@ without the page's nonce."""
 import pytest
 from playwright.sync_api import BrowserContext, Route, expect
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.same_in_both_modes]
 
 REDOC_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
 

@@ -7,7 +7,7 @@ from playwright.sync_api import Page, expect
 
 from .conftest import SCREENSHOTS, csp_violations
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.same_in_both_modes]
 
 
 def test_from_the_api_root_a_logged_in_user_sends_a_message_through_the_form(chat: Page):

@@ -8,7 +8,7 @@ from playwright.sync_api import Page, expect
 
 from .conftest import FAST, SCREENSHOTS, column, manage, open_settings, pick, send
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.same_in_both_modes]
 
 LONG_MODEL = "fake-echo;delay_ms=20;id=longer-name"
 FOURTH = "mistral"

@@ -5,7 +5,7 @@ from playwright.sync_api import Page, expect
 
 from .conftest import CSP_LISTENER, FAST, column, csp_violations, pick, send
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.same_in_both_modes]
 
 
 def load(page: Page, path: str, **headers) -> str:

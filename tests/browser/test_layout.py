@@ -5,7 +5,7 @@ from playwright.sync_api import Page, expect
 
 from .conftest import FAST, PROVIDERS, SCREENSHOTS, WORDY, column, pick, send
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.same_in_both_modes]
 
 WIDER_THAN_VIEWPORT = """() => [...document.querySelectorAll('body *')]
   .filter(e => e.offsetParent !== null && e.getBoundingClientRect().right > window.innerWidth + 1)

@@ -5,7 +5,7 @@ from playwright.sync_api import Page, expect
 
 from .conftest import FAST, column, csp_violations, pick, send
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.same_in_both_modes]
 
 
 def test_inline_and_displayed_math_are_typeset(chat: Page):

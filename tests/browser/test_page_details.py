@@ -11,7 +11,7 @@ from tests.conftest import PASSWORD
 
 from .conftest import FAST, column, pick, send, sign_up
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.same_in_both_modes]
 
 
 def test_export_menus_close_after_a_choice_and_when_a_dialog_opens(chat: Page):

@@ -7,7 +7,7 @@ from playwright.sync_api import Page, Response, expect
 
 from .conftest import FAST, column, manage, pick, send, sign_up
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.same_in_both_modes]
 
 # Resolves with the image's width once the browser has fetched and drawn it (under the page's CSP).
 DRAW_IMAGE = """src => new Promise((resolve, reject) => {

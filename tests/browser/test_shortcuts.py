@@ -10,7 +10,7 @@ from testing.fake_provider import expected_reply
 
 from .conftest import FAST, SLOW, column, pick, send
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.same_in_both_modes]
 
 
 def test_shortcuts_work_outside_text_fields_and_are_listed(chat: Page):

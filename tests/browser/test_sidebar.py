@@ -7,7 +7,7 @@ from playwright.sync_api import Page, expect
 
 from .conftest import FAST, column, pick, send
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.same_in_both_modes]
 
 
 def start_conversation(page: Page, text: str) -> None:

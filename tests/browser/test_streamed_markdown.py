@@ -11,7 +11,7 @@ from testing.fake_provider import expected_reply
 from .conftest import FAST, MEDIUM, column, pick, send
 from .test_xss import PAYLOAD, assert_nothing_injected
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.same_in_both_modes]
 
 # The fake provider echoes it word by word (MEDIUM: 50 ms apart, cut at 60 pieces, inside the last
 # paragraph): the table and the code block are finished about a second before the reply ends.

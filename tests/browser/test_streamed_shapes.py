@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 
 from .conftest import column, pick, send, sign_up
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.same_in_both_modes]
 
 STREAMING = "fake-echo;delay_ms=30;tokens=200"
 CODE = "\n".join(f"value_{i} = compute({i})  # line {i}" for i in range(14))

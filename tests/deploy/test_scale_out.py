@@ -32,14 +32,22 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from chat.models import Message, ReplyStatus
-from chat.providers import provider_create
 from chat.services import conversation_create
 from testing.client import ChatSocket
 from testing.deploy import Nginx, nginx_binary, procfile_process, start_web
 from testing.fake_provider import FakeProviderServer, expected_reply
-from testing.processes import Process, child_env
-from tests.processes import RedisServer, real_services
-from tests.streaming.test_fault_matrix import FAST, ORPHAN_BOUND, assert_complete, ended, requests_for, send_turn
+from testing.processes import WORKER_READY, Process, child_env, started, stop_all
+from tests.processes import (
+    FAST,
+    ORPHAN_BOUND,
+    RedisServer,
+    assert_complete,
+    ended,
+    providers_create,
+    real_services,
+    requests_for,
+    send_turn,
+)
 
 pytestmark = real_services()
 
@@ -74,12 +82,8 @@ class Stack:
     def start_worker(self, name: str, *queues: str) -> Process:
         """The Procfile's worker, with a node name and (as the systemd unit's WEBOX_WORKER_ARGS may) -Q."""
         extra = ["-Q", ",".join(queues)] if queues else []
-        process = procfile_process("worker", self.env, self.tmp / f"{name}.log", "-n", f"{name}@%h", *extra)
-        try:
-            process.wait_for_output(" ready.")
-        except RuntimeError:
-            process.stop()
-            raise
+        process = started(procfile_process("worker", self.env, self.tmp / f"{name}.log", "-n", f"{name}@%h", *extra),
+                          says=WORKER_READY)
         self.workers[name] = process
         return process
 
@@ -132,17 +136,13 @@ def stack(django_db_setup, tmp_path_factory):
         stack.nginx = Nginx(tmp / "nginx", [port for _, port in stack.webs.values()], static).start()
         yield stack
     finally:
-        with ThreadPoolExecutor(8) as pool:
-            list(pool.map(lambda process: process.stop(), stack.all()))
+        stop_all(stack.all())
         redis.stop()
 
 
 @pytest.fixture
 def providers(fake):
-    for name in PROVIDERS:
-        kind = "anthropic" if name == "claude" else "openai"
-        provider_create(name=name, kind=kind, api_key="test-key", model_names=["fake-echo"], default_model="fake-echo",
-                        base_url=fake.anthropic_url if kind == "anthropic" else fake.url)
+    providers_create(fake, {name: "anthropic" if name == "claude" else "openai" for name in PROVIDERS})
 
 
 @pytest.fixture

@@ -72,12 +72,14 @@ def short_token(user, seconds: float) -> str:
 
 
 async def test_a_jwt_socket_closes_when_its_token_expires_4401(user, conversation):
+    issued = time.monotonic()
     token = await sync_to_async(short_token)(user, 2)
     comm = await connect(None, conversation.pk, subprotocols=["webox.bearer", token])
     assert (await comm.receive_json_from(timeout=5))["type"] == "snapshot"
-    opened = time.monotonic()
     assert await closed_with(comm, timeout=10) == 4401
-    assert 1 <= time.monotonic() - opened <= 5
+    # Counted from the token's issue, not the snapshot (a busy machine may take a second to connect): not
+    # before its expiry (whole seconds in the JWT, so at least 1 s), and soon after it.
+    assert 1 <= time.monotonic() - issued <= 7
 
 
 async def test_a_socket_authenticated_by_frame_closes_when_its_token_expires_4401(user, conversation):
