@@ -8,7 +8,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from .conftest import CSP_LISTENER, FAST, SCREENSHOTS, column, csp_violations, pick, send
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.same_in_both_modes]
 
 
 def test_a_share_link_opens_without_a_session_and_stops_when_revoked(chat: Page, browser: Browser,
