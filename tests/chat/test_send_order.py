@@ -11,7 +11,8 @@ from chat.usage.estimate import columns_estimate
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_replies_start_before_their_estimate_is_counted_and_then_it_is_stored(user):
+def test_the_replies_start_before_their_estimate_is_counted_and_then_it_is_stored(user, in_process_runner):
+    # In process: the replies this send starts must not be left queued for a worker that never comes.
     columns = [Column(provider="demo", model="demo-echo", parameters={}, key=f"demo#{n + 1}") for n in range(2)]
     at_start = {}
 
