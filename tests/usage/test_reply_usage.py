@@ -115,9 +115,10 @@ def test_a_reply_whose_provider_was_never_asked_records_no_usage(user):
 
 async def test_the_context_sent_counts_for_an_estimated_prompt(user, providers):
     conversation = await sync_to_async(conversation_create)(owner=user, system_prompt="Be brief.")
+    # Connected first: a reply that ends before the socket opens would send it nothing to wait for.
+    comm = await connect(user, conversation.pk)
     first = await sync_to_async(send_turn)(user=user, conversation=conversation, message="first question",
                                                selected_providers=["gpt"], selected_models={"gpt": "fake-echo"})
-    comm = await connect(user, conversation.pk)
     log = StreamLog()
     await collect_until(comm, log, all_ended([first.replies[0].pk]))
     earlier = await Message.objects.aget(pk=first.replies[0].pk)
