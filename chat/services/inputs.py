@@ -1,6 +1,6 @@
 """What a send and a conversation's defaults may hold: the limits, defined once, and the cleaning.
 
-The REST serializers (chat/api.py) take their ranges from here for the schema; the socket sends
+The REST serializers (chat/api/send.py) take their ranges from here for the schema; the socket sends
 its frame's fields straight to ``send_input_clean``; both get the same ``SendInput``. Refusals are
 ``ChatInputError`` (400), with the field at fault.
 
@@ -13,11 +13,11 @@ Each column has a key, stored on its reply, by which the next turn's column cont
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from chat.attachments.services import clean_attachment_ids
 from chat.errors import ChatInputError
-from chat.providers import provider_configs
+from chat.providers import ProviderConfig, provider_configs
 
 MAX_MESSAGE_CHARS = 100_000
 MAX_COLUMNS_PER_TURN = 8
@@ -41,6 +41,8 @@ class Column:
     model: str
     parameters: dict
     key: str
+    # The provider as the column was checked against it: the send's estimate reads the providers no second time.
+    config: ProviderConfig | None = field(default=None, compare=False, repr=False)
 
     def as_default(self) -> dict:
         """The column as a conversation's ``default_columns`` holds it."""
@@ -123,9 +125,10 @@ def columns_from_short_form(selected_providers, selected_models, provider_params
     if provider_params is not None and not isinstance(provider_params, dict):
         raise ChatInputError("provider_params must be an object.", field="provider_params")
     return [
-        Column(name, model, {**shared, **clean_parameters((provider_params or {}).get(name),
-                                                          field=f"provider_params.{name}", per_column=True)}, name)
-        for name, model in targets
+        Column(config.name, model, {**shared, **clean_parameters((provider_params or {}).get(config.name),
+                                                                 field=f"provider_params.{config.name}",
+                                                                 per_column=True)}, config.name, config)
+        for config, model in targets
     ]
 
 
@@ -172,7 +175,7 @@ def clean_columns(columns, *, shared: dict | None = None, field: str = "columns"
                 raise ChatInputError(f"{where}.history must be chosen or empty.", field=field)
             # Stored on the reply, so the column's later turns keep its rule.
             parameters["history"] = history
-        cleaned.append(Column(name, model, {**(shared or {}), **parameters}, key))
+        cleaned.append(Column(name, model, {**(shared or {}), **parameters}, key, config))
     return cleaned
 
 
@@ -207,7 +210,7 @@ def clean_parameters(params: dict | None, *, field: str, per_column: bool = Fals
     return {key: value for key, value in cleaned.items() if value not in (None, "")}
 
 
-def _resolve_targets(selected_providers, selected_models) -> list[tuple[str, str]]:
+def _resolve_targets(selected_providers, selected_models) -> list[tuple[ProviderConfig, str]]:
     if not isinstance(selected_providers, list) or not selected_providers:
         raise ChatInputError("Pick at least one provider.", field="selected_providers")
     if len(selected_providers) > MAX_COLUMNS_PER_TURN:
@@ -224,7 +227,7 @@ def _resolve_targets(selected_providers, selected_models) -> list[tuple[str, str
         if config is None:
             raise ChatInputError(f"Unknown provider {str(name)[:MAX_PROVIDER_NAME_CHARS]!r}.",
                                  field="selected_providers")
-        targets.append((name, _allowed_model(config, selected_models.get(name), field="selected_models")))
+        targets.append((config, _allowed_model(config, selected_models.get(name), field="selected_models")))
     return targets
 
 

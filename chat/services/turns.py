@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.db.models import prefetch_related_objects
+from django.db.models import Case, Value, When
 from django.utils import timezone
 
 from chat import events, hooks, limits
@@ -119,9 +119,7 @@ def turn_publish(*, conversation: Conversation, created: bool, user_message: Mes
     """After a turn is stored: its replies' estimates, then the events of what was stored (after commit)."""
     _store_estimates(conversation=None if created else conversation, user_message=user_message, replies=replies,
                      send=send, attachments=attachments)
-    # What the serializer reads of the new rows, in two queries rather than one per message.
-    prefetch_related_objects([user_message, *replies], "attachments")
-    prefetch_related_objects([user_message], "vote")
+    _mark_new_turn_read(user_message=user_message, replies=replies, attachments=attachments)
     shown = {"user_message": message_data(user_message), "replies": [message_data(reply) for reply in replies]}
     event_list = []
     if conversation_changed:
@@ -142,7 +140,26 @@ def _store_estimates(*, conversation: Conversation | None, user_message: Message
                                  wait_for_tokenizer=False)
     for reply, estimate in zip(replies, estimates, strict=True):
         reply.estimate = estimate.as_dict()
-    Message.objects.bulk_update(replies, ["estimate"])
+    # One UPDATE in autocommit, not bulk_update's BEGIN, UPDATE, COMMIT: a single statement is atomic.
+    field = Message._meta.get_field("estimate")
+    Message.objects.filter(pk__in=[reply.pk for reply in replies]).update(estimate=Case(
+        *(When(pk=reply.pk, then=Value(reply.estimate, output_field=field)) for reply in replies), output_field=field))
+
+
+def _mark_new_turn_read(*, user_message: Message, replies: list[Message], attachments) -> None:
+    """Give the serializer what it would query of a turn just stored: its files and its vote, known already.
+
+    The user message holds the attachments just bound to it, the replies none, and a new turn has no
+    vote yet; so the events and the response are built without a query (Django's prefetch cache).
+    """
+    for attachment in attachments:
+        attachment.message = user_message
+    for message, files in ((user_message, attachments), *((reply, []) for reply in replies)):
+        prefetched = message.attachments.all()
+        prefetched._result_cache = sorted(files, key=lambda attachment: attachment.pk)  # the model's ordering
+        prefetched._prefetch_done = True
+        message.__dict__.setdefault("_prefetched_objects_cache", {})["attachments"] = prefetched
+    Message._meta.get_field("vote").set_cached_value(user_message, None)
 
 
 def reply_regenerate(*, reply: Message) -> Message:

@@ -101,7 +101,10 @@ def columns_estimate(*, conversation: Conversation | None, columns, message: str
     if system_prompt is not None:
         conversation = copy.copy(conversation)
         conversation.system_prompt = system_prompt
-    configs = {config.name: config for config in provider_configs()}
+    # Columns of a checked send carry their provider (chat/services/inputs.py): no second read of the providers.
+    resolved = all(getattr(column, "config", None) is not None for column in columns)
+    configs = ({column.provider: column.config for column in columns} if resolved
+               else {config.name: config for config in provider_configs()})
     overrides = overrides_for({(column.provider, column.model) for column in columns})
     estimates = []
     for column in columns:

@@ -39,7 +39,7 @@ def test_a_blind_send_deals_its_letters_in_the_same_insert(user):
     assert sorted(reply.blind_label for reply in stored) == ["A", "B", "C"]
 
 
-def test_a_sends_messages_are_read_back_once_for_its_events_and_its_response(auth_client, monkeypatch):
+def test_a_sends_messages_are_shown_without_reading_them_back(auth_client, monkeypatch):
     published = []
     monkeypatch.setattr(events, "publish_on_commit", lambda conversation_id, event_list: published.extend(event_list))
     columns = [{"provider": "demo", "model": "demo-echo", "key": f"demo#{n + 1}"} for n in range(4)]
@@ -49,9 +49,25 @@ def test_a_sends_messages_are_read_back_once_for_its_events_and_its_response(aut
 
     assert sent.status_code == 202
     selects = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
-    # The new messages' attachments and the new turn's vote: one query each, whatever the columns.
-    assert len([sql for sql in selects if 'FROM "chat_attachment"' in sql]) == 1
-    assert len([sql for sql in selects if 'FROM "chat_vote"' in sql]) == 1
+    # A new turn's files are the ones it bound (none here) and it has no vote yet: nothing to read back.
+    assert not [sql for sql in selects if 'FROM "chat_attachment"' in sql or 'FROM "chat_vote"' in sql]
     shown = [event["message"] for event in published if event["type"] == "message.created"]
     assert shown == [sent.json()["user_message"], *sent.json()["replies"]]
     assert [reply["estimate"]["key"] for reply in sent.json()["replies"]] == ["demo#1", "demo#2", "demo#3", "demo#4"]
+
+
+def test_a_send_reads_the_providers_once_and_stores_the_estimates_in_one_statement(auth_client):
+    columns = [{"provider": "demo", "model": "demo-echo", "key": f"demo#{n + 1}"} for n in range(3)]
+
+    with CaptureQueriesContext(connection) as queries:
+        sent = auth_client.post("/api/chat/send", {"message": "hello", "columns": columns}, format="json")
+
+    assert sent.status_code == 202
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert len([sql for sql in statements if 'FROM "chat_provider"' in sql]) == 1
+    estimate_updates = [sql for sql in statements if sql.startswith('UPDATE "chat_message"') and "estimate" in sql]
+    assert len(estimate_updates) == 1
+    shown = sent.json()["replies"]
+    stored = {r.pk: r.estimate for r in Message.objects.filter(reply_to_id=sent.json()["user_message"]["id"])}
+    assert [stored[reply["id"]] for reply in shown] == [reply["estimate"] for reply in shown]
+    assert [estimate["key"] for estimate in stored.values()] == ["demo#1", "demo#2", "demo#3"]

@@ -88,6 +88,19 @@ def test_a_send_binds_its_attachments_to_the_user_message(post_file, auth_client
     assert auth_client.delete(f"/api/chat/attachments/{ids[0]}").status_code == 400
 
 
+def test_a_sends_answer_shows_its_files_as_a_later_read_of_the_conversation_does(post_file, auth_client):
+    ids = [post_file("b.txt", b"beta").json()["id"], post_file("a.txt", b"alpha").json()["id"]]
+
+    body = send(auth_client, attachments=ids).json()
+
+    detail = auth_client.get(f"/api/chat/conversations/{body['conversation']['id']}").json()
+    read = {message["id"]: message for message in detail["messages"]}
+    for shown in [body["user_message"], *body["replies"]]:
+        assert shown["attachments"] == read[shown["id"]]["attachments"]
+        assert shown["vote"] == read[shown["id"]]["vote"] is None
+    assert [a["message_id"] for a in body["user_message"]["attachments"]] == [body["user_message"]["id"]] * 2
+
+
 @pytest.mark.parametrize("value", ["1", [1, 1], [True], [{"id": 1}]])
 def test_a_bad_attachments_field_is_a_400(auth_client, value):
     response = send(auth_client, attachments=value)
