@@ -54,7 +54,7 @@ def main(*, database_url: str, quick: bool) -> None:
     from rest_framework.test import APIRequestFactory, force_authenticate
 
     from accounts.models import User
-    from chat.api import EstimateApi
+    from chat.api.send import EstimateApi
     from chat.providers.models import Provider
     from chat.providers.services import provider_create
 

@@ -4,7 +4,7 @@ A reply of a blind turn (``Message.blind_label`` set, ``blind_revealed_at`` unse
 "Model A", "Model B", …: no provider, no model, no column key, no estimate, no parameters, no usage,
 cost or timings, and its text with every name of a model family or provider masked (each character
 by ``MASK``, so lengths and offsets in the text stay what the stream's are). The REST serializers, socket events and
-snapshots (chat/serializers.py), search (chat/search.py's results, in chat/api.py) and the export
+snapshots (chat/serializers.py), search (chat/search.py's results, in chat/api/search.py) and the export
 (chat/exports.py) all hide through here. A low-level module: it imports nothing of chat but models.
 """
 

@@ -1,7 +1,7 @@
 """What chat refuses, and why: one exception per kind of refusal, each with its HTTP status.
 
 Every message is safe to show the user. The REST API answers ``status`` with a JSON ``detail``
-(chat/api.py), the socket sends an ``error`` event with ``code`` (chat/streaming/consumers.py),
+(chat/api/), the socket sends an ``error`` event with ``code`` (chat/streaming/consumers.py),
 and the admin shows ``detail``. A low-level module: anything in chat may import it.
 """
 

@@ -10,7 +10,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ..api import ChatApiError, get_conversation
+from ..api.common import ChatApiError, get_conversation
 from ..errors import ChatError
 from ..models import Share
 from .selectors import ShareNotFound, share_get_for_user, share_list_for_user

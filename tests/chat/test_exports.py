@@ -278,9 +278,9 @@ async def test_under_asgi_the_export_is_sent_in_pieces_as_it_is_read(user, monke
     from asgiref.sync import sync_to_async
     from django.test import AsyncClient
 
-    from chat import api
+    from chat.api import exports
 
-    monkeypatch.setattr(api, "EXPORT_PIECE_BYTES", 1)  # a piece per conversation
+    monkeypatch.setattr(exports, "EXPORT_PIECE_BYTES", 1)  # a piece per conversation
     for _ in range(3):
         await sync_to_async(make_history)(user)
     client = AsyncClient()

@@ -7,18 +7,19 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import services
-from .api import ChatApiError, get_conversation, get_message, sent_body
-from .errors import ChatError, ChatNotFound
-from .models import VoteOutcome
-from .serializers import (
+from .. import services
+from ..errors import ChatError, ChatNotFound
+from ..models import VoteOutcome
+from ..serializers import (
     ConversationOutputSerializer,
     MessageOutputSerializer,
     VoteOutputSerializer,
     message_data,
     vote_data,
 )
-from .services import arena, inputs
+from ..services import arena, inputs
+from .common import ChatApiError, get_conversation, get_message
+from .send import sent_body
 
 
 class VoteApi(APIView):

@@ -7,18 +7,12 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .api import (
-    ChatApiError,
-    ColumnInputSerializer,
-    SendApi,
-    conversation_detail_data,
-    get_conversation,
-    get_message,
-    sent_body,
-)
-from .errors import ChatError
-from .serializers import ConversationDetailSerializer
-from .services import edits, inputs
+from ..errors import ChatError
+from ..serializers import ConversationDetailSerializer
+from ..services import edits, inputs
+from .common import ChatApiError, get_conversation, get_message
+from .conversations import conversation_detail_data
+from .send import ColumnInputSerializer, SendApi, sent_body
 
 
 class EditInputSerializer(serializers.Serializer):

@@ -1,6 +1,6 @@
 """The REST API of folders: thin views over chat/services/folders.py and chat/selectors.py.
 
-A conversation is moved and pinned through its own PATCH (``folder``, ``pinned``: chat/api.py).
+A conversation is moved and pinned through its own PATCH (``folder``, ``pinned``: chat/api/conversations.py).
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import services
-from .api import ChatApiError
-from .errors import ChatError
-from .selectors import FolderNotFound, folder_get_for_user, folder_list_for_user
-from .serializers import FolderOutputSerializer, folder_data
-from .services.folders import MAX_FOLDER_NAME_CHARS
+from .. import services
+from ..errors import ChatError
+from ..selectors import FolderNotFound, folder_get_for_user, folder_list_for_user
+from ..serializers import FolderOutputSerializer, folder_data
+from ..services.folders import MAX_FOLDER_NAME_CHARS
+from .common import ChatApiError
 
 
 def get_folder(request, folder_id):
