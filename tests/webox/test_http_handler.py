@@ -3,6 +3,7 @@ thread hop, and a pooled database connection goes back as soon as the response i
 
 from __future__ import annotations
 
+import sys
 import threading
 
 import asgiref.sync
@@ -89,3 +90,16 @@ def test_the_pooled_connection_goes_back_when_the_response_is_built_not_when_it_
 
     assert seen["status"] == 200
     assert seen["connection after"] is None
+
+
+def test_the_web_process_takes_the_gil_back_from_its_event_loop_after_the_configured_interval():
+    from webox.http_handler import switch_interval_setup
+
+    before = sys.getswitchinterval()
+    try:
+        switch_interval_setup(1.0)
+        assert sys.getswitchinterval() == pytest.approx(0.001)
+        switch_interval_setup(0)  # 0: left as it is
+        assert sys.getswitchinterval() == pytest.approx(0.001)
+    finally:
+        sys.setswitchinterval(before)
