@@ -1,5 +1,7 @@
 """What a send costs the database: its statements, not its columns, set the round trips."""
 
+import re
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -71,3 +73,17 @@ def test_a_send_reads_the_providers_once_and_stores_the_estimates_in_one_stateme
     stored = {r.pk: r.estimate for r in Message.objects.filter(reply_to_id=sent.json()["user_message"]["id"])}
     assert [stored[reply["id"]] for reply in shown] == [reply["estimate"] for reply in shown]
     assert [estimate["key"] for estimate in stored.values()] == ["demo#1", "demo#2", "demo#3"]
+
+
+def test_a_first_send_to_a_conversation_created_empty_makes_ten_statements_besides_its_transaction(auth_client):
+    conversation = auth_client.post("/api/chat/conversations", {}, format="json").json()["id"]
+
+    with CaptureQueriesContext(connection) as queries:
+        sent = auth_client.post("/api/chat/send", {"message": "hello", "selected_providers": ["demo"],
+                                                   "conversation_id": conversation}, format="json")
+
+    assert sent.status_code == 202
+    work = [q["sql"] for q in queries.captured_queries if not re.match(r"(BEGIN|COMMIT|SAVEPOINT|RELEASE)", q["sql"])]
+    # The conversation, the providers, the locked limits, the active replies, the turn to follow, the user
+    # message, the conversation's new leaf, the replies; then the prices and the replies' estimates.
+    assert len(work) == 10, work
