@@ -14,7 +14,7 @@ from .. import services
 from ..attachments.selectors import pending_attachments_get
 from ..errors import ChatError
 from ..providers import provider_catalog
-from ..serializers import ConversationOutputSerializer, MessageOutputSerializer, represent
+from ..serializers import ConversationOutputSerializer, MessageOutputSerializer
 from ..services import inputs
 from ..usage.estimate import columns_estimate, turn_totals
 from .common import ChatApiError, get_conversation, max_tokens_field, temperature_field
@@ -75,8 +75,8 @@ def send_fields(request, serializer_class=SendInputSerializer):
 
 
 def sent_body(result: services.SendResult) -> dict:
-    """A send's 202 body: its conversation, and its messages as the send's events showed them."""
-    return {"conversation": represent(ConversationOutputSerializer, result.conversation), **result.shown}
+    """A send's 202 body: its conversation and its messages, as the send's events showed them."""
+    return result.shown
 
 
 class SendApi(APIView):

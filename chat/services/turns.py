@@ -36,8 +36,8 @@ class SendResult:
     user_message: Message
     replies: list[Message]
     conversation_created: bool
-    # ``user_message`` and ``replies`` as MessageOutputSerializer shows them: the events' data, which a
-    # response reuses rather than serializing the same rows again.
+    # ``conversation``, ``user_message`` and ``replies`` as the output serializers show them: the events'
+    # data, which a response reuses rather than serializing the same rows again.
     shown: dict = field(default_factory=dict)
 
 
@@ -120,10 +120,11 @@ def turn_publish(*, conversation: Conversation, created: bool, user_message: Mes
     _store_estimates(conversation=None if created else conversation, user_message=user_message, replies=replies,
                      send=send, attachments=attachments)
     _mark_new_turn_read(user_message=user_message, replies=replies, attachments=attachments)
-    shown = {"user_message": message_data(user_message), "replies": [message_data(reply) for reply in replies]}
+    shown = {"conversation": conversation_data(conversation), "user_message": message_data(user_message),
+             "replies": [message_data(reply) for reply in replies]}
     event_list = []
     if conversation_changed:
-        event_list.append(events.conversation_updated(conversation_data(conversation)))
+        event_list.append(events.conversation_updated(shown["conversation"]))
     event_list += [events.message_created(data) for data in [shown["user_message"], *shown["replies"]]]
     events.publish_on_commit(conversation.pk, event_list)
     return SendResult(conversation, user_message, replies, created, shown)

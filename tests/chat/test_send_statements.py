@@ -55,6 +55,8 @@ def test_a_sends_messages_are_shown_without_reading_them_back(auth_client, monke
     assert not [sql for sql in selects if 'FROM "chat_attachment"' in sql or 'FROM "chat_vote"' in sql]
     shown = [event["message"] for event in published if event["type"] == "message.created"]
     assert shown == [sent.json()["user_message"], *sent.json()["replies"]]
+    assert [event["conversation"] for event in published if event["type"] == "conversation.updated"] == [
+        sent.json()["conversation"]]
     assert [reply["estimate"]["key"] for reply in sent.json()["replies"]] == ["demo#1", "demo#2", "demo#3", "demo#4"]
 
 
