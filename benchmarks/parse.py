@@ -1,6 +1,6 @@
 """Scenario ``parse``: the CPU a streaming process spends per provider chunk, the SDK's parse against webox's.
 
-In process, no database or Redis: ``testing/fake_provider.py`` on a thread, and on the main thread's
+In process, no database or Redis: ``testing/fake_provider/`` on a thread, and on the main thread's
 event loop the same streams read two ways, in both wire formats: the SDK's parsed stream
 (``client.chat.completions.create(stream=True)`` / ``client.messages.create(stream=True)``, a
 pydantic model per chunk) and the adapter (``provider.stream()``: the SDK's raw streaming response,

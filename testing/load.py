@@ -1,7 +1,7 @@
 """The load scenario: many users, sockets and turns at once for a fixed time, every reply checked token for token.
 
 Real processes on loopback: one daphne, one Celery worker (threads pool), the fake provider
-(testing/fake_provider.py), PostgreSQL and Redis. Each user owns conversations; each conversation
+(testing/fake_provider/), PostgreSQL and Redis. Each user owns conversations; each conversation
 has several sockets open through daphne and runs turns back to back for ``duration`` seconds:
 ``POST /api/chat/send`` to two providers (OpenAI and Anthropic wire formats), then wait until every
 socket of the conversation saw both replies end. Every message is unique (user, conversation,

@@ -62,7 +62,7 @@ def unreachable_stream_store(settings):
 
 @pytest.fixture
 def fake_provider():
-    """A fake OpenAI/Anthropic server on loopback (see testing/fake_provider.py), key ``test-key``."""
+    """A fake OpenAI/Anthropic server on loopback (see testing/fake_provider/), key ``test-key``."""
     from testing.fake_provider import FakeProviderServer
 
     server = FakeProviderServer().start()

@@ -1,4 +1,4 @@
-"""The operator's price table in the admin (registered from chat/admin.py)."""
+"""The operator's price table in the admin (registered from the chat.admin package)."""
 
 from django.contrib import admin
 

@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path(os.environ.get("WEBOX_SCREENSHOTS_DIR") or Path(tempfile.gettempdir()) / "webox-screenshots")
 CHROMIUM = os.environ.get("WEBOX_CHROMIUM", "/usr/bin/chromium")
 
-# Model names tell the fake provider how to answer (see testing/fake_provider.py).
+# Model names tell the fake provider how to answer (see testing/fake_provider/).
 FAST = "fake-echo;delay_ms=20"
 WORDY = "fake-echo;delay_ms=200"
 MEDIUM = "fake-echo;delay_ms=50;tokens=60"

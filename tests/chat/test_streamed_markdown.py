@@ -4,6 +4,7 @@ import random
 
 import pytest
 
+import chat.markdown_blocks as blocks
 import chat.streamed_markdown as streamed
 from chat.rendering import render_markdown
 from chat.streamed_markdown import StreamedBlocks, rendered_open, rendered_prefix
@@ -71,14 +72,14 @@ def renders(monkeypatch) -> list[str]:
 def parses(monkeypatch) -> list[str]:
     """Every text the module parses."""
     seen: list[str] = []
-    parser = streamed.block_parser()
+    parser = blocks.block_parser()
 
     class Counting:
         def parse(self, text):
             seen.append(text)
             return parser.parse(text)
 
-    monkeypatch.setattr(streamed, "block_parser", lambda: Counting())
+    monkeypatch.setattr(blocks, "block_parser", lambda: Counting())
     return seen
 
 
@@ -204,7 +205,7 @@ def test_a_long_list_or_table_is_not_parsed_whole_at_every_line(parses, block):
 
 
 def test_a_block_longer_than_the_limit_stops_the_streamed_rendering(monkeypatch, parses):
-    monkeypatch.setattr(streamed, "LONG_BLOCK_CHARS", 200)
+    monkeypatch.setattr(blocks, "LONG_BLOCK_CHARS", 200)
     rendered_prefix.cache_clear()
     stream = Stream()
     stream.feed("Intro\n\n", *(f"- item {i}\n" for i in range(40)))
@@ -226,10 +227,10 @@ PIECES = ["Intro with *em*\n", "\n", "## Head\n", "- a\n", "- b\n", "\n", "  mor
           "[foo]: /url\n", "see [foo]\n", "'a title\n", "that ends'\n", "[bar]:\n", "/u\n"]
 
 
-@pytest.mark.parametrize("limit", [streamed.LONG_BLOCK_CHARS, 120, 40])
+@pytest.mark.parametrize("limit", [blocks.LONG_BLOCK_CHARS, 120, 40])
 def test_a_reader_of_the_whole_text_finds_what_the_stream_rendered(monkeypatch, limit):
     """Snapshots and REST reads work the prefix out from the text alone: it must match the stream's."""
-    monkeypatch.setattr(streamed, "LONG_BLOCK_CHARS", limit)
+    monkeypatch.setattr(blocks, "LONG_BLOCK_CHARS", limit)
     rendered_prefix.cache_clear()
     rng = random.Random(limit)
     for _ in range(200):

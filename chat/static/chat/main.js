@@ -1,4 +1,5 @@
-// The chat page: wires the sidebar, the thread, the composer and the conversation's WebSocket.
+// The chat page: wires the sidebar, the thread, the composer, sending (sending.js) and the
+// conversation's WebSocket (live.js); routes between conversations and a new chat.
 
 import { Api } from "./api.js";
 import { Branches } from "./branches.js";
@@ -6,35 +7,30 @@ import { Composer } from "./composer.js";
 import { Continuing } from "./continue.js";
 import { el } from "./dom.js";
 import { Estimate } from "./estimate.js";
+import { LiveConversation } from "./live.js";
+import { closeMenus, closeMenusOnChoice } from "./menus.js";
+import { Sending } from "./sending.js";
 import { Sidebar } from "./sidebar.js";
 import { Shortcuts } from "./shortcuts.js";
-import { ConversationSocket, socketUrl } from "./socket.js";
 import { ShareDialog } from "./share.js";
 import { Thread } from "./thread.js";
 import { arenaForm } from "./votes.js";
-
-const CONTINUING_EVENTS = new Set(["message.created", "message.updated", "turn.voted", "message.completed"]);
-const CONNECTION_TEXT = { connecting: "Connecting…", reconnecting: "Reconnecting…", offline: "Offline, retrying…",
-  online: "" };
 
 class ChatPage {
   constructor(root) {
     this.root = root;
     this.api = new Api(root.dataset.apiRoot);
-    this.wsRoot = root.dataset.wsRoot;
     this.chatUrl = root.dataset.chatUrl;
     this.conversation = null;
-    this.socket = null;
-    this.resyncPending = false;
-    this.connectedOnce = false;
-    this.refetching = null;
+    this.live = new LiveConversation(this, { wsRoot: root.dataset.wsRoot,
+      connectionEl: document.getElementById("connection-status") });
+    this.sending = new Sending(this);
     // The `before` that loads the turns older than those shown; null when none are left.
     this.earlierBefore = null;
     this.loadingEarlier = false;
     // Bumped by every navigation, so a slow load of a conversation left behind is dropped.
     this.navigation = 0;
     this.titleEl = document.getElementById("conversation-title");
-    this.connectionEl = document.getElementById("connection-status");
     this.announcer = document.getElementById("announcer");
     this.menu = document.getElementById("conversation-menu");
     this.archivedBanner = document.getElementById("archived-banner");
@@ -70,10 +66,10 @@ class ChatPage {
       })));
     this.branches = new Branches(this);
     this.estimate = new Estimate(document.getElementById("composer-hint"), {
-      api: this.api, payload: () => this.estimatePayload() });
+      api: this.api, payload: () => this.sending.estimatePayload() });
     this.composer = new Composer(document.getElementById("composer"), {
-      onSend: (text, picks) => this.send(text, picks),
-      onContextMode: (mode) => this.setContextMode(mode),
+      onSend: (text, picks) => this.sending.send(text, picks),
+      onContextMode: (mode) => this.sending.setContextMode(mode),
       maxChars: Number(root.dataset.maxMessageChars) || 0,
       onChange: () => { this.estimate.schedule(); this.continuing?.refresh(); },
     });
@@ -134,7 +130,7 @@ class ChatPage {
 
   newChat({ push }) {
     this.navigation += 1;
-    this.closeSocket();
+    this.live.close();
     this.conversation = null;
     this.thread.clear();
     this.setEarlier(null);
@@ -150,7 +146,7 @@ class ChatPage {
   /** Opens a conversation; a search hit (`messageId`) on another branch opens that branch (`turn`). */
   async open(id, { push, messageId = null, query = "", turn = null }) {
     const navigation = ++this.navigation;
-    this.closeSocket();
+    this.live.close();
     this.thread.clear();
     this.setEarlier(null);
     this.sidebar.setCurrent(id);
@@ -176,7 +172,7 @@ class ChatPage {
     const shown = messageId && (await this.revealLoading(messageId, navigation, query)
       || (turn && navigation === this.navigation && await this.branches.switchTo(turn, { messageId, query })));
     if (!shown) this.thread.scrollToEnd();
-    if (navigation === this.navigation) this.connect();
+    if (navigation === this.navigation) this.live.connect();
   }
 
   setEarlier(before) {
@@ -253,83 +249,7 @@ class ChatPage {
     }
   }
 
-  // --- Sending and reply actions ---------------------------------------------------------------
-
-  /** The body of a send (and of its estimate): the turn's columns, the shared settings. */
-  sendPayload(text, picks) {
-    const columns = this.continuing.withHistory(picks.columns);
-    const payload = { message: text, columns, system_prompt: picks.systemPrompt, ...picks.params };
-    if (this.conversation) payload.conversation_id = this.conversation.id;
-    if (picks.attachments?.length) payload.attachments = picks.attachments;
-    return payload;
-  }
-
-  /** The estimate's body: the send as it stands, or null while a column has no model yet. */
-  estimatePayload() {
-    const picks = this.composer.picks();
-    if (!picks.columns.length || picks.columns.some((column) => !column.model)) return null;
-    return this.sendPayload(this.composer.message.value, picks);
-  }
-
-  async send(text, picks) {
-    const result = await this.api.send(this.sendPayload(text, picks));
-    this.estimate.schedule(); // the thread grew and the box is emptied
-    const conversation = result.conversation;
-    const isNew = !this.conversation || this.conversation.id !== conversation.id;
-    this.conversation = { ...this.conversation, ...conversation };
-    this.setTitle(this.conversation);
-    // The list's preview is the latest message: this one, until a reply has text (the server's on reload).
-    this.sidebar.upsert({ ...conversation, preview: text.replace(/\s+/g, " ").trim().slice(0, 160) });
-    this.sidebar.setCurrent(conversation.id);
-    this.thread.upsertMany([result.user_message, ...result.replies]);
-    this.thread.scrollToEnd();
-    this.continuing.refresh();
-    if (isNew) {
-      window.history.pushState({}, "", this.sidebar.url(conversation.id));
-      this.connect();
-    }
-    this.rememberPicks(picks);
-  }
-
-  /** Stores the picks on the conversation when they differ from what it has. */
-  rememberPicks(picks) {
-    const c = this.conversation;
-    const params = { ...picks.params };
-    if (Object.keys(picks.providerParams).length) params.provider_params = picks.providerParams;
-    this.rememberUserDefault(picks, params);
-    const wanted = { default_providers: picks.providers, default_models: picks.models, default_params: params,
-      default_columns: picks.columns };
-    const same = JSON.stringify([c.default_providers, c.default_models, c.default_params, c.default_columns])
-      === JSON.stringify([wanted.default_providers, wanted.default_models, wanted.default_params,
-        wanted.default_columns]);
-    const fields = same ? {} : wanted;
-    if ((c.system_prompt || "") !== picks.systemPrompt) fields.system_prompt = picks.systemPrompt;
-    if ((c.context_mode || "own") !== picks.contextMode) fields.context_mode = picks.contextMode;
-    if (!Object.keys(fields).length) return;
-    const id = c.id;
-    this.api.updateConversation(id, fields)
-      .then((updated) => { if (this.conversation && this.conversation.id === id) this.conversation = updated; })
-      .catch(() => {});
-  }
-
-  /** The latest picks become the user's default for a new chat, on the server. */
-  rememberUserDefault(picks, params) {
-    const preferences = { providers: picks.providers, models: picks.models, params, context_mode: picks.contextMode,
-      columns: picks.columns };
-    if (JSON.stringify(preferences) === JSON.stringify(this.composer.userDefault)) return;
-    this.composer.setUserDefault(preferences);
-    this.api.updatePreferences(preferences).catch(() => {});
-  }
-
-  /** The conversation's context mode changed in the settings; a new chat stores it on its first send. */
-  setContextMode(mode) {
-    this.thread.setContextMode(mode);
-    if (!this.conversation) return;
-    const id = this.conversation.id;
-    this.api.updateConversation(id, { context_mode: mode })
-      .then((updated) => { if (this.conversation && this.conversation.id === id) this.conversation = updated; })
-      .catch((error) => this.announce(`Could not change the context mode: ${error.message}`));
-  }
+  // --- Reply actions (sending is sending.js) ----------------------------------------------------
 
   async cancel(messageId) {
     // The socket's message.cancelled event finishes the reply; the response only confirms.
@@ -364,130 +284,6 @@ class ChatPage {
     window.setTimeout(() => { this.announcer.textContent = text; }, 30);
   }
 
-  // --- The socket ------------------------------------------------------------------------------
-
-  connect() {
-    this.closeSocket();
-    const id = this.conversation.id;
-    this.connectedOnce = false;
-    this.socket = new ConversationSocket(socketUrl(this.wsRoot, id), {
-      onEvent: (event) => this.onEvent(event),
-      onConnect: () => { this.resyncPending = true; },
-      onState: (state) => this.setConnection(state),
-      onFatal: (code) => {
-        this.setConnection("online");
-        if (code === 4401) window.location.assign(`/accounts/login/?next=${encodeURIComponent(location.pathname)}`);
-        else this.setTitle(null, "Conversation not found");
-      },
-    });
-    this.socket.open();
-  }
-
-  closeSocket() {
-    if (this.socket) this.socket.close();
-    this.socket = null;
-    this.setConnection("online");
-  }
-
-  setConnection(state) {
-    this.connectionEl.textContent = CONNECTION_TEXT[state] || "";
-    this.connectionEl.dataset.state = state;
-  }
-
-  onEvent(event) {
-    this.applyEvent(event);
-    // What follows a turn depends on its columns and its chosen reply.
-    if (CONTINUING_EVENTS.has(event.type)) this.continuing.refresh();
-  }
-
-  applyEvent(event) {
-    const thread = this.thread;
-    switch (event.type) {
-      case "snapshot": {
-        const complete = thread.applySnapshot(event.replies || []);
-        // A full snapshot (on connect and for a resync; "partial": false) lists every active reply;
-        // one still active here that it leaves out has ended meanwhile, so fetch the stored state.
-        // A partial one only repairs the replies it lists.
-        const full = event.partial === undefined ? this.resyncPending : !event.partial;
-        if (full) this.resyncPending = false;
-        const listed = new Set((event.replies || []).map((r) => r.id));
-        const ended = thread.activeReplies().some((r) => !listed.has(r.id));
-        if (!complete || (full && (ended || this.connectedOnce))) this.refetch();
-        this.connectedOnce = true;
-        break;
-      }
-      case "message.created":
-        if (!this.branches.continuesPath(event.message)) break;  // a turn on another branch
-        if (!thread.upsert(event.message)) this.refetch();
-        if (this.conversation) this.sidebar.upsert({ ...this.conversation, updated_at: event.message.created_at });
-        break;
-      case "message.updated":
-        if (!this.branches.continuesPath(event.message)) break;
-        if (!thread.upsert(event.message)) this.refetch();
-        break;
-      case "turn.voted":
-        thread.turns.get(event.message_id)?.votes.setVote(event.vote);
-        break;
-      case "message.delta": {
-        const outcome = thread.applyDelta(event.message_id, event.seq, event.text);
-        if (outcome === "gap") this.resync();
-        else if (outcome === "unknown") this.refetch();
-        break;
-      }
-      case "message.retrying":
-        thread.applyRetry(event.message_id, event);
-        break;
-      case "message.blocks":
-        thread.applyBlocks(event);
-        break;
-      case "message.completed":
-        if (!thread.applyFinish(event.message_id, { ...event, status: "complete" })) this.refetch();
-        break;
-      case "message.error":
-        if (!thread.applyFinish(event.message_id, { ...event, status: "error" })) this.refetch();
-        break;
-      case "message.cancelled":
-        if (!thread.applyFinish(event.message_id, { ...event, status: "cancelled" })) this.refetch();
-        break;
-      case "conversation.updated":
-        this.conversationUpdated(event.conversation);
-        break;
-      case "conversation.deleted":
-        if (this.conversation) this.sidebar.remove(this.conversation.id);
-        this.newChat({ push: true });
-        break;
-      case "error":
-        console.warn("webox socket:", event.code, event.detail);
-        break;
-      default:
-        break;
-    }
-  }
-
-  resync() {
-    if (this.resyncPending) return;
-    if (this.socket && this.socket.send({ type: "resync" })) this.resyncPending = true;
-  }
-
-  /** Brings finished and unseen messages up to date from the stored conversation. */
-  refetch() {
-    if (this.refetching || !this.conversation) return;
-    const id = this.conversation.id;
-    this.refetching = window.setTimeout(async () => {
-      try {
-        const data = await this.api.conversation(id);
-        if (!this.conversation || this.conversation.id !== id) return;
-        // Another branch is shown now (an edit or a switch elsewhere): draw it, not a mix of both.
-        if (this.branches.leftPath(data)) this.branches.show(data);
-        else this.thread.upsertMany(data.messages || []);
-      } catch {
-        // The next reconnect or event tries again.
-      } finally {
-        this.refetching = null;
-      }
-    }, 50);
-  }
-
   // --- Keyboard shortcuts (shortcuts.js; listed in the help dialog) ---------------------------
 
   showHelp() {
@@ -510,28 +306,6 @@ class ChatPage {
   closeSidebar() {
     this.root.classList.remove("sidebar-open");
     this.sidebarToggle.setAttribute("aria-expanded", "false");
-  }
-}
-
-/** Closes every open menu (a <details class="menu">) under `root` but `except`. */
-function closeMenus(root, except = null) {
-  for (const menu of root.querySelectorAll("details.menu[open]")) if (menu !== except) menu.open = false;
-}
-
-/**
- * Menus close after a choice, on Escape, on a click elsewhere, and when a dialog opens: an open
- * menu never stays over what the choice led to.
- */
-function closeMenusOnChoice(doc) {
-  doc.addEventListener("click", (event) => {
-    const item = event.target.closest(".menu-item");
-    if (item && !item.matches("label")) closeMenus(doc);  // the import label closes once a file is chosen
-  });
-  doc.addEventListener("pointerdown", (event) => closeMenus(doc, event.target.closest("details.menu")));
-  doc.addEventListener("keydown", (event) => { if (event.key === "Escape") closeMenus(doc); });
-  for (const dialog of doc.querySelectorAll("dialog")) {
-    new MutationObserver(() => { if (dialog.open) closeMenus(doc); }).observe(dialog, { attributes: true,
-      attributeFilter: ["open"] });
   }
 }
 

@@ -1,8 +1,11 @@
 // The conversation list: pinned first, then newest activity first; filter by title and by folder,
-// rename, pin, move to a folder, archive, delete; the folders themselves; and the search box's second
-// half, matches inside messages (GET /api/chat/search).
+// rename, pin, move to a folder, archive, delete; the folders themselves. The search box's matches
+// inside messages are sidebar-search.js; importing a file, sidebar-import.js.
 
+import { ask } from "./dialogs.js";
 import { debounce, el, icon, iconButton } from "./dom.js";
+import { ImportFile } from "./sidebar-import.js";
+import { MessageSearch } from "./sidebar-search.js";
 
 // The folder filter is remembered in this browser: "" all, "none" in no folder, or a folder's id.
 const FOLDER_KEY = "webox.sidebar.folder";
@@ -43,20 +46,11 @@ export class Sidebar {
     this.items = new Map();
     this.generation = 0;
 
-    this.searchSection = root.querySelector("#search-section");
-    this.searchResults = root.querySelector("#search-results");
-    this.searchEmpty = root.querySelector("#search-empty");
-    this.searchCount = root.querySelector("#search-count");
-    this.searchMore = root.querySelector("#search-more");
-    this.searchPage = 1;
-    this.searchGeneration = 0;
+    this.messageSearch = new MessageSearch(root, {
+      api, onOpen, query: () => this.filter.value.trim(), url: (id) => this.url(id) });
+    this.importFile = new ImportFile(root, { api, onImported: () => this.reload() });
 
-    this.importInput = root.querySelector("#import-file");
-    this.importStatus = root.querySelector("#import-status");
-    this.importInput.addEventListener("change", () => this.importChosen());
-
-    this.filter.addEventListener("input", debounce(() => { this.reload(); this.search(1); }, 200));
-    this.searchMore.addEventListener("click", () => this.search(this.searchPage + 1));
+    this.filter.addEventListener("input", debounce(() => { this.reload(); this.messageSearch.search(1); }, 200));
     this.loadMore.addEventListener("click", () => this.fetchPage(this.page + 1));
     this.activeTab.addEventListener("click", () => this.showArchived(false));
     this.archivedTab.addEventListener("click", () => this.showArchived(true));
@@ -132,7 +126,7 @@ export class Sidebar {
     const input = this.folderDialog.querySelector("#folder-name");
     this.folderDialog.querySelector("#folder-heading").textContent = "New folder";
     input.value = "";
-    if (await this.ask(this.folderDialog, input) !== "ok" || !input.value.trim()) return;
+    if (await ask(this.folderDialog, input) !== "ok" || !input.value.trim()) return;
     const folder = await this.api.createFolder(input.value.trim());
     this.folders.set(String(folder.id), folder);
     await this.loadFolders();
@@ -144,7 +138,7 @@ export class Sidebar {
     const input = this.folderDialog.querySelector("#folder-name");
     this.folderDialog.querySelector("#folder-heading").textContent = "Rename folder";
     input.value = folder.name;
-    if (await this.ask(this.folderDialog, input) !== "ok") return;
+    if (await ask(this.folderDialog, input) !== "ok") return;
     const name = input.value.trim();
     if (!name || name === folder.name) return;
     await this.api.renameFolder(folder.id, name);
@@ -155,7 +149,7 @@ export class Sidebar {
     const folder = this.folders.get(this.folder);
     if (!folder) return;
     this.folderDeleteDialog.querySelector("#folder-delete-name").textContent = folder.name;
-    const answer = await this.ask(this.folderDeleteDialog, this.folderDeleteDialog.querySelector("[data-close]"));
+    const answer = await ask(this.folderDeleteDialog, this.folderDeleteDialog.querySelector("[data-close]"));
     if (answer !== "ok") return;
     await this.api.deleteFolder(folder.id);
     this.showFolderSilently("");
@@ -193,80 +187,6 @@ export class Sidebar {
     return Boolean(conversation.archived) === this.archived
       && (!q || (conversation.title || "").toLowerCase().includes(q))
       && (this.folder === "" || this.folder === folder);
-  }
-
-  async importChosen() {
-    const [file] = this.importInput.files;
-    if (!file) return;
-    this.importInput.closest("details").open = false;
-    this.importStatus.classList.remove("error");
-    this.importStatus.textContent = `Importing ${file.name}…`;
-    this.importStatus.hidden = false;
-    try {
-      const result = await this.api.importFile(file);
-      const count = result.conversations.length;
-      let status = `Imported ${count} conversation${count === 1 ? "" : "s"}.`;
-      if (result.not_imported_count) {
-        // A peer's file (ChatGPT, Open WebUI): say what had no place here rather than drop it quietly.
-        const kinds = [...new Set(result.not_imported.map((entry) => entry.what))];
-        const parts = result.not_imported_count === 1 ? "1 part" : `${result.not_imported_count} parts`;
-        status += ` Not imported: ${parts} (${kinds.slice(0, 5).join(", ")}${kinds.length > 5 ? ", …" : ""}).`;
-      }
-      this.importStatus.textContent = status;
-      await this.reload();
-    } catch (error) {
-      this.importStatus.classList.add("error");
-      this.importStatus.textContent = `Nothing imported: ${error.message}`;
-    } finally {
-      this.importInput.value = "";
-    }
-  }
-
-  /** Matches inside messages for the search box's text; clears them for an empty box. */
-  async search(page) {
-    const generation = ++this.searchGeneration;
-    const q = this.filter.value.trim();
-    if (!q) {
-      this.searchSection.hidden = true;
-      this.searchResults.replaceChildren();
-      return;
-    }
-    let data;
-    try {
-      data = await this.api.search(q, page);
-    } catch (error) {
-      if (generation !== this.searchGeneration) return;
-      this.searchEmpty.textContent = error.message || "Search failed.";
-      this.searchEmpty.hidden = false;
-      this.searchSection.hidden = false;
-      return;
-    }
-    if (generation !== this.searchGeneration) return;
-    if (page === 1) this.searchResults.replaceChildren();
-    this.searchPage = page;
-    for (const result of data.results) this.searchResults.append(this.buildResult(result));
-    this.searchCount.textContent = `(${data.count})`;
-    this.searchEmpty.textContent = "No message matches.";
-    this.searchEmpty.hidden = data.count > 0;
-    this.searchMore.hidden = !data.next;
-    this.searchSection.hidden = false;
-  }
-
-  buildResult(result) {
-    const who = result.role === "assistant" ? result.provider : "You";
-    const link = el("a", { class: "conv-link search-hit", href: `${this.url(result.conversation_id)}#m${result.message_id}`,
-      "data-message-id": result.message_id },
-      el("span", { class: "conv-title" }, result.conversation_title || "Untitled conversation"),
-      el("span", { class: "hit-snippet" }, el("span", { class: "hit-who" }, `${who}: `), ...snippetNodes(result.snippet)));
-    link.addEventListener("click", (event) => {
-      if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
-      event.preventDefault();
-      // `turn`: the hit's turn (a message of yours is its own), opened as the branch shown when it is
-      // on another one.
-      const turn = result.turn ?? (result.role === "user" ? result.message_id : null);
-      this.onOpen(result.conversation_id, { messageId: result.message_id, query: this.filter.value.trim(), turn });
-    });
-    return el("li", { class: "conv-item" }, link);
   }
 
   /**
@@ -395,7 +315,7 @@ export class Sidebar {
   async rename(item) {
     const input = this.renameDialog.querySelector("#rename-input");
     input.value = item.conversation.title || "";
-    const answer = await this.ask(this.renameDialog, input);
+    const answer = await ask(this.renameDialog, input);
     const title = input.value.trim();
     if (answer !== "ok" || !title || title === item.conversation.title) return;
     const conversation = await this.api.updateConversation(item.conversation.id, { title });
@@ -416,7 +336,7 @@ export class Sidebar {
       ...[...this.folders.values()].map((folder) => el("option", { value: folder.id }, folder.name)));
     select.value = item.conversation.folder == null ? "" : String(item.conversation.folder);
     this.moveDialog.querySelector("#move-name").textContent = item.conversation.title || "Untitled conversation";
-    if (await this.ask(this.moveDialog, select) !== "ok") return;
+    if (await ask(this.moveDialog, select) !== "ok") return;
     const folder = select.value === "" ? null : Number(select.value);
     if (folder === (item.conversation.folder ?? null)) return;
     const conversation = await this.api.updateConversation(item.conversation.id, { folder });
@@ -433,27 +353,12 @@ export class Sidebar {
 
   async confirmDelete(item) {
     this.deleteDialog.querySelector("#delete-name").textContent = item.conversation.title || "Untitled conversation";
-    const answer = await this.ask(this.deleteDialog, this.deleteDialog.querySelector("[data-close]"));
+    const answer = await ask(this.deleteDialog, this.deleteDialog.querySelector("[data-close]"));
     if (answer !== "ok") return;
     const id = item.conversation.id;
     await this.api.deleteConversation(id);
     this.remove(id);
     this.onRemoved(id);
-  }
-
-  /** Opens a modal dialog and resolves with the value of the button that closed it. */
-  ask(dialog, focusTarget) {
-    const opener = document.activeElement;
-    dialog.returnValue = "cancel";
-    dialog.showModal();
-    focusTarget.focus();
-    if (focusTarget.select) focusTarget.select();
-    return new Promise((resolve) => {
-      dialog.addEventListener("close", () => {
-        if (opener && opener.isConnected) opener.focus();
-        resolve(dialog.returnValue);
-      }, { once: true });
-    });
   }
 }
 
@@ -463,18 +368,4 @@ function sortsBefore(a, b) {
   const [x, y] = a.pinned_at ? [a.pinned_at, b.pinned_at] : [a.updated_at, b.updated_at];
   const [dx, dy] = [Date.parse(x) || 0, Date.parse(y) || 0];
   return dx !== dy ? dx > dy : a.id > b.id;
-}
-
-/**
- * The server's snippet is escaped text with <mark> around matches. It is rebuilt here from text
- * nodes and fresh <mark> elements only, so nothing else it might hold can reach the page.
- */
-function snippetNodes(snippet) {
-  const parsed = new DOMParser().parseFromString(`<p>${snippet}</p>`, "text/html").body;
-  const nodes = [];
-  for (const node of parsed.querySelector("p")?.childNodes || []) {
-    if (node.nodeName === "MARK") nodes.push(el("mark", {}, node.textContent));
-    else nodes.push(document.createTextNode(node.textContent));
-  }
-  return nodes;
 }

@@ -1,4 +1,4 @@
-"""Conversations and messages in the Django admin: readable threads, and operator actions.
+"""The conversation admin: a list with providers, active replies and cost; a readable thread; operator actions.
 
 Every write goes through ``chat.services`` (archive, cancel, delete), so the conversation's open
 pages are told and streaming replies are stopped, exactly as when the user does it.
@@ -14,65 +14,17 @@ from django.contrib.admin.views.main import ChangeList
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.http import HttpResponse
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 
-from . import services
-from .attachments import admin as attachments_admin  # noqa: F401 - registers the vision table and uploads
-from .errors import ChatConflict, ChatError
-from .exports import conversations_export_json, conversations_export_markdown
-from .models import ACTIVE_STATUSES, Conversation, Folder, Message, ReplyStatus, Role
-from .providers import admin as provider_admin  # noqa: F401 - registers the Provider admin
-from .rendering import render_markdown
-from .usage import admin as usage_admin  # noqa: F401 - registers the ModelPrice admin
+from .. import services
+from ..errors import ChatError
+from ..exports import conversations_export_json, conversations_export_markdown
+from ..models import ACTIVE_STATUSES, Conversation, Message, ReplyStatus, Role
+from .display import ADMIN_CSS, EMPTY, FILTER_CHOICES_LIMIT, LIST_TEXT_CHARS, admin_link, cost_summary, parameters_text
+from .threads import thread_view
 
-ADMIN_CSS = {"all": ("chat/admin/admin.css", "/chat/code.css")}
-LIST_TEXT_CHARS = 80
-FILTER_CHOICES_LIMIT = 100
-EMPTY = "—"
-
-
-# --- shared display helpers ------------------------------------------------------------------
-
-def cost_summary(totals: dict[str, Decimal], unpriced: int) -> str:
-    """Ended replies' cost per currency, and how many had no known price ("unknown", never 0)."""
-    parts = [f"{amount.normalize():f} {currency}" for currency, amount in sorted(totals.items())]
-    if unpriced:
-        parts.append(f"{unpriced} unknown")
-    return "; ".join(parts) or EMPTY
-
-
-def _figures(*pairs: tuple[str, object, str]) -> str:
-    """``label value unit`` pairs with a known value, joined; the empty mark when none is known."""
-    known = [f"{label} " * bool(label) + (f"{value:,}" if isinstance(value, int) else str(value)) + unit
-             for label, value, unit in pairs if value not in (None, "")]
-    return " · ".join(known) or EMPTY
-
-
-def usage_text(reply: Message) -> str:
-    return _figures(("prompt", reply.prompt_tokens, " tokens"), ("completion", reply.completion_tokens, " tokens"))
-
-
-def timings_text(reply: Message) -> str:
-    return _figures(("first token", reply.ttft_ms, " ms"), ("total", reply.duration_ms, " ms"))
-
-
-def parameters_text(parameters: dict | None) -> str:
-    if not parameters:
-        return "provider defaults"
-    return ", ".join(f"{key.replace('_', ' ')} {value}" for key, value in sorted(parameters.items())
-                     if not isinstance(value, dict))
-
-
-def _admin_link(obj, label: str | None = None) -> str:
-    url = reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
-    return format_html('<a href="{}">{}</a>', url, label or str(obj))
-
-
-# --- conversations -----------------------------------------------------------------------------
 
 class ReplyValueFilter(admin.SimpleListFilter):
     """Conversations with at least one reply whose ``field`` has the chosen value."""
@@ -228,7 +180,7 @@ class ConversationAdmin(admin.ModelAdmin):
 
     @admin.display(description="owner")
     def owner_link(self, conversation: Conversation) -> str:
-        return _admin_link(conversation.owner, conversation.owner.get_username())
+        return admin_link(conversation.owner, conversation.owner.get_username())
 
     @admin.display(description="defaults for new messages")
     def settings_display(self, conversation: Conversation) -> str:
@@ -318,204 +270,3 @@ class ConversationAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{conversation}: {exc.detail}", messages.ERROR)
         self.message_user(request, f"Asked {stopped} active reply(ies) to stop.",
                           messages.SUCCESS if stopped else messages.INFO)
-
-
-def conversation_turns(conversation: Conversation) -> list[tuple[Message | None, list[Message]]]:
-    """Each turn as (its message, its replies in the order they were asked for).
-
-    A reply that answers no message (possible only through a hand-made row) gets a turn of its
-    own with no message, so that the page leaves nothing out.
-    """
-    messages = list(conversation.messages.order_by("created_at", "id"))
-    turns: dict[int | tuple, tuple[Message | None, list[Message]]] = {}
-    for message in messages:
-        if message.role != Role.ASSISTANT:
-            turns[message.pk] = (message, [])
-    for message in messages:
-        if message.role != Role.ASSISTANT:
-            continue
-        if message.reply_to_id in turns:
-            turns[message.reply_to_id][1].append(message)
-        else:
-            turns[("loose", message.pk)] = (None, [message])
-    return sorted(turns.values(), key=lambda turn: ((turn[0] or turn[1][0]).created_at, (turn[0] or turn[1][0]).pk))
-
-
-def thread_view(conversation: Conversation) -> list[dict]:
-    """The conversation's turns for the change page: each message, its replies by provider."""
-    turns = []
-    for number, (message, replies) in enumerate(conversation_turns(conversation), start=1):
-        columns: dict[str, list[dict]] = {}
-        for reply in replies:
-            columns.setdefault(reply.provider, []).append({
-                "reply": reply,
-                # Active replies are shown as plain text while they grow, as on the chat page.
-                "html": None if reply.is_active else mark_safe(render_markdown(reply.content)),  # noqa: S308 - sanitised
-                "usage": usage_text(reply),
-                "timings": timings_text(reply),
-                "parameters": parameters_text(reply.parameters),
-                "url": reverse("admin:chat_message_change", args=[reply.pk]),
-            })
-        turns.append({
-            "number": number, "message": message,
-            "columns": [{"provider": name or "assistant", "versions": versions} for name, versions in columns.items()],
-        })
-    return turns
-
-
-# --- messages --------------------------------------------------------------------------------
-
-class MessageValueFilter(admin.SimpleListFilter):
-    """The distinct non-empty values of one field, as filter choices."""
-
-    field = ""
-
-    def lookups(self, request, model_admin):
-        values = Message.objects.exclude(**{self.field: ""}).order_by(self.field).values_list(self.field, flat=True)
-        return [(value, value) for value in values.distinct()[:FILTER_CHOICES_LIMIT]]
-
-    def queryset(self, request, queryset):
-        return queryset if self.value() is None else queryset.filter(**{self.field: self.value()})
-
-
-class MessageProviderFilter(MessageValueFilter):
-    title = parameter_name = field = "provider"
-
-
-class MessageModelFilter(MessageValueFilter):
-    title = parameter_name = field = "model"
-
-
-class ErrorCodeFilter(MessageValueFilter):
-    title = "error code"
-    parameter_name = field = "error_code"
-
-
-@admin.register(Folder)
-class FolderAdmin(admin.ModelAdmin):
-    """Users' folders, to look at: they are made and renamed in the chat. Deleting one here, as there,
-    moves its conversations out of it."""
-
-    list_display = ("name", "owner", "conversation_count", "created_at")
-    list_filter = (("owner", admin.RelatedOnlyFieldListFilter),)
-    search_fields = ("name",)
-    list_select_related = ("owner",)
-    readonly_fields = ("name", "owner", "created_at")
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).annotate(conversation_total=Count("conversations"))
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    @admin.display(description="conversations", ordering="conversation_total")
-    def conversation_count(self, folder: Folder) -> int:
-        return folder.conversation_total
-
-
-@admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
-    """Read-only: messages change through the chat (send, cancel, regenerate), never by hand."""
-
-    list_display = ("id", "conversation_link", "author", "model_display", "status_display", "content_preview",
-                    "figures", "created")
-    list_filter = ("status", "role", MessageProviderFilter, MessageModelFilter, ErrorCodeFilter, "chosen",
-                   "created_at")
-    search_fields = ("content", "conversation__title")
-    list_select_related = ("conversation",)
-    list_per_page = 100
-    date_hierarchy = "created_at"
-    fieldsets = (
-        (None, {"fields": ("conversation_link", "reply_to_link", "role", "provider", "model", "status", "chosen")}),
-        ("Text", {"fields": ("content_display",)}),
-        ("Usage", {"fields": ("usage_display", "finish_reason", "parameters_display", "seq")}),
-        ("Timings", {"fields": ("timings_display", "created_at", "started_at", "completed_at")}),
-        ("Error", {"fields": ("error_code", "error_detail")}),
-    )
-    readonly_fields = ("conversation_link", "reply_to_link", "content_display", "usage_display",
-                       "parameters_display", "timings_display")
-    actions = ["cancel_replies"]
-
-    class Media:
-        css = ADMIN_CSS
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        # A reply is removed with its conversation, which also stops it if it is still streaming.
-        return False
-
-    def has_cancel_permission(self, request) -> bool:
-        return request.user.has_perm("chat.change_message")
-
-    @admin.display(description="conversation", ordering="conversation")
-    def conversation_link(self, message: Message) -> str:
-        return _admin_link(message.conversation, Truncator(str(message.conversation)).chars(24))
-
-    @admin.display(description="answers")
-    def reply_to_link(self, message: Message) -> str:
-        if message.reply_to_id is None:
-            return EMPTY
-        return _admin_link(message.reply_to, Truncator(message.reply_to.content).chars(LIST_TEXT_CHARS))
-
-    @admin.display(description="from", ordering="provider")
-    def author(self, message: Message) -> str:
-        return message.provider if message.role == Role.ASSISTANT else message.get_role_display()
-
-    @admin.display(description="status", ordering="status")
-    def status_display(self, message: Message) -> str:
-        status = message.get_status_display()
-        return f"{status}: {message.error_code}" if message.error_code else status
-
-    @admin.display(description="usage", ordering="duration_ms")
-    def figures(self, message: Message) -> str:
-        return _figures(("", message.completion_tokens, " tok"), ("", message.duration_ms, " ms"))
-
-    @admin.display(description="created", ordering="created_at")
-    def created(self, message: Message) -> str:
-        return timezone.localtime(message.created_at).strftime("%Y-%m-%d %H:%M:%S")
-
-    @admin.display(description="model", ordering="model")
-    def model_display(self, message: Message) -> str:
-        return Truncator(message.model).chars(40)
-
-    @admin.display(description="text")
-    def content_preview(self, message: Message) -> str:
-        return Truncator(" ".join(message.content.split())).chars(LIST_TEXT_CHARS)
-
-    @admin.display(description="text")
-    def content_display(self, message: Message) -> str:
-        if message.role != Role.ASSISTANT or message.is_active:
-            return format_html('<div class="webox-plain">{}</div>', message.content)
-        return format_html('<div class="md webox-md">{}</div>', mark_safe(render_markdown(message.content)))  # noqa: S308
-
-    @admin.display(description="tokens")
-    def usage_display(self, message: Message) -> str:
-        return usage_text(message)
-
-    @admin.display(description="parameters")
-    def parameters_display(self, message: Message) -> str:
-        return parameters_text(message.parameters) if message.role == Role.ASSISTANT else EMPTY
-
-    @admin.display(description="time taken")
-    def timings_display(self, message: Message) -> str:
-        return timings_text(message)
-
-    @admin.action(description="Cancel selected replies that are still generating", permissions=["cancel"])
-    def cancel_replies(self, request, queryset) -> None:
-        stopped = 0
-        for reply in queryset.filter(role=Role.ASSISTANT, status__in=ACTIVE_STATUSES):
-            try:
-                services.reply_cancel(reply=reply)
-                stopped += 1
-            except ChatConflict:
-                continue  # ended meanwhile
-            except ChatError as exc:
-                self.message_user(request, f"Reply {reply.pk}: {exc.detail}", messages.ERROR)
-        self.message_user(request, f"Asked {stopped} reply(ies) to stop.",
-                          messages.SUCCESS if stopped else messages.INFO)
-
