@@ -76,7 +76,8 @@ def main(argv: list[str]) -> None:
     for number in range(2, count + 1):
         pid = os.fork()
         if pid == 0:
-            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+            if sys.platform.startswith("linux"):  # a TERM if the parent dies, however it dies
+                ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
             _run(_named(options, number))
             os._exit(0)
         children.append(pid)
