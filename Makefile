@@ -36,12 +36,11 @@ lint: install
 	$(VENV)/bin/lint-imports --no-cache
 
 # One worker process per core: each runs its streams on one event loop, so one process uses at most
-# one core (docs/performance.md). Ctrl-C (or a TERM to this shell) stops them all.
+# one core (docs/performance.md). They are forked from one process that imported everything first,
+# so they share that memory (webox/workers.py). Ctrl-C (or a TERM to the first) stops them all.
 WORKERS ?= $(shell nproc 2>/dev/null || echo 1)
 worker: install
-	trap 'trap - INT TERM; kill 0' INT TERM; for i in $$(seq $(WORKERS)); do \
-	  $(VENV)/bin/celery -A webox worker -P threads -c 200 -n worker$$i@%h --loglevel INFO & \
-	done; wait
+	$(PY) -m webox.workers $(WORKERS) -P threads -c 200 --loglevel INFO
 
 beat: install
 	$(VENV)/bin/celery -A webox beat --loglevel INFO --schedule var/celerybeat-schedule

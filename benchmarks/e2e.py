@@ -2,7 +2,8 @@
 
 webox runs as deployed, driven only from the outside (HTTP, WebSocket, subprocesses):
 
-- *production shape*: one daphne and one Celery worker (``-P threads -c 200``) on a throwaway
+- *production shape*: one daphne and one Celery worker per core (``-P threads -c 200``), forked from
+  one process as ``make worker`` starts them (``python -m webox.workers N``), on a throwaway
   PostgreSQL database and Redis under a prefix of this run;
 - *embedded default*: daphne alone, SQLite in a temporary ``WEBOX_VAR_DIR``, replies on its own loop.
 
@@ -23,7 +24,7 @@ import uuid
 from urllib.parse import urlsplit, urlunsplit
 
 from testing.figures import print_table
-from testing.processes import start_daphne, start_worker
+from testing.processes import start_daphne, start_workers
 
 from .common import POSTGRES_URL, RUN_ID, delete_redis_keys, pipe, spawn
 from .e2e_client import client_main
@@ -150,7 +151,8 @@ class Shape:
     def idle(self, seconds: float) -> dict:
         with Sampler({**self.pids, "fake": self.fake.pid}) as sampler:
             time.sleep(seconds)
-        return {"cpu": sampler.cpu_percent, "rss": sampler.peak}
+            shared = sampler.shared_memory()
+        return {"cpu": sampler.cpu_percent, "rss": sampler.peak, "shared": shared}
 
 
 def cpu_per_token(costs: dict, tokens: int) -> list[float]:
@@ -270,13 +272,20 @@ def print_report(report: dict) -> None:
                 # has served some (its pool connections, lazily built caches and first imports excluded).
                 (n0, mb0), (n1, mb1) = points[0], points[-1]
                 between[proc] = 1024 * (mb1 - mb0) / (n1 - n0)
+        shared = idle.get("shared", {})
         rows.append([name, idle["cpu"].get("daphne", 0.0), idle["cpu"].get("worker", nan),
                      idle["rss"]["daphne"], idle["rss"].get("worker", nan),
+                     idle["rss"]["daphne"] + idle["rss"].get("worker", 0.0),
+                     *(shared.get(proc, {}).get(kind, nan) for kind in ("pss", "uss") for proc in ("daphne", "worker")),
                      between.get("daphne", nan), between.get("worker", nan),
                      over_idle.get("daphne", nan), over_idle.get("worker", nan)])
     print_table("Idle processes and memory per extra stream (RSS peaks of the TTFT waves: between the smallest "
-                "and the largest wave, / the streams added; and the largest wave − idle, / its streams)",
+                "and the largest wave, / the streams added; and the largest wave − idle, / its streams). Idle "
+                "RSS counts a page shared by the forked workers in each; PSS divides it among them; USS is "
+                "what each holds alone (all worker processes together)",
                 ["shape", "daphne CPU % idle", "worker CPU % idle", "daphne RSS MB idle", "worker RSS MB idle",
+                 "daphne + worker RSS MB idle", "daphne PSS MB idle", "worker PSS MB idle", "daphne USS MB idle",
+                 "worker USS MB idle",
                  "daphne kB / extra stream", "worker kB / extra stream",
                  "daphne kB / stream over idle", "worker kB / stream over idle"], rows)
     if report.get("db"):
@@ -370,18 +379,17 @@ def production(report: dict, *, quick: bool) -> None:
         add_fake_records(env, fake.origin)
         daphne, port = start_daphne(log_dir, env)
         stack.callback(daphne.stop)
-        workers = []
-        for _ in range(WORKERS):
-            workers.append(start_worker(log_dir, env, concurrency=WORKER_CONCURRENCY))
-            stack.callback(workers[-1].stop)
+        # One worker per core, forked from one parent as `make worker` starts them (webox/workers.py).
+        workers = [start_workers(log_dir, env, processes=WORKERS, concurrency=WORKER_CONCURRENCY)]
+        stack.callback(workers[0].stop)
         shape = Shape("production", fake=fake, port=port,
                       pids={"daphne": daphne.pid, "worker": [worker.pid for worker in workers]},
                       services=[daphne, *workers], database_url=database_url)
         report["shapes"]["production"] = shape
         shape.start_client()
         stack.callback(shape.stop_client)
-        print(f"\n## production shape: daphne pid {daphne.pid}, {WORKERS} worker(s) pid "
-              f"{', '.join(str(worker.pid) for worker in workers)} (-P threads -c {WORKER_CONCURRENCY} each), "
+        print(f"\n## production shape: daphne pid {daphne.pid}, {WORKERS} worker(s) forked from pid "
+              f"{workers[0].pid} (-P threads -c {WORKER_CONCURRENCY} each), "
               f"fake pid {fake.pid}, client pid {shape.client.pid}", flush=True)
         print(f"  started in {time.monotonic() - began:.0f} s (migrate, 2 provider records, daphne, workers, "
               f"{USERS} users registered)", flush=True)

@@ -167,6 +167,19 @@ class Sampler:
     def _cpu(self) -> dict[str, float]:
         return {name: sum(cpu_seconds(p) for p in self._members(pid)) for name, pid in self.pids.items()}
 
+    def shared_memory(self) -> dict[str, dict[str, float]]:
+        """PSS and USS in MB per name, now (/proc/<pid>/smaps_rollup): RSS counts a page shared by forked
+        workers in each of them; PSS divides it among them; USS is what each holds alone."""
+        totals = {}
+        for name, pid in self.pids.items():
+            pss = uss = 0
+            for member in self._members(pid):
+                fields = smaps_rollup(member)
+                pss += fields.get("Pss", 0)
+                uss += fields.get("Private_Clean", 0) + fields.get("Private_Dirty", 0)
+            totals[name] = {"pss": pss / 1024, "uss": uss / 1024}
+        return totals
+
     def rss(self) -> dict[str, float]:
         return {name: sum(proc_status(p, "VmRSS") for p in self._members(pid)) / 1024
                 for name, pid in self.pids.items()}
@@ -205,6 +218,20 @@ class Sampler:
         cpu1 = self._cpu()
         self.cpu_seconds = {name: cpu1[name] - self._cpu0[name] for name in self.pids}
         self.cpu_percent = {name: 100 * seconds / wall for name, seconds in self.cpu_seconds.items()}
+
+
+def smaps_rollup(pid: int) -> dict[str, int]:
+    """The kB fields of /proc/<pid>/smaps_rollup (empty if the process is gone)."""
+    fields = {}
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as rollup:
+            for line in rollup:
+                parts = line.split()
+                if len(parts) == 3 and parts[0].endswith(":") and parts[2] == "kB":
+                    fields[parts[0][:-1]] = int(parts[1])
+    except OSError:
+        pass
+    return fields
 
 
 def pg_counters(database_url: str) -> dict[str, int]:

@@ -21,14 +21,12 @@ from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 
-import pygal
 from django.template.loader import get_template, render_to_string
 from django.utils import numberformat
 from django.utils.formats import get_format
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
-from pygal.style import Style
 
 from .caching import remembered
 
@@ -88,6 +86,8 @@ class Chart:
 @functools.cache
 def _drawing() -> str:
     """This module, its template and pygal: a chart drawn by another version is drawn again."""
+    import pygal  # imported by the first chart drawn, not by every server process (about 8 MB)
+
     source = Path(__file__).read_bytes() + get_template(TEMPLATE).template.source.encode() + pygal.__version__.encode()
     return hashlib.blake2b(source, digest_size=8).hexdigest()
 
@@ -113,6 +113,9 @@ def _series(daily: list[dict], days: list[str], value) -> dict[str, list]:
 
 
 def _svg(chart: Chart) -> str:
+    import pygal  # imported by the first chart drawn, not by every server process (about 8 MB)
+    from pygal.style import Style
+
     drawn = min(len(chart.series), MAX_SERIES)
     line = pygal.Line(
         # Room for the legend, one series a line, under the plot; sizes as dashboard.css draws them.

@@ -23,8 +23,6 @@ from django.utils import timezone
 
 from chat.models import Message, Role, Vote, VoteOutcome
 
-from .ratings import DEFAULT_ROUNDS, Outcome, bradley_terry
-
 Model = tuple[str, str]  # (provider, model)
 
 
@@ -120,8 +118,13 @@ def _reply_figures(votes, judged_ids: set[int]) -> dict[Model, tuple[float | Non
                   statistics.fmean(cost[key]) if key in cost else None) for key in keys}
 
 
-def leaderboard(query: LeaderboardQuery, *, rounds: int = DEFAULT_ROUNDS) -> dict:
-    """The response of ``GET /api/dashboard/leaderboard``: models best first, with intervals and figures."""
+def leaderboard(query: LeaderboardQuery, *, rounds: int | None = None) -> dict:
+    """The response of ``GET /api/dashboard/leaderboard``: models best first, with intervals and figures
+    (``rounds`` of bootstrap, ``ratings.DEFAULT_ROUNDS`` when not given)."""
+    # numpy and scipy take some 60 MB: imported by the first leaderboard, not by every server process.
+    from .ratings import DEFAULT_ROUNDS, Outcome, bradley_terry
+
+    rounds = DEFAULT_ROUNDS if rounds is None else rounds
     votes = _votes(query)
     index: dict[Model, int] = {}
     outcomes: list[Outcome] = []

@@ -75,9 +75,9 @@ class Process:
         if self.handle.poll() is not None:
             raise RuntimeError(f"{self.handle.args[:4]} exited ({self.handle.returncode}):\n{self.output()[-3000:]}")
 
-    def wait_for_output(self, text: str, timeout: float = START_TIMEOUT) -> None:
+    def wait_for_output(self, text: str, timeout: float = START_TIMEOUT, *, times: int = 1) -> None:
         deadline = time.monotonic() + timeout
-        while text not in self.output():
+        while self.output().count(text) < times:
             if self.handle.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"{self.handle.args[:4]} did not say {text!r}:\n{self.output()[-3000:]}")
             time.sleep(0.1)
@@ -166,6 +166,21 @@ def start_worker(log_dir: Path | str, env: dict[str, str], *, concurrency: int =
     if beat:
         args += ["-B", "--schedule", str(Path(log_dir) / f"{name}-beat")]
     return started(Process(args, env, Path(log_dir) / f"{name}.log"), says=WORKER_READY)
+
+
+def start_workers(log_dir: Path | str, env: dict[str, str], *, processes: int, concurrency: int = 50) -> Process:
+    """``processes`` Celery workers forked from one parent as the README's production command starts them
+    (``python -m webox.workers``; names ``w<id><n>@%h``), once every one is ready; stopped again if not."""
+    name = f"w{uuid.uuid4().hex[:6]}"
+    args = [sys.executable, "-m", "webox.workers", str(processes), "-P", "threads", "-c", str(concurrency),
+            "-n", f"{name}@%h", "--without-mingle", "--without-gossip", "--loglevel", "INFO"]
+    process = Process(args, env, Path(log_dir) / f"{name}.log")
+    try:
+        process.wait_for_output(WORKER_READY, times=processes)
+    except RuntimeError:
+        process.stop()
+        raise
+    return process
 
 
 def start_s3_server(log_dir: Path | str) -> tuple[Process, str]:

@@ -13,16 +13,17 @@ import io
 import mimetypes
 import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import filetype
 from django.conf import settings
-from PIL import Image, UnidentifiedImageError
-from pypdf import PdfReader
-from pypdf.errors import PyPdfError
 
 from chat.errors import ChatInputError
 
 from .models import AttachmentKind
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 # Content types detected by filetype that webox takes, with Pillow's format name for images.
 IMAGE_FORMATS = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP", "image/gif": "GIF"}
@@ -75,6 +76,9 @@ def _check_name_agrees(name: str, inspected: Inspected) -> None:
 
 
 def _image(data: bytes, expected_format: str) -> Inspected:
+    # Pillow and pypdf are imported by the first upload of their kind, not by every server and worker.
+    from PIL import Image, UnidentifiedImageError
+
     max_pixels = settings.WEBOX_ATTACHMENT_MAX_PIXELS
     try:
         with warnings.catch_warnings():
@@ -114,6 +118,9 @@ def _reencoded(image: Image.Image, fmt: str) -> bytes:
 
 
 def _pdf(data: bytes) -> Inspected:
+    from pypdf import PdfReader  # some 20 MB, imported by the first PDF (see _image)
+    from pypdf.errors import PyPdfError
+
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
         if reader.is_encrypted:

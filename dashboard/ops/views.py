@@ -29,7 +29,6 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from drf_spectacular.utils import extend_schema
-from prometheus_client import CONTENT_TYPE_LATEST
 from rest_framework import serializers
 from rest_framework.exceptions import APIException, NotFound
 from rest_framework.permissions import BasePermission, IsAdminUser
@@ -41,7 +40,6 @@ from chat.services import reply_end_stuck
 from webox.client_address import client_address
 
 from . import health
-from .metrics import render_metrics
 from .status import ops_status, queue_name, worker_drain, worker_resume
 
 OPERATE = "dashboard.operate"
@@ -91,6 +89,11 @@ def metrics(request):
     if not _allowed(request):
         return JsonResponse({"detail": "Metrics need a bearer token (WEBOX_METRICS_TOKEN) or an allowed address."},
                             status=403)
+    # prometheus_client is imported by the first scrape, not by every server process.
+    from prometheus_client import CONTENT_TYPE_LATEST
+
+    from .metrics import render_metrics
+
     return HttpResponse(render_metrics(), content_type=CONTENT_TYPE_LATEST)
 
 

@@ -1,9 +1,12 @@
-"""What each kind of process loads: the HTTP server only where HTTP is served; no URLconf in a worker."""
+"""What each kind of process loads: the HTTP server only where HTTP is served; no URLconf in a worker; the
+libraries of rarely used pages and uploads only when one is used."""
 
 import asyncio
+import os
 import subprocess
 import sys
 
+import pytest
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from chat.services import conversation_create
@@ -25,6 +28,50 @@ def test_a_worker_starts_django_without_the_http_server_or_the_urlconf():
     done = subprocess.run([sys.executable, "-c", WORKER_START], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+# Tens of MB each that an idle server or worker never uses: the leaderboard's numpy and scipy, the charts'
+# pygal, the metrics' prometheus_client, the uploads' Pillow and pypdf.
+HEAVY = ("numpy", "scipy", "pygal", "prometheus_client", "PIL", "pypdf")
+PRINT_HEAVY = f"print('heavy:', *sorted(name for name in {HEAVY!r} if name in sys.modules))"
+# What daphne imports, then the URLconf with every view, as its first request loads it.
+SERVER_START = f"""
+import sys
+import django
+django.setup()
+import webox.asgi
+from django.urls import get_resolver
+get_resolver().url_patterns
+{PRINT_HEAVY}
+"""
+# Django as Celery's worker sets it up, then the worker's start hook (the SDKs, the price table).
+WORKER_INIT = f"""
+import sys
+from webox.celery import _load_provider_sdks, app
+from celery.fixups.django import DjangoWorkerFixup
+DjangoWorkerFixup(app).validate_models()
+_load_provider_sdks()
+{PRINT_HEAVY}
+"""
+
+
+def _heavy_loaded(script: str, tmp_path, runner: str) -> list[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WEBOX_RUNNER", "WEBOX_VAR_DIR"))}
+    env.update(DJANGO_SETTINGS_MODULE="webox.settings", WEBOX_RUNNER=runner, WEBOX_VAR_DIR=str(tmp_path))
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    last = done.stdout.strip().splitlines()[-1].split()
+    assert last[0] == "heavy:", done.stdout[-3000:]
+    return last[1:]
+
+
+@pytest.mark.parametrize("runner", ["embedded", "celery"])
+def test_a_server_with_every_view_loaded_imports_no_library_of_a_rarely_used_page(tmp_path, runner):
+    assert _heavy_loaded(SERVER_START, tmp_path, runner) == []
+
+
+def test_a_started_worker_imports_no_library_of_a_page_or_an_upload(tmp_path):
+    assert _heavy_loaded(WORKER_INIT, tmp_path, "celery") == []
 
 
 class TestRunserver:
