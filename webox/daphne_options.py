@@ -51,9 +51,11 @@ def pending_output_bytes(transport) -> int | None:
     So this reads the socket transport's buffers; tests/webox/test_slow_reader.py checks them.
     """
     found = socket_transport(transport)
-    if found is None:
-        return None
-    return len(found.dataBuffer) - found.offset + found._tempDataLen
+    return None if found is None else _buffered_bytes(found)
+
+
+def _buffered_bytes(transport) -> int:
+    return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
 
 
 def close_slow_readers(max_pending_bytes: int) -> None:
@@ -77,21 +79,32 @@ def close_slow_readers(max_pending_bytes: int) -> None:
         WebSocketProtocol.serverSend = send
         return
 
-    def new_turn(protocol) -> None:
-        protocol.webox_turn_bytes = None
+    def end_turn(reactor) -> None:
+        # One call for every socket that was sent to this turn: not one per socket and turn.
+        protocols, reactor.webox_turn_protocols = reactor.webox_turn_protocols, None
+        for protocol in protocols:
+            protocol.webox_turn_bytes = None
 
     def server_send(self, content, binary=False) -> None:
         if getattr(self, "webox_slow_reader", False):
             return  # closing: nothing more is queued for a client that fell behind
-        transport = socket_transport(self.transport)
+        transport = getattr(self, "webox_socket_transport", None)
         if transport is None:
-            send(self, content, binary)
-            return
-        pending = pending_output_bytes(transport)
+            # A protocol keeps its transport for life: found once, not on every message.
+            transport = self.webox_socket_transport = socket_transport(self.transport)
+            if transport is None:
+                send(self, content, binary)
+                return
+        pending = _buffered_bytes(transport)
         turn_bytes = getattr(self, "webox_turn_bytes", None)
         if turn_bytes is None:
             turn_bytes = 0
-            transport.reactor.callLater(0, new_turn, self)
+            reactor = transport.reactor
+            touched = getattr(reactor, "webox_turn_protocols", None)
+            if touched is None:
+                touched = reactor.webox_turn_protocols = []
+                reactor.callLater(0, end_turn, reactor)
+            touched.append(self)
         if pending - turn_bytes > max_pending_bytes:
             self.webox_slow_reader = True
             logger.warning("closing a socket whose client does not read: %d bytes pending from earlier turns, "
@@ -99,7 +112,7 @@ def close_slow_readers(max_pending_bytes: int) -> None:
             self.serverClose(code=CLOSE_SLOW_READER)
             return
         send(self, content, binary)
-        self.webox_turn_bytes = turn_bytes + pending_output_bytes(transport) - pending
+        self.webox_turn_bytes = turn_bytes + _buffered_bytes(transport) - pending
 
     server_send.webox_plain = send
     WebSocketProtocol.serverSend = server_send
