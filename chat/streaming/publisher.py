@@ -86,6 +86,8 @@ class Publisher:
         self._checkpointing: asyncio.Task | None = None
         self._first: list[ReplyStream] = []
         self._first_flush: asyncio.Task | None = None
+        self._closing: list[tuple[ReplyStream, asyncio.Future]] = []
+        self._closing_flush: asyncio.Task | None = None
 
     def interval(self) -> float:
         base = settings.WEBOX_FLUSH_INTERVAL_MS / 1000
@@ -104,17 +106,53 @@ class Publisher:
 
         Returns the reply's last delta events, recorded but not yet published: the caller sends
         them in the same layer message as the reply's final event, once that is committed.
-        Only this reply is flushed, so replies ending do not add flushes of everything else.
+        Only the replies ending are flushed (those of one turn of the loop together), so replies ending
+        do not add flushes of everything else.
         """
         stream.finishing = True
+        recorded = asyncio.get_running_loop().create_future()
+        self._closing.append((stream, recorded))
+        if self._closing_flush is None or self._closing_flush.done():
+            self._closing_flush = asyncio.get_running_loop().create_task(self._flush_closing())
         try:
-            final = await self.flush(only=stream, publish=False)
+            final = await recorded
         except Exception:
             # The final text still reaches the database and the final event; sockets repair from those.
             logger.exception("final flush of reply %s failed", stream.reply_id)
             final = []
         self.streams.pop(stream.reply_id, None)
         return final
+
+    async def _flush_closing(self) -> None:
+        """Record the last text of the replies ending, those of one loop turn in one flush.
+
+        While a flush waits for Redis, the replies that end meanwhile gather for the next one: under
+        load, closes cost one Redis round trip per batch, not per reply, and the periodic flush
+        waits behind fewer of them.
+        """
+        await asyncio.sleep(0)
+        batch: list[tuple[ReplyStream, asyncio.Future]] = []
+        try:
+            while self._closing:
+                batch, self._closing = self._closing, []
+                try:
+                    deltas = await self.flush(only=[stream for stream, _ in batch], publish=False)
+                except Exception as exc:
+                    for _, recorded in batch:
+                        if not recorded.done():
+                            recorded.set_exception(exc)
+                    continue
+                by_reply: dict[int, list[dict]] = {}
+                for delta in deltas:
+                    by_reply.setdefault(delta["message_id"], []).append(delta)
+                for stream, recorded in batch:
+                    if not recorded.done():
+                        recorded.set_result(by_reply.get(stream.reply_id, []))
+        finally:
+            # Cancelled (the loop is closing): the closes waiting on this flush are cancelled with it.
+            waiting, self._closing = batch + self._closing, []
+            for _, recorded in waiting:
+                recorded.cancel()
 
     def _first_text(self, stream: ReplyStream) -> None:
         """A reply's first text: publish it now, unless the rate cap is already stretching ticks."""
@@ -135,8 +173,12 @@ class Publisher:
                 logger.exception("publisher flush of first deltas failed")
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        due = loop.time()
         while self.streams:
-            await asyncio.sleep(self.interval())
+            # Ticks keep to the interval: the time a flush takes comes off the wait after it, not on top.
+            due = max(due + self.interval(), loop.time())
+            await asyncio.sleep(due - loop.time())
             try:
                 await self.flush()
             except Exception:
