@@ -109,8 +109,8 @@ def retries_replayed(waiting: dict[str, int]) -> list[dict]:
 
 class ConversationConsumer(AsyncJsonWebsocketConsumer):
     async def __call__(self, scope, receive, send):
-        # Frames go past channels' session wrapper, which only acts on accept, close and HTTP
-        # responses yet reads the lazy session on every message; those others still pass through it.
+        # Frames go past channels' session wrapper: it acts on HTTP responses only, yet reads the
+        # lazy session for every message. Accept and close still pass through it.
         wrapper = getattr(send, "__self__", None)
         self.send_frame = wrapper.real_send if isinstance(wrapper, InstanceSessionWrapper) else send
         await super().__call__(scope, receive, send)

@@ -5,8 +5,9 @@ of a Celery worker process). Each flush costs, for the whole process: one Redis 
 records every reply's text and seq and reads every cancel flag, then one channel-layer message per
 conversation that has new text, carrying all of its replies' deltas. A reply's first text does not
 wait for the next tick: it goes out at once (batched with the other first texts of the same loop
-turn), unless the rate cap has already widened the interval. The flush interval widens
-when more conversations are active than ``WEBOX_MAX_PUBLISH_RATE`` allows at the base interval.
+turn), unless the interval is already at its widest. The flush interval widens when more
+conversations are active than ``WEBOX_MAX_PUBLISH_RATE`` allows at the base interval, up to
+``WEBOX_MAX_FLUSH_INTERVAL_MS``.
 The text so far is checkpointed to the database about once a second per reply.
 
 A flush that completes or begins a line of a reply may finish Markdown blocks (chat.streamed_markdown): those
@@ -90,9 +91,15 @@ class Publisher:
         self._closing_flush: asyncio.Task | None = None
 
     def interval(self) -> float:
+        """Seconds between ticks: the base interval, widened while more conversations are active than
+        ``WEBOX_MAX_PUBLISH_RATE`` allows at it, to at most ``WEBOX_MAX_FLUSH_INTERVAL_MS``.
+
+        Each layer message costs daphne about as much whatever its text, so a busy process sends
+        fewer, fuller ones; the bound keeps what a token waits here within its latency budget.
+        """
         base = settings.WEBOX_FLUSH_INTERVAL_MS / 1000
         conversations = len({s.conversation_id for s in self.streams.values()})
-        return max(base, conversations / max(settings.WEBOX_MAX_PUBLISH_RATE, 1))
+        return min(_widest_interval(), max(base, conversations / max(settings.WEBOX_MAX_PUBLISH_RATE, 1)))
 
     def open(self, *, reply_id: int, conversation_id: int, key: str) -> ReplyStream:
         stream = ReplyStream(reply_id, conversation_id, key, asyncio.current_task(), on_first_text=self._first_text)
@@ -155,8 +162,9 @@ class Publisher:
                 recorded.cancel()
 
     def _first_text(self, stream: ReplyStream) -> None:
-        """A reply's first text: publish it now, unless the rate cap is already stretching ticks."""
-        if self.interval() > settings.WEBOX_FLUSH_INTERVAL_MS / 1000:
+        """A reply's first text: publish it now, unless the rate cap has widened ticks as far as they go."""
+        interval = self.interval()
+        if interval > settings.WEBOX_FLUSH_INTERVAL_MS / 1000 and interval >= _widest_interval():
             return
         self._first.append(stream)
         if self._first_flush is None or self._first_flush.done():
@@ -276,6 +284,10 @@ class Publisher:
         # flag): stop asking the provider; the engine's end then charges what it spent.
         for reply_id in gone:
             _stop(self.streams.get(reply_id))
+
+
+def _widest_interval() -> float:
+    return max(settings.WEBOX_FLUSH_INTERVAL_MS, settings.WEBOX_MAX_FLUSH_INTERVAL_MS) / 1000
 
 
 def _stop(stream: ReplyStream | None) -> None:
