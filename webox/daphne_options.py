@@ -79,11 +79,8 @@ def close_slow_readers(max_pending_bytes: int) -> None:
         WebSocketProtocol.serverSend = send
         return
 
-    def end_turn(reactor) -> None:
-        # One call for every socket that was sent to this turn: not one per socket and turn.
-        protocols, reactor.webox_turn_protocols = reactor.webox_turn_protocols, None
-        for protocol in protocols:
-            protocol.webox_turn_bytes = None
+    def new_turn(protocol) -> None:
+        protocol.webox_turn_bytes = None
 
     def server_send(self, content, binary=False) -> None:
         if getattr(self, "webox_slow_reader", False):
@@ -99,12 +96,7 @@ def close_slow_readers(max_pending_bytes: int) -> None:
         turn_bytes = getattr(self, "webox_turn_bytes", None)
         if turn_bytes is None:
             turn_bytes = 0
-            reactor = transport.reactor
-            touched = getattr(reactor, "webox_turn_protocols", None)
-            if touched is None:
-                touched = reactor.webox_turn_protocols = []
-                reactor.callLater(0, end_turn, reactor)
-            touched.append(self)
+            transport.reactor.callLater(0, new_turn, self)
         if pending - turn_bytes > max_pending_bytes:
             self.webox_slow_reader = True
             logger.warning("closing a socket whose client does not read: %d bytes pending from earlier turns, "

@@ -103,18 +103,3 @@ def test_output_left_from_an_earlier_turn_over_the_bound_closes_with_4008_and_no
     bounded(protocol, "later")
     assert protocol.sent == [b"x" * 1000, b"under the bound: still sent"]
     assert protocol.closed_with == CLOSE_SLOW_READER == 4008
-
-
-def test_one_call_at_the_turns_end_starts_a_new_turn_for_every_socket_sent_to(bounded):
-    first, second = Protocol(), Protocol()
-    reactor = second.transport.reactor = first.transport.reactor
-    bounded(first, "x" * 1001)
-    bounded(second, "y" * 1001)
-    bounded(first, "same turn")
-    assert len(reactor.next_turn) == 1
-    reactor.end_turn()
-    # Both now hold output from an earlier turn over the bound.
-    bounded(first, "late")
-    bounded(second, "late")
-    assert first.closed_with == second.closed_with == CLOSE_SLOW_READER
-    assert b"late" not in first.sent + second.sent
