@@ -6,6 +6,7 @@
 ``python -m benchmarks scaleout`` one daphne against two behind nginx (benchmarks/scaleout.py);
 ``python -m benchmarks estimate`` the cost estimate of a turn while the user types (benchmarks/estimate.py);
 ``python -m benchmarks parse`` the CPU per provider chunk, the SDK's parse against webox's (in process);
+``python -m benchmarks layer`` the CPU per layer message: delivered by daphne, and per flush of the publisher;
 none is in the default set.
 
 Loopback only, bounded, stops by itself. Needs Redis (WEBOX_BENCH_REDIS_URL, default db 5 on
@@ -25,6 +26,7 @@ from . import (
     e2e_stages,
     estimate,
     interval,
+    layer,
     load,
     markdown,
     parse,
@@ -51,6 +53,7 @@ SCENARIOS = {
     "markdown": markdown.main,
     "estimate": estimate.main,
     "parse": parse.main,
+    "layer": layer.main,
     "scaleout": scaleout.main,
 }
 DEFAULT = ["streams", "interval", "snapshot", "worker"]

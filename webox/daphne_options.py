@@ -51,9 +51,11 @@ def pending_output_bytes(transport) -> int | None:
     So this reads the socket transport's buffers; tests/webox/test_slow_reader.py checks them.
     """
     found = socket_transport(transport)
-    if found is None:
-        return None
-    return len(found.dataBuffer) - found.offset + found._tempDataLen
+    return None if found is None else _buffered_bytes(found)
+
+
+def _buffered_bytes(transport) -> int:
+    return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
 
 
 def close_slow_readers(max_pending_bytes: int) -> None:
@@ -83,11 +85,14 @@ def close_slow_readers(max_pending_bytes: int) -> None:
     def server_send(self, content, binary=False) -> None:
         if getattr(self, "webox_slow_reader", False):
             return  # closing: nothing more is queued for a client that fell behind
-        transport = socket_transport(self.transport)
+        transport = getattr(self, "webox_socket_transport", None)
         if transport is None:
-            send(self, content, binary)
-            return
-        pending = pending_output_bytes(transport)
+            # A protocol keeps its transport for life: found once, not on every message.
+            transport = self.webox_socket_transport = socket_transport(self.transport)
+            if transport is None:
+                send(self, content, binary)
+                return
+        pending = _buffered_bytes(transport)
         turn_bytes = getattr(self, "webox_turn_bytes", None)
         if turn_bytes is None:
             turn_bytes = 0
@@ -99,7 +104,7 @@ def close_slow_readers(max_pending_bytes: int) -> None:
             self.serverClose(code=CLOSE_SLOW_READER)
             return
         send(self, content, binary)
-        self.webox_turn_bytes = turn_bytes + pending_output_bytes(transport) - pending
+        self.webox_turn_bytes = turn_bytes + _buffered_bytes(transport) - pending
 
     server_send.webox_plain = send
     WebSocketProtocol.serverSend = server_send

@@ -261,7 +261,10 @@ WEBOX_FLUSH_INTERVAL_MS = env_int("WEBOX_FLUSH_INTERVAL_MS", 50)
 WEBOX_CHECKPOINT_INTERVAL_MS = env_int("WEBOX_CHECKPOINT_INTERVAL_MS", 1000)
 # A reply whose stream has not checkpointed for this long is ended as an error by the sweep.
 WEBOX_REPLY_STALE_SECONDS = env_int("WEBOX_REPLY_STALE_SECONDS", 120)
-WEBOX_MAX_PUBLISH_RATE = env_int("WEBOX_MAX_PUBLISH_RATE", 800)
+# Layer messages a second each publishing process aims at: past it the flush interval widens, but never
+# beyond WEBOX_MAX_FLUSH_INTERVAL_MS (what a token may wait there). With N workers daphne gets N times this.
+WEBOX_MAX_PUBLISH_RATE = env_int("WEBOX_MAX_PUBLISH_RATE", 250)
+WEBOX_MAX_FLUSH_INTERVAL_MS = env_int("WEBOX_MAX_FLUSH_INTERVAL_MS", 150)
 WEBOX_CONTEXT_TOKENS = env_int("WEBOX_CONTEXT_TOKENS", 32000)
 WEBOX_ENCRYPTION_KEYS = env_list("WEBOX_ENCRYPTION_KEYS")
 WEBOX_DEMO_PROVIDER = env_bool("WEBOX_DEMO_PROVIDER", True)

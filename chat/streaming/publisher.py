@@ -5,8 +5,9 @@ of a Celery worker process). Each flush costs, for the whole process: one Redis 
 records every reply's text and seq and reads every cancel flag, then one channel-layer message per
 conversation that has new text, carrying all of its replies' deltas. A reply's first text does not
 wait for the next tick: it goes out at once (batched with the other first texts of the same loop
-turn), unless the rate cap has already widened the interval. The flush interval widens
-when more conversations are active than ``WEBOX_MAX_PUBLISH_RATE`` allows at the base interval.
+turn), unless the interval is already at its widest. The flush interval widens when more
+conversations are active than ``WEBOX_MAX_PUBLISH_RATE`` allows at the base interval, up to
+``WEBOX_MAX_FLUSH_INTERVAL_MS``.
 The text so far is checkpointed to the database about once a second per reply.
 
 A flush that completes or begins a line of a reply may finish Markdown blocks (chat.streamed_markdown): those
@@ -86,11 +87,19 @@ class Publisher:
         self._checkpointing: asyncio.Task | None = None
         self._first: list[ReplyStream] = []
         self._first_flush: asyncio.Task | None = None
+        self._closing: list[tuple[ReplyStream, asyncio.Future]] = []
+        self._closing_flush: asyncio.Task | None = None
 
     def interval(self) -> float:
+        """Seconds between ticks: the base interval, widened while more conversations are active than
+        ``WEBOX_MAX_PUBLISH_RATE`` allows at it, to at most ``WEBOX_MAX_FLUSH_INTERVAL_MS``.
+
+        Each layer message costs daphne about as much whatever its text, so a busy process sends
+        fewer, fuller ones; the bound keeps what a token waits here within its latency budget.
+        """
         base = settings.WEBOX_FLUSH_INTERVAL_MS / 1000
         conversations = len({s.conversation_id for s in self.streams.values()})
-        return max(base, conversations / max(settings.WEBOX_MAX_PUBLISH_RATE, 1))
+        return min(_widest_interval(), max(base, conversations / max(settings.WEBOX_MAX_PUBLISH_RATE, 1)))
 
     def open(self, *, reply_id: int, conversation_id: int, key: str) -> ReplyStream:
         stream = ReplyStream(reply_id, conversation_id, key, asyncio.current_task(), on_first_text=self._first_text)
@@ -104,11 +113,16 @@ class Publisher:
 
         Returns the reply's last delta events, recorded but not yet published: the caller sends
         them in the same layer message as the reply's final event, once that is committed.
-        Only this reply is flushed, so replies ending do not add flushes of everything else.
+        Only the replies ending are flushed (those of one turn of the loop together), so replies ending
+        do not add flushes of everything else.
         """
         stream.finishing = True
+        recorded = asyncio.get_running_loop().create_future()
+        self._closing.append((stream, recorded))
+        if self._closing_flush is None or self._closing_flush.done():
+            self._closing_flush = asyncio.get_running_loop().create_task(self._flush_closing())
         try:
-            final = await self.flush(only=stream, publish=False)
+            final = await recorded
         except Exception:
             # The final text still reaches the database and the final event; sockets repair from those.
             logger.exception("final flush of reply %s failed", stream.reply_id)
@@ -116,9 +130,41 @@ class Publisher:
         self.streams.pop(stream.reply_id, None)
         return final
 
+    async def _flush_closing(self) -> None:
+        """Record the last text of the replies ending, those of one loop turn in one flush.
+
+        While a flush waits for Redis, the replies that end meanwhile gather for the next one: under
+        load, closes cost one Redis round trip per batch, not per reply, and the periodic flush
+        waits behind fewer of them.
+        """
+        await asyncio.sleep(0)
+        batch: list[tuple[ReplyStream, asyncio.Future]] = []
+        try:
+            while self._closing:
+                batch, self._closing = self._closing, []
+                try:
+                    deltas = await self.flush(only=[stream for stream, _ in batch], publish=False)
+                except Exception as exc:
+                    for _, recorded in batch:
+                        if not recorded.done():
+                            recorded.set_exception(exc)
+                    continue
+                by_reply: dict[int, list[dict]] = {}
+                for delta in deltas:
+                    by_reply.setdefault(delta["message_id"], []).append(delta)
+                for stream, recorded in batch:
+                    if not recorded.done():
+                        recorded.set_result(by_reply.get(stream.reply_id, []))
+        finally:
+            # Cancelled (the loop is closing): the closes waiting on this flush are cancelled with it.
+            waiting, self._closing = batch + self._closing, []
+            for _, recorded in waiting:
+                recorded.cancel()
+
     def _first_text(self, stream: ReplyStream) -> None:
-        """A reply's first text: publish it now, unless the rate cap is already stretching ticks."""
-        if self.interval() > settings.WEBOX_FLUSH_INTERVAL_MS / 1000:
+        """A reply's first text: publish it now, unless the rate cap has widened ticks as far as they go."""
+        interval = self.interval()
+        if interval > settings.WEBOX_FLUSH_INTERVAL_MS / 1000 and interval >= _widest_interval():
             return
         self._first.append(stream)
         if self._first_flush is None or self._first_flush.done():
@@ -135,8 +181,12 @@ class Publisher:
                 logger.exception("publisher flush of first deltas failed")
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        due = loop.time()
         while self.streams:
-            await asyncio.sleep(self.interval())
+            # Ticks keep to the interval: the time a flush takes comes off the wait after it, not on top.
+            due = max(due + self.interval(), loop.time())
+            await asyncio.sleep(due - loop.time())
             try:
                 await self.flush()
             except Exception:
@@ -234,6 +284,10 @@ class Publisher:
         # flag): stop asking the provider; the engine's end then charges what it spent.
         for reply_id in gone:
             _stop(self.streams.get(reply_id))
+
+
+def _widest_interval() -> float:
+    return max(settings.WEBOX_FLUSH_INTERVAL_MS, settings.WEBOX_MAX_FLUSH_INTERVAL_MS) / 1000
 
 
 def _stop(stream: ReplyStream | None) -> None:
