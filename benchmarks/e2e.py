@@ -7,7 +7,7 @@ webox runs as deployed, driven only from the outside (HTTP, WebSocket, subproces
   PostgreSQL database and Redis under a prefix of this run;
 - *embedded default*: daphne alone, SQLite in a temporary ``WEBOX_VAR_DIR``, replies on its own loop.
 
-The provider is ``testing/fake_provider.py`` in its own process (OpenAI and Anthropic wire formats,
+The provider is ``testing/fake_provider/`` in its own process (OpenAI and Anthropic wire formats,
 behaviour chosen by the model name). The clients run in another process (``e2e_client``): each
 stream registers nothing more than a conversation and its socket, then ``POST /api/chat/send`` and
 reads the socket, every reply checked token for token. Direct SDK calls with the same model string

@@ -109,7 +109,7 @@ def turn_store(*, conversation: Conversation, send: SendInput, parent_id: int | 
         blind_turn_label(replies)
     replies = Message.objects.bulk_create(replies)
     # The replies start first: their provider calls wait for neither the estimate nor the publish. A
-    # socket that gets a reply's text before its message.created fetches the reply (chat/static/chat/main.js).
+    # socket that gets a reply's text before its message.created fetches the reply (chat/static/chat/live.js).
     hooks.announce_replies_stored([reply.pk for reply in replies])
     return user_message, replies
 
