@@ -177,7 +177,10 @@ def column_request(*, conversation: Conversation, turns: EarlierTurns, column: s
     )
 
 
-def build_chat_request(reply: Message, *, context_tokens: int | None = None) -> ChatRequest:
+def build_chat_request(reply: Message, *, context_tokens: int | None = None,
+                       question_attachments: Sequence[Attachment] | None = None) -> ChatRequest:
+    """What ``reply`` is sent. ``question_attachments``: its question's files when the caller knows them
+    already (the engine's claim knows when there are none); None: they are read."""
     if reply.fuse:
         # A fused reply is sent its prompt alone (the question and the replies are in it): no system
         # prompt and no earlier turns, so what it is sent is exactly what its provenance shows.
@@ -189,5 +192,7 @@ def build_chat_request(reply: Message, *, context_tokens: int | None = None) -> 
         conversation=reply.conversation, turns=earlier_turns(reply.conversation, follows=question.parent_id),
         column=reply.column or reply.provider, provider=reply.provider, model=reply.model,
         parameters=reply.parameters, question=question.content,
-        attachments=attachments_by_message([question.pk]).get(question.pk, []), context_tokens=context_tokens,
+        attachments=(attachments_by_message([question.pk]).get(question.pk, []) if question_attachments is None
+                     else question_attachments),
+        context_tokens=context_tokens,
     )
