@@ -158,7 +158,7 @@ def get_provider_config(name: str) -> ProviderConfig | None:
 def provider_version(name_field: str = "provider") -> Subquery:
     """For a query on rows that name a provider in ``name_field``: its record's ``updated_at``, None
     when it has no record; the version ``provider_config_at`` takes. Every change of a record saves it."""
-    return Subquery(Provider.objects.filter(name=OuterRef(name_field)).values("updated_at")[:1])
+    return Subquery(Provider.objects.filter(name=OuterRef(name_field)).order_by().values("updated_at")[:1])
 
 
 def provider_config_at(name: str, version: datetime | None) -> ProviderConfig | None:

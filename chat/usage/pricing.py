@@ -56,7 +56,7 @@ def price_versions(provider_field: str = "provider", model_field: str = "model")
     """For a query on rows that name a provider and a model: the ``updated_at`` of the operator's price for
     the model and of its price for every model of the provider (None: no such price), as annotations
     ``price_model_at`` and ``price_any_at``; the version ``override_at`` takes. Every change of a price saves it."""
-    prices = ModelPrice.objects.filter(provider=OuterRef(provider_field))
+    prices = ModelPrice.objects.filter(provider=OuterRef(provider_field)).order_by()
     return {"price_model_at": Subquery(prices.filter(model=OuterRef(model_field)).values("updated_at")[:1]),
             "price_any_at": Subquery(prices.filter(model="").values("updated_at")[:1])}
 
