@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db.models import Q
+from django.db.models.expressions import RawSQL
 
 from .attachments.content import message_with_attachments
 from .attachments.models import Attachment
@@ -85,8 +86,10 @@ def earlier_turns(conversation: Conversation, *, follows: int | None | object = 
     reply to each, regenerated versions too. ``follows`` None: a first turn (nothing earlier); by default
     the end of the branch on screen.
 
-    One query for the whole tree and its replies (the path is found in it), and one more for the
-    attachments: a send costs the same statements however many turns or branches there are.
+    One query for the path and its replies, and one more for the attachments: a send costs the
+    same statements however many turns or branches there are. With ``follows`` given, the path is
+    found in the database and only its rows are read; by default the whole tree is, to find the end
+    of the branch on screen in it.
     """
     turns = EarlierTurns([], {})
     if follows is None:
@@ -94,6 +97,10 @@ def earlier_turns(conversation: Conversation, *, follows: int | None | object = 
     tree, users, replies = Tree(), {}, {}
     rows = Message.objects.filter(Q(role=Role.USER, reply_to__isnull=True) | Q(role=Role.ASSISTANT),
                                   conversation=conversation).order_by("id")
+    if follows is not ACTIVE:
+        # The other branches of a long conversation are most of its text: leave them in the database.
+        on_path = RawSQL(_path_sql(), [follows, conversation.pk])
+        rows = rows.filter(Q(pk__in=on_path) | Q(reply_to_id__in=on_path))
     # Only what a thread is built from: a long conversation has hundreds of rows.
     for message in rows.only("id", "role", "content", "reply_to_id", "parent_id", "column", "provider", "status",
                              "chosen", "parameters"):
@@ -107,6 +114,19 @@ def earlier_turns(conversation: Conversation, *, follows: int | None | object = 
     turns.replies = {turn: replies[turn] for turn in path if turn in replies}
     turns.attachments = attachments_by_message(path)
     return turns
+
+
+def _path_sql() -> str:
+    """The ids from the turn ``%s`` of the conversation ``%s`` up its parents to a first turn.
+
+    ``UNION``, not ``UNION ALL``: a row seen twice ends the walk, so even a broken chain of parents
+    that loops cannot make it endless.
+    """
+    table = Message._meta.db_table
+    return (f"WITH RECURSIVE path(id, parent_id) AS ("
+            f"SELECT id, parent_id FROM {table} WHERE id = %s AND conversation_id = %s "
+            f"UNION SELECT turn.id, turn.parent_id FROM {table} turn JOIN path ON turn.id = path.parent_id"
+            f") SELECT id FROM path")
 
 
 def column_joined(turns: EarlierTurns, *, column: str, parameters: dict) -> tuple[int, str]:
@@ -177,7 +197,10 @@ def column_request(*, conversation: Conversation, turns: EarlierTurns, column: s
     )
 
 
-def build_chat_request(reply: Message, *, context_tokens: int | None = None) -> ChatRequest:
+def build_chat_request(reply: Message, *, context_tokens: int | None = None,
+                       question_attachments: Sequence[Attachment] | None = None) -> ChatRequest:
+    """What ``reply`` is sent. ``question_attachments``: its question's files when the caller knows them
+    already (the engine's claim knows when there are none); None: they are read."""
     if reply.fuse:
         # A fused reply is sent its prompt alone (the question and the replies are in it): no system
         # prompt and no earlier turns, so what it is sent is exactly what its provenance shows.
@@ -189,5 +212,7 @@ def build_chat_request(reply: Message, *, context_tokens: int | None = None) -> 
         conversation=reply.conversation, turns=earlier_turns(reply.conversation, follows=question.parent_id),
         column=reply.column or reply.provider, provider=reply.provider, model=reply.model,
         parameters=reply.parameters, question=question.content,
-        attachments=attachments_by_message([question.pk]).get(question.pk, []), context_tokens=context_tokens,
+        attachments=(attachments_by_message([question.pk]).get(question.pk, []) if question_attachments is None
+                     else question_attachments),
+        context_tokens=context_tokens,
     )

@@ -144,6 +144,8 @@ class RedisStreamStore:
         self._sync = redis.Redis.from_url(url, max_connections=200, decode_responses=True)
         self._async_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._aioredis = aioredis
+        # When each text key of this process's replies is next given its expiry (monotonic seconds).
+        self._text_ttl_due: dict[str, float] = {}
 
     def _async(self):
         loop = asyncio.get_running_loop()
@@ -166,22 +168,36 @@ class RedisStreamStore:
         return f"{self.prefix}:{key}:retry"
 
     async def record_flush(self, entries: list[FlushEntry], watched: list[str]) -> set[str]:
-        """One round trip: append every chunk, set every seq, read every cancel flag."""
+        """One round trip: append every chunk, set every seq, read every cancel flag.
+
+        A text key is given its expiry at its first append and then every half of it, not at every
+        flush: that was a third of the commands a flush sends.
+        """
         client = self._async()
         pipe = client.pipeline(transaction=True)
+        now = time.monotonic()
+        appended = []  # the index of each entry's APPEND among the results
         for entry in entries:
+            appended.append(len(pipe))
             pipe.append(self._text_key(entry.key), entry.chunk)
-            pipe.expire(self._text_key(entry.key), KEY_TTL_SECONDS)
+            if now >= self._text_ttl_due.get(entry.key, 0.0):
+                pipe.expire(self._text_key(entry.key), KEY_TTL_SECONDS)
+                self._text_ttl_due[entry.key] = now + KEY_TTL_SECONDS / 2
             pipe.set(self._seq_key(entry.key), entry.seq, ex=KEY_TTL_SECONDS)
+        if len(self._text_ttl_due) > 10_000:  # replies whose end never got here: past due, they can go
+            self._text_ttl_due = {key: due for key, due in self._text_ttl_due.items() if due > now}
         if watched:
             pipe.mget([self._cancel_key(key) for key in watched])
-        results = await pipe.execute()
+        try:
+            results = await pipe.execute()
+        except BaseException:
+            # Nothing may have been written: the next flush gives these keys their expiry.
+            for entry in entries:
+                self._text_ttl_due.pop(entry.key, None)
+            raise
         # APPEND returns the new length: a mismatch means the key was lost (Redis restarted or
         # evicted it), so write the whole text again rather than keep a text with a hole.
-        repairs = [
-            entry for i, entry in enumerate(entries)
-            if results[3 * i] != entry.size()
-        ]
+        repairs = [entry for index, entry in zip(appended, entries, strict=True) if results[index] != entry.size()]
         if repairs:
             pipe = client.pipeline(transaction=True)
             for entry in repairs:
@@ -252,8 +268,11 @@ class RedisStreamStore:
 
     async def forget(self, key: str) -> None:
         # The text stays readable for a short while: a socket may still be repairing from it.
-        await self._async().delete(self._cancel_key(key), self._retry_key(key))
-        await self._async().expire(self._text_key(key), 60)
+        self._text_ttl_due.pop(key, None)
+        pipe = self._async().pipeline(transaction=False)
+        pipe.delete(self._cancel_key(key), self._retry_key(key))
+        pipe.expire(self._text_key(key), 60)
+        await pipe.execute()
 
 
 @lru_cache(maxsize=1)

@@ -129,6 +129,9 @@ WEBOX_SWITCH_INTERVAL_MS = env_float("WEBOX_SWITCH_INTERVAL_MS", 1.0)
 if DATABASE_URL:
     # CONN_MAX_AGE must be 0 with a pool: "closing" a connection hands it back to the pool.
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0, conn_health_checks=True)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Django's, with a checkout that skips the check's round trip while the server said nothing.
+        DATABASES["default"]["ENGINE"] = "webox.postgresql"
     if DATABASE_POOL_MAX > 0:  # 0: no pool (behind PgBouncer, say); connections close after each use
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
             "min_size": min(DATABASE_POOL_MIN, DATABASE_POOL_MAX),

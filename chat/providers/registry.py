@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 import os
 import socket
 import threading
+from datetime import datetime
 from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.db.models import OuterRef, Subquery
 
 from . import sdks
 from .anthropic_messages import ANTHROPIC_DEFAULT_BASE_URL, AnthropicProvider
@@ -149,6 +153,36 @@ def get_provider_config(name: str) -> ProviderConfig | None:
         return db_provider_config(record) if record.enabled else None
     return next((config for config in builtin_provider_configs() + env_provider_configs() if config.name == name),
                 None)
+
+
+def provider_version(name_field: str = "provider") -> Subquery:
+    """For a query on rows that name a provider in ``name_field``: its record's ``updated_at``, None
+    when it has no record; the version ``provider_config_at`` takes. Every change of a record saves it."""
+    return Subquery(Provider.objects.filter(name=OuterRef(name_field)).order_by().values("updated_at")[:1])
+
+
+def provider_config_at(name: str, version: datetime | None) -> ProviderConfig | None:
+    """``get_provider_config(name)``, its record read as of ``version`` (``provider_version``), without a query.
+
+    Each reply's claim reads the version in its own statement; a record is read and its key
+    decrypted once per version and process, not once per reply. No record: a built-in or
+    environment provider, from the process's settings and environment.
+    """
+    if version is None:
+        return next((config for config in builtin_provider_configs() + env_provider_configs()
+                     if config.name == name), None)
+    return _record_config(name, version)
+
+
+@functools.lru_cache(maxsize=256)
+def _record_config(name: str, version: datetime) -> ProviderConfig | None:
+    # Read now, so at least as new as ``version``; a later change of the record is a new version.
+    return get_provider_config(name)
+
+
+# The keys that decrypt a record's API key are settings: a test that changes them starts afresh.
+setting_changed.connect(lambda **kwargs: _record_config.cache_clear(), weak=False,
+                        dispatch_uid="chat.providers.registry._record_config")
 
 
 def sdk_names(configs) -> list[str]:

@@ -13,14 +13,17 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Case, PositiveIntegerField, Q, TextField, Value, When
+from django.db.models import Case, Exists, OuterRef, PositiveIntegerField, Q, TextField, Value, When
 from django.utils import timezone
 
 from chat import events, limits
+from chat.attachments.models import Attachment
 from chat.models import ACTIVE_STATUSES, Message, ReplyStatus
-from chat.providers import ErrorCode, ProviderConfig, StreamResult, get_provider_config
+from chat.providers import ErrorCode, ProviderConfig, StreamResult, get_provider_config, provider_version
 from chat.serializers import message_data
 from chat.stream_store import StreamStoreUnavailable, stream_store
+from chat.usage.models import ModelPrice
+from chat.usage.pricing import LOOK_UP, price_versions
 from chat.usage.services import usage_fields
 from webox.database import retry_while_busy
 
@@ -40,7 +43,17 @@ def reply_start(*, reply_id: int) -> Message | None:
         return None
     # Still on the claim's connection: this read meets neither a pool timeout nor (WAL) the write lock.
     # None when its conversation was deleted right after the claim: nothing was asked, nothing runs.
-    return Message.objects.select_related("conversation", "reply_to").filter(pk=reply_id).first()
+    # It also reads the versions of its provider's record and prices (their configs are read once a
+    # version: provider_config_at, override_at, not once a reply), and whether its question has files.
+    return _one(Message.objects.select_related("conversation", "reply_to").filter(pk=reply_id)
+                .annotate(provider_at=provider_version(), **price_versions(),
+                          question_has_files=Exists(Attachment.objects.filter(message_id=OuterRef("reply_to_id")))))
+
+
+def _one(rows):
+    """The row of a query by primary key, or None: without ``first()``'s ordering, which by the model's
+    default order was a sixth of the CPU of compiling the statement."""
+    return next(iter(rows.order_by()[:1]), None)
 
 
 def replies_checkpoint(*, checkpoints: list[tuple[int, str, int]]) -> list[int]:
@@ -68,13 +81,19 @@ def replies_checkpoint(*, checkpoints: list[tuple[int, str, int]]) -> list[int]:
 
 def _finish(reply_id: int, status: str, *, asked: bool, config: ProviderConfig | None,
             claimed: Message | None = None, prompt_tokens: int | None = None, completion_tokens: int | None = None,
-            **fields) -> Message | None:
+            override: ModelPrice | None | object = LOOK_UP, **fields) -> Message | None:
     # Every reply that asked its provider records usage and cost, however it ended. They are
     # worked out before the one conditional UPDATE, so no row lock is held across statements.
     # Each statement waits out a busy database on its own (webox.database.retry_while_busy): a
     # reply's end is not lost to a burst, and none of them is applied twice.
-    reply = retry_while_busy(lambda: Message.objects.select_related("conversation", "reply_to").filter(
-        pk=reply_id, status__in=ACTIVE_STATUSES).first())
+    active = Message.objects.filter(pk=reply_id, status__in=ACTIVE_STATUSES)
+    # The claimed copy's conversation and question serve (its owner, and what it was sent, for an
+    # estimate): joining them again was a third of compiling this read.
+    reply = retry_while_busy(lambda: _one(active if claimed else active.select_related("conversation", "reply_to")))
+    if reply is not None and claimed is not None:
+        reply.conversation = claimed.conversation
+        if claimed.reply_to is not None:
+            reply.reply_to = claimed.reply_to
     if reply is None and claimed is not None and _deleted(reply_id):
         reply = claimed  # deleted while it ran: only the engine's copy is left to charge
     if reply is None:
@@ -84,7 +103,7 @@ def _finish(reply_id: int, status: str, *, asked: bool, config: ProviderConfig |
     if config is None:
         config = get_provider_config(reply.provider)
     usage = usage_fields(reply=reply, asked=asked, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
-                         config=config)
+                         config=config, override=override)
     now = timezone.now()
     ended = retry_while_busy(lambda: Message.objects.filter(pk=reply_id, status__in=ACTIVE_STATUSES).update(
         status=status, completed_at=now, updated_at=now, **fields, **usage
@@ -124,12 +143,15 @@ def _charge_deleted(reply: Message, usage: dict) -> None:
 # ``config`` below: the reply's provider as the engine read it when the reply started (its price is
 # looked up from it); None when the caller does not have it, and it is looked up by name.
 # ``claimed``: the reply as the engine claimed it; its usage is charged from it if its row is deleted
-# before it ends.
+# before it ends. ``override``: the operator's price for it as the engine read it (``pricing.override_at``);
+# not given, it is looked up.
 
 def reply_complete(*, reply_id: int, content: str, seq: int, result: StreamResult,
-                   config: ProviderConfig | None = None, claimed: Message | None = None) -> Message | None:
+                   config: ProviderConfig | None = None, claimed: Message | None = None,
+                   override: ModelPrice | None | object = LOOK_UP) -> Message | None:
     return _finish(
-        reply_id, ReplyStatus.COMPLETE, asked=True, config=config, claimed=claimed, content=content, seq=seq,
+        reply_id, ReplyStatus.COMPLETE, asked=True, config=config, claimed=claimed, override=override,
+        content=content, seq=seq,
         prompt_tokens=result.prompt_tokens,
         completion_tokens=result.completion_tokens, ttft_ms=result.ttft_ms, duration_ms=result.duration_ms,
         finish_reason=result.finish_reason or "",
@@ -138,9 +160,11 @@ def reply_complete(*, reply_id: int, content: str, seq: int, result: StreamResul
 
 def reply_fail(*, reply_id: int, content: str, seq: int, code: str, detail: str, ttft_ms: int | None,
                duration_ms: int | None, prompt_tokens: int | None = None, completion_tokens: int | None = None,
-               config: ProviderConfig | None = None, claimed: Message | None = None) -> Message | None:
+               config: ProviderConfig | None = None, claimed: Message | None = None,
+               override: ModelPrice | None | object = LOOK_UP) -> Message | None:
     # No duration: the provider was never asked (unknown provider, a failure before the request).
     return _finish(reply_id, ReplyStatus.ERROR, asked=duration_ms is not None, config=config, claimed=claimed,
+                   override=override,
                    content=content,
                    seq=seq,
                    error_code=str(code), error_detail=detail[:2000], ttft_ms=ttft_ms, duration_ms=duration_ms,
@@ -149,8 +173,10 @@ def reply_fail(*, reply_id: int, content: str, seq: int, code: str, detail: str,
 
 def reply_stop(*, reply_id: int, content: str, seq: int, ttft_ms: int | None, duration_ms: int | None,
                prompt_tokens: int | None = None, completion_tokens: int | None = None,
-               config: ProviderConfig | None = None, claimed: Message | None = None) -> Message | None:
+               config: ProviderConfig | None = None, claimed: Message | None = None,
+               override: ModelPrice | None | object = LOOK_UP) -> Message | None:
     return _finish(reply_id, ReplyStatus.CANCELLED, asked=duration_ms is not None, config=config, claimed=claimed,
+                   override=override,
                    content=content,
                    seq=seq,
                    ttft_ms=ttft_ms, duration_ms=duration_ms, finish_reason="cancelled",

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from chat import events, services
+from chat.attachments.models import Attachment
 from chat.context import build_chat_request
 from chat.models import Message
 from chat.providers import (
@@ -29,10 +30,12 @@ from chat.providers import (
     StreamResult,
     TextDelta,
     build_provider,
-    get_provider_config,
+    provider_config_at,
 )
 from chat.serializers import message_data
 from chat.stream_store import stream_store
+from chat.usage.models import ModelPrice
+from chat.usage.pricing import override_at
 from webox.logging_context import bind_reply
 
 from .db_threads import in_db_thread
@@ -57,6 +60,8 @@ class Prepared:
     reply: Message
     config: ProviderConfig | None = None
     request: ChatRequest | None = None
+    # The operator's price for it (chat/usage/pricing.py), as of the claim; None: the bundled table's.
+    override: ModelPrice | None = None
     # Raised where the stream would have been, so it ends the reply as any stream's failure does.
     failure: Exception | None = None
 
@@ -65,20 +70,24 @@ def prepare_reply(reply_id: int) -> Prepared | None:
     """Claim the reply, then read its provider and build its context: one trip to a database thread.
 
     Three trips (each a thread hop and a pooled connection's check) were a third of the time
-    between the task's arrival and the provider call.
+    between the task's arrival and the provider call. The claim's read says which version of its
+    provider and prices applies; each version is read once per process (``provider_config_at``,
+    ``override_at``), so a reply usually reads neither.
     """
     reply = services.reply_start(reply_id=reply_id)
     if reply is None:
         return None  # already claimed, cancelled or deleted
     prepared = Prepared(reply)
     try:
-        prepared.config = get_provider_config(reply.provider)
+        prepared.override = override_at(reply.provider, reply.model, (reply.price_model_at, reply.price_any_at))
+        prepared.config = provider_config_at(reply.provider, reply.provider_at)
         if prepared.config is None:
             raise ProviderError(ErrorCode.PROVIDER_UNKNOWN, f"The provider {reply.provider!r} is not configured.")
         if not prepared.config.allows(reply.model):  # e.g. a regenerated reply of a model since disallowed
             raise ProviderError(ErrorCode.MODEL_NOT_ALLOWED,
                                 f"The model {reply.model!r} is not allowed for {reply.provider}.")
-        prepared.request = build_chat_request(reply, context_tokens=prepared.config.context_tokens)
+        prepared.request = build_chat_request(reply, context_tokens=prepared.config.context_tokens,
+                                              question_attachments=None if reply.question_has_files else ())
     except Exception as exc:  # claimed already: the reply must still end, not wait for the sweep
         prepared.failure = exc
     return prepared
@@ -108,7 +117,7 @@ async def generate_reply(reply_id: int) -> None:
         logger.exception("reply %s failed unexpectedly", reply_id)
         outcome.failure = ProviderError(ErrorCode.UPSTREAM_ERROR, "webox hit an unexpected error while streaming.")
     final_deltas = await publisher.close(stream)
-    await end_reply(reply, stream, outcome, final_deltas, config=prepared.config)
+    await end_reply(reply, stream, outcome, final_deltas, config=prepared.config, override=prepared.override)
 
 
 async def stream_from_provider(prepared: Prepared, stream, outcome: Outcome) -> None:
@@ -165,16 +174,17 @@ async def announce_retry(reply, retrying: Retrying) -> None:
 
 
 async def end_reply(reply, stream, outcome: Outcome, final_deltas: list[dict], *,
-                    config: ProviderConfig | None) -> None:
+                    config: ProviderConfig | None, override: ModelPrice | None) -> None:
     """Store how the reply ended, with its whole text, then tell the sockets.
 
     ``config``: the reply's provider as read when it started (its price is looked up from it);
-    None when it is not configured.
+    None when it is not configured. ``override``: the operator's price for it as read when it started.
     """
     asked_at = outcome.asked_at
     ttft_ms = None if outcome.first_token_at is None else int((outcome.first_token_at - asked_at) * 1000)
     duration_ms = None if asked_at is None else int((time.monotonic() - asked_at) * 1000)
-    common = {"reply_id": reply.pk, "content": stream.text, "seq": stream.seq, "config": config, "claimed": reply}
+    common = {"reply_id": reply.pk, "content": stream.text, "seq": stream.seq, "config": config, "claimed": reply,
+              "override": override}
     # The provider's counts whenever it sent them; the services estimate the rest (chat/usage).
     counts = {} if outcome.result is None else {
         "prompt_tokens": outcome.result.prompt_tokens, "completion_tokens": outcome.result.completion_tokens}
@@ -203,7 +213,11 @@ async def end_reply(reply, stream, outcome: Outcome, final_deltas: list[dict], *
 def _ended(end, **fields):
     """``end(**fields)`` and the ended reply's data for its event, in one database thread trip."""
     ended = end(**fields)
-    return ended, None if ended is None else message_data(ended)
+    if ended is None:
+        return None, None
+    # Files belong to user messages (chat/attachments): the event's empty list needs no query.
+    ended._prefetched_objects_cache = {"attachments": Attachment.objects.none()}
+    return ended, message_data(ended)
 
 
 async def _end_abandoned(publisher, stream) -> None:

@@ -7,10 +7,14 @@ in US dollars.
 
 from __future__ import annotations
 
+import functools
 import importlib
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+
+from django.core.signals import setting_changed
+from django.db.models import OuterRef, Subquery
 
 from chat.providers import ProviderConfig
 from chat.providers.sdks import lazy
@@ -48,6 +52,36 @@ def override_for(provider: str, model: str) -> ModelPrice | None:
     return prices.get(model) or prices.get("")
 
 
+def price_versions(provider_field: str = "provider", model_field: str = "model") -> dict[str, Subquery]:
+    """For a query on rows that name a provider and a model: the ``updated_at`` of the operator's price for
+    the model and of its price for every model of the provider (None: no such price), as annotations
+    ``price_model_at`` and ``price_any_at``; the version ``override_at`` takes. Every change of a price saves it."""
+    prices = ModelPrice.objects.filter(provider=OuterRef(provider_field)).order_by()
+    return {"price_model_at": Subquery(prices.filter(model=OuterRef(model_field)).values("updated_at")[:1]),
+            "price_any_at": Subquery(prices.filter(model="").values("updated_at")[:1])}
+
+
+def override_at(provider: str, model: str, version: tuple[datetime | None, datetime | None]) -> ModelPrice | None:
+    """``override_for(provider, model)`` as of ``version`` (``price_versions``' two figures), without a query.
+
+    Most installations set no price of their own: then there is nothing to read. Otherwise each
+    version is read once per process, not once per reply.
+    """
+    if version == (None, None):
+        return None
+    return _override_at(provider, model, version)
+
+
+@functools.lru_cache(maxsize=256)
+def _override_at(provider: str, model: str, version: tuple[datetime | None, datetime | None]) -> ModelPrice | None:
+    # Read now, so at least as new as ``version``; a later change of a price is a new version.
+    return override_for(provider, model)
+
+
+setting_changed.connect(lambda **kwargs: _override_at.cache_clear(), weak=False,
+                        dispatch_uid="chat.usage.pricing._override_at")
+
+
 def _from_override(price: ModelPrice, prompt_tokens: int, completion_tokens: int) -> Cost:
     if price.free:
         return Cost(Decimal(0), price.currency or "USD", "free")
@@ -83,13 +117,23 @@ def overrides_for(pairs: set[tuple[str, str]]) -> dict[tuple[str, str], ModelPri
             for provider, model in pairs}
 
 
+# ``override`` not given: the operator's price is looked up (``override_for``).
+LOOK_UP = object()
+
+
 def reply_cost(*, config: ProviderConfig | None, provider: str, model: str, prompt_tokens: int | None,
-               completion_tokens: int | None, at: datetime | None = None) -> Cost | None:
-    """The cost of one reply, or None when its price is unknown (never 0 for unknown)."""
+               completion_tokens: int | None, at: datetime | None = None,
+               override: ModelPrice | None | object = LOOK_UP) -> Cost | None:
+    """The cost of one reply, or None when its price is unknown (never 0 for unknown).
+
+    ``override``: the operator's price already looked up (``override_at``), None for none.
+    """
     if prompt_tokens is None and completion_tokens is None:
         return None
+    if override is LOOK_UP:
+        override = override_for(provider, model)
     return tokens_cost(config=config, provider=provider, model=model, prompt_tokens=prompt_tokens or 0,
-                       completion_tokens=completion_tokens or 0, at=at, override=override_for(provider, model))
+                       completion_tokens=completion_tokens or 0, at=at, override=override)
 
 
 def tokens_cost(*, config: ProviderConfig | None, provider: str, model: str, prompt_tokens: int,

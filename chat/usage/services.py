@@ -10,7 +10,8 @@ from django.db import transaction
 from chat.models import Message, ReplyStatus, Role
 from chat.providers import ErrorCode, ProviderConfig, get_provider_config
 
-from .pricing import reply_cost
+from .models import ModelPrice
+from .pricing import LOOK_UP, reply_cost
 from .tokens import estimate_completion_tokens, estimate_prompt_tokens
 
 # A reply's figures at most, whatever a provider reports or a price works out to: they fit the
@@ -29,14 +30,15 @@ def tokens_per_second(*, completion_tokens: int | None, ttft_ms: int | None, dur
 
 def usage_fields(*, reply: Message, asked: bool, prompt_tokens: int | None = None,
                  completion_tokens: int | None = None, estimated: bool = False,
-                 config: ProviderConfig | None) -> dict:
+                 config: ProviderConfig | None, override: ModelPrice | None | object = LOOK_UP) -> dict:
     """The usage and cost fields of an ended reply, ``reply`` holding its final text and timings.
 
     The provider's counts are used where it sent them; a reply that asked its provider but got no
     count (stopped, failed, dropped, or a provider that never reports usage) is counted from the
     text streamed and the context sent, and marked estimated. A reply that never asked its
     provider records no usage. ``estimated`` says the counts passed in were estimated already;
-    ``config`` is the reply's provider (None: not configured, so no price).
+    ``config`` is the reply's provider (None: not configured, so no price); ``override`` the operator's
+    price for it when already looked up (``pricing.override_at``).
     """
     if not asked:
         return {"usage_estimated": False, "cost": None, "cost_currency": "", "cost_estimated": False,
@@ -49,7 +51,8 @@ def usage_fields(*, reply: Message, asked: bool, prompt_tokens: int | None = Non
         estimated = True
     prompt_tokens, completion_tokens = min(prompt_tokens, REPLY_MAX_TOKENS), min(completion_tokens, REPLY_MAX_TOKENS)
     cost = reply_cost(config=config, provider=reply.provider, model=reply.model, prompt_tokens=prompt_tokens,
-                      completion_tokens=completion_tokens, at=reply.started_at or reply.created_at)
+                      completion_tokens=completion_tokens, at=reply.started_at or reply.created_at,
+                      override=override)
     return {
         "prompt_tokens": prompt_tokens,
         "completion_tokens": completion_tokens,

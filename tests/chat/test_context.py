@@ -1,6 +1,7 @@
 """What each provider is sent: its own thread, the chosen reply, fallbacks, and trimming."""
 
 import pytest
+from django.db.models.signals import post_init
 
 from chat.context import build_chat_request
 from chat.models import Message, ReplyStatus
@@ -117,3 +118,31 @@ def test_long_histories_are_trimmed_from_the_oldest_turn(user):
     assert kept == ["6", "7", "8", "9"]
     assert request.messages[-1].content == "last"
     assert pairs(build_chat_request(reply, context_tokens=100_000))[0][1].startswith("question 0")
+
+
+def test_a_reply_on_one_branch_reads_no_row_of_another(user):
+    conversation = conversation_create(owner=user)
+    first, answers = turn(conversation, "first", {"gpt": (ReplyStatus.COMPLETE, "one")})
+    left = Message.objects.create(conversation=conversation, role="user", content="left", parent=first)
+    Message.objects.create(conversation=conversation, role="assistant", provider="gpt", model="m", reply_to=left,
+                           status=ReplyStatus.COMPLETE, content="left answer")
+    right = Message.objects.create(conversation=conversation, role="user", content="right", parent=first)
+    right_answer = Message.objects.create(conversation=conversation, role="assistant", provider="gpt", model="m",
+                                          reply_to=right, status=ReplyStatus.COMPLETE, content="right answer")
+    asked = Message.objects.create(conversation=conversation, role="user", content="then", parent=right)
+    reply = Message.objects.create(conversation=conversation, role="assistant", provider="gpt", model="m",
+                                   reply_to=asked, status=ReplyStatus.STREAMING)
+    loaded = []
+
+    def note(sender, instance, **kwargs):
+        loaded.append(instance.pk)
+
+    post_init.connect(note, sender=Message)
+    try:
+        request = build_chat_request(Message.objects.select_related("conversation", "reply_to").get(pk=reply.pk))
+    finally:
+        post_init.disconnect(note, sender=Message)
+    assert [(m.role, m.content) for m in request.messages] == [
+        ("user", "first"), ("assistant", "one"), ("user", "right"), ("assistant", "right answer"), ("user", "then")]
+    assert right_answer.pk in loaded and left.pk not in loaded
+    assert not set(loaded) - {first.pk, answers["gpt"].pk, right.pk, right_answer.pk, asked.pk, reply.pk}

@@ -24,3 +24,17 @@ async def test_a_lost_text_key_is_rewritten_whole_at_the_next_flush():
     await store.record_flush([chunks_entry(424242, chunks, 3)], [])
     state = (await store.read([424242]))[424242]
     assert (state.text, state.seq) == ("Héllo wörld again", 3)
+
+
+async def test_a_text_key_expires_from_its_first_flush_on_and_soon_after_its_reply_is_forgotten():
+    store = stream_store()
+    chunks = ["one", " two", " three"]
+    text_key = store._text_key(434343)
+    await store.record_flush([chunks_entry(434343, chunks, 1)], [])
+    first_ttl = await store._async().ttl(text_key)
+    await store.record_flush([chunks_entry(434343, chunks, 2)], [])
+    await store.record_flush([chunks_entry(434343, chunks, 3)], [])
+    assert 0 < await store._async().ttl(text_key) <= first_ttl
+    assert (await store.read([434343]))[434343].text == "one two three"
+    await store.forget(434343)
+    assert 0 < await store._async().ttl(text_key) <= 60

@@ -90,9 +90,13 @@ async def test_writes_per_reply_depend_on_its_duration_not_its_token_count(user,
     # Claim and end, plus about one checkpoint a second of streaming.
     assert 2 <= len(short_writes) <= 2 + math.ceil(short_s), (short_writes, short_s)
     assert 2 <= len(long_writes) <= 2 + math.ceil(long_s), (long_writes, long_s)
-    # Thirty times the tokens: the same reads, and more writes only for the extra time it took.
+    # Thirty times the tokens: no more reads, and more writes only for the extra time it took. (The
+    # first reply reads its provider's record; the second finds it read: chat.providers.provider_config_at.)
     assert len(long_writes) <= len(short_writes) + math.ceil(abs(long_s - short_s)) + 1, (short_writes, long_writes)
     short_reads = [v for v in short_verbs if v == "SELECT"]
     long_reads = [v for v in long_verbs if v == "SELECT"]
-    assert len(short_reads) == len(long_reads), (short_verbs, long_verbs)
+    assert len(long_reads) <= len(short_reads), (short_verbs, long_verbs)
+    # Its claim's read (with the versions of its provider and prices, and whether its question has
+    # files) and its end's: nothing else, for a first turn without files or prices of its own.
+    assert len(long_reads) == 2, long_verbs
     print(f"\nengine statements: 10 tokens in {short_s:.2f}s: {short_verbs}; 300 tokens in {long_s:.2f}s: {long_verbs}")

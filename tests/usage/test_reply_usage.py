@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from accounts.models import MonthlyUsage
 from chat.context import estimate_tokens
 from chat.models import Conversation, Message, ModelPrice, ReplyStatus
-from chat.providers import provider_create
+from chat.providers import Provider, provider_create, provider_set_api_key
 from chat.services import conversation_create, replies_sweep_orphans, reply_fail
 from testing.client import StreamLog
 from testing.fake_provider import expected_reply
@@ -192,3 +192,32 @@ async def test_a_reply_whose_row_goes_without_a_stop_flag_stops_at_its_next_chec
     completion = tokens - prompt_estimate("race the delete")
     assert math.ceil(len(seen) / 4) <= completion < math.ceil(len("".join(expected_reply("x", 400))) / 4)
     await comm.disconnect()
+
+
+async def test_a_price_set_or_changed_between_two_replies_prices_the_next_one(user, providers):
+    """Each process reads a price once per version of it (chat/usage/pricing.py, ``override_at``)."""
+    unpriced = (await run_turn(user, "no price yet", {"gpt": SLOW8}))["gpt"]
+    assert unpriced.cost is None and unpriced.cost_currency == ""
+    price = await ModelPrice.objects.acreate(provider="gpt", model=SLOW8, input_price_per_mtok=Decimal("2"),
+                                             output_price_per_mtok=Decimal("10"), currency="EUR")
+    priced = (await run_turn(user, "priced now", {"gpt": SLOW8}))["gpt"]
+    assert priced.cost == ((Decimal(2) * priced.prompt_tokens + Decimal(80)) / 1_000_000).quantize(Decimal("1e-8"))
+    assert priced.cost_currency == "EUR"
+    price.output_price_per_mtok, price.currency = Decimal("20"), "USD"
+    await price.asave()
+    repriced = (await run_turn(user, "priced again", {"gpt": SLOW8}))["gpt"]
+    assert repriced.cost == ((Decimal(2) * repriced.prompt_tokens + Decimal(160)) / 1_000_000).quantize(Decimal("1e-8"))
+    assert repriced.cost_currency == "USD"
+    await ModelPrice.objects.filter(provider="gpt").adelete()
+    assert (await run_turn(user, "no price again", {"gpt": SLOW8}))["gpt"].cost is None
+
+
+async def test_a_provider_key_changed_between_two_replies_is_the_key_the_next_one_sends(user, providers):
+    """Each process reads a provider's record once per version of it (chat.providers.provider_config_at)."""
+    assert (await run_turn(user, "the first key", {"gpt": SLOW8}))["gpt"].status == ReplyStatus.COMPLETE
+    record = await Provider.objects.aget(name="gpt")
+    await sync_to_async(provider_set_api_key)(provider=record, api_key="a-key-the-fake-refuses")
+    refused = (await run_turn(user, "a rotated key", {"gpt": SLOW8}))["gpt"]
+    assert refused.status == ReplyStatus.ERROR and refused.error_code == "auth", refused.error_detail
+    await sync_to_async(provider_set_api_key)(provider=record, api_key="test-key")
+    assert (await run_turn(user, "the key back", {"gpt": SLOW8}))["gpt"].status == ReplyStatus.COMPLETE

@@ -63,7 +63,7 @@ def test_database_and_redis_urls_select_production_shape():
                REDIS_URL="redis://cache.invalid:6379/0")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert out.stdout.split() == [
-        "django.db.backends.postgresql", "channels_redis.pubsub.RedisPubSubChannelLayer", "celery", "0"
+        "webox.postgresql", "channels_redis.pubsub.RedisPubSubChannelLayer", "celery", "0"
     ], out.stderr
 
 
