@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from channels.testing import WebsocketCommunicator
 
+from chat.streaming.publisher import Publisher
 from testing.client import StreamLog
 from webox.asgi import application
 
@@ -33,3 +35,12 @@ async def collect_until(communicator, log: StreamLog, done, timeout: float = 20.
 
 def all_ended(reply_ids):
     return lambda log: all(reply_id in log.ended for reply_id in reply_ids)
+
+
+@pytest.fixture
+async def publisher():
+    """A publisher of its own, its ticking task stopped at the end."""
+    publisher = Publisher()
+    yield publisher
+    if publisher._runner is not None:
+        publisher._runner.cancel()

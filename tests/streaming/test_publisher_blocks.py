@@ -35,14 +35,6 @@ async def listener():
     await layer.group_discard(events.conversation_group(CONVERSATION), channel)
 
 
-@pytest.fixture
-async def publisher():
-    publisher = Publisher()
-    yield publisher
-    if publisher._runner is not None:
-        publisher._runner.cancel()
-
-
 def open_reply(publisher: Publisher, reply_id: int = 1):
     return publisher.open(reply_id=reply_id, conversation_id=CONVERSATION, key=f"{reply_id}:{uuid.uuid4().hex}")
 

@@ -17,14 +17,6 @@ def no_ticks(settings):
 
 
 @pytest.fixture
-async def publisher():
-    publisher = Publisher()
-    yield publisher
-    if publisher._runner is not None:
-        publisher._runner.cancel()
-
-
-@pytest.fixture
 def recorded_flushes(monkeypatch):
     """The streams' keys of every ``record_flush`` call (the Redis round trips of flushes)."""
     store, calls = stream_store(), []

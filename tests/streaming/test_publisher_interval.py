@@ -14,14 +14,6 @@ def rates(settings):
     settings.WEBOX_MAX_FLUSH_INTERVAL_MS = 150
 
 
-@pytest.fixture
-async def publisher():
-    publisher = Publisher()
-    yield publisher
-    if publisher._runner is not None:
-        publisher._runner.cancel()
-
-
 def open_replies(publisher: Publisher, conversations: int, per_conversation: int = 1):
     return [publisher.open(reply_id=c * 10 + r, conversation_id=c, key=f"{c}:{r}:{uuid.uuid4().hex}")
             for c in range(1, conversations + 1) for r in range(per_conversation)]
