@@ -22,7 +22,7 @@ pytestmark = real_services()
 
 
 PROVIDERS = ("one", "two", "three", "four", "five", "six", "seven", "eight")
-TOKENS = 3000
+TOKENS = 4000
 
 
 @pytest.fixture
@@ -34,10 +34,11 @@ def providers(fake_provider):
 
 @pytest.fixture
 def daphne_and_worker(tmp_path):
-    # Well under what the silent socket piles up (about 2 MB of deltas beyond the kernel's buffers),
-    # well over what a reading client on a loaded machine falls behind by (64 KiB was too little).
-    daphne, port = start_daphne(tmp_path, child_env(WEBOX_WS_MAX_PENDING_BYTES="524288"))
-    # Replies of about 300 KB: past the default size cap of a reply, which this test is not about.
+    # Well under what the silent socket piles up (about 3 MB of deltas beyond the kernel's buffers),
+    # well over what a reading client on a loaded machine falls behind by (64 KiB was too little, and
+    # 512 KiB too, with two test suites running on two cores).
+    daphne, port = start_daphne(tmp_path, child_env(WEBOX_WS_MAX_PENDING_BYTES="1048576"))
+    # Replies of about 400 KB: past the default size cap of a reply, which this test is not about.
     worker = start_worker(tmp_path, child_env(WEBOX_REPLY_MAX_CHARS="0"))
     yield port, daphne
     worker.stop()
@@ -64,7 +65,7 @@ async def test_daphne_closes_a_socket_whose_client_stops_reading(user, providers
     port, daphne = daphne_and_worker
     token = await sync_to_async(lambda: str(RefreshToken.for_user(user).access_token))()
     conversation = await sync_to_async(conversation_create)(owner=user)
-    # Eight replies of about 300 KB each: far more than the kernel's buffers take for the silent
+    # Eight replies of about 400 KB each: far more than the kernel's buffers take for the silent
     # socket (hundreds of KB, even with small segments), while every message stays under daphne's 1 MiB.
     message = " ".join(f"word{i:03d}" + "x" * 100 for i in range(100))
     silent = await silent_socket(port, conversation.pk, token)
