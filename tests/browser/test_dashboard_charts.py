@@ -1,9 +1,11 @@
 """The dashboard's charts read at every period and on a phone, every series told apart."""
 
+import contextlib
 import re
 
 import pytest
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from .conftest import FAST, SCREENSHOTS, column, pick, send
 
@@ -42,9 +44,13 @@ def test_dates_read_at_every_period_and_equal_series_stay_apart(chat: Page):
     expect(chat.locator("#chart-replies .series .dot")).to_have_count(3)
 
     assert_dates_readable(chat)
-    # One day of data: each series is a dot, all three at the same place.
-    dots = chat.evaluate("() => [...document.querySelectorAll('#chart-replies .series .dot')].map("
-                         "d => d.getBoundingClientRect().width)")
+    # One day of data: each series is a dot, all three at the same place. pygal animates a circle's
+    # change of size (its CSS transition), so the sizes are read once the stylesheet's have taken hold.
+    dot_widths = ("() => [...document.querySelectorAll('#chart-replies .series .dot')].map("
+                  "d => d.getBoundingClientRect().width)")
+    with contextlib.suppress(PlaywrightTimeout):
+        chat.wait_for_function(f"() => new Set(({dot_widths})()).size === 3", timeout=3000)
+    dots = chat.evaluate(dot_widths)
     assert len(set(dots)) == 3, f"dots of equal values must not hide one another: {dots}"
     # The legend shows each series' line as drawn (the same rules style both): colour, dash and width.
     legend = chat.evaluate(SERIES_STYLE, "#chart-replies .legend-sample")
