@@ -11,7 +11,7 @@ from .common import TOKEN, create_streaming_replies, timed
 
 def main(*, database_url: str, quick: bool) -> None:
     from chat.stream_store import FlushEntry, stream_store
-    from chat.streaming.consumers import snapshot_replies
+    from chat.streaming.snapshots import snapshot_replies
 
     repeat = 50 if quick else 300
     store = stream_store()

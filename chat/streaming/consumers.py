@@ -16,7 +16,6 @@ import json
 import logging
 import math
 import time
-from importlib import import_module
 
 import orjson
 from channels.consumer import get_handler_name
@@ -24,21 +23,20 @@ from channels.db import aclose_old_connections
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.sessions import InstanceSessionWrapper
 from django.conf import settings
-from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.models import AnonymousUser
 from django.db import OperationalError
 
 from accounts.selectors import user_auth_hash, user_group, user_still_valid
 from chat import blinding, events
 from chat.errors import ChatError, ChatInputError, ChatNotFound
-from chat.models import ACTIVE_STATUSES, Message
-from chat.selectors import ConversationNotFound, active_replies, conversation_get_for_user, message_get_for_user
-from chat.serializers import message_data
+from chat.models import Message
+from chat.selectors import ConversationNotFound, conversation_get_for_user, message_get_for_user
 from chat.services import message_edit, message_send, reply_cancel, send_input_clean
-from chat.stream_store import stream_store
 from webox.database import BUSY_DETAIL, BUSY_RETRY_AFTER_SECONDS, database_busy
 
 from .db_threads import in_db_thread
+from .snapshots import snapshot_replies
+from .socket_auth import session_still_belongs, user_from_token
 from .socket_limits import FrameBucket
 
 logger = logging.getLogger(__name__)
@@ -52,59 +50,6 @@ BEARER_SUBPROTOCOL = "webox.bearer"
 SEND_FIELDS = ("message", "columns", "selected_providers", "selected_models", "temperature", "max_tokens",
                "system_prompt", "provider_params", "attachments")
 EDIT_FIELDS = {"message", "columns", "attachments"}
-
-
-def user_from_token(raw_token: str):
-    """The token's user and its expiry (a Unix time), or None for a bad or expired token."""
-    from rest_framework.exceptions import AuthenticationFailed
-    from rest_framework_simplejwt.authentication import JWTAuthentication
-    from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
-
-    auth = JWTAuthentication()
-    try:
-        token = auth.get_validated_token(raw_token.encode())
-        return auth.get_user(token), float(token["exp"])
-    except (InvalidToken, TokenError, AuthenticationFailed, KeyError):
-        return None
-
-
-def session_still_belongs(session_key: str, user_id: int) -> bool:
-    """The session still exists, has not expired and is still this user's log-in."""
-    stored = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key).load()
-    return str(stored.get(SESSION_KEY)) == str(user_id)
-
-
-def snapshot_replies(conversation_id: int, only: list[int] | None = None) -> tuple[list[dict], list[dict]]:
-    """Replies with their text so far (the stream state's when it is ahead of the last checkpoint),
-    and the latest ``message.retrying`` of each active one still without text."""
-    if only is None:
-        replies = active_replies(conversation_id=conversation_id)
-    else:
-        replies = list(Message.objects.filter(pk__in=only, conversation_id=conversation_id))
-    # By stream key: state left by another reply with the same id (a restored database) is never read.
-    states = stream_store().read_sync([reply.stream_key for reply in replies if reply.stream_key])
-    data = []
-    waiting: dict[str, int] = {}
-    for reply in replies:
-        state = states.get(reply.stream_key) if reply.stream_key else None
-        if state is not None and state.seq >= reply.seq:
-            # Before serializing: the rendered prefix (rendered_html) is worked out from this text.
-            reply.content, reply.seq = state.text, state.seq
-        item = message_data(reply)
-        data.append(item)
-        if reply.stream_key and reply.status in ACTIVE_STATUSES and not item["seq"]:
-            waiting[reply.stream_key] = reply.pk
-    return data, retries_replayed(waiting)
-
-
-def retries_replayed(waiting: dict[str, int]) -> list[dict]:
-    """The stored latest retry of these replies (stream key -> id), its wait counted from now."""
-    now = time.time()
-    return [
-        events.message_retrying(message_id=waiting[key], retry=retry["retry"], max_retries=retry["max_retries"],
-                                code=retry["code"], retry_in_ms=max(0, round((retry["retry_at"] - now) * 1000)))
-        for key, retry in stream_store().retries_sync(list(waiting)).items()
-    ] if waiting else []
 
 
 class ConversationConsumer(AsyncJsonWebsocketConsumer):

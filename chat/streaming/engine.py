@@ -161,7 +161,7 @@ async def announce_retry(reply, retrying: Retrying) -> None:
     """Tell the sockets the provider is being asked again, before the wait rather than after it.
 
     Retries happen before the first text, so no delta of this reply can be overtaken. The stream
-    store keeps the latest one for a socket that joins during the wait (consumers.snapshot_replies).
+    store keeps the latest one for a socket that joins during the wait (snapshots.snapshot_replies).
     """
     retry = {"retry": retrying.retry, "max_retries": retrying.max_retries, "code": str(retrying.code)}
     event = events.message_retrying(message_id=reply.pk, **retry, retry_in_ms=round(retrying.delay * 1000))

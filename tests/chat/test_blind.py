@@ -14,7 +14,8 @@ from chat.models import Conversation, Message, ReplyStatus, Role, Vote
 from chat.providers import provider_create
 from chat.serializers import message_data
 from chat.services import conversation_create, vote_cast
-from chat.streaming.consumers import ConversationConsumer, snapshot_replies
+from chat.streaming.consumers import ConversationConsumer
+from chat.streaming.snapshots import snapshot_replies
 from tests.conftest import send_turn
 
 pytestmark = pytest.mark.django_db

@@ -1,0 +1,31 @@
+"""Who a conversation socket belongs to: the user of a bearer token, and whether a session still is theirs.
+
+The socket checks these on connect and again while it lives (chat/streaming/consumers.py).
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from django.conf import settings
+from django.contrib.auth import SESSION_KEY
+
+
+def user_from_token(raw_token: str):
+    """The token's user and its expiry (a Unix time), or None for a bad or expired token."""
+    from rest_framework.exceptions import AuthenticationFailed
+    from rest_framework_simplejwt.authentication import JWTAuthentication
+    from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+
+    auth = JWTAuthentication()
+    try:
+        token = auth.get_validated_token(raw_token.encode())
+        return auth.get_user(token), float(token["exp"])
+    except (InvalidToken, TokenError, AuthenticationFailed, KeyError):
+        return None
+
+
+def session_still_belongs(session_key: str, user_id: int) -> bool:
+    """The session still exists, has not expired and is still this user's log-in."""
+    stored = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key).load()
+    return str(stored.get(SESSION_KEY)) == str(user_id)
