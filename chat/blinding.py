@@ -59,6 +59,23 @@ def mask_names(text: str, *, provider: str = "", model: str = "") -> str:
     return pattern.sub(lambda match: MASK * len(match.group(0)), text)
 
 
+def mask_delta_event(event: dict, names: tuple[str, str] | None) -> dict:
+    """A ``message.delta`` with a hidden reply's names (provider, model) masked in its text; as it is for None."""
+    if names is None:
+        return event
+    return {**event, "text": mask_names(event["text"], provider=names[0], model=names[1])}
+
+
+def mask_blocks_event(event: dict, names: tuple[str, str] | None) -> dict:
+    """A ``message.blocks`` with a hidden reply's names masked in its HTML and its open block's."""
+    if names is None:
+        return event
+    masked = {**event, "html": mask_names(event["html"], provider=names[0], model=names[1])}
+    if "open" in event:
+        masked["open"] = {**event["open"], "html": mask_names(event["open"]["html"], provider=names[0], model=names[1])}
+    return masked
+
+
 def hide_message_data(data: dict, message: Message) -> dict:
     """A serialized reply as a blind turn shows it before its reveal (``data`` is changed and returned)."""
     data["provider"] = ""

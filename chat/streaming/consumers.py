@@ -347,7 +347,7 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
             if kind == events.MESSAGE_BLOCKS:
                 # Only behind its own delta: when that was dropped or repaired, the snapshot holds these blocks.
                 if (event["message_id"], event["seq"]) in forwarded:
-                    await self.send_json(self.masked_blocks(event))
+                    await self.send_json(blinding.mask_blocks_event(event, self.hidden_names.get(event["message_id"])))
                 continue
             if kind in (events.MESSAGE_CREATED, events.MESSAGE_UPDATED):
                 await self.note_hidden(event["message"])
@@ -370,27 +370,6 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
                 lambda: Message.objects.filter(pk=message_id).values_list("provider", "model").first())()
             self.hidden_names[message_id] = row or ("", "")
 
-    def masked(self, event: dict, field: str) -> dict:
-        """A delta's text or a blocks event's HTML with a hidden reply's names masked (chat/blinding.py)."""
-        names = self.hidden_names.get(event["message_id"])
-        if names is None:
-            return event
-        return {**event, field: blinding.mask_names(event[field], provider=names[0], model=names[1])}
-
-    def masked_blocks(self, event: dict) -> dict:
-        """A blocks event with a hidden reply's names masked in its HTML and its open block's."""
-        names = self.hidden_names.get(event["message_id"])
-        if names is None:
-            return event
-
-        def mask(html: str) -> str:
-            return blinding.mask_names(html, provider=names[0], model=names[1])
-
-        masked = {**event, "html": mask(event["html"])}
-        if "open" in event:
-            masked["open"] = {**event["open"], "html": mask(event["open"]["html"])}
-        return masked
-
     async def forward_delta(self, event) -> bool:
         """Send a delta that follows what this socket has; True if it was sent as it is."""
         message_id, seq = event["message_id"], event["seq"]
@@ -399,7 +378,7 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
             return False  # a duplicate, or text the snapshot already gave
         if seq == known + 1:
             self.known_seq[message_id] = seq
-            await self.send_json(self.masked(event, "text"))
+            await self.send_json(blinding.mask_delta_event(event, self.hidden_names.get(message_id)))
             return True
         # A gap: something between was lost on the way. Send the truth instead.
         await self.send_snapshot(only=[message_id])
