@@ -23,36 +23,21 @@ import time
 import uuid
 from urllib.parse import urlsplit, urlunsplit
 
-from testing.figures import print_table
 from testing.processes import start_daphne, start_workers
 
 from .common import POSTGRES_URL, RUN_ID, delete_redis_keys, pipe, spawn
 from .e2e_client import client_main
 from .e2e_procs import FakeProvider, Sampler, TempDir, add_fake_records, log_errors, manage, pg_counters, shape_env
+from .e2e_report import print_report, ttft_row
 from .e2e_stats import analyse, nominal_s
+from .e2e_workload import FANOUT, MODEL, SLOW_MODEL, SLOWEST
 
-MODEL = "fake-echo;tokens=100;delay_ms=20;ttft_ms=200"  # 200 ms to the first token, then 50 tokens/s: 2.2 s
-TOKENS = 100  # per reply of MODEL and SLOW_MODEL
-SLOW_MODEL = "fake-echo;tokens=100;delay_ms=50;ttft_ms=200"  # 20 tokens/s: 5.2 s
-# Four providers, both wire formats, from the environment (openai, anthropic) and from Provider records.
-FANOUT = {"openai": "fake-echo;tokens=60;delay_ms=20;ttft_ms=150",
-          "anthropic": "fake-echo;tokens=80;delay_ms=20;ttft_ms=250",
-          "fake3": "fake-echo;tokens=40;delay_ms=30;ttft_ms=300",
-          "fake4": "fake-echo;tokens=100;delay_ms=20;ttft_ms=400"}
-SLOWEST = "fake4"
 WORKER_CONCURRENCY = 200
 # One worker process (one event loop) per core, as the README's production shape runs them.
 WORKERS = int(os.environ.get("WEBOX_BENCH_E2E_WORKERS") or os.cpu_count() or 1)
 PG_IDLE_S = 11  # PostgreSQL 15 backends report their statistics once idle for 10 s
 USERS = 4
 PG_CONNECTION_LIMIT = 60  # of the shared server's max_connections (100 on the benchmark machines)
-
-TTFT_COLUMNS = ["shape", "streams", "webox TTFT p50", "p95", "p99", "direct TTFT p50", "p95", "p99",
-                "overhead p50", "p95", "p99", "send→provider p50", "p99", "POST /send p50", "p99",
-                "finish/nominal p99", "ok / replies", "not opened", "not ended", "wrong", "doubled", "gaps",
-                "daphne CPU %", "worker CPU %", "fake CPU %", "client CPU %",
-                "daphne µs / token", "worker µs / token", "webox µs / token", "daphne RSS MB", "worker RSS MB",
-                "PG connections", "HTTP 5xx"]
 
 
 class Budget:
@@ -155,28 +140,6 @@ class Shape:
         return {"cpu": sampler.cpu_percent, "rss": sampler.peak, "shared": shared}
 
 
-def cpu_per_token(costs: dict, tokens: int) -> list[float]:
-    """CPU µs per delivered token over the whole wave (sockets, sends, streams, ends) of daphne, the worker
-    and both: the issue's "process CPU ÷ tokens delivered"."""
-    nan = float("nan")
-    if not tokens:
-        return [nan, nan, nan]
-    daphne, worker = costs["cpu s"].get("daphne", 0.0), costs["cpu s"].get("worker")
-    per = [1e6 * daphne / tokens, nan if worker is None else 1e6 * worker / tokens]
-    return [*per, 1e6 * (daphne + (worker or 0.0)) / tokens]
-
-
-def ttft_row(shape: str, label: str, figures: dict, costs: dict, *, tokens_per_reply: int = TOKENS) -> list:
-    c, cpu, rss = figures["counts"], costs["cpu"], costs["rss"]
-    return [shape, label, *figures["ttft"], *figures["direct ttft"], *figures["overhead"], *figures["to provider"],
-            *figures["post"], figures["finish/nominal p99"], f"{c['ok']} / {c['replies expected']}", c["not opened"],
-            c["not ended"],
-            c["wrong"], c["doubled"], c["gaps"], cpu.get("daphne", 0.0), cpu.get("worker", float("nan")),
-            cpu["fake"], cpu["client"], *cpu_per_token(costs, c["ok"] * tokens_per_reply),
-            rss["daphne"], rss.get("worker", float("nan")), costs["db connections"] or "–",
-            sum(v for k, v in figures["statuses"].items() if int(k.rsplit(" ", 1)[1]) >= 500)]
-
-
 def find_ceiling(shape: Shape, known: dict[int, bool], budget: Budget, *, cap: int, steps: int) -> tuple[int, list]:
     """Raise the stream count (×2) from what is known until a wave fails, then bisect; bounded by ``budget``."""
     passed = max((n for n, ok in known.items() if ok), default=0)
@@ -248,96 +211,6 @@ def run_shape(shape: Shape, *, quick: bool, seconds: float, database_url: str | 
         figures, costs = shape.wave(big, models={"openai": SLOW_MODEL}, direct=10, timeout=90 if quick else 120,
                                     label=f"{big} at 20 tokens/s")
         report["big"].append((name, big, figures, costs))
-
-
-def print_report(report: dict) -> None:
-    print_table("TTFT overhead (ms): webox (send → first delta on the socket) vs direct SDK call (request → first "
-                f"chunk), model `{MODEL}` (nominal {nominal_s(MODEL):.1f} s)", TTFT_COLUMNS, report["ttft rows"])
-    rows = []
-    for name, (ceiling, tried) in report["ceiling"].items():
-        rows.append([name, ceiling, ", ".join(f"{n} {'ok' if ok else 'fail'}" for n, ok in tried if n > 1)])
-    print_table("Ceiling: most concurrent streams (sent at once) all correct and finished within 2× nominal",
-                ["shape", "ceiling", "waves tried"], rows)
-    rows = []
-    nan = float("nan")
-    for name, idle in report["idle"].items():
-        over_idle, between = {}, {}
-        for proc in ("daphne", "worker"):
-            points = [(n, rss.get(proc)) for n, rss in report["rss by streams"].get(name, []) if rss.get(proc)]
-            if points and proc in idle["rss"]:
-                n, mb = points[-1]
-                over_idle[proc] = 1024 * (mb - idle["rss"][proc]) / n
-            if len(points) >= 2:
-                # Between the smallest and the largest wave: what one more stream costs once the process
-                # has served some (its pool connections, lazily built caches and first imports excluded).
-                (n0, mb0), (n1, mb1) = points[0], points[-1]
-                between[proc] = 1024 * (mb1 - mb0) / (n1 - n0)
-        shared = idle.get("shared", {})
-        rows.append([name, idle["cpu"].get("daphne", 0.0), idle["cpu"].get("worker", nan),
-                     idle["rss"]["daphne"], idle["rss"].get("worker", nan),
-                     idle["rss"]["daphne"] + idle["rss"].get("worker", 0.0),
-                     *(shared.get(proc, {}).get(kind, nan) for kind in ("pss", "uss") for proc in ("daphne", "worker")),
-                     between.get("daphne", nan), between.get("worker", nan),
-                     over_idle.get("daphne", nan), over_idle.get("worker", nan)])
-    print_table("Idle processes and memory per extra stream (RSS peaks of the TTFT waves: between the smallest "
-                "and the largest wave, / the streams added; and the largest wave − idle, / its streams). Idle "
-                "RSS counts a page shared by the forked workers in each; PSS divides it among them; USS is "
-                "what each holds alone (all worker processes together)",
-                ["shape", "daphne CPU % idle", "worker CPU % idle", "daphne RSS MB idle", "worker RSS MB idle",
-                 "daphne + worker RSS MB idle", "daphne PSS MB idle", "worker PSS MB idle", "daphne USS MB idle",
-                 "worker USS MB idle",
-                 "daphne kB / extra stream", "worker kB / extra stream",
-                 "daphne kB / stream over idle", "worker kB / stream over idle"], rows)
-    if report.get("db"):
-        rows = [[label, *(report["db"][key][k] for k in ("xact_commit", "xact_rollback", "tup_inserted",
-                                                          "tup_updated", "tup_deleted", "tup_fetched"))]
-                for key, label in (("join", "create a conversation + join its socket"),
-                                   ("reply", "one send, one reply (the difference)"))]
-        print_table("Database per turn, production shape (pg_stat_database deltas over 20 turns, / 20)",
-                    ["what", "transactions (≈ statements, autocommit)", "rollbacks", "rows inserted", "rows updated",
-                     "rows deleted", "rows fetched"], rows)
-    rows = []
-    for name, turns, (fan, _), (alone, _) in report["fanout"]:
-        for label, figures in (("4 providers", fan), (f"{SLOWEST} alone", alone)):
-            c = figures["counts"]
-            rows.append([name, label, turns, *figures["ttft"][::2], *figures["turn"],
-                         f"{c['ok']} / {c['replies expected']}", c["replies expected"] - c["ok"]])
-    nominals = ", ".join(f"{p} {nominal_s(m):.1f} s" for p, m in FANOUT.items())
-    print_table(f"Fan-out: N turns at once, each to 4 providers (nominal {nominals}), vs {SLOWEST} alone",
-                ["shape", "turn", "turns", "TTFT p50 ms", "TTFT p99 ms", "turn p50 ms", "turn p99 ms", "ok / replies",
-                 "not right (any reason)"], rows)
-    rows = []
-    for name, n, figures, costs in report["big"]:
-        c = figures["counts"]
-        rows.append([name, n, *figures["lag"], figures["delivered %"], *figures["ttft"][::2], *figures["turn"],
-                     f"{c['ok']} / {c['replies expected']}", c["not ended"], c["wrong"], c["doubled"], c["gaps"],
-                     costs["cpu"].get("daphne", 0.0), costs["cpu"].get("worker", float("nan")),
-                     costs["rss"]["daphne"], costs["rss"].get("worker", float("nan"))])
-    print_table(f"Many streams at once, `{SLOW_MODEL}` (20 tokens/s, nominal {nominal_s(SLOW_MODEL):.1f} s); "
-                f"lag = fake wrote the token → client received it", [
-                    "shape", "streams", "lag p50 ms", "lag p99 ms", "tokens delivered %", "TTFT p50 ms",
-                    "TTFT p99 ms", "turn p50 ms", "turn p99 ms", "ok / replies", "not ended", "wrong", "doubled",
-                    "gaps", "daphne CPU %", "worker CPU %", "daphne RSS MB", "worker RSS MB"], rows)
-    statuses: dict[str, int] = {}
-    errors = []
-    for name, shape in report["shapes"].items():
-        for _, figures, _ in shape.waves:
-            for key, count in figures["statuses"].items():
-                statuses[f"{name} {key}"] = statuses.get(f"{name} {key}", 0) + count
-            errors += figures["http errors"]
-    print_table("HTTP status codes seen by the clients", ["shape, request, status", "count"],
-                sorted([k, v] for k, v in statuses.items()))
-    # A 503 is webox refusing a send past capacity (the database was busy; nothing stored), which the
-    # issue allows; any other 5xx is a server error.
-    refused = {k: v for k, v in statuses.items() if k.endswith(" 503")}
-    server_errors = {k: v for k, v in statuses.items() if int(k.rsplit(" ", 1)[1]) >= 500 and k not in refused}
-    if refused:
-        print(f"\nRefused past capacity (503 with Retry-After, nothing stored): {refused}")
-    if server_errors:
-        print(f"\n**SERVER ERRORS: {server_errors}**")
-    if refused or server_errors:
-        for error in dict.fromkeys(" ".join(e.split()) for e in errors[:10]):
-            print(f"    {error[:200]}")
 
 
 def _interrupt(signum, frame) -> None:
