@@ -1,5 +1,8 @@
 """N Celery workers that share one copy of their imported code: ``python -m webox.workers N <celery worker options>``.
 
+``N`` is a number, or ``auto``: one worker per core this process may run on (``os.sched_getaffinity``),
+what deploy/Procfile starts.
+
 Each worker runs its streams on one event loop, so a machine runs one worker per core
 (docs/operations.md). A worker imports Django, webox, the provider SDKs and the price table before
 its first task (``webox/celery.py``): some 150 MB, the same bytes in every worker. Started one by one,
@@ -65,10 +68,18 @@ def preload() -> None:
             connection.close_pool()
 
 
+def worker_count(given: str) -> int | None:
+    """How many workers ``N`` asks for: a positive number, or ``auto`` for one per usable core."""
+    if given == "auto":
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return int(given) if given.isdigit() and int(given) >= 1 else None
+
+
 def main(argv: list[str]) -> None:
-    if not argv or not argv[0].isdigit() or int(argv[0]) < 1:
-        sys.exit("usage: python -m webox.workers N [celery worker options]")
-    count, options = int(argv[0]), argv[1:]
+    count = worker_count(argv[0]) if argv else None
+    if count is None:
+        sys.exit("usage: python -m webox.workers N|auto [celery worker options]")
+    options = argv[1:]
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webox.settings")
     preload()
     gc.freeze()

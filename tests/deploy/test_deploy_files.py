@@ -69,7 +69,7 @@ def test_the_procfile_names_the_release_web_worker_and_beat_commands():
     assert procfile() == {
         "release": "python manage.py migrate --noinput",
         "web": "daphne -b $HOST -p $PORT webox.asgi:application",
-        "worker": "celery -A webox worker --loglevel INFO",
+        "worker": "python -m webox.workers auto --loglevel INFO",
         "beat": "celery -A webox beat --loglevel INFO --schedule var/celerybeat-schedule",
     }
 

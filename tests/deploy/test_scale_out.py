@@ -34,7 +34,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from chat.models import Message, ReplyStatus
 from chat.services import conversation_create
 from testing.client import ChatSocket
-from testing.deploy import Nginx, nginx_binary, procfile_process, start_web
+from testing.deploy import Nginx, nginx_binary, procfile_args, procfile_process, start_web
 from testing.fake_provider import FakeProviderServer, expected_reply
 from testing.processes import WORKER_READY, Process, child_env, started, stop_all
 from tests.processes import (
@@ -80,9 +80,13 @@ class Stack:
         return self.nginx.port
 
     def start_worker(self, name: str, *queues: str) -> Process:
-        """The Procfile's worker, with a node name and (as the systemd unit's WEBOX_WORKER_ARGS may) -Q."""
+        """The Procfile's worker, with a node name and (as the systemd unit's WEBOX_WORKER_ARGS may) -Q.
+
+        One process rather than the Procfile's one per core (``auto``): the faults below kill a worker
+        and count on its replies alone being cut."""
         extra = ["-Q", ",".join(queues)] if queues else []
-        process = started(procfile_process("worker", self.env, self.tmp / f"{name}.log", "-n", f"{name}@%h", *extra),
+        args = ["1" if arg == "auto" else arg for arg in procfile_args("worker", self.env)]
+        process = started(Process([*args, "-n", f"{name}@%h", *extra], self.env, self.tmp / f"{name}.log"),
                           says=WORKER_READY)
         self.workers[name] = process
         return process

@@ -12,13 +12,20 @@ from testing.fake_provider import expected_reply
 from testing.processes import child_env, start_workers
 from tests.processes import real_services
 from webox.celery import app
-from webox.workers import _named
+from webox.workers import _named, worker_count
 
 
 def test_each_worker_gets_the_node_name_numbered():
     assert _named(["-P", "threads", "-n", "w@%h"], 2) == ["-P", "threads", "-n", "w2@%h"]
     assert _named(["--hostname", "w@host"], 1) == ["--hostname", "w1@host"]
     assert _named(["-c", "10"], 3) == ["-c", "10", "-n", "worker3@%h"]
+
+
+def test_auto_runs_one_worker_per_core_this_process_may_use():
+    assert worker_count("auto") == len(os.sched_getaffinity(0))
+    assert worker_count("3") == 3
+    for refused in ("0", "-1", "two", ""):
+        assert worker_count(refused) is None, refused
 
 
 def wait_for(check, timeout: float = 30):
