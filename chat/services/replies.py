@@ -13,19 +13,20 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Case, Exists, OuterRef, PositiveIntegerField, Q, TextField, Value, When
+from django.db.models import Case, PositiveIntegerField, Q, TextField, Value, When
 from django.utils import timezone
 
 from chat import events, limits
-from chat.attachments.models import Attachment
 from chat.models import ACTIVE_STATUSES, Message, ReplyStatus
-from chat.providers import ErrorCode, ProviderConfig, StreamResult, get_provider_config, provider_version
+from chat.providers import ErrorCode, ProviderConfig, StreamResult, get_provider_config
 from chat.serializers import message_data
 from chat.stream_store import StreamStoreUnavailable, stream_store
 from chat.usage.models import ModelPrice
-from chat.usage.pricing import LOOK_UP, price_versions
+from chat.usage.pricing import LOOK_UP
 from chat.usage.services import usage_fields
 from webox.database import retry_while_busy
+
+from .claimed import claimed_reply
 
 logger = logging.getLogger(__name__)
 
@@ -45,9 +46,7 @@ def reply_start(*, reply_id: int) -> Message | None:
     # None when its conversation was deleted right after the claim: nothing was asked, nothing runs.
     # It also reads the versions of its provider's record and prices (their configs are read once a
     # version: provider_config_at, override_at, not once a reply), and whether its question has files.
-    return _one(Message.objects.select_related("conversation", "reply_to").filter(pk=reply_id)
-                .annotate(provider_at=provider_version(), **price_versions(),
-                          question_has_files=Exists(Attachment.objects.filter(message_id=OuterRef("reply_to_id")))))
+    return claimed_reply(reply_id)
 
 
 def _one(rows):
