@@ -85,18 +85,16 @@ def _finish(reply_id: int, status: str, *, asked: bool, config: ProviderConfig |
     # worked out before the one conditional UPDATE, so no row lock is held across statements.
     # Each statement waits out a busy database on its own (webox.database.retry_while_busy): a
     # reply's end is not lost to a burst, and none of them is applied twice.
-    active = Message.objects.filter(pk=reply_id, status__in=ACTIVE_STATUSES)
-    # The claimed copy's conversation and question serve (its owner, and what it was sent, for an
-    # estimate): joining them again was a third of compiling this read.
-    reply = retry_while_busy(lambda: _one(active if claimed else active.select_related("conversation", "reply_to")))
-    if reply is not None and claimed is not None:
-        reply.conversation = claimed.conversation
-        if claimed.reply_to is not None:
-            reply.reply_to = claimed.reply_to
-    if reply is None and claimed is not None and _deleted(reply_id):
-        reply = claimed  # deleted while it ran: only the engine's copy is left to charge
-    if reply is None:
-        return None
+    if claimed is not None:
+        # The engine's copy, read when it claimed the reply: what has changed since (its text, seq and
+        # timings) is in ``fields``, and the conditional UPDATE below says whether it is still active. Read
+        # again, it cost a statement and most of the CPU of an end.
+        reply = claimed
+    else:
+        reply = retry_while_busy(lambda: _one(Message.objects.filter(pk=reply_id, status__in=ACTIVE_STATUSES)
+                                              .select_related("conversation", "reply_to")))
+        if reply is None:
+            return None
     for name, value in fields.items():
         setattr(reply, name, value)
     if config is None:
