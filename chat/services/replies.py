@@ -27,6 +27,7 @@ from chat.usage.services import usage_fields
 from webox.database import retry_while_busy
 
 from .claimed import claimed_reply
+from .reply_writes import update_reply_if
 
 logger = logging.getLogger(__name__)
 
@@ -37,8 +38,9 @@ def reply_start(*, reply_id: int) -> Message | None:
     """Claim a pending reply for generation. Only one caller can ever win, so no reply runs twice."""
     now = timezone.now()
     # A burst that keeps the database busy delays the claim; it must not drop the reply.
-    claimed = retry_while_busy(lambda: Message.objects.filter(pk=reply_id, status=ReplyStatus.PENDING).update(
-        status=ReplyStatus.STREAMING, started_at=now, updated_at=now, stream_id=uuid.uuid4().hex
+    claimed = retry_while_busy(lambda: update_reply_if(
+        reply_id, (ReplyStatus.PENDING,),
+        status=ReplyStatus.STREAMING, started_at=now, updated_at=now, stream_id=uuid.uuid4().hex,
     ))
     if not claimed:
         return None
@@ -102,8 +104,8 @@ def _finish(reply_id: int, status: str, *, asked: bool, config: ProviderConfig |
     usage = usage_fields(reply=reply, asked=asked, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
                          config=config, override=override)
     now = timezone.now()
-    ended = retry_while_busy(lambda: Message.objects.filter(pk=reply_id, status__in=ACTIVE_STATUSES).update(
-        status=status, completed_at=now, updated_at=now, **fields, **usage
+    ended = retry_while_busy(lambda: update_reply_if(
+        reply_id, ACTIVE_STATUSES, status=status, completed_at=now, updated_at=now, **fields, **usage
     ))
     if not ended:
         if _deleted(reply_id):
