@@ -55,7 +55,7 @@ class _Statement:
     sql: str
     # Each model with the reader of each of its columns, in order: the reply's, its conversation's, its question's.
     rows: tuple[tuple[type[Model], tuple[_Column, ...]], ...]
-    version: _Column  # the reader of the three versions (an ``updated_at``)
+    version: _Column  # the reader of the three versions (each an ``updated_at``, a ``DateTimeField``)
 
 
 @functools.cache
@@ -74,14 +74,15 @@ def _statement(vendor: str) -> _Statement:
 
     updated, provider, model = name(Provider, "updated_at"), name(Message, "provider"), name(Message, "model")
     reply_id, question_id = name(Message, "id"), name(Message, "reply_to")
-    price_provider, price_model = name(ModelPrice, "provider"), name(ModelPrice, "model")
+    price_provider, price_model, price_at = (name(ModelPrice, "provider"), name(ModelPrice, "model"),
+                                             name(ModelPrice, "updated_at"))
     sql = (
         f"SELECT {columns(Message, 'r')}, {columns(Conversation, 'c')}, {columns(Message, 'q')}, "
         # Provider names are unique, and so is a price's (provider, model): each subquery is one row or none.
         f"(SELECT p.{updated} FROM {name(Provider)} p WHERE p.{name(Provider, 'name')} = r.{provider}), "
-        f"(SELECT mp.{updated} FROM {name(ModelPrice)} mp "
+        f"(SELECT mp.{price_at} FROM {name(ModelPrice)} mp "
         f"WHERE mp.{price_provider} = r.{provider} AND mp.{price_model} = r.{model}), "
-        f"(SELECT ap.{updated} FROM {name(ModelPrice)} ap "
+        f"(SELECT ap.{price_at} FROM {name(ModelPrice)} ap "
         f"WHERE ap.{price_provider} = r.{provider} AND ap.{price_model} = ''), "
         f"EXISTS (SELECT 1 FROM {name(Attachment)} a WHERE a.{name(Attachment, 'message')} = r.{question_id}) "
         f"FROM {name(Message)} r "
