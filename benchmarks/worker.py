@@ -52,7 +52,8 @@ POLL_SECONDS = 0.1
 COLUMNS = ["pool", "-c", "replies", "wall s", "all started s", "peak streaming", "received p50 ms",
            "received p99 ms", "start delay p50 ms", "start delay p99 ms", "stream p50 ms", "stream p99 ms",
            "stream p50 / single", "engine overhead p50 ms", "engine overhead p99 ms", "not complete",
-           "worker CPU %", "busiest thread CPU %", "RSS idle MB", "RSS peak MB", "threads peak", "layer msg/s",
+           "worker CPU %", "worker CPU ms / reply",
+           "busiest thread CPU %", "RSS idle MB", "RSS peak MB", "threads peak", "layer msg/s",
            "log errors"]
 # "[2026-11-25 10:00:00,123: INFO/MainProcess] Task chat.tasks.generate_reply[<id>] received"
 RECEIVED = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}): INFO/[^\]]*\] "
@@ -206,7 +207,8 @@ def measure(*, database_url: str, run: int, pool: str, concurrency: int, replies
         "stream p50 ms": percentile(stream_ms, 50), "stream p99 ms": percentile(stream_ms, 99),
         "engine overhead p50 ms": percentile(overhead_ms, 50), "engine overhead p99 ms": percentile(overhead_ms, 99),
         "done p99 s": percentile(done_s, 99), "not complete": replies - len(done),
-        "worker CPU %": 100 * cpu / wall, "busiest thread CPU %": 100 * busiest / wall,
+        "worker CPU %": 100 * cpu / wall, "worker CPU ms / reply": 1000 * cpu / replies,
+        "busiest thread CPU %": 100 * busiest / wall,
         "RSS idle MB": rss_idle, "RSS peak MB": max(samples["rss"]) / 1024, "threads peak": max(samples["threads"]),
         "layer msg/s": counter.messages / span if span == span and span > 0 else float("nan"),
         "events/msg": sum(counter.events.values()) / counter.messages if counter.messages else float("nan"),

@@ -13,19 +13,21 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Case, Exists, OuterRef, PositiveIntegerField, Q, TextField, Value, When
+from django.db.models import Case, PositiveIntegerField, Q, TextField, Value, When
 from django.utils import timezone
 
 from chat import events, limits
-from chat.attachments.models import Attachment
 from chat.models import ACTIVE_STATUSES, Message, ReplyStatus
-from chat.providers import ErrorCode, ProviderConfig, StreamResult, get_provider_config, provider_version
+from chat.providers import ErrorCode, ProviderConfig, StreamResult, get_provider_config
 from chat.serializers import message_data
 from chat.stream_store import StreamStoreUnavailable, stream_store
 from chat.usage.models import ModelPrice
-from chat.usage.pricing import LOOK_UP, price_versions
+from chat.usage.pricing import LOOK_UP
 from chat.usage.services import usage_fields
 from webox.database import retry_while_busy
+
+from .claimed import claimed_reply
+from .reply_writes import update_reply_if
 
 logger = logging.getLogger(__name__)
 
@@ -36,8 +38,9 @@ def reply_start(*, reply_id: int) -> Message | None:
     """Claim a pending reply for generation. Only one caller can ever win, so no reply runs twice."""
     now = timezone.now()
     # A burst that keeps the database busy delays the claim; it must not drop the reply.
-    claimed = retry_while_busy(lambda: Message.objects.filter(pk=reply_id, status=ReplyStatus.PENDING).update(
-        status=ReplyStatus.STREAMING, started_at=now, updated_at=now, stream_id=uuid.uuid4().hex
+    claimed = retry_while_busy(lambda: update_reply_if(
+        reply_id, (ReplyStatus.PENDING,),
+        status=ReplyStatus.STREAMING, started_at=now, updated_at=now, stream_id=uuid.uuid4().hex,
     ))
     if not claimed:
         return None
@@ -45,9 +48,7 @@ def reply_start(*, reply_id: int) -> Message | None:
     # None when its conversation was deleted right after the claim: nothing was asked, nothing runs.
     # It also reads the versions of its provider's record and prices (their configs are read once a
     # version: provider_config_at, override_at, not once a reply), and whether its question has files.
-    return _one(Message.objects.select_related("conversation", "reply_to").filter(pk=reply_id)
-                .annotate(provider_at=provider_version(), **price_versions(),
-                          question_has_files=Exists(Attachment.objects.filter(message_id=OuterRef("reply_to_id")))))
+    return claimed_reply(reply_id)
 
 
 def _one(rows):
@@ -86,18 +87,16 @@ def _finish(reply_id: int, status: str, *, asked: bool, config: ProviderConfig |
     # worked out before the one conditional UPDATE, so no row lock is held across statements.
     # Each statement waits out a busy database on its own (webox.database.retry_while_busy): a
     # reply's end is not lost to a burst, and none of them is applied twice.
-    active = Message.objects.filter(pk=reply_id, status__in=ACTIVE_STATUSES)
-    # The claimed copy's conversation and question serve (its owner, and what it was sent, for an
-    # estimate): joining them again was a third of compiling this read.
-    reply = retry_while_busy(lambda: _one(active if claimed else active.select_related("conversation", "reply_to")))
-    if reply is not None and claimed is not None:
-        reply.conversation = claimed.conversation
-        if claimed.reply_to is not None:
-            reply.reply_to = claimed.reply_to
-    if reply is None and claimed is not None and _deleted(reply_id):
-        reply = claimed  # deleted while it ran: only the engine's copy is left to charge
-    if reply is None:
-        return None
+    if claimed is not None:
+        # The engine's copy, read when it claimed the reply: what has changed since (its text, seq and
+        # timings) is in ``fields``, and the conditional UPDATE below says whether it is still active. Read
+        # again, it cost a statement and most of the CPU of an end.
+        reply = claimed
+    else:
+        reply = retry_while_busy(lambda: _one(Message.objects.filter(pk=reply_id, status__in=ACTIVE_STATUSES)
+                                              .select_related("conversation", "reply_to")))
+        if reply is None:
+            return None
     for name, value in fields.items():
         setattr(reply, name, value)
     if config is None:
@@ -105,8 +104,8 @@ def _finish(reply_id: int, status: str, *, asked: bool, config: ProviderConfig |
     usage = usage_fields(reply=reply, asked=asked, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
                          config=config, override=override)
     now = timezone.now()
-    ended = retry_while_busy(lambda: Message.objects.filter(pk=reply_id, status__in=ACTIVE_STATUSES).update(
-        status=status, completed_at=now, updated_at=now, **fields, **usage
+    ended = retry_while_busy(lambda: update_reply_if(
+        reply_id, ACTIVE_STATUSES, status=status, completed_at=now, updated_at=now, **fields, **usage
     ))
     if not ended:
         if _deleted(reply_id):

@@ -14,7 +14,6 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.core.signals import setting_changed
-from django.db.models import OuterRef, Subquery
 
 from chat.providers import ProviderConfig
 from chat.providers.sdks import lazy
@@ -52,17 +51,10 @@ def override_for(provider: str, model: str) -> ModelPrice | None:
     return prices.get(model) or prices.get("")
 
 
-def price_versions(provider_field: str = "provider", model_field: str = "model") -> dict[str, Subquery]:
-    """For a query on rows that name a provider and a model: the ``updated_at`` of the operator's price for
-    the model and of its price for every model of the provider (None: no such price), as annotations
-    ``price_model_at`` and ``price_any_at``; the version ``override_at`` takes. Every change of a price saves it."""
-    prices = ModelPrice.objects.filter(provider=OuterRef(provider_field)).order_by()
-    return {"price_model_at": Subquery(prices.filter(model=OuterRef(model_field)).values("updated_at")[:1]),
-            "price_any_at": Subquery(prices.filter(model="").values("updated_at")[:1])}
-
-
 def override_at(provider: str, model: str, version: tuple[datetime | None, datetime | None]) -> ModelPrice | None:
-    """``override_for(provider, model)`` as of ``version`` (``price_versions``' two figures), without a query.
+    """``override_for(provider, model)`` as of ``version``, without a query: the ``updated_at`` of the operator's
+    price for the model and of its price for every model of the provider (None: no such price), as the claim of
+    a reply reads them (chat/services/claimed.py). Every change of a price saves it.
 
     Most installations set no price of their own: then there is nothing to read. Otherwise each
     version is read once per process, not once per reply.
