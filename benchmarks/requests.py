@@ -12,7 +12,8 @@ CPU time (user + system, from /proc) before and after a row of them and prints t
 
 These are the fixed costs of every stream in ``python -m benchmarks e2e`` (a new conversation, a
 socket, a send). The clock of /proc ticks every 10 ms: rows of at least 200 requests.
-``WEBOX_BENCH_REQUESTS_N`` sets the row (default 300, quick 200); ``WEBOX_BENCH_PYSPY=<py-spy path>``
+``WEBOX_BENCH_REQUESTS_N`` sets the row (default 300, quick 200), ``WEBOX_BENCH_REQUESTS_SHAPES`` the
+shapes (default ``production,embedded``); ``WEBOX_BENCH_PYSPY=<py-spy path>``
 also records daphne with py-spy (raw, one file per kind, in the temporary directory) to see where it goes.
 """
 
@@ -63,6 +64,15 @@ class Row:
             print(f"  {self.label:24s} {self.results[self.label]:6.2f} ms of daphne CPU per request", flush=True)
 
 
+async def send_and_read(http, headers: dict, socket, conversation: int) -> None:
+    response = await http.post("/api/chat/send", headers=headers, json={
+        "message": "hi there", "selected_providers": ["openai"], "selected_models": {"openai": MODEL},
+        "conversation_id": conversation})
+    assert response.status_code == 202, response.text
+    while json.loads(await socket.recv())["type"] not in ("message.completed", "message.error"):
+        pass
+
+
 async def client(port: int, pid: int, count: int, shape: str) -> dict:
     import httpx2
     import websockets
@@ -85,6 +95,8 @@ async def client(port: int, pid: int, count: int, shape: str) -> dict:
         # Warm up every path once (imports, caches, the pool's connections).
         warm = (await http.post("/api/chat/conversations", headers=headers, json={})).json()["id"]
         await (await join(warm)).close()
+        await http.get("/api/chat/conversations?limit=1", headers=headers)
+        await send_and_read(http, headers, await join(warm), warm)
 
         with Row("POST conversations", pid, count, shape, results):
             conversations = []
@@ -99,12 +111,7 @@ async def client(port: int, pid: int, count: int, shape: str) -> dict:
             sockets = [await join(conversation) for conversation in conversations]
         with Row("send + 20-token reply", pid, count, shape, results):
             for conversation, socket in zip(conversations, sockets, strict=True):
-                response = await http.post("/api/chat/send", headers=headers, json={
-                    "message": "hi there", "selected_providers": ["openai"], "selected_models": {"openai": MODEL},
-                    "conversation_id": conversation})
-                assert response.status_code == 202, response.text
-                while json.loads(await socket.recv())["type"] not in ("message.completed", "message.error"):
-                    pass
+                await send_and_read(http, headers, socket, conversation)
         with Row("WS close", pid, count, shape, results):
             for socket in sockets:
                 await socket.close()
@@ -135,5 +142,5 @@ def run_shape(shape: str, count: int) -> dict:
 def main(*, quick: bool, **_) -> None:
     count = int(os.environ.get("WEBOX_BENCH_REQUESTS_N") or (200 if quick else 300))
     print("\n## REQUESTS. daphne's CPU per request, by kind")
-    for shape in ("production", "embedded"):
-        run_shape(shape, count)
+    for shape in os.environ.get("WEBOX_BENCH_REQUESTS_SHAPES", "production,embedded").split(","):
+        run_shape(shape.strip(), count)
