@@ -15,8 +15,9 @@ from django.contrib.auth import SESSION_KEY
 def user_from_token(raw_token: str):
     """The token's user and its expiry (a Unix time), or None for a bad or expired token."""
     from rest_framework.exceptions import AuthenticationFailed
-    from rest_framework_simplejwt.authentication import JWTAuthentication
     from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+
+    from accounts.authentication import JWTAuthentication  # the REST API's: its user read at most every 2 s
 
     auth = JWTAuthentication()
     try:
