@@ -23,6 +23,7 @@ import time
 
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt import authentication
 from rest_framework_simplejwt.exceptions import InvalidToken
@@ -101,3 +102,10 @@ def _refusal(user, validated_token) -> AuthenticationFailed | None:
             validated_token.get(api_settings.REVOKE_TOKEN_CLAIM) != get_md5_hash_password(user.password)):
         return AuthenticationFailed(_("The user's password has been changed."), code="password_changed")
     return None
+
+
+
+class CachedUserJWTScheme(SimpleJWTScheme):
+    """The OpenAPI schema describes it as simplejwt's scheme (drf-spectacular matches the exact class)."""
+
+    target_class = "accounts.authentication.JWTAuthentication"
