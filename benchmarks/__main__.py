@@ -7,6 +7,7 @@
 ``python -m benchmarks estimate`` the cost estimate of a turn while the user types (benchmarks/estimate.py);
 ``python -m benchmarks parse`` the CPU per provider chunk, the SDK's parse against webox's (in process);
 ``python -m benchmarks layer`` the CPU per layer message: delivered by daphne, and per flush of the publisher;
+``python -m benchmarks requests`` daphne's CPU per request, by kind (benchmarks/requests.py);
 none is in the default set.
 
 Loopback only, bounded, stops by itself. Needs Redis (WEBOX_BENCH_REDIS_URL, default db 5 on
@@ -31,6 +32,7 @@ from . import (
     markdown,
     parse,
     reads,
+    requests,
     scaleout,
     search,
     snapshot,
@@ -55,11 +57,12 @@ SCENARIOS = {
     "parse": parse.main,
     "layer": layer.main,
     "scaleout": scaleout.main,
+    "requests": requests.main,
 }
 DEFAULT = ["streams", "interval", "snapshot", "worker"]
-# e2e and stages start webox's own processes on their own database; markdown and parse need neither:
+# e2e, stages and requests start webox's own processes on their own database; markdown and parse need neither:
 # no shared database, no Django here (parse sets up Django itself, without touching a database).
-STANDALONE = {"e2e", "stages", "markdown", "parse"}
+STANDALONE = {"e2e", "stages", "markdown", "parse", "requests"}
 
 
 def main() -> None:

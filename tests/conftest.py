@@ -148,6 +148,16 @@ def fresh_throttle_counters(settings, monkeypatch):
     monkeypatch.setattr(throttles, "time", SimpleNamespace(time=lambda: THROTTLE_CLOCK))
 
 
+@pytest.fixture(autouse=True)
+def fresh_token_users():
+    """Each test reads its own users: ids repeat from test to test, and a rolled-back row sends no signal."""
+    from accounts.authentication import forget_all_users
+
+    forget_all_users()
+    yield
+    forget_all_users()
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     """After the session, end the connections that stream threads left open, so that PostgreSQL

@@ -6,8 +6,10 @@ not async-native (all of Django's, and ours) then runs its ``process_request`` a
 rest back with ``async_to_sync``: 17 switches between a thread and the event loop for one
 ``GET /healthz/live``, each of which waits for the server's one busy loop while the request's
 pooled database connection stays checked out. Here the chain is built for sync code, as under
-WSGI, and the whole of it runs in the request's own thread (3 switches): the one that Django's
-``request_started`` and ``request_finished`` handlers use (``ThreadSensitiveContext``). A pooled
+WSGI, and the whole of it runs in the request's own thread (``ThreadSensitiveContext``) in one
+switch, with Django's ``request_started`` signal before it and, for a response that is not
+streamed (its body already built), its close (``request_finished``) after it: Django makes those
+two a switch each. A streamed response still closes after it has been sent. A pooled
 connection goes back as soon as the response is built; a streaming response's iteration that
 needs one again gets one, handed back when the response closes.
 
@@ -17,10 +19,15 @@ a request's statements ends with its thread waiting for the GIL, its connection 
 
 from __future__ import annotations
 
+import asyncio
 import sys
 
 from asgiref.sync import sync_to_async
-from django.core.handlers.asgi import ASGIHandler
+from django.core import signals
+from django.core.exceptions import RequestAborted
+from django.core.handlers.asgi import ASGIHandler, get_script_prefix
+from django.http import FileResponse
+from django.urls import set_script_prefix
 
 from .database import release_pooled_connections
 
@@ -37,6 +44,69 @@ class OneHopASGIHandler(ASGIHandler):
             return self.get_response(request)
         finally:
             # Not when the response has been sent: the connection would wait, idle, for the loop.
+            release_pooled_connections()
+
+    async def handle(self, scope, receive, send):
+        """Django's ``ASGIHandler.handle`` with one switch to the request's thread (``_serve``), not three.
+
+        As Django's: the view is not waited for once the client has gone (``request_finished`` is
+        then sent here), and a streamed response closes once it has been sent.
+        """
+        try:
+            body_file = await self.read_body(receive)
+        except RequestAborted:
+            return
+        set_script_prefix(get_script_prefix(scope))
+
+        async def process_request():
+            response = await sync_to_async(self._serve, thread_sensitive=True)(scope, body_file)
+            try:
+                await self.send_response(response, send)
+            except asyncio.CancelledError:
+                pass  # the client went away while it was sent
+            return response
+
+        tasks = [asyncio.create_task(self.listen_for_disconnect(receive)), asyncio.create_task(process_request())]
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in tasks:
+            if task.done():
+                try:
+                    task.result()
+                except RequestAborted:
+                    pass
+                except AssertionError:
+                    body_file.close()
+                    raise
+            else:
+                task.cancel()
+                try:
+                    await task
+                except asyncio.CancelledError:
+                    pass
+        try:
+            response = tasks[1].result()
+        except asyncio.CancelledError:
+            await signals.request_finished.asend(sender=self.__class__)
+        else:
+            if response.streaming:
+                await sync_to_async(response.close)()
+        body_file.close()
+
+    def _serve(self, scope, body_file):
+        """In the request's thread: ``request_started``, the request, its response and, unless it is
+        streamed, its close (``request_finished``: nothing of the response is left to build)."""
+        signals.request_started.send(sender=self.__class__, scope=scope)
+        request, response = self.create_request(scope, body_file)
+        try:
+            if request is not None:
+                response = self.get_response(request)
+                response._handler_class = self.__class__
+                if isinstance(response, FileResponse):
+                    response.block_size = self.chunk_size  # as Django's run_get_response
+            if not response.streaming:
+                response.close()
+            return response
+        finally:
             release_pooled_connections()
 
 

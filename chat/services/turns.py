@@ -96,7 +96,8 @@ def turn_store(*, conversation: Conversation, send: SendInput, parent_id: int | 
     user_message.tree_siblings = [*siblings, user_message.pk]
     conversation.active_leaf = user_message
     conversation.save(update_fields=[*changed, "active_leaf", "updated_at"])
-    attachments_attach(attachments=attachments, message=user_message)
+    if attachments:  # most sends have none: no UPDATE to build
+        attachments_attach(attachments=attachments, message=user_message)
     # One INSERT … RETURNING for every column's reply (Message has no save() or signals to skip).
     replies = [
         Message(

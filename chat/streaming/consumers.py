@@ -36,7 +36,7 @@ from webox.database import BUSY_DETAIL, BUSY_RETRY_AFTER_SECONDS, database_busy
 
 from .db_threads import in_db_thread
 from .snapshots import snapshot_replies
-from .socket_auth import session_still_belongs, user_from_token
+from .socket_auth import session_still_belongs, token_user_and_access
 from .socket_limits import FrameBucket
 
 logger = logging.getLogger(__name__)
@@ -111,10 +111,12 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
         self.resyncs = FrameBucket(settings.WEBOX_WS_RESYNC_RATE)
         self.frames_over_limit = 0
         subprotocols = self.scope.get("subprotocols") or []
+        owns = None  # whether the conversation is the user's, when read with the token's user
         if BEARER_SUBPROTOCOL in subprotocols:
             # Sec-WebSocket-Protocol: webox.bearer, <access token> — keeps the token out of URLs and logs.
             token = next((p for p in subprotocols if p != BEARER_SUBPROTOCOL), "")
-            self.take_token(await in_db_thread(user_from_token)(token))
+            found, owns = await in_db_thread(token_user_and_access)(token, self.conversation_id)
+            self.take_token(found)
             await self.accept(subprotocol=BEARER_SUBPROTOCOL)
         else:
             scope_user = self.scope.get("user")
@@ -124,7 +126,7 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
                 self.session_key = session.session_key if session is not None else None
             await self.accept()
         if self.user.is_authenticated:
-            await self.join()
+            await self.join(owns=owns)
         elif BEARER_SUBPROTOCOL in subprotocols:
             await self.close(code=CLOSE_UNAUTHENTICATED)
         else:
@@ -157,14 +159,21 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
                 await self.close(code=CLOSE_UNAUTHENTICATED)
                 return
 
-    async def join(self):
+    async def join(self, *, owns: bool | None = None):
+        """Follow the user's changes and, if the conversation is theirs, its events from a snapshot on.
+
+        ``owns``: whether it is theirs, when read together with the token's user; None: read it here.
+        """
         if self.token_expires is not None or self.session_key is not None:
             self.expiry_timer = asyncio.get_running_loop().create_task(self._close_when_credentials_expire())
         # The password as it is now: a later change (or deactivation, deletion) ends this socket.
         self.auth_hash = user_auth_hash(self.user)
         await self.channel_layer.group_add(user_group(self.user.pk), self.channel_name)
         self.in_user_group = True
-        if not await self.may_access():
+        if owns is False:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        if owns is None and not await self.may_access():
             return
         await self.channel_layer.group_add(events.conversation_group(self.conversation_id), self.channel_name)
         self.joined = True
@@ -268,12 +277,13 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
 
     async def authenticate_by_frame(self, content):
         token = content.get("token") if content.get("type") == "auth" else None
-        found = await in_db_thread(user_from_token)(token) if isinstance(token, str) else None
+        found, owns = (await in_db_thread(token_user_and_access)(token, self.conversation_id)
+                       if isinstance(token, str) else (None, False))
         if found is None:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.take_token(found)
-        await self.join()
+        await self.join(owns=owns)
 
     async def client_send(self, content):
         fields = {name: content[name] for name in SEND_FIELDS if name in content}

@@ -67,6 +67,25 @@ async def test_another_users_conversation_and_a_missing_one_both_close_4403(othe
         assert await comm.receive_output(timeout=5) == {"type": "websocket.close", "code": 4403}
 
 
+async def test_a_token_for_another_users_or_a_missing_conversation_closes_4403_by_subprotocol_or_frame(
+        other_user, conversation):
+    token = await sync_to_async(lambda: str(RefreshToken.for_user(other_user).access_token))()
+    for conversation_id in (conversation.pk, 987654):
+        comm = await connect(None, conversation_id, subprotocols=["webox.bearer", token])
+        assert await comm.receive_output(timeout=5) == {"type": "websocket.close", "code": 4403}
+        comm = await connect(None, conversation_id)
+        await comm.send_json_to({"type": "auth", "token": token})
+        assert await comm.receive_output(timeout=5) == {"type": "websocket.close", "code": 4403}
+
+
+async def test_a_token_of_a_deactivated_user_closes_4401_even_for_their_own_conversation(user, conversation):
+    token = await sync_to_async(lambda: str(RefreshToken.for_user(user).access_token))()
+    user.is_active = False
+    await user.asave(update_fields=["is_active"])
+    comm = await connect(None, conversation.pk, subprotocols=["webox.bearer", token])
+    assert await comm.receive_output(timeout=5) == {"type": "websocket.close", "code": 4401}
+
+
 async def test_wrong_origin_is_refused(user, conversation):
     from channels.testing import WebsocketCommunicator
 
