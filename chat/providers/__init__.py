@@ -42,7 +42,6 @@ from .registry import (
     get_provider_config,
     provider_config_at,
     provider_configs,
-    provider_version,
 )
 from .services import (
     CheckResult,
@@ -64,6 +63,6 @@ __all__ = [
     "StreamPolicy", "StreamResult", "TextDelta", "all_provider_configs", "build_provider", "db_provider_config",
     "decrypt_secret", "encrypt_secret", "get_provider_config", "mask_secret", "provider_catalog", "provider_check",
     "provider_config_at", "provider_configs", "provider_create", "provider_delete", "provider_refresh_models",
-    "provider_rotate_keys", "provider_save", "provider_set_api_key", "provider_update", "provider_version",
+    "provider_rotate_keys", "provider_save", "provider_set_api_key", "provider_update",
     "reencrypt_secret", "validate_base_url",
 ]

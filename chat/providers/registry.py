@@ -19,7 +19,6 @@ from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from django.core.signals import setting_changed
-from django.db.models import OuterRef, Subquery
 
 from . import sdks
 from .anthropic_messages import ANTHROPIC_DEFAULT_BASE_URL, AnthropicProvider
@@ -155,14 +154,8 @@ def get_provider_config(name: str) -> ProviderConfig | None:
                 None)
 
 
-def provider_version(name_field: str = "provider") -> Subquery:
-    """For a query on rows that name a provider in ``name_field``: its record's ``updated_at``, None
-    when it has no record; the version ``provider_config_at`` takes. Every change of a record saves it."""
-    return Subquery(Provider.objects.filter(name=OuterRef(name_field)).order_by().values("updated_at")[:1])
-
-
 def provider_config_at(name: str, version: datetime | None) -> ProviderConfig | None:
-    """``get_provider_config(name)``, its record read as of ``version`` (``provider_version``), without a query.
+    """``get_provider_config(name)``, its record read as of ``version`` (its ``updated_at``), without a query.
 
     Each reply's claim reads the version in its own statement; a record is read and its key
     decrypted once per version and process, not once per reply. No record: a built-in or
