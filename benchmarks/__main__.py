@@ -6,7 +6,7 @@
 ``python -m benchmarks scaleout`` one daphne against two behind nginx (benchmarks/scaleout.py);
 ``python -m benchmarks estimate`` the cost estimate of a turn while the user types (benchmarks/estimate.py);
 ``python -m benchmarks parse`` the CPU per provider chunk, the SDK's parse against webox's (in process);
-``python -m benchmarks chunks`` the CPU per spaced chunk and per waiting reply through adapter and publisher (in process);
+``python -m benchmarks chunks`` the CPU per spaced chunk and per waiting reply, adapter and publisher (in process);
 ``python -m benchmarks layer`` the CPU per layer message: delivered by daphne, and per flush of the publisher;
 none is in the default set.
 

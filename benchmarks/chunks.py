@@ -9,7 +9,8 @@ alone. Rows:
 
 - ``spaced``: N streams of T chunks, D ms apart: CPU per chunk (median of runs);
 - ``waiting``: N streams whose first token comes after W ms: CPU per second per waiting stream;
-- ``cancel``: how long a cancel request (``stream_store().request_cancel``) takes to stop a stream.
+- ``cancel``: how long a cancel request (``stream_store().request_cancel``) takes to stop a stream, streaming
+  or waiting for its first token.
 
 Needs Redis (``WEBOX_BENCH_REDIS_URL``); keys live under a prefix unique to the run, deleted at the end.
 """
@@ -65,11 +66,10 @@ async def _waiting(config, streams: int, wait_ms: int) -> float:
     return (time.process_time() - cpu) * 1e3 / (time.monotonic() - began) / streams
 
 
-async def _cancel_latency(config, streams: int) -> list[float]:
+async def _cancel_latency(config, streams: int, model: str) -> list[float]:
     """Milliseconds from each reply's cancel request to the end of its provider stream."""
     from chat.stream_store import stream_store
 
-    model = "fake-echo;tokens=1000;delay_ms=20"
     stopped: list[float] = []
     tasks = [asyncio.ensure_future(_reply(20_000 + i, model, config, stopped)) for i in range(streams)]
     await asyncio.sleep(0.5)
@@ -120,9 +120,12 @@ def main(*, quick: bool, **_) -> None:
                     rows.append([kind, f"waiting: {streams} streams, 1.5 s to the first token",
                                  "ms CPU per s per stream", round(statistics.median(figures), 2)])
                 if kind == "openai":
-                    latencies = await _cancel_latency(config, 20)
-                    rows.append([kind, "cancel: 20 streams, one request at a time", "ms to stop, median / max",
-                                 f"{statistics.median(latencies):.0f} / {max(latencies):.0f}"])
+                    for state, model in (("streaming", "fake-echo;tokens=1000;delay_ms=20"),
+                                         ("waiting for the first token", "fake-echo;tokens=1;ttft_ms=5000")):
+                        latencies = await _cancel_latency(config, 20, model)
+                        rows.append([kind, f"cancel: 20 streams {state}, one request at a time",
+                                     "ms to stop, median / max",
+                                     f"{statistics.median(latencies):.0f} / {max(latencies):.0f}"])
                 from chat.providers.policy import close_clients
                 await close_clients()
 
