@@ -3,6 +3,7 @@ round trip), and with nothing to record only once per widest flush interval; eit
 the reply."""
 
 import asyncio
+import itertools
 import time
 import uuid
 
@@ -44,7 +45,7 @@ async def test_ticks_with_nothing_to_record_read_the_cancel_flags_once_per_wides
     await publisher.close(stream)
     watches = [at for entries, watched, at in store_calls if watched]
     assert 3 <= len(watches) <= 7
-    assert all(later - earlier >= 0.099 for earlier, later in zip(watches, watches[1:]))
+    assert all(later - earlier >= 0.099 for earlier, later in itertools.pairwise(watches))
     assert all(entries == 0 for entries, watched, _ in store_calls if watched)
 
 
