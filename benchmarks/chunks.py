@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import statistics
 import time
 
@@ -66,23 +67,25 @@ async def _waiting(config, streams: int, wait_ms: int) -> float:
     return (time.process_time() - cpu) * 1e3 / (time.monotonic() - began) / streams
 
 
-async def _cancel_latency(config, streams: int, model: str) -> list[float]:
+async def _cancel_latency(config, streams: int, model: str, first_id: int) -> list[float]:
     """Milliseconds from each reply's cancel request to the end of its provider stream."""
     from chat.stream_store import stream_store
 
     stopped: list[float] = []
-    tasks = [asyncio.ensure_future(_reply(20_000 + i, model, config, stopped)) for i in range(streams)]
+    tasks = [asyncio.ensure_future(_reply(first_id + i, model, config, stopped)) for i in range(streams)]
     await asyncio.sleep(0.5)
     latencies = []
     for i in range(streams):
         before = len(stopped)
         asked = time.monotonic()
-        await asyncio.to_thread(stream_store().request_cancel, [f"{RUN_ID}-{20_000 + i}"])
-        while len(stopped) == before:
+        await asyncio.to_thread(stream_store().request_cancel, [f"{RUN_ID}-{first_id + i}"])
+        while len(stopped) == before and time.monotonic() - asked < 3:
             await asyncio.sleep(0.001)
-        latencies.append((stopped[-1] - asked) * 1e3)
-        await asyncio.sleep(0.037)  # spread the requests over the tick
-    await asyncio.gather(*tasks)
+        latencies.append((stopped[-1] - asked) * 1e3 if len(stopped) > before else float("inf"))
+        await asyncio.sleep(random.uniform(0.02, 0.2))  # requests at any point of the ticks
+    for task in tasks:
+        task.cancel()  # any not stopped (reported as inf)
+    await asyncio.gather(*tasks, return_exceptions=True)
     return latencies
 
 
@@ -120,9 +123,10 @@ def main(*, quick: bool, **_) -> None:
                     rows.append([kind, f"waiting: {streams} streams, 1.5 s to the first token",
                                  "ms CPU per s per stream", round(statistics.median(figures), 2)])
                 if kind == "openai":
-                    for state, model in (("streaming", "fake-echo;tokens=1000;delay_ms=20"),
-                                         ("waiting for the first token", "fake-echo;tokens=1;ttft_ms=5000")):
-                        latencies = await _cancel_latency(config, 20, model)
+                    for first_id, state, model in (
+                            (20_000, "streaming", "fake-echo;tokens=1000;delay_ms=20"),
+                            (30_000, "waiting for the first token", "fake-echo;tokens=1;ttft_ms=5000")):
+                        latencies = await _cancel_latency(config, 20, model, first_id)
                         rows.append([kind, f"cancel: 20 streams {state}, one request at a time",
                                      "ms to stop, median / max",
                                      f"{statistics.median(latencies):.0f} / {max(latencies):.0f}"])
