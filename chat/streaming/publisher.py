@@ -216,9 +216,9 @@ class Publisher:
             watched = [s.key for s in streams if not s.cancel_requested] if self._watch_due(only, entries) else []
             if not entries and not watched:
                 return []
-            cancelled = await stream_store().record_flush(entries, watched)
             if watched:
                 self._watched_at = time.monotonic()
+            cancelled = await stream_store().record_flush(entries, watched)
             deltas: list[dict] = []
             by_conversation: dict[int, list[dict]] = {}
             may_finish: list[ReplyStream] = []
@@ -258,7 +258,9 @@ class Publisher:
         """
         if only is not None:
             return False
-        return bool(entries) or time.monotonic() - self._watched_at >= _widest_interval()
+        # Half a tick of slack: ticks wake a little early or late, and a read due at the third tick
+        # must not slip to the fourth.
+        return bool(entries) or time.monotonic() - self._watched_at >= _widest_interval() - self.interval() / 2
 
     def _maybe_checkpoint(self) -> None:
         if self._checkpointing is not None and not self._checkpointing.done():
