@@ -6,6 +6,7 @@
 ``python -m benchmarks scaleout`` one daphne against two behind nginx (benchmarks/scaleout.py);
 ``python -m benchmarks estimate`` the cost estimate of a turn while the user types (benchmarks/estimate.py);
 ``python -m benchmarks parse`` the CPU per provider chunk, the SDK's parse against webox's (in process);
+``python -m benchmarks chunks`` the CPU per spaced chunk and per waiting reply, adapter and publisher (in process);
 ``python -m benchmarks layer`` the CPU per layer message: delivered by daphne, and per flush of the publisher;
 ``python -m benchmarks requests`` daphne's CPU per request, by kind (benchmarks/requests.py);
 none is in the default set.
@@ -22,6 +23,7 @@ import platform
 import time
 
 from . import (
+    chunks,
     dashboard,
     e2e,
     e2e_stages,
@@ -55,6 +57,7 @@ SCENARIOS = {
     "markdown": markdown.main,
     "estimate": estimate.main,
     "parse": parse.main,
+    "chunks": chunks.main,
     "layer": layer.main,
     "scaleout": scaleout.main,
     "requests": requests.main,
@@ -62,7 +65,7 @@ SCENARIOS = {
 DEFAULT = ["streams", "interval", "snapshot", "worker"]
 # e2e, stages and requests start webox's own processes on their own database; markdown and parse need neither:
 # no shared database, no Django here (parse sets up Django itself, without touching a database).
-STANDALONE = {"e2e", "stages", "markdown", "parse", "requests"}
+STANDALONE = {"e2e", "stages", "markdown", "parse", "requests", "chunks"}
 
 
 def main() -> None:

@@ -33,6 +33,30 @@ KEY_TTL_SECONDS = 3600
 CANCEL_TTL_SECONDS = 600
 
 
+# A flush's writes and reads (RedisStreamStore.record_flush). KEYS: each entry's text and seq keys, then
+# the cancel keys watched; ARGV: the TTL, then each entry's chunk, seq and 1 when its text key is due
+# its expiry. Returns each APPEND's new length, then the cancel flags (false when not set).
+_RECORD = """
+local ttl = ARGV[1]
+local entries = (#ARGV - 1) / 3
+local result = {}
+for i = 1, entries do
+    local text_key, chunk = KEYS[2 * i - 1], ARGV[3 * i - 1]
+    result[i] = redis.call('APPEND', text_key, chunk)
+    if ARGV[3 * i + 1] == '1' then
+        redis.call('EXPIRE', text_key, ttl)
+    end
+    redis.call('SET', KEYS[2 * i], ARGV[3 * i], 'EX', ttl)
+end
+local flags = {}
+for j = 2 * entries + 1, #KEYS do
+    flags[#flags + 1] = redis.call('GET', KEYS[j]) or false
+end
+result[entries + 1] = flags
+return result
+"""
+
+
 class StreamStoreUnavailable(Exception):
     """The store cannot be reached (Redis is down): cancel requests cannot be delivered."""
 
@@ -143,6 +167,7 @@ class RedisStreamStore:
         # redis-py 8 raises instead of waiting when a pool is exhausted: size the pools explicitly.
         self._sync = redis.Redis.from_url(url, max_connections=200, decode_responses=True)
         self._async_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._record_scripts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._aioredis = aioredis
         # When each text key of this process's replies is next given its expiry (monotonic seconds).
         self._text_ttl_due: dict[str, float] = {}
@@ -170,26 +195,29 @@ class RedisStreamStore:
     async def record_flush(self, entries: list[FlushEntry], watched: list[str]) -> set[str]:
         """One round trip: append every chunk, set every seq, read every cancel flag.
 
+        One script (``_RECORD``, atomic as a MULTI was) rather than a pipeline in MULTI/EXEC: one reply
+        to read instead of one per command and two more, about half a flush's CPU with many replies.
         A text key is given its expiry at its first append and then every half of it, not at every
         flush: that was a third of the commands a flush sends.
         """
         client = self._async()
-        pipe = client.pipeline(transaction=True)
+        if not entries:
+            # Only watching: one plain command.
+            flags = await client.mget([self._cancel_key(key) for key in watched]) if watched else []
+            return {key for key, flag in zip(watched, flags, strict=True) if flag}
         now = time.monotonic()
-        appended = []  # the index of each entry's APPEND among the results
+        keys, args = [], [KEY_TTL_SECONDS]
         for entry in entries:
-            appended.append(len(pipe))
-            pipe.append(self._text_key(entry.key), entry.chunk)
-            if now >= self._text_ttl_due.get(entry.key, 0.0):
-                pipe.expire(self._text_key(entry.key), KEY_TTL_SECONDS)
+            keys += (self._text_key(entry.key), self._seq_key(entry.key))
+            expire = now >= self._text_ttl_due.get(entry.key, 0.0)
+            if expire:
                 self._text_ttl_due[entry.key] = now + KEY_TTL_SECONDS / 2
-            pipe.set(self._seq_key(entry.key), entry.seq, ex=KEY_TTL_SECONDS)
+            args += (entry.chunk, entry.seq, 1 if expire else 0)
+        keys += [self._cancel_key(key) for key in watched]
         if len(self._text_ttl_due) > 10_000:  # replies whose end never got here: past due, they can go
             self._text_ttl_due = {key: due for key, due in self._text_ttl_due.items() if due > now}
-        if watched:
-            pipe.mget([self._cancel_key(key) for key in watched])
         try:
-            results = await pipe.execute()
+            *lengths, flags = await self._record_script(client)(keys=keys, args=args)
         except BaseException:
             # Nothing may have been written: the next flush gives these keys their expiry.
             for entry in entries:
@@ -197,17 +225,21 @@ class RedisStreamStore:
             raise
         # APPEND returns the new length: a mismatch means the key was lost (Redis restarted or
         # evicted it), so write the whole text again rather than keep a text with a hole.
-        repairs = [entry for index, entry in zip(appended, entries, strict=True) if results[index] != entry.size()]
+        repairs = [entry for length, entry in zip(lengths, entries, strict=True) if length != entry.size()]
         if repairs:
             pipe = client.pipeline(transaction=True)
             for entry in repairs:
                 pipe.set(self._text_key(entry.key), entry.text(), ex=KEY_TTL_SECONDS)
                 pipe.set(self._seq_key(entry.key), entry.seq, ex=KEY_TTL_SECONDS)
             await pipe.execute()
-        if not watched:
-            return set()
-        flags = results[-1]
         return {key for key, flag in zip(watched, flags, strict=True) if flag}
+
+    def _record_script(self, client):
+        """``_RECORD`` registered with ``client`` (once per client: redis-py loads it again after a restart)."""
+        script = self._record_scripts.get(client)
+        if script is None:
+            script = self._record_scripts[client] = client.register_script(_RECORD)
+        return script
 
     async def read(self, keys: list[str]) -> dict[str, StreamState]:
         if not keys:

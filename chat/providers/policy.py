@@ -176,7 +176,8 @@ class _IdleTimeout:
                                               self._check)
 
     async def next(self, iterator: AsyncIterator):
-        self._task = asyncio.current_task()
+        # The loop given: without it current_task() asks get_running_loop(), a getpid() call on 3.11.
+        self._task = asyncio.current_task(self._loop)
         cancelling = self._task.cancelling()
         self._began = self._loop.time()
         self._waiting = True

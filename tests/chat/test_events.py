@@ -97,3 +97,28 @@ def test_without_a_server_loop_the_caller_waits_until_the_layer_has_the_events(m
 
     assert layer.sent == [(events.conversation_group(3), {"type": events.LAYER_MESSAGE_TYPE,
                                                            "events": [{"type": "message.created"}]})]
+
+
+async def test_publishing_several_conversations_at_once_gives_each_its_own_events_in_one_message_in_order():
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()  # the Redis pub/sub layer in the production shape, in memory otherwise
+    channels = {}
+    for conversation_id in (991_001, 991_002, 991_003):
+        channels[conversation_id] = await layer.new_channel()
+        await layer.group_add(events.conversation_group(conversation_id), channels[conversation_id])
+    try:
+        batches = {
+            991_001: [events.delta(message_id=1, seq=1, text="one"), events.delta(message_id=2, seq=4, text="two")],
+            991_002: [],  # nothing to send: no message
+            991_003: [events.delta(message_id=3, seq=1, text="three")],
+        }
+        await events.publish_each(batches)
+        await events.publish_each({991_002: [events.delta(message_id=4, seq=1, text="later")]})
+        for conversation_id, expected in ((991_001, batches[991_001]), (991_003, batches[991_003]),
+                                          (991_002, [events.delta(message_id=4, seq=1, text="later")])):
+            message = await asyncio.wait_for(layer.receive(channels[conversation_id]), timeout=5)
+            assert message == {"type": events.LAYER_MESSAGE_TYPE, "events": expected}
+    finally:
+        for conversation_id, channel in channels.items():
+            await layer.group_discard(events.conversation_group(conversation_id), channel)

@@ -38,3 +38,16 @@ async def test_a_text_key_expires_from_its_first_flush_on_and_soon_after_its_rep
     assert (await store.read([434343]))[434343].text == "one two three"
     await store.forget(434343)
     assert 0 < await store._async().ttl(text_key) <= 60
+
+
+async def test_a_flush_reports_the_watched_replies_asked_to_stop_with_text_or_without():
+    store = stream_store()
+    await store.record_flush([chunks_entry(454545, ["a"], 1)], [])
+    store.request_cancel([454546])
+    recorded = await store.record_flush([chunks_entry(454545, ["a", "b"], 2)], [454545, 454546, 454547])
+    watched_only = await store.record_flush([], [454545, 454546, 454547])
+    assert recorded == watched_only == {454546}
+    state = (await store.read([454545]))[454545]
+    assert (state.text, state.seq) == ("ab", 2)
+    await store.forget(454546)
+    assert await store.record_flush([], [454546]) == set()

@@ -181,16 +181,16 @@ async def test_reconnect_mid_stream_loses_and_doubles_nothing(user, conversation
 
 
 async def test_a_lost_delta_is_detected_by_seq_and_repaired(user, conversation, monkeypatch):
-    real_publish = publisher_module.events.publish
+    real_publish_each = publisher_module.events.publish_each
     calls = {"n": 0}
 
-    async def lossy_publish(conversation_id, event_list):
+    async def lossy_publish_each(by_conversation):
         calls["n"] += 1
-        if calls["n"] == 3:  # the channel layer "drops" the third batch
+        if calls["n"] == 3:  # the channel layer "drops" the publisher's third batch
             return
-        await real_publish(conversation_id, event_list)
+        await real_publish_each(by_conversation)
 
-    monkeypatch.setattr(publisher_module.events, "publish", lossy_publish)
+    monkeypatch.setattr(publisher_module.events, "publish_each", lossy_publish_each)
     comm = await connect(user, conversation.pk)
     log = StreamLog()
     await collect_until(comm, log, lambda lg: lg.of_type("snapshot"))

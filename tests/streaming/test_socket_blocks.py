@@ -97,17 +97,18 @@ async def test_a_socket_that_joins_mid_stream_gets_the_rendered_prefix_then_the_
 
 
 async def test_blocks_of_a_lost_batch_come_back_with_the_repair(user, conversation, monkeypatch):
-    real_publish = publisher_module.events.publish
+    real_publish_each = publisher_module.events.publish_each
     dropped = []
 
-    async def lossy_publish(conversation_id, event_list):
-        # The channel layer "drops" the first batch that carries blocks, and the batch after it.
+    async def lossy_publish_each(by_conversation):
+        # The channel layer "drops" the publisher's first batch that carries blocks, and the batch after it.
+        [(conversation_id, event_list)] = by_conversation.items()
         if any(e["type"] == "message.blocks" for e in event_list) and not dropped or len(dropped) == 1:
             dropped.append(event_list)
             return
-        await real_publish(conversation_id, event_list)
+        await real_publish_each(by_conversation)
 
-    monkeypatch.setattr(publisher_module.events, "publish", lossy_publish)
+    monkeypatch.setattr(publisher_module.events, "publish_each", lossy_publish_each)
     comm = await connect(user, conversation.pk)
     log = StreamLog()
     await collect_until(comm, log, lambda lg: lg.of_type("snapshot"))

@@ -1,0 +1,83 @@
+"""How often the publisher's ticks read the cancel flags: with every flush that records text (in the same
+round trip), and with nothing to record only once per widest flush interval; either way a cancel stops
+the reply."""
+
+import asyncio
+import itertools
+import time
+import uuid
+
+import pytest
+
+from chat.stream_store import stream_store
+from chat.streaming.publisher import Publisher
+
+CONVERSATION = 990_003
+
+
+@pytest.fixture(autouse=True)
+def fast_ticks(settings):
+    settings.WEBOX_FLUSH_INTERVAL_MS = 20
+    settings.WEBOX_MAX_FLUSH_INTERVAL_MS = 100
+
+
+@pytest.fixture
+def store_calls(monkeypatch):
+    """``(entries, watched)`` counts of every ``record_flush`` call, with when it was made."""
+    store, calls = stream_store(), []
+    real = store.record_flush
+
+    async def counted(entries, watched):
+        calls.append((len(entries), len(watched), time.monotonic()))
+        return await real(entries, watched)
+
+    monkeypatch.setattr(store, "record_flush", counted)
+    return calls
+
+
+def open_reply(publisher: Publisher, reply_id: int):
+    return publisher.open(reply_id=reply_id, conversation_id=CONVERSATION, key=f"{reply_id}:{uuid.uuid4().hex}")
+
+
+async def test_ticks_with_nothing_to_record_read_the_cancel_flags_once_per_widest_interval(publisher, store_calls):
+    stream = open_reply(publisher, 1)
+    await asyncio.sleep(0.55)  # about 27 ticks of 20 ms
+    await publisher.close(stream)
+    watches = [at for entries, watched, at in store_calls if watched]
+    assert 3 <= len(watches) <= 7
+    assert all(later - earlier >= 0.09 for earlier, later in itertools.pairwise(watches))  # 100 ms, less half a tick
+    assert all(entries == 0 for entries, watched, _ in store_calls if watched)
+
+
+async def test_every_tick_that_records_text_also_reads_the_cancel_flags(publisher, store_calls):
+    writing, waiting = open_reply(publisher, 1), open_reply(publisher, 2)
+    writing.append("first")
+    await asyncio.sleep(0.01)
+    store_calls.clear()
+    for _ in range(10):
+        writing.append(" more")
+        await asyncio.sleep(0.025)
+    ticks = [(entries, watched) for entries, watched, _ in store_calls]
+    assert len(ticks) >= 5
+    assert all(watched == 2 for entries, watched in ticks if entries)
+    await asyncio.gather(publisher.close(writing), publisher.close(waiting))
+
+
+async def test_a_cancel_stops_a_waiting_reply_within_the_widest_interval(publisher):
+    async def waiting_reply():
+        stream = open_reply(publisher, 3)
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            return stream, time.monotonic()
+        return stream, None
+
+    task = asyncio.create_task(waiting_reply())
+    await asyncio.sleep(0.3)
+    stream = publisher.streams[3]
+    asked = time.monotonic()
+    await asyncio.to_thread(stream_store().request_cancel, [stream.key])
+    stream, stopped = await asyncio.wait_for(task, 2)
+    assert stopped is not None and stream.cancel_requested
+    assert stopped - asked < 0.1 + 0.1  # the widest interval, and a loaded machine's slack
+    await publisher.close(stream)
