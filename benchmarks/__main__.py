@@ -63,8 +63,8 @@ SCENARIOS = {
     "requests": requests.main,
 }
 DEFAULT = ["streams", "interval", "snapshot", "worker"]
-# e2e, stages and requests start webox's own processes on their own database; markdown and parse need neither:
-# no shared database, no Django here (parse sets up Django itself, without touching a database).
+# e2e, stages and requests start webox's own processes on their own database; markdown, parse and chunks need
+# no shared database and no Django here (parse and chunks set up Django themselves, without a database).
 STANDALONE = {"e2e", "stages", "markdown", "parse", "requests", "chunks"}
 
 
