@@ -10,38 +10,17 @@ from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+# CONTENT_SECURITY_POLICY (django-csp 4): no inline script, nothing from another origin.
+from webox.content_security import CONTENT_SECURITY_POLICY  # noqa: F401
+from webox.database_settings import database_config
+from webox.env import env_bool, env_float, env_int, env_list, env_str
+from webox.logging_config import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("WEBOX_VAR_DIR", BASE_DIR / "var"))
-
-
-def env_str(name: str, default: str = "") -> str:
-    return os.environ.get(name, default)
-
-
-def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    return int(value) if value not in (None, "") else default
-
-
-def env_float(name: str, default: float) -> float:
-    value = os.environ.get(name)
-    return float(value) if value not in (None, "") else default
-
-
-def env_list(name: str, default: str = "") -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
-
 
 # The development key is public; a system check refuses it when DEBUG is off.
 INSECURE_DEV_SECRET_KEY = "django-insecure-webox-development-key-do-not-use-in-production"
@@ -126,38 +105,9 @@ DATABASE_POOL_TIMEOUT = env_float("DATABASE_POOL_TIMEOUT", 10.0)
 # answer from the database waits for the GIL, held by the busy event loop for up to this long, once
 # per statement while it holds a pooled connection: 1 ms cut a 10-thread burst's queries 2-4x.
 WEBOX_SWITCH_INTERVAL_MS = env_float("WEBOX_SWITCH_INTERVAL_MS", 1.0)
-if DATABASE_URL:
-    # CONN_MAX_AGE must be 0 with a pool: "closing" a connection hands it back to the pool.
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0, conn_health_checks=True)}
-    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-        # Django's, with a checkout that skips the check's round trip while the server said nothing.
-        DATABASES["default"]["ENGINE"] = "webox.postgresql"
-    if DATABASE_POOL_MAX > 0:  # 0: no pool (behind PgBouncer, say); connections close after each use
-        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-            "min_size": min(DATABASE_POOL_MIN, DATABASE_POOL_MAX),
-            "max_size": DATABASE_POOL_MAX,
-            "timeout": DATABASE_POOL_TIMEOUT,
-        }
-else:
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "webox.sqlite3",
-            "OPTIONS": {
-                # WAL and IMMEDIATE transactions let concurrent streams checkpoint without
-                # "database is locked" errors on the embedded default.
-                "transaction_mode": "IMMEDIATE",
-                # Seconds a write waits for SQLite's one write lock; past it the request gets a
-                # 503 (webox/database.py) and a reply's own writes try again.
-                "timeout": env_float("WEBOX_SQLITE_TIMEOUT", 20.0),
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-            },
-            # A file, not the in-memory default: concurrent streams write from several threads,
-            # and SQLite's shared-cache memory databases fail such writers instead of waiting.
-            "TEST": {"NAME": str(VAR_DIR / f"test_webox_{os.getpid()}.sqlite3")},
-        }
-    }
+DATABASES = database_config(DATABASE_URL, pool_min=DATABASE_POOL_MIN, pool_max=DATABASE_POOL_MAX,
+                            pool_timeout=DATABASE_POOL_TIMEOUT, var_dir=VAR_DIR,
+                            sqlite_timeout=env_float("WEBOX_SQLITE_TIMEOUT", 20.0))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -447,68 +397,4 @@ def attachment_storage(url: str) -> dict:
 
 
 STORAGES["attachments"] = attachment_storage(WEBOX_STORAGE_URL)
-
-# --- Content-Security-Policy (django-csp 4) ------------------------------------------------
-# No inline script, no inline handlers, nothing from another origin. The one inline script
-# (the chat page's import map) carries the per-request nonce, and so do ReDoc's <style> elements.
-import base64  # noqa: E402
-import hashlib  # noqa: E402
-
-from csp.constants import NONCE, NONE, SELF, UNSAFE_HASHES  # noqa: E402
-
-# Rendered Markdown aligns table columns with exactly these style attributes (chat/rendering.py).
-_TABLE_ALIGN = [
-    "'sha256-{}'".format(base64.b64encode(hashlib.sha256(f"text-align:{side}".encode()).digest()).decode())
-    for side in ("left", "center", "right")
-]
-CONTENT_SECURITY_POLICY = {
-    "DIRECTIVES": {
-        "default-src": [SELF],
-        "script-src": [SELF, NONCE],
-        # The nonce is sent only on pages that use it: ReDoc's generated <style> elements (api_docs/redoc.html).
-        "style-src": [SELF, NONCE],
-        "style-src-attr": [UNSAFE_HASHES, *_TABLE_ALIGN],
-        "img-src": [SELF, "data:"],
-        "font-src": [SELF],
-        "connect-src": [SELF],
-        # ReDoc (/api/redoc/) runs its search in a worker made from a blob.
-        "worker-src": [SELF, "blob:"],
-        "object-src": [NONE],
-        "base-uri": [SELF],
-        "form-action": [SELF],
-        "frame-ancestors": [NONE],
-    },
-}
-
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {
-        "context": {"()": "webox.logging_context.ContextFilter"},
-        "without_server_request_lines": {"()": "webox.logging_context.WithoutServerRequestLines"},
-        "without_secret_paths": {"()": "webox.logging_context.WithoutSecretPaths"},
-    },
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
-        "json": {"()": "webox.logging_context.WeboxJsonFormatter"},
-    },
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": WEBOX_LOG_FORMAT, "filters": ["context"]},
-    },
-    "root": {"handlers": ["console"], "level": env_str("WEBOX_LOG_LEVEL", "INFO")},
-    "loggers": {
-        # Each line once: Django's own console handler (DEBUG only) would print django.* lines a
-        # second time, unformatted, before they reach the root's.
-        "django": {"handlers": [], "level": "INFO", "propagate": True},
-        "django.channels.server": {"filters": ["without_server_request_lines"]},
-        "django.request": {"filters": ["without_secret_paths"]},
-        # The SDKs' HTTP clients log request lines at INFO; keep them quiet so that no
-        # header or URL with a credential can reach the log.
-        "httpx": {"level": "WARNING"},
-        "httpcore": {"level": "WARNING"},
-        "httpx2": {"level": "WARNING"},
-        "httpcore2": {"level": "WARNING"},
-        "openai": {"level": "WARNING"},
-        "anthropic": {"level": "WARNING"},
-    },
-}
+LOGGING = logging_config(WEBOX_LOG_FORMAT, env_str("WEBOX_LOG_LEVEL", "INFO"))
