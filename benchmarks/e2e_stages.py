@@ -25,6 +25,7 @@ import json
 import os
 import time
 import uuid
+from collections.abc import Iterator
 
 from testing.figures import percentile
 from testing.processes import start_daphne, start_worker
@@ -116,12 +117,16 @@ def report(shape: str, result: dict, sends: int) -> None:
     print("CPU per reply: " + ", ".join(f"{name} {ms:.1f} ms" for name, ms in result["cpu"].items()))
 
 
-def run_shape(shape: str, sends: int) -> None:
+@contextlib.contextmanager
+def one_shape(shape: str, name: str, *, concurrency: int) -> Iterator[tuple[FakeProvider, int, dict[str, int]]]:
+    """webox in ``shape`` with one daphne (and in production shape one Celery worker of ``concurrency``
+    threads, on a throwaway database and Redis keys under a prefix of ``name``), beside a fake provider:
+    ``(fake, daphne's port, {"daphne": pid[, "worker": pid]})``. Stops all of it on the way out."""
     with contextlib.ExitStack() as stack:
         log_dir = stack.enter_context(TempDir())
         fake = stack.enter_context(FakeProvider())
         if shape == "production":
-            prefix = f"{RUN_ID}-stages"
+            prefix = f"{RUN_ID}-{name}"
             stack.callback(delete_redis_keys, prefix)
             database_url = stack.enter_context(throwaway_database())
             env = shape_env(shape=shape, fake_origin=fake.origin, var_dir=log_dir, database_url=database_url,
@@ -133,9 +138,14 @@ def run_shape(shape: str, sends: int) -> None:
         stack.callback(daphne.stop)
         pids = {"daphne": daphne.pid}
         if shape == "production":
-            worker = start_worker(log_dir, env, concurrency=200)
+            worker = start_worker(log_dir, env, concurrency=concurrency)
             stack.callback(worker.stop)
             pids["worker"] = worker.pid
+        yield fake, port, pids
+
+
+def run_shape(shape: str, sends: int) -> None:
+    with one_shape(shape, "stages", concurrency=200) as (fake, port, pids):
         report(shape, asyncio.run(run_client(port, fake, pids, sends)), sends)
 
 

@@ -20,19 +20,13 @@ also records daphne with py-spy (raw, one file per kind, in the temporary direct
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import subprocess
 import tempfile
 import uuid
 
-from testing.processes import start_daphne, start_worker
-
-from .common import RUN_ID, delete_redis_keys
-from .e2e import throwaway_database
-from .e2e_procs import FakeProvider, TempDir, manage, shape_env
-from .e2e_stages import PASSWORD, cpu_seconds
+from .e2e_stages import PASSWORD, cpu_seconds, one_shape
 
 MODEL = "fake-echo;ttft_ms=0;delay_ms=0;tokens=20"
 PYSPY = os.environ.get("WEBOX_BENCH_PYSPY", "")
@@ -120,23 +114,9 @@ async def client(port: int, pid: int, count: int, shape: str) -> dict:
 
 
 def run_shape(shape: str, count: int) -> dict:
-    with contextlib.ExitStack() as stack:
-        log_dir = stack.enter_context(TempDir())
-        fake = stack.enter_context(FakeProvider())
-        if shape == "production":
-            prefix = f"{RUN_ID}-requests"
-            stack.callback(delete_redis_keys, prefix)
-            env = shape_env(shape=shape, fake_origin=fake.origin, var_dir=log_dir,
-                            database_url=stack.enter_context(throwaway_database()), prefix=prefix)
-        else:
-            env = shape_env(shape=shape, fake_origin=fake.origin, var_dir=log_dir)
-        manage(env, "migrate", "--noinput")
-        daphne, port = start_daphne(log_dir, env)
-        stack.callback(daphne.stop)
-        if shape == "production":
-            stack.callback(start_worker(log_dir, env, concurrency=50).stop)
+    with one_shape(shape, "requests", concurrency=50) as (_, port, pids):
         print(f"\n### {shape} ({count} requests a row, one at a time)")
-        return asyncio.run(client(port, daphne.pid, count, shape))
+        return asyncio.run(client(port, pids["daphne"], count, shape))
 
 
 def main(*, quick: bool, **_) -> None:

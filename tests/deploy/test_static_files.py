@@ -12,6 +12,7 @@ import pytest
 from asgiref.testing import ApplicationCommunicator
 from django.core.management import call_command
 
+from testing.asgi import asgi_response
 from webox.http_handler import OneHopASGIHandler
 
 MANIFEST_STORAGE = "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -53,15 +54,7 @@ async def get(path: str, **headers: str) -> dict:
         "type": "http", "method": "GET", "path": path, "query_string": b"", "scheme": "http", "http_version": "1.1",
         "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 50000),
         "headers": [(b"host", b"127.0.0.1"), *((k.lower().encode(), v.encode()) for k, v in headers.items())]})
-    await communicator.send_input({"type": "http.request", "body": b""})
-    start = await communicator.receive_output(10)
-    body = b""
-    while True:
-        message = await communicator.receive_output(10)
-        body += message.get("body", b"")
-        if not message.get("more_body"):
-            break
-    await communicator.wait(10)
+    start, body = await asgi_response(communicator)
     return {"status": start["status"], "body": body,
             "headers": {k.decode().lower(): v.decode() for k, v in start["headers"]}}
 

@@ -15,6 +15,7 @@ from django.db import connection
 from django.test import RequestFactory
 from rest_framework_simplejwt.tokens import AccessToken
 
+from testing.asgi import asgi_response
 from webox.http_handler import OneHopASGIHandler
 
 postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
@@ -92,16 +93,7 @@ async def test_a_built_response_finishes_its_request_and_a_streamed_one_once_it_
     settings.ROOT_URLCONF = "tests.webox.streaming_urls"
     for path, expected in (("/built", b"built"), ("/streamed", b"streamed")):
         finished.clear()
-        communicator = ApplicationCommunicator(OneHopASGIHandler(), http_scope(path))
-        await communicator.send_input({"type": "http.request", "body": b""})
-        start = await communicator.receive_output(10)
-        body = b""
-        while True:
-            message = await communicator.receive_output(10)
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        await communicator.wait(10)
+        start, body = await asgi_response(ApplicationCommunicator(OneHopASGIHandler(), http_scope(path)))
         assert start["status"] == 200 and body == expected
         assert finished == ["request_finished"], path
 
