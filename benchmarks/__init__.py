@@ -1,1 +1,3 @@
-"""webox benchmarks: ``python -m benchmarks`` (``--quick`` for about a minute). See docs/performance.md."""
+"""webox benchmarks: ``python -m benchmarks`` (``--quick`` for about a minute).
+
+How to run them and what each figure means: docs/benchmarks.md; the figures: docs/performance.md."""
