@@ -15,6 +15,12 @@ needs one again gets one, handed back when the response closes.
 
 The process also takes the GIL from its event loop sooner (``WEBOX_SWITCH_INTERVAL_MS``): each of
 a request's statements ends with its thread waiting for the GIL, its connection still checked out.
+
+At most ``WEBOX_REQUEST_THREADS`` requests run their middleware and view at once; the others wait
+on the loop, without a thread, and are answered 503 with Retry-After past ``DATABASE_POOL_TIMEOUT``.
+Their work is Python under one GIL, so more threads finish none of them sooner; each one that is
+runnable takes turns at the GIL with the event loop, which delivers every socket's text: under a
+burst of 200 sends, unbounded threads kept tokens from their sockets for seconds.
 """
 
 from __future__ import annotations
@@ -30,9 +36,16 @@ from django.http import FileResponse
 from django.urls import set_script_prefix
 
 from .database import release_pooled_connections
+from .middleware import busy_response
+
+SERVER_BUSY_DETAIL = "The server is busy: it could not take the request in time. Nothing was stored; try again shortly."
 
 
 class OneHopASGIHandler(ASGIHandler):
+    # How many requests may run in threads at once (0: no bound), and how long one waits for its turn.
+    max_threads = 0
+    turn_timeout = 10.0
+
     def load_middleware(self, is_async=False):
         super().load_middleware(is_async=False)
 
@@ -59,7 +72,7 @@ class OneHopASGIHandler(ASGIHandler):
         set_script_prefix(get_script_prefix(scope))
 
         async def process_request():
-            response = await sync_to_async(self._serve, thread_sensitive=True)(scope, body_file)
+            response = await self._serve_in_turn(scope, body_file)
             try:
                 await self.send_response(response, send)
             except asyncio.CancelledError:
@@ -92,6 +105,36 @@ class OneHopASGIHandler(ASGIHandler):
                 await sync_to_async(response.close)()
         body_file.close()
 
+    async def _serve_in_turn(self, scope, body_file):
+        """``_serve`` in the request's thread once fewer than ``max_threads`` run; a 503 if none frees up in
+        ``turn_timeout`` seconds. A turn lasts as long as its thread, even if the client has gone."""
+        serve = sync_to_async(self._serve, thread_sensitive=True)
+        turns = self._turns()
+        if turns is None:
+            return await serve(scope, body_file)
+        try:
+            await asyncio.wait_for(turns.acquire(), self.turn_timeout)
+        except TimeoutError:
+            return busy_response(scope["path"], SERVER_BUSY_DETAIL)
+        served = asyncio.ensure_future(serve(scope, body_file))
+
+        def turn_ended(task) -> None:
+            turns.release()
+            if not task.cancelled():
+                task.exception()  # retrieved: a client that went away no longer waits for it
+
+        served.add_done_callback(turn_ended)
+        return await asyncio.shield(served)
+
+    def _turns(self) -> asyncio.Semaphore | None:
+        """This loop's semaphore of request threads (a semaphore belongs to one loop; tests run several)."""
+        if self.max_threads <= 0:
+            return None
+        loop = asyncio.get_running_loop()
+        if getattr(self, "_turns_loop", None) is not loop:
+            self._turns_loop, self._turns_semaphore = loop, asyncio.Semaphore(self.max_threads)
+        return self._turns_semaphore
+
     def _serve(self, scope, body_file):
         """In the request's thread: ``request_started``, the request, its response and, unless it is
         streamed, its close (``request_finished``: nothing of the response is left to build)."""
@@ -117,7 +160,9 @@ def get_asgi_application() -> OneHopASGIHandler:
 
     django.setup(set_prefix=False)
     switch_interval_setup(settings.WEBOX_SWITCH_INTERVAL_MS)
-    return OneHopASGIHandler()
+    handler = OneHopASGIHandler()
+    handler.max_threads, handler.turn_timeout = settings.WEBOX_REQUEST_THREADS, settings.DATABASE_POOL_TIMEOUT
+    return handler
 
 
 def switch_interval_setup(milliseconds: float) -> None:

@@ -61,6 +61,16 @@ class RequestContextMiddleware:
         return None
 
 
+def busy_response(path: str, detail: str = BUSY_DETAIL) -> HttpResponse:
+    """The 503 with Retry-After of a request the server had no room for (JSON ``detail`` under /api/)."""
+    if path.startswith("/api/"):
+        response = JsonResponse({"detail": detail}, status=503)
+    else:
+        response = HttpResponse(detail, status=503, content_type="text/plain; charset=utf-8")
+    response["Retry-After"] = str(BUSY_RETRY_AFTER_SECONDS)
+    return response
+
+
 class DatabaseBusyMiddleware:
     """A 503 with Retry-After instead of a 500 when no database connection is free (any view;
     the REST API's own exception handler answers the same for its views)."""
@@ -72,14 +82,7 @@ class DatabaseBusyMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exc):
-        if not database_busy(exc):
-            return None
-        if request.path.startswith("/api/"):
-            response = JsonResponse({"detail": BUSY_DETAIL}, status=503)
-        else:
-            response = HttpResponse(BUSY_DETAIL, status=503, content_type="text/plain; charset=utf-8")
-        response["Retry-After"] = str(BUSY_RETRY_AFTER_SECONDS)
-        return response
+        return busy_response(request.path) if database_busy(exc) else None
 
 
 # Where a multipart body may carry a file up to WEBOX_MAX_UPLOAD_BYTES (chat/api_urls.py).
