@@ -52,11 +52,11 @@ class OpenAIProvider(PolicyProvider):
     def base_url(self) -> str:
         return self.config.base_url or OPENAI_DEFAULT_BASE_URL
 
-    def _client(self) -> openai.AsyncOpenAI:
+    def _client(self, *, streaming: bool = False) -> openai.AsyncOpenAI:
         return openai.AsyncOpenAI(
             api_key=self.config.api_key or KEYLESS_PLACEHOLDER,
             base_url=self.base_url,
-            timeout=openai.Timeout(**self.policy.http_timeout()),
+            timeout=openai.Timeout(**self.policy.http_timeout(streaming=streaming)),
             max_retries=0,
             # The SDK's aiohttp transport: a quarter less CPU per streamed chunk (docs/performance.md).
             http_client=openai.DefaultAioHttpClient(verify=tls_context()),
