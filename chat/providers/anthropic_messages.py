@@ -100,11 +100,11 @@ class AnthropicProvider(PolicyProvider):
 
     accepted_parameters = ("max_tokens", "system_prompt")
 
-    def _client(self) -> anthropic.AsyncAnthropic:
+    def _client(self, *, streaming: bool = False) -> anthropic.AsyncAnthropic:
         return anthropic.AsyncAnthropic(
             api_key=self.config.api_key or KEYLESS_PLACEHOLDER,
             base_url=self.config.base_url or ANTHROPIC_DEFAULT_BASE_URL,
-            timeout=anthropic.Timeout(**self.policy.http_timeout()),
+            timeout=anthropic.Timeout(**self.policy.http_timeout(streaming=streaming)),
             max_retries=0,
             http_client=anthropic.DefaultAioHttpClient(verify=tls_context()),  # as OpenAIProvider's
         )

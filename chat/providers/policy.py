@@ -80,14 +80,17 @@ class StreamPolicy:
     def without_retries(self) -> StreamPolicy:
         return dataclasses.replace(self, max_retries=0)
 
-    def http_timeout(self) -> dict[str, float]:
+    def http_timeout(self, *, streaming: bool = False) -> dict[str, float | None]:
         """Keyword arguments for the SDKs' HTTP timeout.
 
         Reads get a backstop a little longer than our own first-token and idle timeouts, which
-        fire first and say which one it was.
+        fire first and say which one it was. A stream's reads (``streaming``) get none: each of
+        them is already under one of those timers (``PolicyProvider.stream``), and aiohttp re-armed
+        its read timer at every piece of the body, a timer handle made and cancelled per chunk.
         """
         read = max(self.first_token_timeout, self.idle_timeout) + 5.0
-        return {"connect": self.connect_timeout, "read": read, "write": read, "pool": self.connect_timeout}
+        return {"connect": self.connect_timeout, "read": None if streaming else read, "write": read,
+                "pool": self.connect_timeout}
 
     def retry_delay(self, error: ProviderError, *, retries: int, elapsed: float) -> float | None:
         """Seconds to wait before trying again, or ``None`` when the error must reach the caller."""
@@ -225,8 +228,9 @@ class PolicyProvider(ChatProvider):
         Raises ``ProviderError`` for every failure, including a stream that ends early.
         """
 
-    def _client(self) -> Any:
-        """A new SDK client for this provider's URL, key and timeouts (its own HTTP pool)."""
+    def _client(self, *, streaming: bool = False) -> Any:
+        """A new SDK client for this provider's URL, key and timeouts (its own HTTP pool); ``streaming``:
+        for ``_attempt`` (``StreamPolicy.http_timeout``)."""
         raise NotImplementedError
 
     @contextlib.asynccontextmanager
@@ -239,10 +243,10 @@ class PolicyProvider(ChatProvider):
         loop = asyncio.get_running_loop()
         clients = _clients.setdefault(loop, OrderedDict())
         key = (type(self).__name__, self.config.base_url, self.config.api_key,
-               tuple(sorted(self.policy.http_timeout().items())))
+               tuple(sorted(self.policy.http_timeout(streaming=True).items())))
         client = clients.get(key)
         if client is None or client.is_closed():
-            client = clients[key] = self._client()
+            client = clients[key] = self._client(streaming=True)
             while len(clients) > MAX_CLIENTS_PER_LOOP:
                 _, old = clients.popitem(last=False)
                 task = loop.create_task(old.close())

@@ -90,6 +90,7 @@ class Publisher:
         self._closing: list[tuple[ReplyStream, asyncio.Future]] = []
         self._closing_flush: asyncio.Task | None = None
         self._watched_at = float("-inf")  # when the periodic flush last read the cancel flags (monotonic)
+        self._first_text_came: asyncio.Future | None = None  # while every reply waits for its first text
 
     def interval(self) -> float:
         """Seconds between ticks: the base interval, widened while more conversations are active than
@@ -162,8 +163,21 @@ class Publisher:
             for _, recorded in waiting:
                 recorded.cancel()
 
+    async def _wait_for_first_text(self, until: float) -> bool:
+        """Sleep until ``until`` (loop time) or a reply's first text; True when woken by the text."""
+        loop = asyncio.get_running_loop()
+        self._first_text_came = woken = loop.create_future()
+        timer = loop.call_at(until, _settle, woken, False)
+        try:
+            return await woken
+        finally:
+            timer.cancel()
+            self._first_text_came = None
+
     def _first_text(self, stream: ReplyStream) -> None:
         """A reply's first text: publish it now, unless the rate cap has widened ticks as far as they go."""
+        if self._first_text_came is not None:
+            _settle(self._first_text_came, True)  # ticks resume at the interval
         interval = self.interval()
         if interval > settings.WEBOX_FLUSH_INTERVAL_MS / 1000 and interval >= _widest_interval():
             return
@@ -187,7 +201,16 @@ class Publisher:
         while self.streams:
             # Ticks keep to the interval: the time a flush takes comes off the wait after it, not on top.
             due = max(due + self.interval(), loop.time())
-            await asyncio.sleep(due - loop.time())
+            if not any(stream.chunks for stream in self.streams.values()):
+                # Every reply waits for its first text, which goes out without a tick and wakes this
+                # one: until then a tick has only the cancel flags to read, once per widest interval.
+                # Each wake-up of a waiting process cost it about 0.15 ms of CPU (benchmarks chunks).
+                due = max(due, self._watched_at + _widest_interval())
+                if await self._wait_for_first_text(due):
+                    due = loop.time()
+                    continue
+            else:
+                await asyncio.sleep(due - loop.time())
             try:
                 await self.flush()
             except Exception:
@@ -299,6 +322,11 @@ class Publisher:
         # flag): stop asking the provider; the engine's end then charges what it spent.
         for reply_id in gone:
             _stop(self.streams.get(reply_id))
+
+
+def _settle(future: asyncio.Future, result: bool) -> None:
+    if not future.done():
+        future.set_result(result)
 
 
 def _widest_interval() -> float:

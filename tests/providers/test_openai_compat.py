@@ -258,3 +258,23 @@ async def test_keyless_endpoint_never_gets_the_environment_key(fake_provider, mo
 
     [sent] = fake_provider.chat_requests()
     assert sent["headers"]["authorization"] == "Bearer no-key"
+
+
+async def test_the_payload_passed_past_the_sdks_transform_is_one_the_transform_leaves_unchanged():
+    # The adapter hands its messages and parameters to the SDK as extra_body, which is sent as it is:
+    # the SDK's transform of its typed params walked every message and changed nothing of ours.
+    from openai._utils._transform import async_maybe_transform
+    from openai.types.chat.completion_create_params import CompletionCreateParamsStreaming
+
+    from chat.providers.base import ChatImage
+    from chat.providers.openai_compat import openai_messages
+
+    request = ChatRequest(
+        model="gpt", system_prompt="Be brief.", temperature=0.3, max_tokens=50,
+        messages=(ChatMessage("user", "look", images=(ChatImage("image/png", b"\x89PNG"),)),
+                  ChatMessage("assistant", "a cat"), ChatMessage("user", "again")),
+    )
+    provider = OpenAIProvider(ProviderConfig(name="openai", kind="openai", api_key="k"))
+    payload = {"model": "gpt", "messages": openai_messages(request), "stream": True,
+               "stream_options": {"include_usage": True}, **provider._parameters(request)}
+    assert await async_maybe_transform(payload, CompletionCreateParamsStreaming) == payload

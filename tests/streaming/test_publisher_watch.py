@@ -81,3 +81,42 @@ async def test_a_cancel_stops_a_waiting_reply_within_the_widest_interval(publish
     assert stopped is not None and stream.cancel_requested
     assert stopped - asked < 0.1 + 0.1  # the widest interval, and a loaded machine's slack
     await publisher.close(stream)
+
+
+@pytest.fixture
+def ticks(publisher, monkeypatch):
+    """When each of the publisher's periodic ticks ran (its flushes of everything)."""
+    at, real = [], publisher.flush
+
+    async def counted(only=None, publish=True):
+        if only is None:
+            at.append(time.monotonic())
+        return await real(only, publish)
+
+    monkeypatch.setattr(publisher, "flush", counted)
+    return at
+
+
+async def test_while_every_reply_waits_for_its_first_text_the_publisher_wakes_once_per_widest_interval(
+        publisher, ticks):
+    stream = open_reply(publisher, 4)
+    await asyncio.sleep(0.55)  # 27 ticks of 20 ms; 5 of 100 ms
+    assert 3 <= len(ticks) <= 7
+    await publisher.close(stream)
+
+
+async def test_after_a_first_text_ticks_come_again_at_the_base_interval(publisher, ticks, store_calls):
+    stream = open_reply(publisher, 5)
+    await asyncio.sleep(0.15)  # halfway through a wait of the widest interval (from 120 ms to 220 ms)
+    stream.append("first")
+    await asyncio.sleep(0.005)
+    store_calls.clear()
+    stream.append(" more")
+    appended = time.monotonic()
+    await asyncio.sleep(0.08)
+    recorded = [at for entries, _, at in store_calls if entries]
+    assert recorded and recorded[0] - appended < 0.045  # a 20 ms tick, not the rest of the wait
+    ticks.clear()
+    await asyncio.sleep(0.2)
+    assert len(ticks) >= 7  # 200 ms at 20 ms
+    await publisher.close(stream)
