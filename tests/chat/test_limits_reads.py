@@ -17,12 +17,12 @@ pytestmark = pytest.mark.django_db
 
 def test_a_users_own_limits_are_read_with_their_types_and_the_defaults_fill_the_rest(user, settings):
     settings.WEBOX_MAX_ACTIVE_REPLIES, settings.WEBOX_MONTHLY_TOKEN_BUDGET = 16, 1000
-    UserLimits.objects.create(user=user, max_active_replies=3, monthly_cost_budget=Decimal("2.5"))
+    UserLimits.objects.create(user=user, max_active_replies=3, monthly_cost_budget=Decimal("0.1"))
 
     with transaction.atomic():
         read = limits.lock_user_and_read_limits(user)
 
-    assert read == limits.EffectiveLimits(3, 1000, Decimal("2.5"))
+    assert read == limits.EffectiveLimits(3, 1000, Decimal("0.1"))
     assert type(read.monthly_cost_budget) is Decimal and type(read.max_active_replies) is int
 
 
