@@ -11,7 +11,10 @@ on it, so a page, a share or an export never costs a query per turn.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
+
+from django.db import connection
 
 from .models import Conversation, Message, Role
 
@@ -58,11 +61,27 @@ class Tree:
 def load_tree(conversation_id: int) -> Tree:
     """The shape of a conversation's tree: one query of (id, parent) pairs."""
     tree = Tree()
-    rows = (Message.objects.filter(conversation_id=conversation_id, role=Role.USER, reply_to__isnull=True)
-            .order_by("id").values_list("id", "parent_id"))
-    for turn, parent in rows:
-        tree.add(turn, parent)
+    with connection.cursor() as cursor:
+        cursor.execute(_tree_statement(connection.vendor), [conversation_id, str(Role.USER)])
+        for turn, parent in cursor.fetchall():
+            tree.add(turn, parent)
     return tree
+
+
+@functools.cache
+def _tree_statement(vendor: str) -> str:
+    """``Message.objects.filter(conversation_id=…, role=USER, reply_to__isnull=True).order_by("id")
+    .values_list("id", "parent_id")``, written once: a send reads it, and building it cost about 0.5 ms
+    of CPU. Both columns are ids, read as the database gives them."""
+    quote = connection.ops.quote_name
+    meta = Message._meta
+    table = quote(meta.db_table)
+
+    def column(name: str) -> str:
+        return f"{table}.{quote(meta.get_field(name).column)}"
+
+    return (f"SELECT {column('id')}, {column('parent')} FROM {table} WHERE ({column('conversation')} = %s "
+            f"AND {column('reply_to')} IS NULL AND {column('role')} = %s) ORDER BY {column('id')} ASC")
 
 
 def active_leaf(conversation: Conversation, tree: Tree) -> int | None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.db.models import Case, Value, When
 from django.utils import timezone
 
 from chat import events, hooks, limits
@@ -27,6 +26,7 @@ from chat.usage.estimate import columns_estimate
 from .blind import blind_turn_label, blind_version_of
 from .conversations import conversation_create, title_from_message
 from .inputs import SendInput
+from .send_writes import conversation_save, estimates_update, messages_insert
 from .votes import vote_cast
 
 
@@ -91,11 +91,11 @@ def turn_store(*, conversation: Conversation, send: SendInput, parent_id: int | 
     Call inside the storing transaction. ``siblings``: the turns already following ``parent_id`` (the
     branches this one joins); ``changed``: the conversation's fields changed by the caller, saved here.
     """
-    user_message = Message.objects.create(conversation=conversation, role=Role.USER, content=send.message,
-                                          parent_id=parent_id)
+    [user_message] = messages_insert([Message(conversation=conversation, role=Role.USER, content=send.message,
+                                              parent_id=parent_id)])
     user_message.tree_siblings = [*siblings, user_message.pk]
     conversation.active_leaf = user_message
-    conversation.save(update_fields=[*changed, "active_leaf", "updated_at"])
+    conversation_save(conversation, [*changed, "active_leaf", "updated_at"])
     if attachments:  # most sends have none: no UPDATE to build
         attachments_attach(attachments=attachments, message=user_message)
     # One INSERT … RETURNING for every column's reply (Message has no save() or signals to skip).
@@ -108,7 +108,7 @@ def turn_store(*, conversation: Conversation, send: SendInput, parent_id: int | 
     ]
     if conversation.blind:
         blind_turn_label(replies)
-    replies = Message.objects.bulk_create(replies)
+    replies = messages_insert(replies)
     # The replies start first: their provider calls wait for neither the estimate nor the publish. A
     # socket that gets a reply's text before its message.created fetches the reply (chat/static/chat/live.js).
     hooks.announce_replies_stored([reply.pk for reply in replies])
@@ -143,9 +143,7 @@ def _store_estimates(*, conversation: Conversation | None, user_message: Message
     for reply, estimate in zip(replies, estimates, strict=True):
         reply.estimate = estimate.as_dict()
     # One UPDATE in autocommit, not bulk_update's BEGIN, UPDATE, COMMIT: a single statement is atomic.
-    field = Message._meta.get_field("estimate")
-    Message.objects.filter(pk__in=[reply.pk for reply in replies]).update(estimate=Case(
-        *(When(pk=reply.pk, then=Value(reply.estimate, output_field=field)) for reply in replies), output_field=field))
+    estimates_update(replies)
 
 
 def _mark_new_turn_read(*, user_message: Message, replies: list[Message], attachments) -> None:

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 
 from chat.models import ModelPrice
 from chat.providers import ProviderConfig
-from chat.usage.pricing import reply_cost
+from chat.usage.pricing import override_for, overrides_for, reply_cost
 
 OPENAI = ProviderConfig(name="openai", kind="openai", base_url="https://api.openai.com/v1")
 ANTHROPIC = ProviderConfig(name="anthropic", kind="anthropic", base_url="https://api.anthropic.com")
@@ -78,3 +78,25 @@ def test_an_operator_sets_a_price_in_the_admin(make_user, client):
     incomplete = client.post("/admin/chat/modelprice/add/", {"provider": "x", "model": "y", "currency": "USD",
                                                              "input_price_per_mtok": "1"})
     assert incomplete.status_code == 200 and "Set both prices" in incomplete.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_prices_of_several_models_are_read_as_the_orm_reads_each():
+    ModelPrice.objects.create(provider="gpt", model="m1", input_price_per_mtok=Decimal("1.25"),
+                              output_price_per_mtok=Decimal("2"), currency="EUR")
+    ModelPrice.objects.create(provider="gpt", model="", free=True)
+    ModelPrice.objects.create(provider="claude", model="m1", input_price_per_mtok=Decimal("3"),
+                              output_price_per_mtok=Decimal("4"))
+    pairs = {("gpt", "m1"), ("gpt", "m2"), ("claude", "m1"), ("claude", "m2"), ("other", "m1")}
+
+    found = overrides_for(pairs)
+
+    assert found.keys() == pairs and overrides_for(set()) == {}
+    for (provider, model), price in found.items():
+        expected = override_for(provider, model)
+        assert (price is None) == (expected is None)
+        if price is not None:
+            for field in ModelPrice._meta.concrete_fields:
+                mine, orm = getattr(price, field.attname), getattr(expected, field.attname)
+                assert (mine, type(mine)) == (orm, type(orm)), field.name
+    assert found[("claude", "m2")] is None and found[("gpt", "m2")].free
