@@ -19,12 +19,12 @@ import functools
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Field, Model
-from django.db.models.expressions import Col
+from django.db.models import Model
 
 from chat.attachments.models import Attachment
 from chat.models import Conversation, Message
 from chat.providers.models import Provider
+from chat.row_readers import ColumnReader, RowReader
 from chat.usage.models import ModelPrice
 
 # The annotations the claimed reply carries, in the statement's order after the three rows.
@@ -32,30 +32,10 @@ VERSIONS = ("provider_at", "price_model_at", "price_any_at")
 
 
 @dataclass(frozen=True)
-class _Column:
-    """How the ORM turns one column's value into its field's: the backend's converters, then the field's."""
-
-    expression: Col
-    converters: tuple
-
-    @classmethod
-    def of(cls, field: Field) -> _Column:
-        expression = field.get_col(field.model._meta.db_table)
-        return cls(expression, tuple(connection.ops.get_db_converters(expression)
-                                     + expression.get_db_converters(connection)))
-
-    def read(self, value):
-        for converter in self.converters:
-            value = converter(value, self.expression, connection)
-        return value
-
-
-@dataclass(frozen=True)
 class _Statement:
     sql: str
-    # Each model with the reader of each of its columns, in order: the reply's, its conversation's, its question's.
-    rows: tuple[tuple[type[Model], tuple[_Column, ...]], ...]
-    version: _Column  # the reader of the three versions (each an ``updated_at``, a ``DateTimeField``)
+    rows: tuple[RowReader, ...]  # the reply's, its conversation's, its question's, in the statement's order
+    version: ColumnReader  # the reader of the three versions (each an ``updated_at``, a ``DateTimeField``)
 
 
 @functools.cache
@@ -65,9 +45,7 @@ def _statement(vendor: str) -> _Statement:
     The converters are those of the connection that first asks; each is given the connection of the
     call that reads, as the ORM's are."""
     quote = connection.ops.quote_name
-
-    def columns(model: type[Model], alias: str) -> str:
-        return ", ".join(f"{alias}.{quote(field.column)}" for field in model._meta.concrete_fields)
+    rows = tuple(RowReader.of(model) for model in (Message, Conversation, Message))
 
     def name(model: type[Model], field: str = "") -> str:
         return quote(model._meta.get_field(field).column) if field else quote(model._meta.db_table)
@@ -77,7 +55,7 @@ def _statement(vendor: str) -> _Statement:
     price_provider, price_model, price_at = (name(ModelPrice, "provider"), name(ModelPrice, "model"),
                                              name(ModelPrice, "updated_at"))
     sql = (
-        f"SELECT {columns(Message, 'r')}, {columns(Conversation, 'c')}, {columns(Message, 'q')}, "
+        f"SELECT {rows[0].select_list('r')}, {rows[1].select_list('c')}, {rows[2].select_list('q')}, "
         # Provider names are unique, and so is a price's (provider, model): each subquery is one row or none.
         f"(SELECT p.{updated} FROM {name(Provider)} p WHERE p.{name(Provider, 'name')} = r.{provider}), "
         f"(SELECT mp.{price_at} FROM {name(ModelPrice)} mp "
@@ -90,9 +68,7 @@ def _statement(vendor: str) -> _Statement:
         f"LEFT OUTER JOIN {name(Message)} q ON q.{reply_id} = r.{question_id} "
         f"WHERE r.{reply_id} = %s"
     )
-    rows = tuple((model, tuple(_Column.of(field) for field in model._meta.concrete_fields))
-                 for model in (Message, Conversation, Message))
-    return _Statement(sql, rows, _Column.of(Provider._meta.get_field("updated_at")))
+    return _Statement(sql, rows, ColumnReader.of(Provider._meta.get_field("updated_at")))
 
 
 def claimed_reply(reply_id: int) -> Message | None:
@@ -105,11 +81,10 @@ def claimed_reply(reply_id: int) -> Message | None:
     if row is None:
         return None
     instances, start = [], 0
-    for model, columns in statement.rows:
-        values = [column.read(value) for column, value in zip(columns, row[start:start + len(columns)], strict=True)]
-        start += len(columns)
+    for reader in statement.rows:
+        part, start = row[start:start + len(reader.columns)], start + len(reader.columns)
         # A reply without a question (none of the outer join's columns): no question.
-        instances.append(None if values[0] is None else model.from_db(connection.alias, None, values))
+        instances.append(None if part[0] is None else reader.read(part))
     reply, conversation, question = instances
     Message._meta.get_field("conversation").set_cached_value(reply, conversation)
     Message._meta.get_field("reply_to").set_cached_value(reply, question)
