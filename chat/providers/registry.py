@@ -19,6 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from django.core.signals import setting_changed
+from django.db import connection
 
 from . import sdks
 from .anthropic_messages import ANTHROPIC_DEFAULT_BASE_URL, AnthropicProvider
@@ -131,13 +132,29 @@ def db_provider_config(provider: Provider) -> ProviderConfig:
 
 
 def all_provider_configs() -> list[tuple[ProviderConfig, bool]]:
-    """Every provider from every source with whether it is enabled (one query)."""
+    """Every provider from every source with whether it is enabled (one query: the records' version)."""
     by_name: dict[str, tuple[ProviderConfig, bool]] = {}
     for config in builtin_provider_configs() + env_provider_configs():
         by_name[config.name] = (config, True)
-    for record in Provider.objects.all():
-        by_name[record.name] = (db_provider_config(record), record.enabled)
+    for name, config, enabled in _record_configs_at(_records_version()):
+        by_name[name] = (config, enabled)
     return list(by_name.values())
+
+
+def _records_version() -> tuple:
+    """How many Provider records there are and when the last was saved: an addition, a deletion or a
+    save changes it. One aggregate, not the rows: every send lists the providers."""
+    table, updated = Provider._meta.db_table, Provider._meta.get_field("updated_at").column
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*), MAX({quote(updated)}) FROM {quote(table)}")
+        return tuple(cursor.fetchone())
+
+
+@functools.lru_cache(maxsize=4)
+def _record_configs_at(version: tuple) -> tuple[tuple[str, ProviderConfig, bool], ...]:
+    # Read now, so at least as new as ``version``: each record's key decrypted once per version and process.
+    return tuple((record.name, db_provider_config(record), record.enabled) for record in Provider.objects.all())
 
 
 def provider_configs() -> list[ProviderConfig]:
@@ -174,8 +191,8 @@ def _record_config(name: str, version: datetime) -> ProviderConfig | None:
 
 
 # The keys that decrypt a record's API key are settings: a test that changes them starts afresh.
-setting_changed.connect(lambda **kwargs: _record_config.cache_clear(), weak=False,
-                        dispatch_uid="chat.providers.registry._record_config")
+setting_changed.connect(lambda **kwargs: (_record_config.cache_clear(), _record_configs_at.cache_clear()),
+                        weak=False, dispatch_uid="chat.providers.registry._record_config")
 
 
 def sdk_names(configs) -> list[str]:

@@ -12,6 +12,9 @@ from chat.providers import (
     get_provider_config,
     provider_configs,
     provider_create,
+    provider_delete,
+    provider_update,
+    registry,
 )
 from testing.fake_provider import expected_reply
 from tests.providers.conftest import SECRET
@@ -51,11 +54,31 @@ def test_disabled_record_hides_the_environment_provider(monkeypatch):
     assert get_provider_config("openai") is None
 
 
-def test_provider_configs_is_one_query(django_assert_num_queries):
+def test_providers_are_listed_with_one_aggregate_once_their_records_were_read(django_assert_num_queries, monkeypatch):
     provider_create(name="a", kind="openai", api_key="key-a-123456")
     provider_create(name="b", kind="anthropic", api_key="key-b-123456")
-    with django_assert_num_queries(1):
-        provider_configs()
+    with django_assert_num_queries(2):  # the records' version, then the records
+        first = provider_configs()
+    decrypted = []
+    monkeypatch.setattr(registry, "decrypt_secret", lambda value: decrypted.append(value) or "")
+    with django_assert_num_queries(1):  # the version alone: no row read, no key decrypted
+        again = provider_configs()
+    assert again == first and decrypted == []
+    assert {c.name: c.api_key for c in again if c.source == "db"} == {"a": "key-a-123456", "b": "key-b-123456"}
+
+
+def test_a_record_saved_added_or_deleted_is_listed_as_it_now_is():
+    record = provider_create(name="a", kind="openai", api_key="key-a-123456")
+    assert "a" in {c.name for c in provider_configs()}
+
+    provider_update(provider=record, enabled=False)
+    assert "a" not in {c.name for c in provider_configs()}
+    provider_update(provider=record, enabled=True, api_key="key-a-654321")
+    assert [c.api_key for c in provider_configs() if c.name == "a"] == ["key-a-654321"]
+    provider_create(name="b", kind="anthropic", api_key="key-b-123456")
+    assert {"a", "b"} <= {c.name for c in provider_configs()}
+    provider_delete(provider=record)
+    assert "a" not in {c.name for c in provider_configs()}
 
 
 @pytest.mark.parametrize("url", ["ftp://host/v1", "http://user:pw@host/v1", "not a url"])
