@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Left
 
-from .models import ACTIVE_STATUSES, Conversation, Folder, Message, Role
+from .models import Conversation, Folder, Message, Role
 from .tree import Tree, active_leaf
 
 PREVIEW_CHARS = 160
@@ -163,9 +163,3 @@ def conversation_messages_page(*, conversation: Conversation, before: Message | 
             message.tree_siblings = tree.siblings(message.pk)
     return MessagePage(messages=messages, before=picked[-1] if more else None, active_leaf=leaf)
 
-
-def active_replies(*, conversation_id: int) -> list[Message]:
-    return list(
-        Message.objects.filter(conversation_id=conversation_id, role=Role.ASSISTANT, status__in=ACTIVE_STATUSES)
-        .order_by("created_at", "id")
-    )

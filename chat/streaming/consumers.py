@@ -35,8 +35,9 @@ from chat.services import message_edit, message_send, reply_cancel, send_input_c
 from webox.database import BUSY_DETAIL, BUSY_RETRY_AFTER_SECONDS, database_busy
 
 from .db_threads import in_db_thread
+from .join_reads import conversation_owned
 from .snapshots import snapshot_replies
-from .socket_auth import session_still_belongs, token_user_and_access
+from .socket_auth import BEARER_SUBPROTOCOL, session_still_belongs, token_user_and_access
 from .socket_limits import FrameBucket
 
 logger = logging.getLogger(__name__)
@@ -46,7 +47,6 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_TOO_MANY_FRAMES = 4429
 AUTH_TIMEOUT_SECONDS = 10
 ENDED = float("inf")
-BEARER_SUBPROTOCOL = "webox.bearer"
 SEND_FIELDS = ("message", "columns", "selected_providers", "selected_models", "temperature", "max_tokens",
                "system_prompt", "provider_params", "attachments")
 EDIT_FIELDS = {"message", "columns", "attachments"}
@@ -113,7 +113,6 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
         subprotocols = self.scope.get("subprotocols") or []
         owns = None  # whether the conversation is the user's, when read with the token's user
         if BEARER_SUBPROTOCOL in subprotocols:
-            # Sec-WebSocket-Protocol: webox.bearer, <access token> — keeps the token out of URLs and logs.
             token = next((p for p in subprotocols if p != BEARER_SUBPROTOCOL), "")
             found, owns = await in_db_thread(token_user_and_access)(token, self.conversation_id)
             self.take_token(found)
@@ -180,12 +179,10 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
         await self.send_snapshot()
 
     async def may_access(self) -> bool:
-        try:
-            await in_db_thread(conversation_get_for_user)(user=self.user, conversation_id=self.conversation_id)
+        if await in_db_thread(conversation_owned)(user_id=self.user.pk, conversation_id=self.conversation_id):
             return True
-        except ConversationNotFound:
-            await self.close(code=CLOSE_FORBIDDEN)
-            return False
+        await self.close(code=CLOSE_FORBIDDEN)
+        return False
 
     async def send_snapshot(self, only: list[int] | None = None):
         replies, retries = await in_db_thread(snapshot_replies)(self.conversation_id, only)
