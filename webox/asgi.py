@@ -18,9 +18,17 @@ from chat.streaming.routing import (  # noqa: E402
     websocket_urlpatterns,
 )
 
-from .daphne_options import close_oversized_messages_with_1009, close_slow_readers, listen_with_backlog  # noqa: E402
+from .daphne_options import (  # noqa: E402
+    close_oversized_messages_with_1009,
+    close_slow_readers,
+    format_handshake_debug_lazily,
+    listen_with_backlog,
+    parse_content_types_once,
+)
 
 close_oversized_messages_with_1009()
+format_handshake_debug_lazily()
+parse_content_types_once()
 close_slow_readers(settings.WEBOX_WS_MAX_PENDING_BYTES)
 listen_with_backlog(settings.WEBOX_LISTEN_BACKLOG)
 end_replies_with_server()
