@@ -66,18 +66,19 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
             await self.close(close)
 
     async def dispatch(self, message):
-        """As channels dispatches, but layer messages skip closing old database connections first.
+        """As channels dispatches, but only client frames close old database connections first.
 
         channels does that (a hop to its sync thread) before every handler; for the layer
-        messages, one per flush per socket, it was the largest single cost of daphne's loop.
-        Their handlers read nothing from the database but the names of a hidden reply, and that,
-        like all of this consumer's database work, runs in ``in_db_thread``, whose threads hand
-        their connections back after each call.
+        messages, one per flush per socket, it was the largest single cost of daphne's loop, and
+        for a socket's connect and disconnect a good part of theirs. Those handlers read nothing
+        from the database but the names of a hidden reply, the credentials and the snapshot, and
+        that, like all of this consumer's database work, runs in ``in_db_thread``, whose threads
+        hand their connections back after each call.
         """
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
-        if message["type"].startswith("websocket."):
+        if message["type"] == "websocket.receive":
             await aclose_old_connections()  # as channels does: rare, one per client frame
         await handler(message)
 
