@@ -30,12 +30,11 @@ from accounts.selectors import user_auth_hash, user_group, user_still_valid
 from chat import blinding, events
 from chat.errors import ChatError, ChatInputError, ChatNotFound
 from chat.models import Message
-from chat.selectors import ConversationNotFound, conversation_get_for_user, message_get_for_user
+from chat.selectors import ConversationNotFound, conversation_get_for_user, conversation_owned, message_get_for_user
 from chat.services import message_edit, message_send, reply_cancel, send_input_clean
 from webox.database import BUSY_DETAIL, BUSY_RETRY_AFTER_SECONDS, database_busy
 
 from .db_threads import in_db_thread
-from .join_reads import conversation_owned
 from .snapshots import snapshot_replies
 from .socket_auth import BEARER_SUBPROTOCOL, session_still_belongs, token_user_and_access
 from .socket_limits import FrameBucket
@@ -180,7 +179,7 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
         await self.send_snapshot()
 
     async def may_access(self) -> bool:
-        if await in_db_thread(conversation_owned)(user_id=self.user.pk, conversation_id=self.conversation_id):
+        if await in_db_thread(conversation_owned)(user=self.user, conversation_id=self.conversation_id):
             return True
         await self.close(code=CLOSE_FORBIDDEN)
         return False

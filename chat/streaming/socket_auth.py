@@ -12,7 +12,7 @@ from channels.auth import AuthMiddlewareStack
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 
-from .join_reads import conversation_owned
+from chat.selectors import conversation_owned
 
 # Sec-WebSocket-Protocol: webox.bearer, <access token> — keeps the token out of URLs and logs.
 BEARER_SUBPROTOCOL = "webox.bearer"
@@ -39,7 +39,7 @@ def token_user_and_access(raw_token: str, conversation_id: int):
     found = user_from_token(raw_token)
     if found is None:
         return None, False
-    return found, conversation_owned(user_id=found[0].pk, conversation_id=conversation_id)
+    return found, conversation_owned(user=found[0], conversation_id=conversation_id)
 
 
 def session_still_belongs(session_key: str, user_id: int) -> bool:

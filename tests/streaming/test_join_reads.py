@@ -1,4 +1,4 @@
-"""A joining socket's reads (chat/streaming/join_reads.py) answer as the ORM's queries do, field for field."""
+"""A joining socket's snapshot read (chat/streaming/join_reads.py) reads what the ORM's query does, field for field."""
 
 from decimal import Decimal
 
@@ -6,8 +6,7 @@ import pytest
 from django.utils import timezone
 
 from chat.models import ACTIVE_STATUSES, Conversation, Message, ReplyStatus, Role
-from chat.selectors import ConversationNotFound, conversation_get_for_user
-from chat.streaming.join_reads import active_replies, conversation_owned
+from chat.streaming.join_reads import active_replies
 
 pytestmark = pytest.mark.django_db
 
@@ -52,18 +51,3 @@ def test_a_conversation_without_active_replies_has_none(user):
     conversation = Conversation.objects.create(owner=user, title="quiet")
     assert active_replies(conversation_id=conversation.pk) == orm_active_replies(conversation.pk) == []
 
-
-def orm_owned(user, conversation_id: int) -> bool:
-    try:
-        conversation_get_for_user(user=user, conversation_id=conversation_id)
-    except ConversationNotFound:
-        return False
-    return True
-
-
-def test_a_conversation_is_owned_by_its_owner_only_as_the_access_check_says(user, other_user):
-    mine = Conversation.objects.create(owner=user, title="mine")
-    missing = mine.pk + 1000
-    for who, conversation_id, owned in ((user, mine.pk, True), (other_user, mine.pk, False), (user, missing, False)):
-        assert conversation_owned(user_id=who.pk, conversation_id=conversation_id) is owned
-        assert orm_owned(who, conversation_id) is owned
