@@ -21,13 +21,13 @@ from chat.streaming.routing import (  # noqa: E402
 from .daphne_options import (  # noqa: E402
     close_oversized_messages_with_1009,
     close_slow_readers,
-    format_handshake_debug_lazily,
+    format_debug_lines_lazily,
     listen_with_backlog,
     parse_content_types_once,
 )
 
 close_oversized_messages_with_1009()
-format_handshake_debug_lazily()
+format_debug_lines_lazily()
 parse_content_types_once()
 close_slow_readers(settings.WEBOX_WS_MAX_PENDING_BYTES)
 listen_with_backlog(settings.WEBOX_LISTEN_BACKLOG)

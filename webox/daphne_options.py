@@ -12,6 +12,7 @@ frame first: 1009 "message too big". Messages under daphne's limit but over
 from __future__ import annotations
 
 import functools
+import importlib
 import logging
 import pprint
 
@@ -140,16 +141,16 @@ def listen_with_backlog(backlog: int) -> None:
     daphne.cli.build_endpoint_description_strings = build_with_backlog
 
 
-class _PrettyWhenFormatted:
-    """``pprint.pformat(value)``, worked out only if a log line is written with it."""
+class _WhenFormatted:
+    """``make(*args, **kwargs)``, worked out only if a log line is written with it."""
 
-    __slots__ = ("value",)
+    __slots__ = ("make", "args", "kwargs")
 
-    def __init__(self, value) -> None:
-        self.value = value
+    def __init__(self, make, *args, **kwargs) -> None:
+        self.make, self.args, self.kwargs = make, args, kwargs
 
     def __str__(self) -> str:
-        return pprint.pformat(self.value)
+        return self.make(*self.args, **self.kwargs)
 
     __repr__ = __str__
 
@@ -157,10 +158,17 @@ class _PrettyWhenFormatted:
         return format(str(self), spec)
 
 
-def format_handshake_debug_lazily() -> None:
-    """autobahn's debug lines of every socket's handshake are pretty-printed only when debug logging is on.
+# autobahn's helpers whose results these modules of autobahn pass only to log calls.
+LOG_ONLY_HELPERS = ("pformat", "hltype", "hlval")
+LOGGING_MODULES = ("autobahn.websocket.protocol", "autobahn.twisted.websocket")
 
-    autobahn pretty-prints its options and the transport's details (``pformat``) as arguments of
+
+def format_debug_lines_lazily() -> None:
+    """autobahn's debug lines of every socket's handshake, every frame sent and every read are made only
+    when debug logging is on.
+
+    autobahn pretty-prints its options and the transport's details (``pformat``), and highlights
+    names and values (``hltype``, ``hlval``: about 6 µs for each frame sent), as arguments of
     ``log.debug`` calls that, at webox's log levels, write nothing: about a twentieth of daphne's
     CPU for a socket join. The logger formats its arguments when, and only if, it writes the line.
     """
@@ -168,10 +176,12 @@ def format_handshake_debug_lazily() -> None:
         from autobahn.websocket import protocol
     except ImportError:  # not served by daphne
         return
-    if protocol.pformat is _PrettyWhenFormatted:
-        return
-    protocol.pformat = _PrettyWhenFormatted
-    # Its one use outside a log call: a str for str().
+    for module in map(importlib.import_module, LOGGING_MODULES):
+        for name in LOG_ONLY_HELPERS:
+            helper = getattr(module, name, None)
+            if helper is not None and not isinstance(helper, functools.partial):
+                setattr(module, name, functools.partial(_WhenFormatted, helper))
+    # pformat's one use outside a log call: a str for str().
     protocol.Timings.__str__ = lambda timings: pprint.pformat(timings._timings)
 
 

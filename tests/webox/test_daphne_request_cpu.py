@@ -4,6 +4,8 @@ debug line is written, and twisted's ``Content-Type`` parse is remembered per he
 import pprint
 
 import pytest
+from autobahn import util
+from autobahn.twisted import websocket as twisted_websocket
 from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
 from autobahn.websocket import protocol
 from twisted.internet.testing import StringTransport
@@ -27,6 +29,20 @@ def pformat_calls(monkeypatch):
     return calls
 
 
+@pytest.fixture
+def highlights(monkeypatch):
+    """The names and values autobahn highlighted for a log line."""
+    calls = []
+    plain = util.hl
+
+    def counting(text, *args, **kwargs):
+        calls.append(text)
+        return plain(text, *args, **kwargs)
+
+    monkeypatch.setattr(util, "hl", counting)
+    return calls
+
+
 def connected_socket() -> WebSocketServerProtocol:
     socket = WebSocketServerProtocol()
     socket.factory = WebSocketServerFactory()
@@ -34,9 +50,23 @@ def connected_socket() -> WebSocketServerProtocol:
     return socket
 
 
-def test_a_new_socket_pretty_prints_nothing_while_debug_logging_is_off(pformat_calls):
+def test_a_new_socket_pretty_prints_nothing_while_debug_logging_is_off(pformat_calls, highlights):
     connected_socket()
-    assert pformat_calls == []
+    assert pformat_calls == [] and highlights == []
+
+
+def test_a_frame_sent_or_read_highlights_nothing_while_debug_logging_is_off(highlights):
+    socket = connected_socket()
+    socket.sendData(b"\x81\x02hi")
+    socket.dataReceived(b"GET / HTTP/1.1\r\n")
+    assert socket.transport.value().endswith(b"\x81\x02hi")
+    assert highlights == []
+
+
+def test_a_highlighted_name_written_is_what_autobahn_writes():
+    socket = connected_socket()
+    assert f"{protocol.hltype(socket.sendData)}" == util.hltype(socket.sendData)
+    assert "{v}".format(v=protocol.hlval(12, color="blue")) == util.hlval(12, color="blue")
 
 
 def test_a_debug_line_written_shows_the_pretty_printed_value(pformat_calls):
@@ -52,9 +82,11 @@ def test_timings_still_print_as_a_string():
     assert isinstance(str(timings), str) and "onOpen" in str(timings)
 
 
-def test_installing_twice_keeps_one_lazy_pformat():
-    daphne_options.format_handshake_debug_lazily()
-    assert protocol.pformat is daphne_options._PrettyWhenFormatted
+def test_installing_twice_wraps_each_helper_once():
+    installed = [getattr(protocol, name) for name in daphne_options.LOG_ONLY_HELPERS]
+    daphne_options.format_debug_lines_lazily()
+    assert [getattr(protocol, name) for name in daphne_options.LOG_ONLY_HELPERS] == installed
+    assert protocol.hltype.args == (util.hltype,) and twisted_websocket.hltype.args == (util.hltype,)
 
 
 CONTENT_TYPES = [b"application/json", b"application/json; charset=utf-8", b"Application/X-WWW-Form-URLencoded",
