@@ -7,16 +7,28 @@ from webox.http_handler import get_asgi_application  # noqa: E402
 # Requests run their middleware and view in one thread hop (webox/http_handler.py).
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from chat.streaming.routing import end_replies_with_server, remember_server_loop, websocket_urlpatterns  # noqa: E402
+from chat.streaming.routing import (  # noqa: E402
+    SessionUnlessBearer,
+    end_replies_with_server,
+    remember_server_loop,
+    websocket_urlpatterns,
+)
 
-from .daphne_options import close_oversized_messages_with_1009, close_slow_readers, listen_with_backlog  # noqa: E402
+from .daphne_options import (  # noqa: E402
+    close_oversized_messages_with_1009,
+    close_slow_readers,
+    format_debug_lines_lazily,
+    listen_with_backlog,
+    parse_content_types_once,
+)
 
 close_oversized_messages_with_1009()
+format_debug_lines_lazily()
+parse_content_types_once()
 close_slow_readers(settings.WEBOX_WS_MAX_PENDING_BYTES)
 listen_with_backlog(settings.WEBOX_LISTEN_BACKLOG)
 end_replies_with_server()
@@ -25,7 +37,7 @@ application = remember_server_loop(
     ProtocolTypeRouter(
         {
             "http": django_asgi_app,
-            "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+            "websocket": AllowedHostsOriginValidator(SessionUnlessBearer(URLRouter(websocket_urlpatterns))),
         }
     )
 )

@@ -10,6 +10,7 @@ from chat.models import ContextMode, Conversation
 from chat.rendering import markdown_to_plain
 from chat.serializers import conversation_data
 
+from .conversation_insert import conversation_insert
 from .inputs import SHORT_FORM_DEFAULTS, clean_conversation_defaults, clean_system_prompt, clean_text
 from .replies import streaming_replies_stop
 
@@ -39,10 +40,10 @@ def conversation_create(*, owner, title: str = "", system_prompt: str = "", defa
     defaults = clean_conversation_defaults({name: value for name, value in given.items() if value is not None})
     clean_text(title, field="title")
     clean_system_prompt(system_prompt)
-    return Conversation.objects.create(
+    return conversation_insert(Conversation(
         owner=owner, title=title.strip()[:200], system_prompt=system_prompt, context_mode=context_mode,
         archived=archived, blind=blind, **defaults,
-    )
+    ))
 
 
 def conversation_update(*, conversation: Conversation, **fields) -> Conversation:

@@ -30,13 +30,13 @@ from accounts.selectors import user_auth_hash, user_group, user_still_valid
 from chat import blinding, events
 from chat.errors import ChatError, ChatInputError, ChatNotFound
 from chat.models import Message
-from chat.selectors import ConversationNotFound, conversation_get_for_user, message_get_for_user
+from chat.selectors import ConversationNotFound, conversation_get_for_user, conversation_owned, message_get_for_user
 from chat.services import message_edit, message_send, reply_cancel, send_input_clean
 from webox.database import BUSY_DETAIL, BUSY_RETRY_AFTER_SECONDS, database_busy
 
 from .db_threads import in_db_thread
 from .snapshots import snapshot_replies
-from .socket_auth import session_still_belongs, token_user_and_access
+from .socket_auth import BEARER_SUBPROTOCOL, session_still_belongs, token_user_and_access
 from .socket_limits import FrameBucket
 
 logger = logging.getLogger(__name__)
@@ -46,7 +46,6 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_TOO_MANY_FRAMES = 4429
 AUTH_TIMEOUT_SECONDS = 10
 ENDED = float("inf")
-BEARER_SUBPROTOCOL = "webox.bearer"
 SEND_FIELDS = ("message", "columns", "selected_providers", "selected_models", "temperature", "max_tokens",
                "system_prompt", "provider_params", "attachments")
 EDIT_FIELDS = {"message", "columns", "attachments"}
@@ -66,18 +65,19 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
             await self.close(close)
 
     async def dispatch(self, message):
-        """As channels dispatches, but layer messages skip closing old database connections first.
+        """As channels dispatches, but only client frames close old database connections first.
 
         channels does that (a hop to its sync thread) before every handler; for the layer
-        messages, one per flush per socket, it was the largest single cost of daphne's loop.
-        Their handlers read nothing from the database but the names of a hidden reply, and that,
-        like all of this consumer's database work, runs in ``in_db_thread``, whose threads hand
-        their connections back after each call.
+        messages, one per flush per socket, it was the largest single cost of daphne's loop, and
+        for a socket's connect and disconnect a good part of theirs. Those handlers read nothing
+        from the database but the names of a hidden reply, the credentials and the snapshot, and
+        that, like all of this consumer's database work, runs in ``in_db_thread``, whose threads
+        hand their connections back after each call.
         """
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
-        if message["type"].startswith("websocket."):
+        if message["type"] == "websocket.receive":
             await aclose_old_connections()  # as channels does: rare, one per client frame
         await handler(message)
 
@@ -113,7 +113,6 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
         subprotocols = self.scope.get("subprotocols") or []
         owns = None  # whether the conversation is the user's, when read with the token's user
         if BEARER_SUBPROTOCOL in subprotocols:
-            # Sec-WebSocket-Protocol: webox.bearer, <access token> — keeps the token out of URLs and logs.
             token = next((p for p in subprotocols if p != BEARER_SUBPROTOCOL), "")
             found, owns = await in_db_thread(token_user_and_access)(token, self.conversation_id)
             self.take_token(found)
@@ -180,12 +179,10 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
         await self.send_snapshot()
 
     async def may_access(self) -> bool:
-        try:
-            await in_db_thread(conversation_get_for_user)(user=self.user, conversation_id=self.conversation_id)
+        if await in_db_thread(conversation_owned)(user=self.user, conversation_id=self.conversation_id):
             return True
-        except ConversationNotFound:
-            await self.close(code=CLOSE_FORBIDDEN)
-            return False
+        await self.close(code=CLOSE_FORBIDDEN)
+        return False
 
     async def send_snapshot(self, only: list[int] | None = None):
         replies, retries = await in_db_thread(snapshot_replies)(self.conversation_id, only)

@@ -11,9 +11,10 @@ import time
 
 from chat import events
 from chat.models import ACTIVE_STATUSES, Message
-from chat.selectors import active_replies
 from chat.serializers import message_data
 from chat.stream_store import stream_store
+
+from .join_reads import active_replies
 
 
 def snapshot_replies(conversation_id: int, only: list[int] | None = None) -> tuple[list[dict], list[dict]]:
