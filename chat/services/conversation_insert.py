@@ -33,6 +33,9 @@ def _statement(vendor: str) -> str:
 
 def conversation_insert(conversation: Conversation) -> Conversation:
     """Store ``conversation`` (new, without an id) as ``save()`` does; it gets its id."""
+    if not connection.features.can_return_columns_from_insert:  # SQLite before 3.35
+        conversation.save()
+        return conversation
     signals.pre_save.send(sender=Conversation, instance=conversation, raw=False, using=connection.alias,
                           update_fields=None)
     values = [field.get_db_prep_save(field.pre_save(conversation, True), connection) for field in _fields()]

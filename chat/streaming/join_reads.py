@@ -6,7 +6,7 @@ a quarter of a join's CPU. The SQL is what the ORM wrote for
 ``Message.objects.filter(conversation_id=…, role=assistant, status__in=ACTIVE_STATUSES)
 .order_by("created_at", "id")``. Its columns are listed from the model's fields and every value
 goes through its field's converters as the ORM's would (SQLite's dates and booleans, PostgreSQL's
-JSON), as in ``chat.services.claimed``: the replies read exactly as the ORM gives them.
+JSON; ``chat.row_readers``): the replies read exactly as the ORM gives them.
 """
 
 from __future__ import annotations
@@ -15,36 +15,16 @@ import functools
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Field
-from django.db.models.expressions import Col
 
 from chat.models import ACTIVE_STATUSES, Message, Role
-
-
-@dataclass(frozen=True)
-class _Column:
-    """How the ORM turns one column's value into its field's: the backend's converters, then the field's."""
-
-    expression: Col
-    converters: tuple
-
-    @classmethod
-    def of(cls, field: Field) -> _Column:
-        expression = field.get_col(field.model._meta.db_table)
-        return cls(expression, tuple(connection.ops.get_db_converters(expression)
-                                     + expression.get_db_converters(connection)))
-
-    def read(self, value):
-        for converter in self.converters:
-            value = converter(value, self.expression, connection)
-        return value
+from chat.row_readers import RowReader
 
 
 @dataclass(frozen=True)
 class _Statement:
     sql: str
     parameters: tuple  # after the conversation's id: the role, then the active statuses
-    columns: tuple[_Column, ...]
+    replies: RowReader
 
 
 @functools.cache
@@ -57,17 +37,16 @@ def _statement(vendor: str) -> _Statement:
     def column(model, name: str) -> str:
         return f"{quote(model._meta.db_table)}.{quote(model._meta.get_field(name).column)}"
 
-    fields = Message._meta.concrete_fields
+    replies = RowReader.of(Message)
     statuses = ", ".join(["%s"] * len(ACTIVE_STATUSES))
     sql = (
-        f"SELECT {', '.join(f'{quote(Message._meta.db_table)}.{quote(field.column)}' for field in fields)} "
+        f"SELECT {replies.select_list(quote(Message._meta.db_table))} "
         f"FROM {quote(Message._meta.db_table)} "
         f"WHERE ({column(Message, 'conversation')} = %s AND {column(Message, 'role')} = %s "
         f"AND {column(Message, 'status')} IN ({statuses})) "
         f"ORDER BY {column(Message, 'created_at')} ASC, {column(Message, 'id')} ASC"
     )
-    return _Statement(sql, (str(Role.ASSISTANT), *(str(status) for status in ACTIVE_STATUSES)),
-                      tuple(_Column.of(field) for field in fields))
+    return _Statement(sql, (str(Role.ASSISTANT), *(str(status) for status in ACTIVE_STATUSES)), replies)
 
 
 def active_replies(*, conversation_id: int) -> list[Message]:
@@ -76,7 +55,4 @@ def active_replies(*, conversation_id: int) -> list[Message]:
     with connection.cursor() as cursor:
         cursor.execute(statement.sql, [conversation_id, *statement.parameters])
         rows = cursor.fetchall()
-    columns = statement.columns
-    return [Message.from_db(connection.alias, None,
-                            [column.read(value) for column, value in zip(columns, row, strict=True)])
-            for row in rows]
+    return [statement.replies.read(row) for row in rows]
