@@ -1,7 +1,7 @@
 """Rows read with SQL written once per process, turned into values and instances as the ORM's would be.
 
-For the hot statements written in SQL rather than built by the ORM each time (a send's reads,
-chat/services/send_reads.py, chat/limits.py, chat/usage/pricing.py; a reply's claim,
+For the hot statements written in SQL rather than built by the ORM each time (a conversation's
+read, chat/selectors.py; a send's, chat/limits.py, chat/usage/pricing.py; a reply's claim,
 chat/services/claimed.py): each column's value goes through the backend's converters and then its
 field's (SQLite's dates, decimals and booleans, PostgreSQL's JSON), in the order the ORM's compiler
 applies them. Imports nothing of chat, so any module may use it.

@@ -15,7 +15,7 @@ from ..selectors import (
     folder_get_for_user,
     message_get_for_user,
 )
-from ..services import inputs, send_reads
+from ..services import inputs
 
 
 class ChatApiError(APIException):
@@ -35,14 +35,6 @@ class ChatApiError(APIException):
 def get_conversation(request, conversation_id):
     try:
         return conversation_get_for_user(user=request.user, conversation_id=conversation_id)
-    except ConversationNotFound:
-        raise Http404("No such conversation.") from None
-
-
-def conversation_to_send_to(request, conversation_id):
-    """``get_conversation`` for a send's body, read with its statement written once (chat/services/send_reads.py)."""
-    try:
-        return send_reads.conversation_to_send_to(user=request.user, conversation_id=conversation_id)
     except ConversationNotFound:
         raise Http404("No such conversation.") from None
 

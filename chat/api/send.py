@@ -17,7 +17,7 @@ from ..providers import provider_catalog
 from ..serializers import ConversationOutputSerializer, MessageOutputSerializer
 from ..services import inputs
 from ..usage.estimate import columns_estimate, turn_totals
-from .common import ChatApiError, conversation_to_send_to, max_tokens_field, temperature_field
+from .common import ChatApiError, get_conversation, max_tokens_field, temperature_field
 
 
 class ParametersSerializer(serializers.Serializer):
@@ -68,7 +68,7 @@ def send_fields(request, serializer_class=SendInputSerializer):
     data.is_valid(raise_exception=True)
     fields = dict(data.validated_data)
     conversation_id = fields.pop("conversation_id", None)
-    conversation = conversation_to_send_to(request, conversation_id) if conversation_id is not None else None
+    conversation = get_conversation(request, conversation_id) if conversation_id is not None else None
     if "columns" in fields:
         fields["columns"] = [dict(column) for column in fields["columns"]]
     return conversation, fields

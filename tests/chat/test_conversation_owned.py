@@ -21,7 +21,7 @@ def test_a_conversation_is_owned_exactly_when_the_access_check_finds_it(user, ot
     mine = Conversation.objects.create(owner=user, title="mine")
     cases = [(user, mine.pk, True), (user, str(mine.pk), True), (other_user, mine.pk, False),
              (user, mine.pk + 1000, False), (AnonymousUser(), mine.pk, False), (user, "x", False),
-             (user, None, False)]
+             (user, None, False), (user, 2**63, False), (user, -(2**63) - 1, False)]
     for who, conversation_id, owned in cases:
         assert conversation_owned(user=who, conversation_id=conversation_id) is owned, (who, conversation_id)
         assert found(who, conversation_id) is owned, (who, conversation_id)

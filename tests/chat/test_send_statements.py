@@ -8,6 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from chat import events
 from chat.models import Message, ReplyStatus
+from chat.providers import provider_configs
 from chat.services import conversation_create, message_send
 from chat.services.inputs import Column, SendInput
 
@@ -62,6 +63,7 @@ def test_a_sends_messages_are_shown_without_reading_them_back(auth_client, monke
 
 def test_a_send_reads_the_providers_once_and_stores_the_estimates_in_one_statement(auth_client):
     columns = [{"provider": "demo", "model": "demo-echo", "key": f"demo#{n + 1}"} for n in range(3)]
+    provider_configs()  # as after any earlier request: the records read, their version is all a send reads
 
     with CaptureQueriesContext(connection) as queries:
         sent = auth_client.post("/api/chat/send", {"message": "hello", "columns": columns}, format="json")
@@ -79,6 +81,7 @@ def test_a_send_reads_the_providers_once_and_stores_the_estimates_in_one_stateme
 
 def test_a_first_send_to_a_conversation_created_empty_makes_ten_statements_besides_its_transaction(auth_client):
     conversation = auth_client.post("/api/chat/conversations", {}, format="json").json()["id"]
+    provider_configs()  # as after any earlier request: the records read, their version is all a send reads
 
     with CaptureQueriesContext(connection) as queries:
         sent = auth_client.post("/api/chat/send", {"message": "hello", "selected_providers": ["demo"],

@@ -1,4 +1,5 @@
-"""The conversation a send names (chat/services/send_reads.py) reads as the access check's ORM read does."""
+"""``conversation_get_for_user`` (chat/selectors.py), SQL written once, reads a conversation as the ORM's
+``Conversation.objects.get(pk=…, owner=…)`` does, and finds only the user's own."""
 
 import pytest
 from django.utils import timezone
@@ -6,7 +7,6 @@ from django.utils import timezone
 from chat.models import Conversation, Folder, Message, Role
 from chat.selectors import ConversationNotFound, conversation_get_for_user
 from chat.services import conversation_create
-from chat.services.send_reads import conversation_to_send_to
 
 pytestmark = pytest.mark.django_db
 
@@ -20,8 +20,8 @@ def test_the_conversation_reads_field_for_field_as_through_the_orm(user):
         folder=Folder.objects.create(owner=user, name="f"), pinned_at=timezone.now(), active_leaf=leaf,
         metadata={"from": "狐"}, archived=True)
 
-    ours = conversation_to_send_to(user=user, conversation_id=str(conversation.pk))
-    theirs = conversation_get_for_user(user=user, conversation_id=conversation.pk)
+    ours = conversation_get_for_user(user=user, conversation_id=str(conversation.pk))
+    theirs = Conversation.objects.get(pk=conversation.pk, owner=user)
 
     for field in Conversation._meta.concrete_fields:
         mine, orm = getattr(ours, field.attname), getattr(theirs, field.attname)
@@ -35,7 +35,7 @@ def test_what_is_not_the_users_conversation_is_not_found(user, other_user, conve
     conversation_create(owner=user)
 
     with pytest.raises(ConversationNotFound):
-        conversation_to_send_to(user=user, conversation_id=ids.get(conversation_id, conversation_id))
+        conversation_get_for_user(user=user, conversation_id=ids.get(conversation_id, conversation_id))
 
 
 def test_a_send_to_an_id_out_of_range_answers_404(auth_client):
