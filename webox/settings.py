@@ -104,7 +104,7 @@ DATABASE_POOL_TIMEOUT = env_float("DATABASE_POOL_TIMEOUT", 10.0)
 # The web process's GIL switch interval (Python's: 5 ms; 1 ms gives a request's thread back from the database
 # the GIL sooner) and how many requests run in threads at once (0: no bound): webox/http_handler.py.
 WEBOX_SWITCH_INTERVAL_MS = env_float("WEBOX_SWITCH_INTERVAL_MS", 1.0)
-WEBOX_REQUEST_THREADS = env_int("WEBOX_REQUEST_THREADS", 4)
+WEBOX_REQUEST_THREADS = env_int("WEBOX_REQUEST_THREADS", 8)
 DATABASES = database_config(DATABASE_URL, pool_min=DATABASE_POOL_MIN, pool_max=DATABASE_POOL_MAX,
                             pool_timeout=DATABASE_POOL_TIMEOUT, var_dir=VAR_DIR,
                             sqlite_timeout=env_float("WEBOX_SQLITE_TIMEOUT", 20.0))
