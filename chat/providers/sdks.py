@@ -28,12 +28,19 @@ from types import ModuleType
 
 # Besides the package itself: what each SDK imports on first use (its chat resources).
 _FIRST_USE = {"openai": ("openai.resources.chat.completions",), "anthropic": ("anthropic.resources.messages",)}
-# Python 3.11's LazyLoader is not safe when two threads trigger the same module's load.
+# Python 3.11's LazyLoader is not safe when two threads trigger the same module's load: the
+# first to touch the module marks it loaded before running it, so a second one reads a module
+# half run (an AttributeError). Loads go through ``load``, under this lock, and a name counts as
+# loaded only once its load has finished.
 _load_lock = threading.Lock()
+_ready: set[str] = set()
 
 
 def lazy(name: str) -> ModuleType:
-    """``name`` as a module that is imported on its first attribute access (importlib's LazyLoader)."""
+    """``name`` as a module that is imported on its first attribute access (importlib's LazyLoader).
+
+    Touch its attributes only after ``load(name)`` (or through ``module(name)``) where more than
+    one thread may be first."""
     if name in sys.modules:
         return sys.modules[name]
     spec = importlib.util.find_spec(name)
@@ -47,22 +54,30 @@ def lazy(name: str) -> ModuleType:
 
 def loaded(name: str) -> bool:
     """Whether the SDK ``name`` and what it imports on first use are imported."""
-    return all(extra in sys.modules for extra in _FIRST_USE.get(name, ())) and not isinstance(
-        sys.modules.get(name), importlib.util._LazyModule)
+    return name in _ready
 
 
 def load(name: str) -> None:
-    """Import the SDK ``name`` now if it is still a lazy module (a no-op once it is loaded).
+    """Import the module ``name`` now if it is not loaded yet (a no-op once it is).
 
     Called before a call's timers start, so the import of a process's first use never counts
     against the provider's first-token timeout.
     """
-    if loaded(name):
+    if name in _ready:
         return
     with _load_lock:
+        if name in _ready:
+            return
         _ = importlib.import_module(name).__name__
         for extra in _FIRST_USE.get(name, ()):
             importlib.import_module(extra)
+        _ready.add(name)
+
+
+def module(name: str) -> ModuleType:
+    """The module ``name``, loaded (safely from any thread) if it was still lazy."""
+    load(name)
+    return sys.modules[name]
 
 
 def load_all() -> None:

@@ -16,14 +16,13 @@ from decimal import Decimal
 from django.core.signals import setting_changed
 from django.db import connection
 
-from chat.providers import ProviderConfig
-from chat.providers.sdks import lazy
+from chat.providers import ProviderConfig, sdks
 from chat.row_readers import RowReader
 
 from .models import ModelPrice
 
 # About 14 MB per process: loaded at start only where replies end (load_price_table), else on first use.
-genai_prices = lazy("genai_prices")
+sdks.lazy("genai_prices")  # imported on first use: sdks.module("genai_prices")
 
 MILLION = Decimal(1_000_000)
 # Provider kinds whose default endpoint genai-prices knows by id.
@@ -37,6 +36,7 @@ def load_price_table() -> None:
     table's first build took a worker's first reply tens of milliseconds. Elsewhere (daphne in
     production shape, which only prices a reply an operator ends by hand) it loads on first use.
     """
+    sdks.load("genai_prices")
     importlib.import_module("genai_prices.data")
 
 
@@ -85,6 +85,7 @@ def _from_override(price: ModelPrice, prompt_tokens: int, completion_tokens: int
 
 def _from_table(config: ProviderConfig | None, provider: str, model: str, prompt_tokens: int,
                 completion_tokens: int, at: datetime | None) -> Cost | None:
+    genai_prices = sdks.module("genai_prices")
     usage = genai_prices.Usage(input_tokens=prompt_tokens, output_tokens=completion_tokens)
     if config is not None and config.base_url:
         # A configured endpoint is priced only when genai-prices knows its URL: a private or

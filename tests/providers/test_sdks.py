@@ -153,3 +153,38 @@ def test_a_process_that_calls_providers_makes_its_sdks_first_call_at_start(var_d
     text, imported = done.stdout.split(maxsplit=1)
     assert text == repr("".join(expected_reply("hi there", 3))).replace(" ", "_")
     assert imported.strip() == "[]"  # the first reply imports nothing: the HTTP stack and streaming modules are loaded
+
+
+SLOW_MODULE = """
+import time
+time.sleep(0.3)  # long enough for every thread below to arrive while it runs
+VALUE = 42
+"""
+FIRST_USE_FROM_THREADS = """
+import sys, threading
+import django
+django.setup()
+from chat.providers import sdks
+lazy = sdks.lazy("webox_slow_probe")
+results, start = [], threading.Barrier(8)
+def first_use():
+    start.wait()
+    try:
+        results.append(sdks.module("webox_slow_probe").VALUE)
+    except AttributeError as exc:
+        results.append(repr(exc))
+threads = [threading.Thread(target=first_use) for _ in range(8)]
+for t in threads: t.start()
+for t in threads: t.join()
+print(results)
+"""
+
+
+def test_a_lazy_module_first_used_by_many_threads_at_once_is_whole_for_each(tmp_path):
+    # As eight sends priced their estimates at once in a new daphne (genai-prices is lazy there).
+    (tmp_path / "webox_slow_probe.py").write_text(SLOW_MODULE)
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"}
+    out = subprocess.run([sys.executable, "-c", FIRST_USE_FROM_THREADS], env=env, cwd=ROOT, capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == str([42] * 8)
