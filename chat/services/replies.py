@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Case, PositiveIntegerField, Q, TextField, Value, When
+from django.db.models import Q
 from django.utils import timezone
 
 from chat import events, limits
@@ -27,7 +27,7 @@ from chat.usage.services import usage_fields
 from webox.database import retry_while_busy
 
 from .claimed import claimed_reply
-from .reply_writes import update_reply_if
+from .reply_writes import checkpoint_streaming, update_reply_if
 
 logger = logging.getLogger(__name__)
 
@@ -67,13 +67,7 @@ def replies_checkpoint(*, checkpoints: list[tuple[int, str, int]]) -> list[int]:
         return []
     ids = [reply_id for reply_id, _, _ in checkpoints]
     # One statement for all of them; replies that have ended meanwhile are left alone.
-    written = Message.objects.filter(pk__in=ids, status=ReplyStatus.STREAMING).update(
-        content=Case(*(When(pk=reply_id, then=Value(content)) for reply_id, content, _ in checkpoints),
-                     output_field=TextField()),
-        seq=Case(*(When(pk=reply_id, then=Value(seq)) for reply_id, _, seq in checkpoints),
-                 output_field=PositiveIntegerField()),
-        updated_at=timezone.now(),
-    )
+    written = checkpoint_streaming(checkpoints, timezone.now())
     if written == len(ids):
         return []
     streaming = set(Message.objects.filter(pk__in=ids, status=ReplyStatus.STREAMING).values_list("pk", flat=True))

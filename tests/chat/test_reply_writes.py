@@ -55,3 +55,40 @@ def test_only_the_reply_named_is_written(user):
     assert (Message.objects.get(pk=reply.pk).status, Message.objects.get(pk=reply.pk).stream_id) == (
         ReplyStatus.STREAMING, "abc")
     assert Message.objects.get(pk=other.pk).status == ReplyStatus.PENDING
+
+
+def test_a_checkpoint_stores_each_replys_own_text_and_seq_as_the_orms_case_update_does(user):
+    from django.db.models import Case, PositiveIntegerField, TextField, Value, When
+
+    from chat.services.reply_writes import checkpoint_streaming
+
+    ours = two_replies(user)
+    orms = two_replies(user)
+    now = datetime(2026, 12, 7, 1, 2, 3, 456000, tzinfo=UTC)
+    texts = ["half of a fox — 狐 'quoted' %s", "another; DROP TABLE x; --"]
+
+    checkpoints = [(r.pk, text, i + 3) for i, (r, text) in enumerate(zip(ours, texts, strict=True))]
+    assert checkpoint_streaming(checkpoints, now) == 2
+    Message.objects.filter(pk__in=[r.pk for r in orms], status=ReplyStatus.STREAMING).update(
+        content=Case(*(When(pk=r.pk, then=Value(t)) for r, t in zip(orms, texts, strict=True)),
+                     output_field=TextField()),
+        seq=Case(*(When(pk=r.pk, then=Value(i + 3)) for i, r in enumerate(orms)), output_field=PositiveIntegerField()),
+        updated_at=now)
+
+    def rows(replies):
+        return [Message.objects.values_list("content", "seq", "updated_at").get(pk=r.pk) for r in replies]
+
+    assert rows(ours) == rows(orms) == [(texts[0], 3, now), (texts[1], 4, now)]
+
+
+def test_a_checkpoint_leaves_a_reply_that_has_ended_alone(user):
+    from chat.services.reply_writes import checkpoint_streaming
+
+    streaming, _ = two_replies(user)
+    ended, _ = two_replies(user, status=ReplyStatus.COMPLETE)
+    now = datetime(2026, 12, 7, 1, 2, 3, tzinfo=UTC)
+
+    assert checkpoint_streaming([(streaming.pk, "so far", 2), (ended.pk, "late text", 9)], now) == 1
+
+    assert Message.objects.values_list("content", "seq").get(pk=streaming.pk) == ("so far", 2)
+    assert Message.objects.values_list("content", "seq", "status").get(pk=ended.pk) == ("", 0, ReplyStatus.COMPLETE)
