@@ -180,7 +180,11 @@ def run_shape(shape: Shape, *, quick: bool, seconds: float, database_url: str | 
         c2 = pg_counters(database_url)
         report["db"] = {"join": {key: (c1[key] - c0[key]) / k for key in c0},
                         "reply": {key: (c2[key] - 2 * c1[key] + c0[key]) / k for key in c0}}
-    seq = 3 if quick else 20
+    # The first sends after start pay what a process does once (imports, connections, each forked worker's
+    # first task): their own row, so that the one-at-a-time row is what every later send pays.
+    figures, costs = shape.wave(3, sequential=True, label="first sends")
+    rows.append(ttft_row(name, "1 (first 3 after start)", figures, costs))
+    seq = 10 if quick else 20
     figures, costs = shape.wave(seq, sequential=True, label="one at a time")
     rows.append(ttft_row(name, "1 (sequential)", figures, costs))
     levels = (10, 50) if quick else (10, 50, 100, 200)
