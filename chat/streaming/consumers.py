@@ -18,6 +18,7 @@ import math
 import time
 
 import orjson
+from autobahn.exception import Disconnected
 from channels.consumer import get_handler_name
 from channels.db import aclose_old_connections
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -60,7 +61,10 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
         await super().__call__(scope, receive, send)
 
     async def send_json(self, content, close=False):
-        await self.send_frame({"type": "websocket.send", "text": await self.encode_json(content)})
+        try:
+            await self.send_frame({"type": "websocket.send", "text": await self.encode_json(content)})
+        except Disconnected:
+            return  # the client is closing the socket while this was on its way; its disconnect follows
         if close:
             await self.close(close)
 

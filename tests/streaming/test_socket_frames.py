@@ -72,3 +72,21 @@ async def test_each_event_is_a_text_frame_of_its_own_with_non_ascii_text_as_it_i
 @pytest.mark.parametrize("content", [{"text": "lone \ud800 surrogate"}, {"big": 2**70}, {"usage": {1: 2}}])
 async def test_what_orjson_refuses_still_goes_out_as_json(content):
     assert await ConversationConsumer.encode_json(content) == json.dumps(content)
+
+
+async def test_a_frame_for_a_socket_the_client_is_closing_is_dropped_without_an_error():
+    # daphne (autobahn) raises when a layer message reaches a socket between the client's close
+    # frame and its disconnect; that logged an application error (seen in an end-to-end run).
+    from autobahn.exception import Disconnected
+
+    consumer = ConversationConsumer()
+    tried = []
+
+    async def closing(message):
+        tried.append(message)
+        raise Disconnected("Attempt to send on a closed protocol")
+
+    consumer.send_frame = closing
+    await consumer.send_json(events.error(code="invalid", detail="late"))
+
+    assert [json.loads(m["text"])["detail"] for m in tried] == ["late"]
