@@ -161,8 +161,8 @@ def find_ceiling(shape: Shape, known: dict[int, bool], budget: Budget, *, cap: i
 
 
 def run_shape(shape: Shape, *, quick: bool, seconds: float, database_url: str | None, report: dict) -> None:
-    """Every wave against one shape; a wave is not started when less than a minute of ``seconds`` is left."""
-    budget = Budget(seconds)
+    """Every wave against one shape; ``seconds`` bounds the waves sent at once, which follow the one-at-a-time
+    ones: a wave is not started when less than a minute of it is left."""
     name = shape.name
     rows = report["ttft rows"]
     report["idle"][name] = shape.idle(PG_IDLE_S if database_url and not quick else 5)
@@ -187,6 +187,7 @@ def run_shape(shape: Shape, *, quick: bool, seconds: float, database_url: str | 
     seq = 10 if quick else 20
     figures, costs = shape.wave(seq, sequential=True, label="one at a time")
     rows.append(ttft_row(name, "1 (sequential)", figures, costs))
+    budget = Budget(seconds)  # for the waves at once, from here
     levels = (10, 50) if quick else (10, 50, 100, 200)
     known = {1: figures["passed"]}
     for n in levels:
