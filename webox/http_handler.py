@@ -6,12 +6,13 @@ not async-native (all of Django's, and ours) then runs its ``process_request`` a
 rest back with ``async_to_sync``: 17 switches between a thread and the event loop for one
 ``GET /healthz/live``, each of which waits for the server's one busy loop while the request's
 pooled database connection stays checked out. Here the chain is built for sync code, as under
-WSGI, and the whole of it runs in the request's own thread (``ThreadSensitiveContext``) in one
-switch, with Django's ``request_started`` signal before it and, for a response that is not
-streamed (its body already built), its close (``request_finished``) after it: Django makes those
-two a switch each. A streamed response still closes after it has been sent. A pooled
-connection goes back as soon as the response is built; a streaming response's iteration that
-needs one again gets one, handed back when the response closes.
+WSGI, and the whole of it runs in one thread (one of ``WEBOX_REQUEST_THREADS``, kept from request
+to request, as a WSGI server's) in one switch, with Django's ``request_started`` signal before it
+and, for a response that is not streamed (its body already built), its close
+(``request_finished``) after it: Django makes those two a switch each. A streamed response still
+closes after it has been sent. A pooled connection goes back as soon as the response is built; a
+streaming response's iteration that needs one again gets one, handed back when the response
+closes.
 
 The process also takes the GIL from its event loop sooner (``WEBOX_SWITCH_INTERVAL_MS``): each of
 a request's statements ends with its thread waiting for the GIL, its connection still checked out.

@@ -34,7 +34,7 @@ def load_price_table() -> None:
 
     Called where replies end (Celery workers, and the server in the embedded default): the
     table's first build took a worker's first reply tens of milliseconds. Elsewhere (daphne in
-    production shape, which only prices a reply an operator ends by hand) it loads on first use.
+    production shape) it loads on first use: the first send's cost estimate.
     """
     sdks.load("genai_prices")
     importlib.import_module("genai_prices.data")
