@@ -98,6 +98,28 @@ def test_the_editor_cancels_on_escape_and_refuses_an_empty_message(chat: Page):
     expect(page.locator("article.turn")).to_have_count(1)
 
 
+def test_a_send_answered_late_leaves_the_focus_in_an_editor_opened_meanwhile(chat: Page):
+    page = chat
+    pick(page, {"openai": FAST})
+    ask(page, "Keep me", ["openai"])
+    held = []
+
+    def hold(route):
+        held.append((route, route.fetch()))  # the server has the send; its answer waits
+
+    page.route("**/api/chat/send", hold)
+    send(page, "Second")
+    expect(page.locator("article.turn")).to_have_count(2)
+    message = page.locator("article.turn").first.locator(".user-message")
+    message.locator('[data-action="edit"]').click()
+    box = message.get_by_role("textbox", name="Edit message")
+    expect(box).to_be_focused()
+    route, response = held[0]
+    route.fulfill(response=response)
+    expect(page.get_by_role("textbox", name="Message", exact=True)).to_have_value("")  # the send has finished
+    expect(box).to_be_focused()
+
+
 def test_switching_the_branch_of_an_earlier_message_brings_back_the_turns_below_it(chat: Page):
     page = chat
     pick(page, {"openai": FAST, "anthropic": FAST})

@@ -347,7 +347,9 @@ export class Composer {
     } finally {
       this.busy = false;
       this.sendButton.disabled = false;
-      this.message.focus();
+      // Back to the message box, unless the user has moved on (say, to edit a message) meanwhile.
+      const active = document.activeElement;
+      if (!active || active === document.body || this.form.contains(active)) this.message.focus();
     }
   }
 
