@@ -43,7 +43,7 @@ def _named(argv: list[str], number: int) -> list[str]:
 
 
 # What a Celery worker imports as it starts, besides Django and webox: imported once, shared too.
-WORKER_MODULES = ("celery.bin.celery", "celery.apps.worker", "celery.app.control", "celery.events",
+WORKER_MODULES = ("celery.bin.worker", "celery.apps.worker", "celery.app.control", "celery.events",
                   "celery.worker.components", "celery.worker.consumer", "celery.concurrency.thread",
                   "kombu.transport.redis")
 
@@ -101,10 +101,21 @@ def main(argv: list[str]) -> None:
 
 
 def _run(options: list[str]) -> None:
+    """``celery worker <options>``, through the worker command alone: ``app.worker_main`` goes through
+    the whole ``celery`` command, whose subcommands import what no worker runs (``celery amqp``'s
+    shell: click-repl and prompt-toolkit, some 10 MB)."""
+    import click
+    from celery.bin.base import CLIContext
+    from celery.bin.worker import worker
+
     from webox.celery import app
 
     try:
-        app.worker_main(["worker", *options])
+        worker.main(args=options, prog_name="python -m webox.workers N", standalone_mode=False,
+                    obj=CLIContext(app=app, no_color=None, workdir=None, quiet=False))
+    except click.ClickException as exc:  # an unknown option, a bad value: said as Celery's CLI says it
+        exc.show()
+        sys.exit(exc.exit_code)
     except SystemExit as exc:
         if exc.code not in (None, 0):
             raise

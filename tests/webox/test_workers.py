@@ -2,6 +2,8 @@
 
 import os
 import signal
+import subprocess
+import sys
 import time
 
 from rest_framework.test import APIClient
@@ -26,6 +28,14 @@ def test_auto_runs_one_worker_per_core_this_process_may_use():
     assert worker_count("3") == 3
     for refused in ("0", "-1", "two", ""):
         assert worker_count(refused) is None, refused
+
+
+def test_an_unknown_worker_option_is_said_as_celery_says_it_not_as_a_traceback():
+    done = subprocess.run([sys.executable, "-m", "webox.workers", "1", "--no-such-option"], env=child_env(),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "Error: No such option '--no-such-option'" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def wait_for(check, timeout: float = 30):
