@@ -74,6 +74,28 @@ def test_a_started_worker_imports_no_library_of_a_page_or_an_upload(tmp_path):
     assert _heavy_loaded(WORKER_INIT, tmp_path, "celery") == []
 
 
+# `python -m webox.workers` as far as its worker command's options (the imports and the fork's preload
+# done), then what it imported of Celery's interactive shells.
+WORKERS_TO_THEIR_OPTIONS = """
+import runpy, sys
+sys.argv = ["webox.workers", "1", "--help"]
+try:
+    runpy.run_module("webox.workers", run_name="__main__")
+except SystemExit:
+    pass
+print("shells:", *sorted(name for name in ("click_repl", "prompt_toolkit", "celery.bin.celery") if name in sys.modules))
+"""
+
+
+def test_forked_workers_import_no_interactive_shell_of_celerys_command_line(tmp_path):
+    env = {**child_env(), "WEBOX_VAR_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", WORKERS_TO_THEIR_OPTIONS], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "--concurrency" in done.stdout  # the worker command's own help: it got as far as its options
+    assert done.stdout.strip().splitlines()[-1] == "shells:"
+
+
 class TestRunserver:
     pytestmark = real_services()
 
