@@ -82,6 +82,7 @@ def main(argv: list[str]) -> None:
     options = argv[1:]
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webox.settings")
     preload()
+    _check(options)
     gc.freeze()
     children = []
     for number in range(2, count + 1):
@@ -100,22 +101,41 @@ def main(argv: list[str]) -> None:
             os.waitpid(pid, 0)
 
 
-def _run(options: list[str]) -> None:
-    """``celery worker <options>``, through the worker command alone: ``app.worker_main`` goes through
-    the whole ``celery`` command, whose subcommands import what no worker runs (``celery amqp``'s
-    shell: click-repl and prompt-toolkit, some 10 MB)."""
-    import click
+PROG = "python -m webox.workers N"
+
+
+def _worker_command():
+    """Celery's ``worker`` command and the context the ``celery`` command would give it. The worker command
+    alone: ``app.worker_main`` goes through the whole ``celery`` command, whose other subcommands import
+    what no worker runs (``celery amqp``'s shell: click-repl and prompt-toolkit, 7 MB of two workers)."""
     from celery.bin.base import CLIContext
     from celery.bin.worker import worker
 
     from webox.celery import app
 
+    return worker, CLIContext(app=app, no_color=None, workdir=None, quiet=False)
+
+
+def _check(options: list[str]) -> None:
+    """Parse the worker options once, before the fork, so that an unknown option or a bad value is said
+    once (as Celery's command line says it, exit status 2), not by every worker; ``--help`` likewise."""
+    import click
+
+    command, obj = _worker_command()
     try:
-        worker.main(args=options, prog_name="python -m webox.workers N", standalone_mode=False,
-                    obj=CLIContext(app=app, no_color=None, workdir=None, quiet=False))
-    except click.ClickException as exc:  # an unknown option, a bad value: said as Celery's CLI says it
+        command.make_context(PROG, list(options), obj=obj)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
+
+
+def _run(options: list[str]) -> None:
+    """``celery worker <options>`` in this process."""
+    command, obj = _worker_command()
+    try:
+        command.main(args=options, prog_name=PROG, standalone_mode=False, obj=obj)
     except SystemExit as exc:
         if exc.code not in (None, 0):
             raise
