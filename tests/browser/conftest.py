@@ -8,6 +8,7 @@ when ``DATABASE_URL`` is set, a PostgreSQL database named like it plus ``_browse
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -17,7 +18,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, WebSocketRoute, expect
 
 from chat.providers.policy import KEYLESS_PLACEHOLDER
 from testing.fake_provider import FakeProviderServer
@@ -231,3 +232,27 @@ def column(page: Page, provider: str, turn: int = -1):
     turns = page.locator("article.turn")
     chosen = turns.last if turn == -1 else turns.nth(turn)
     return chosen.locator(f'.column[data-provider="{provider}"] .reply:not([hidden])')
+
+
+def proxy_sockets(page: Page, on_server_frame=None) -> list[dict]:
+    """Routes the chat sockets through the test; returns one record per connection."""
+    connections: list[dict] = []
+
+    def handle(ws: WebSocketRoute) -> None:
+        server = ws.connect_to_server()
+        record = {"page": ws, "server": server, "sent": []}
+        connections.append(record)
+
+        def to_server(frame):
+            record["sent"].append(frame)
+            server.send(frame)
+
+        def to_page(frame):
+            if on_server_frame is None or on_server_frame(frame):
+                ws.send(frame)
+
+        ws.on_message(to_server)
+        server.on_message(to_page)
+
+    page.route_web_socket(re.compile(r"/api/chat/ws/\d+$"), handle)
+    return connections

@@ -8,7 +8,7 @@ from playwright.sync_api import Page, expect
 
 from testing.fake_provider import FakeProviderServer, expected_reply
 
-from .conftest import FAST, PROVIDERS, column, open_settings, pick, send
+from .conftest import FAST, PROVIDERS, column, open_settings, pick, proxy_sockets, send
 
 pytestmark = pytest.mark.browser
 
@@ -118,6 +118,31 @@ def test_a_send_answered_late_leaves_the_focus_in_an_editor_opened_meanwhile(cha
     route.fulfill(response=response)
     expect(page.get_by_role("textbox", name="Message", exact=True)).to_have_value("")  # the send has finished
     expect(box).to_be_focused()
+
+
+def test_an_edit_in_progress_keeps_its_focus_and_text_when_the_thread_is_brought_up_to_date(chat: Page):
+    page = chat
+    connections = proxy_sockets(page)
+    pick(page, {"openai": FAST})
+    ask(page, "Keep me", ["openai"])
+    message = page.locator("article.turn .user-message")
+    message.locator('[data-action="edit"]').click()
+    box = message.get_by_role("textbox", name="Edit message")
+    box.fill("Keep me, but better")
+    expect(box).to_be_focused()
+    page.evaluate("""() => {
+        window.__redrawn = 0;
+        new MutationObserver(() => { window.__redrawn += 1; })
+            .observe(document.querySelector("article.turn .user-message"), { childList: true });
+    }""")
+    # The socket drops: the page reconnects and brings the thread up to date from the server, the
+    # user message with it.
+    connections[-1]["server"].close(code=1000)
+    connections[-1]["page"].close(code=4000, reason="network dropped")
+    page.wait_for_function("() => window.__redrawn > 0")
+    expect(page.locator("#connection-status")).to_have_attribute("data-state", "online")
+    expect(box).to_be_focused()
+    expect(box).to_have_value("Keep me, but better")
 
 
 def test_switching_the_branch_of_an_earlier_message_brings_back_the_turns_below_it(chat: Page):

@@ -5,11 +5,11 @@ import re
 import uuid
 
 import pytest
-from playwright.sync_api import Page, WebSocketRoute, expect
+from playwright.sync_api import Page, expect
 
 from testing.fake_provider import expected_reply
 
-from .conftest import BROKEN, FAST, MEDIUM, PROVIDERS, SCREENSHOTS, SLOW, WORDY, column, pick, send
+from .conftest import BROKEN, FAST, MEDIUM, PROVIDERS, SCREENSHOTS, SLOW, WORDY, column, pick, proxy_sockets, send
 
 pytestmark = pytest.mark.browser
 
@@ -158,30 +158,6 @@ def test_reloading_mid_stream_continues_each_reply_where_it_was(chat: Page):
         expect(reply).to_have_attribute("data-status", "complete")
         # No piece lost and none doubled across the reload.
         expect(reply.locator(".reply-body")).to_have_text(full_text(message, 60))
-
-
-def proxy_sockets(page: Page, on_server_frame=None) -> list[dict]:
-    """Routes the chat sockets through the test; returns one record per connection."""
-    connections: list[dict] = []
-
-    def handle(ws: WebSocketRoute) -> None:
-        server = ws.connect_to_server()
-        record = {"page": ws, "server": server, "sent": []}
-        connections.append(record)
-
-        def to_server(frame):
-            record["sent"].append(frame)
-            server.send(frame)
-
-        def to_page(frame):
-            if on_server_frame is None or on_server_frame(frame):
-                ws.send(frame)
-
-        ws.on_message(to_server)
-        server.on_message(to_page)
-
-    page.route_web_socket(re.compile(r"/api/chat/ws/\d+$"), handle)
-    return connections
 
 
 def test_a_dropped_socket_reconnects_and_the_replies_resume_without_loss(chat: Page):

@@ -43,7 +43,13 @@ export class Turn {
     addCodeCopyButtons(body, (text) => this.thread.announce(text));
     renderMessageAttachments(body, message);
     this.userMessage = message;
-    this.userEl.replaceChildren(body, this.tools.editor, this.tools.element);
+    // Only the bubble (and its fold button) is redrawn: the editor stays where it is, so an edit in
+    // progress keeps its focus when the message is brought up to date (a refetch after a reconnect).
+    this.foldToggle?.remove();
+    this.foldToggle = null;
+    if (this.bodyEl) this.bodyEl.replaceWith(body);
+    else this.userEl.replaceChildren(body, this.tools.editor, this.tools.element);
+    this.bodyEl = body;
     this.tools.render(message);
     if ("vote" in message) this.votes.setVote(message.vote);
     // A long message is shown folded (a few lines), with a button to unfold it.
@@ -57,6 +63,7 @@ export class Turn {
         toggle.setAttribute("aria-expanded", String(!folded));
       });
       this.userEl.append(toggle);
+      this.foldToggle = toggle;
     }
   }
 
