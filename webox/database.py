@@ -63,7 +63,8 @@ def release_pooled_connections() -> None:
     Django hands them back when the request finishes, which under ASGI is after the response has
     been sent and its close scheduled on the event loop; a busy loop kept the connection checked
     out, idle, for most of a request's life. A connection inside a transaction is left alone, and
-    one without a pool (SQLite, or PostgreSQL behind PgBouncer) keeps its usual lifetime.
+    one without a pool (SQLite, kept by its thread; PostgreSQL behind PgBouncer, closed after the
+    request) keeps its usual lifetime.
     """
     from django.db import connections
 

@@ -26,6 +26,10 @@ def database_config(url: str, *, pool_min: int, pool_max: int, pool_timeout: flo
             "default": {
                 "ENGINE": "django.db.backends.sqlite3",
                 "NAME": var_dir / "webox.sqlite3",
+                # Kept by each thread (the kept request threads, the database threads): opening one
+                # (its file, its PRAGMAs, Django's functions) was about a tenth of the embedded server's
+                # CPU under a burst of sends, once per request. A file has nothing to go stale.
+                "CONN_MAX_AGE": None,
                 "OPTIONS": {
                     # WAL and IMMEDIATE transactions let concurrent streams checkpoint without
                     # "database is locked" errors on the embedded default.
