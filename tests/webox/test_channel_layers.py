@@ -7,7 +7,6 @@ import asyncio
 
 import pytest
 from channels.layers import InMemoryChannelLayer as ChannelsInMemoryChannelLayer
-from django.conf import settings
 
 from webox.channel_layers import InMemoryChannelLayer
 
@@ -40,9 +39,3 @@ async def test_an_expired_message_and_its_channels_memberships_are_still_dropped
 
     assert gone not in layer.channels
     assert gone not in layer.groups.get("conversation", {})
-
-
-def test_the_embedded_default_uses_it():
-    if settings.CHANNEL_LAYERS["default"]["BACKEND"].startswith("channels_redis"):
-        pytest.skip("production shape: the Redis pub/sub layer")
-    assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "webox.channel_layers.InMemoryChannelLayer"
