@@ -114,6 +114,10 @@ def test_a_send_answered_late_leaves_the_focus_in_an_editor_opened_meanwhile(cha
     message.locator('[data-action="edit"]').click()
     box = message.get_by_role("textbox", name="Edit message")
     expect(box).to_be_focused()
+    for _ in range(200):  # the handler's fetch runs beside the test: wait until it has the answer
+        if held:
+            break
+        page.wait_for_timeout(50)
     route, response = held[0]
     route.fulfill(response=response)
     expect(page.get_by_role("textbox", name="Message", exact=True)).to_have_value("")  # the send has finished
