@@ -101,6 +101,7 @@ class Shape:
             raise RuntimeError(f"{self.name}: the client failed: {result['fatal']}")
         figures = analyse(result, self.fake.take())
         costs = {"cpu": sampler.cpu_percent, "cpu s": sampler.cpu_seconds, "rss": sampler.peak,
+                 "thread s": sampler.thread_seconds,
                  "client cpu s": result["client_cpu_s"],
                  "db connections": sampler.connections}
         self.waves.append((spec, figures, costs))
@@ -198,6 +199,7 @@ def run_shape(shape: Shape, *, quick: bool, seconds: float, database_url: str | 
         rows.append(ttft_row(name, str(n), figures, costs))
         known[n] = figures["passed"]
         report["rss by streams"].setdefault(name, []).append((n, costs["rss"]))
+        report["threads"].append((name, n, figures["counts"]["ok"], costs["thread s"]))
         if figures["counts"]["ok"] < figures["counts"]["replies expected"] / 2:
             print(f"  {name}: fewer than half of the replies were right at {n} streams: not raising further")
             break
@@ -303,7 +305,7 @@ def main(*, quick: bool, **_) -> None:
     if os.environ.get("WEBOX_BENCH_E2E_ENV"):
         print(f"Extra settings of webox's processes: {os.environ['WEBOX_BENCH_E2E_ENV']}")
     previous = signal.signal(signal.SIGTERM, _interrupt)
-    report = {"ttft rows": [], "ceiling": {}, "idle": {}, "rss by streams": {}, "fanout": [], "big": [],
+    report = {"ttft rows": [], "ceiling": {}, "idle": {}, "rss by streams": {}, "threads": [], "fanout": [], "big": [],
               "shapes": {}, "log errors": {}}
     try:
         production(report, quick=quick)

@@ -18,7 +18,7 @@ import time
 
 from testing.processes import ROOT, START_TIMEOUT, Process
 
-from .common import POSTGRES_URL, REDIS_URL, cpu_seconds, group_pids, proc_status, spawn
+from .common import POSTGRES_URL, REDIS_URL, cpu_seconds, group_pids, proc_status, spawn, thread_cpu_seconds
 
 FAKE_KEY = "bench-key"
 # Every variable that would switch webox's mode or point it elsewhere: removed before a shape is set.
@@ -184,8 +184,30 @@ class Sampler:
         return {name: sum(proc_status(p, "VmRSS") for p in self._members(pid)) / 1024
                 for name, pid in self.pids.items()}
 
+    def _threads(self) -> dict[str, dict[int, dict[int, float]]]:
+        return {name: {member: thread_cpu_seconds(member) for member in self._members(pid)}
+                for name, pid in self.pids.items()}
+
+    def _thread_split(self, before: dict, after: dict) -> dict[str, dict[str, float]]:
+        """CPU seconds per name in three parts: the main threads (daphne's event loop; a worker's Celery
+        consumer), the busiest other thread of each process (a worker's streaming loop; in daphne, one request
+        thread) and every other thread, added up over the name's processes."""
+        split = {}
+        for name, members in after.items():
+            main = busiest = rest = 0.0
+            for member, threads in members.items():
+                was = before.get(name, {}).get(member, {})
+                spent = {tid: cpu - was.get(tid, 0.0) for tid, cpu in threads.items()}
+                main += spent.pop(member, 0.0)
+                others = sorted(spent.values(), reverse=True)
+                busiest += others[0] if others else 0.0
+                rest += sum(others[1:])
+            split[name] = {"main": main, "busiest other": busiest, "rest": rest}
+        return split
+
     def __enter__(self) -> Sampler:
         self.peak = self.rss()
+        self._threads0 = self._threads()
         self._cpu0, self._t0 = self._cpu(), time.monotonic()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="e2e-sampler", daemon=True)
@@ -218,6 +240,7 @@ class Sampler:
         cpu1 = self._cpu()
         self.cpu_seconds = {name: cpu1[name] - self._cpu0[name] for name in self.pids}
         self.cpu_percent = {name: 100 * seconds / wall for name, seconds in self.cpu_seconds.items()}
+        self.thread_seconds = self._thread_split(self._threads0, self._threads())
 
 
 def smaps_rollup(pid: int) -> dict[str, int]:

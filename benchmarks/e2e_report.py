@@ -37,6 +37,24 @@ def ttft_row(shape: str, label: str, figures: dict, costs: dict, *, tokens_per_r
             sum(v for k, v in figures["statuses"].items() if int(k.rsplit(" ", 1)[1]) >= 500)]
 
 
+def print_threads(waves: list) -> None:
+    """Which thread of which process spends a wave's CPU, in ms per reply delivered."""
+    rows = []
+    for name, streams, ok, split in waves:
+        per = {proc: {part: 1000 * seconds / ok if ok else float("nan") for part, seconds in parts.items()}
+               for proc, parts in split.items()}
+        daphne, worker = per.get("daphne", {}), per.get("worker", {})
+        nan = float("nan")
+        rows.append([name, streams, daphne.get("main", nan), daphne.get("busiest other", nan) + daphne.get("rest", nan),
+                     worker.get("main", nan), worker.get("busiest other", nan), worker.get("rest", nan),
+                     sum(sum(parts.values()) for proc, parts in per.items() if proc in ("daphne", "worker"))])
+    print_table("CPU ms per reply by thread, waves at once (daphne's event loop and its other threads: requests, "
+                "the database; each worker's main thread: Celery's consumer; its busiest other thread: the "
+                "streaming loop; the rest: the pool and database threads; added up over the worker processes)",
+                ["shape", "streams", "daphne loop", "daphne other threads", "workers: Celery consumer",
+                 "workers: streaming loop", "workers: other threads", "all"], rows)
+
+
 def print_report(report: dict) -> None:
     print_table("TTFT overhead (ms): webox (send → first delta on the socket) vs direct SDK call (request → first "
                 f"chunk), model `{MODEL}` (nominal {nominal_s(MODEL):.1f} s)", TTFT_COLUMNS, report["ttft rows"])
@@ -45,6 +63,7 @@ def print_report(report: dict) -> None:
         rows.append([name, ceiling, ", ".join(f"{n} {'ok' if ok else 'fail'}" for n, ok in tried if n > 1)])
     print_table("Ceiling: most concurrent streams (sent at once) all correct and finished within 2× nominal",
                 ["shape", "ceiling", "waves tried"], rows)
+    print_threads(report["threads"])
     rows = []
     nan = float("nan")
     for name, idle in report["idle"].items():
