@@ -10,6 +10,7 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
+from django.urls import get_resolver  # noqa: E402
 
 from chat.streaming.routing import (  # noqa: E402
     SessionUnlessBearer,
@@ -18,6 +19,7 @@ from chat.streaming.routing import (  # noqa: E402
     websocket_urlpatterns,
 )
 
+from .collector import freeze_long_lived  # noqa: E402
 from .daphne_options import (  # noqa: E402
     close_oversized_messages_with_1009,
     close_slow_readers,
@@ -41,3 +43,8 @@ application = remember_server_loop(
         }
     )
 )
+
+# What the first request would import (every view, serializer and URL pattern) is imported now, and all
+# of it is put out of the garbage collector's full collections, which would stop the loop (webox/collector.py).
+get_resolver().url_patterns  # noqa: B018
+freeze_long_lived(collect_first=True)

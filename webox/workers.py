@@ -21,11 +21,12 @@ whose parent dies is sent a TERM. The worker names get the process number: ``-n 
 from __future__ import annotations
 
 import ctypes
-import gc
 import importlib
 import os
 import signal
 import sys
+
+from webox.collector import freeze_long_lived
 
 PR_SET_PDEATHSIG = 1
 
@@ -83,7 +84,7 @@ def main(argv: list[str]) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webox.settings")
     preload()
     _check(options)
-    gc.freeze()
+    freeze_long_lived()
     children = []
     for number in range(2, count + 1):
         pid = os.fork()

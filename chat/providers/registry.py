@@ -21,6 +21,8 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.db import connection
 
+from webox.collector import freeze_long_lived
+
 from . import sdks
 from .anthropic_messages import ANTHROPIC_DEFAULT_BASE_URL, AnthropicProvider
 from .base import ChatMessage, ChatProvider, ChatRequest, ProviderConfig, ProviderError
@@ -223,6 +225,7 @@ def warm_sdks() -> None:
         thread = threading.Thread(target=asyncio.run, args=(_warm(list(kinds.values())),), name="webox-warm-sdks")
         thread.start()
         thread.join(timeout=10)
+        freeze_long_lived()  # what the first calls imported stays (webox/collector.py)
 
 
 async def _warm(kinds: list[str]) -> None:

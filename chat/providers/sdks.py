@@ -26,6 +26,8 @@ import sys
 import threading
 from types import ModuleType
 
+from webox.collector import freeze_long_lived
+
 # Besides the package itself: what each SDK imports on first use (its chat resources).
 _FIRST_USE = {"openai": ("openai.resources.chat.completions",), "anthropic": ("anthropic.resources.messages",)}
 # Python 3.11's LazyLoader is not safe when two threads trigger the same module's load: the
@@ -72,6 +74,8 @@ def load(name: str) -> None:
         for extra in _FIRST_USE.get(name, ()):
             importlib.import_module(extra)
         _ready.add(name)
+    # The module's objects live as long as the process: out of the full collections (webox/collector.py).
+    freeze_long_lived()
 
 
 def module(name: str) -> ModuleType:
