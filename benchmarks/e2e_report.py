@@ -9,7 +9,8 @@ from .e2e_workload import FANOUT, MODEL, SLOW_MODEL, SLOWEST, TOKENS
 
 TTFT_COLUMNS = ["shape", "streams", "webox TTFT p50", "p95", "p99", "direct TTFT p50", "p95", "p99",
                 "overhead p50", "p95", "p99", "send→provider p50", "p99", "POST /send p50", "p99",
-                "finish/nominal p99", "ok / replies", "not opened", "not ended", "wrong", "doubled", "gaps",
+                "finish/nominal p99", "lag p50", "lag p99", "ok / replies", "not opened", "not ended", "wrong",
+                "doubled", "gaps",
                 "daphne CPU %", "worker CPU %", "fake CPU %", "client CPU %",
                 "daphne µs / token", "worker µs / token", "webox µs / token", "daphne RSS MB", "worker RSS MB",
                 "PG connections", "HTTP 5xx"]
@@ -29,8 +30,8 @@ def cpu_per_token(costs: dict, tokens: int) -> list[float]:
 def ttft_row(shape: str, label: str, figures: dict, costs: dict, *, tokens_per_reply: int = TOKENS) -> list:
     c, cpu, rss = figures["counts"], costs["cpu"], costs["rss"]
     return [shape, label, *figures["ttft"], *figures["direct ttft"], *figures["overhead"], *figures["to provider"],
-            *figures["post"], figures["finish/nominal p99"], f"{c['ok']} / {c['replies expected']}", c["not opened"],
-            c["not ended"],
+            *figures["post"], figures["finish/nominal p99"], *figures["lag"], f"{c['ok']} / {c['replies expected']}",
+            c["not opened"], c["not ended"],
             c["wrong"], c["doubled"], c["gaps"], cpu.get("daphne", 0.0), cpu.get("worker", float("nan")),
             cpu["fake"], cpu["client"], *cpu_per_token(costs, c["ok"] * tokens_per_reply),
             rss["daphne"], rss.get("worker", float("nan")), costs["db connections"] or "–",
