@@ -23,6 +23,10 @@ pytestmark = real_services()
 
 PROVIDERS = ("one", "two", "three", "four", "five", "six", "seven", "eight")
 TOKENS = 4000
+# About 4 s per reply, 0.8 MB/s for the eight: a rate a reading client keeps up with on a loaded machine
+# (at full speed the test's own reader, sharing two cores with daphne, the worker and the fake, fell
+# more than a megabyte behind), while the silent socket's backlog still grows past the bound.
+DELAY_MS = 1
 
 
 @pytest.fixture
@@ -70,11 +74,14 @@ async def test_daphne_closes_a_socket_whose_client_stops_reading(user, providers
     message = " ".join(f"word{i:03d}" + "x" * 100 for i in range(100))
     silent = await silent_socket(port, conversation.pk, token)
     async with ChatSocket(port, conversation.pk, token) as reader:
+        # The reading client reads while its send is answered, as a page does.
+        reading = asyncio.create_task(reader.until(lambda log: len(log.ended) == len(PROVIDERS), timeout=90))
         body = await asyncio.to_thread(post, port, "/api/chat/send", token, {
             "conversation_id": conversation.pk, "message": message, "selected_providers": list(PROVIDERS),
-            "selected_models": {name: f"fake-echo;tokens={TOKENS}" for name in PROVIDERS}})
+            "selected_models": {name: f"fake-echo;tokens={TOKENS};delay_ms={DELAY_MS}" for name in PROVIDERS}})
         reply_ids = [reply["id"] for reply in body["replies"]]
-        await reader.until(lambda log: all(reply_id in log.ended for reply_id in reply_ids), timeout=90)
+        await reading
+        assert sorted(reader.log.ended) == sorted(reply_ids)
     # The socket that reads got every token of every reply, in order.
     for reply_id in reply_ids:
         stored = await Message.objects.aget(pk=reply_id)
