@@ -365,6 +365,9 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
             if kind == events.MESSAGE_CREATED and event["message"]["role"] == "assistant":
                 self.known_seq.setdefault(event["message"]["id"], 0)
             elif kind in (events.MESSAGE_COMPLETED, events.MESSAGE_ERROR, events.MESSAGE_CANCELLED):
+                if self.known_seq.get(event["message_id"], 0) < event["seq"]:
+                    # Its last deltas were lost on the way, and no later one will show the gap: the truth first.
+                    await self.send_snapshot(only=[event["message_id"]])
                 # Ended: any delta still on its way is stale.
                 self.known_seq[event["message_id"]] = ENDED
             await self.send_json(event)

@@ -205,6 +205,34 @@ async def test_a_lost_delta_is_detected_by_seq_and_repaired(user, conversation, 
     assert log.text[reply_id] == stored.content
 
 
+async def test_a_reply_whose_last_deltas_were_lost_is_repaired_before_its_end(user, conversation, monkeypatch):
+    from chat import events
+
+    real_publish = events.publish
+    passed = {"deltas": 0}
+
+    async def tail_losing_publish(conversation_id, batch):
+        # After two deltas the layer "drops" every delta, the reply's final ones included; its end arrives.
+        kept = [e for e in batch if e["type"] != "message.delta" or passed["deltas"] < 2]
+        passed["deltas"] += sum(e["type"] == "message.delta" for e in kept)
+        await real_publish(conversation_id, kept)
+
+    monkeypatch.setattr(events, "publish", tail_losing_publish)
+    comm = await connect(user, conversation.pk)
+    log = StreamLog()
+    await collect_until(comm, log, lambda lg: lg.of_type("snapshot"))
+    result = await sync_to_async(send_turn)(user=user, conversation=conversation, message="lossy at the end",
+                                                selected_providers=["demo"])
+    reply_id = result.replies[0].pk
+    await collect_until(comm, log, all_ended([reply_id]))
+    stored = await Message.objects.aget(pk=reply_id)
+    assert log.seqs[reply_id][:2] == [1, 2] and stored.seq > 3  # the deltas after the second were lost
+    repair = log.of_type("snapshot")[-1]
+    assert repair["partial"] is True and [r["id"] for r in repair["replies"]] == [reply_id]
+    assert log.events.index(repair) < log.events.index(log.ended[reply_id])
+    assert log.text[reply_id] == stored.content
+
+
 async def test_cancel_keeps_partial_text(user, conversation, settings):
     settings.WEBOX_DEMO_DELAY_MS = 30
     comm = await connect(user, conversation.pk)
