@@ -208,16 +208,20 @@ async def test_a_lost_delta_is_detected_by_seq_and_repaired(user, conversation, 
 async def test_a_reply_whose_last_deltas_were_lost_is_repaired_before_its_end(user, conversation, monkeypatch):
     from chat import events
 
-    real_publish = events.publish
-    passed = {"deltas": 0}
+    real_publish, real_publish_each = events.publish, events.publish_each
+
+    def losing_the_tail(batch):
+        # The layer "drops" every delta after the second, the reply's final ones included; its end arrives.
+        return [e for e in batch if e["type"] != "message.delta" or e["seq"] <= 2]
 
     async def tail_losing_publish(conversation_id, batch):
-        # After two deltas the layer "drops" every delta, the reply's final ones included; its end arrives.
-        kept = [e for e in batch if e["type"] != "message.delta" or passed["deltas"] < 2]
-        passed["deltas"] += sum(e["type"] == "message.delta" for e in kept)
-        await real_publish(conversation_id, kept)
+        await real_publish(conversation_id, losing_the_tail(batch))
+
+    async def tail_losing_publish_each(by_conversation):
+        await real_publish_each({cid: losing_the_tail(batch) for cid, batch in by_conversation.items()})
 
     monkeypatch.setattr(events, "publish", tail_losing_publish)
+    monkeypatch.setattr(events, "publish_each", tail_losing_publish_each)
     comm = await connect(user, conversation.pk)
     log = StreamLog()
     await collect_until(comm, log, lambda lg: lg.of_type("snapshot"))
