@@ -6,10 +6,13 @@ import pytest
 from asgiref.sync import sync_to_async
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from chat import events
 from chat.models import Message
+from chat.providers import ChatMessage, ChatRequest
 from chat.providers.demo import demo_reply_text
-from chat.services import conversation_create
+from chat.services import conversation_create, conversation_delete
 from chat.streaming import publisher as publisher_module
+from chat.streaming.publisher import get_publisher
 from testing.client import StreamLog
 from tests.conftest import send_turn
 
@@ -33,6 +36,16 @@ async def first_event(comm, kind):
     event = await comm.receive_json_from(timeout=10)
     assert event["type"] == kind, event
     return event
+
+
+async def joined_with_a_demo_reply(user, conversation, message):
+    """A socket joined to the conversation (its snapshot read), then one demo reply sent into it."""
+    comm = await connect(user, conversation.pk)
+    log = StreamLog()
+    await collect_until(comm, log, lambda lg: lg.of_type("snapshot"))
+    result = await sync_to_async(send_turn)(user=user, conversation=conversation, message=message,
+                                            selected_providers=["demo"])
+    return comm, log, result.replies[0].pk
 
 
 async def test_socket_without_credentials_is_closed_4401(conversation):
@@ -157,12 +170,7 @@ async def test_two_sockets_see_identical_streams(user, conversation):
 
 async def test_reconnect_mid_stream_loses_and_doubles_nothing(user, conversation, settings):
     settings.WEBOX_DEMO_DELAY_MS = 25
-    comm = await connect(user, conversation.pk)
-    before = StreamLog()
-    await collect_until(comm, before, lambda lg: lg.of_type("snapshot"))
-    result = await sync_to_async(send_turn)(user=user, conversation=conversation, message="a long one",
-                                                selected_providers=["demo"])
-    reply_id = result.replies[0].pk
+    comm, before, reply_id = await joined_with_a_demo_reply(user, conversation, "a long one")
     await collect_until(comm, before, lambda lg: len(lg.seqs[reply_id]) >= 3)
     await comm.disconnect()
     await asyncio.sleep(0.2)  # deltas flushed while nobody listens
@@ -191,12 +199,7 @@ async def test_a_lost_delta_is_detected_by_seq_and_repaired(user, conversation, 
         await real_publish_each(by_conversation)
 
     monkeypatch.setattr(publisher_module.events, "publish_each", lossy_publish_each)
-    comm = await connect(user, conversation.pk)
-    log = StreamLog()
-    await collect_until(comm, log, lambda lg: lg.of_type("snapshot"))
-    result = await sync_to_async(send_turn)(user=user, conversation=conversation, message="lossy",
-                                                selected_providers=["demo"])
-    reply_id = result.replies[0].pk
+    comm, log, reply_id = await joined_with_a_demo_reply(user, conversation, "lossy")
     await collect_until(comm, log, all_ended([reply_id]))
     connect_snapshot, repair = log.of_type("snapshot")
     assert connect_snapshot["partial"] is False
@@ -206,8 +209,6 @@ async def test_a_lost_delta_is_detected_by_seq_and_repaired(user, conversation, 
 
 
 async def test_a_reply_whose_last_deltas_were_lost_is_repaired_before_its_end(user, conversation, monkeypatch):
-    from chat import events
-
     real_publish, real_publish_each = events.publish, events.publish_each
 
     def losing_the_tail(batch):
@@ -222,12 +223,7 @@ async def test_a_reply_whose_last_deltas_were_lost_is_repaired_before_its_end(us
 
     monkeypatch.setattr(events, "publish", tail_losing_publish)
     monkeypatch.setattr(events, "publish_each", tail_losing_publish_each)
-    comm = await connect(user, conversation.pk)
-    log = StreamLog()
-    await collect_until(comm, log, lambda lg: lg.of_type("snapshot"))
-    result = await sync_to_async(send_turn)(user=user, conversation=conversation, message="lossy at the end",
-                                                selected_providers=["demo"])
-    reply_id = result.replies[0].pk
+    comm, log, reply_id = await joined_with_a_demo_reply(user, conversation, "lossy at the end")
     await collect_until(comm, log, all_ended([reply_id]))
     stored = await Message.objects.aget(pk=reply_id)
     assert log.seqs[reply_id][:2] == [1, 2] and stored.seq > 3  # the deltas after the second were lost
@@ -239,12 +235,7 @@ async def test_a_reply_whose_last_deltas_were_lost_is_repaired_before_its_end(us
 
 async def test_cancel_keeps_partial_text(user, conversation, settings):
     settings.WEBOX_DEMO_DELAY_MS = 30
-    comm = await connect(user, conversation.pk)
-    log = StreamLog()
-    await collect_until(comm, log, lambda lg: lg.of_type("snapshot"))
-    result = await sync_to_async(send_turn)(user=user, conversation=conversation, message="stop me",
-                                                selected_providers=["demo"])
-    reply_id = result.replies[0].pk
+    comm, log, reply_id = await joined_with_a_demo_reply(user, conversation, "stop me")
     await collect_until(comm, log, lambda lg: len(lg.seqs[reply_id]) >= 2)
     await comm.send_json_to({"type": "cancel", "message_id": reply_id})
     await collect_until(comm, log, all_ended([reply_id]))
@@ -257,8 +248,6 @@ async def test_cancel_keeps_partial_text(user, conversation, settings):
 
 
 def demo_reply_text_for(message: str) -> str:
-    from chat.providers import ChatMessage, ChatRequest
-
     return demo_reply_text(ChatRequest(model="demo-echo", messages=(ChatMessage("user", message),)))
 
 
@@ -274,19 +263,10 @@ async def test_access_is_checked_again_on_every_client_event(user, other_user, c
 
 async def test_deleting_a_conversation_stops_its_replies(user, conversation, settings):
     settings.WEBOX_DEMO_DELAY_MS = 30
-    comm = await connect(user, conversation.pk)
-    log = StreamLog()
-    await collect_until(comm, log, lambda lg: lg.of_type("snapshot"))
-    result = await sync_to_async(send_turn)(user=user, conversation=conversation, message="delete me",
-                                                selected_providers=["demo"])
-    reply_id = result.replies[0].pk
+    comm, log, reply_id = await joined_with_a_demo_reply(user, conversation, "delete me")
     await collect_until(comm, log, lambda lg: len(lg.seqs[reply_id]) >= 1)
-    from chat.services import conversation_delete
-
     await sync_to_async(conversation_delete)(conversation=conversation)
     await collect_until(comm, log, lambda lg: lg.of_type("conversation.deleted"))
-    from chat.streaming.publisher import get_publisher
-
     async with asyncio.timeout(5):
         while reply_id in get_publisher().streams:
             await asyncio.sleep(0.02)
@@ -296,12 +276,7 @@ async def test_deleting_a_conversation_stops_its_replies(user, conversation, set
 async def test_streaming_text_is_checkpointed_to_the_database_as_it_grows(user, conversation, settings):
     settings.WEBOX_DEMO_DELAY_MS = 30
     settings.WEBOX_CHECKPOINT_INTERVAL_MS = 200
-    comm = await connect(user, conversation.pk)
-    log = StreamLog()
-    await collect_until(comm, log, lambda lg: lg.of_type("snapshot"))
-    result = await sync_to_async(send_turn)(user=user, conversation=conversation, message="checkpoint me",
-                                                selected_providers=["demo"])
-    reply_id = result.replies[0].pk
+    comm, log, reply_id = await joined_with_a_demo_reply(user, conversation, "checkpoint me")
     checkpoint = None
     async with asyncio.timeout(10):
         while checkpoint is None:
