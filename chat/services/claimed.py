@@ -11,11 +11,6 @@ Besides the rows it reads the versions (``updated_at``) of the reply's Provider 
 operator's prices for its model and for its provider's every model, each None when there is none
 (``chat.providers.provider_config_at``, ``chat.usage.pricing.override_at`` read each version once a
 process), and whether its question has files.
-
-On PostgreSQL the claim itself is in the same statement (``claim_and_read``): the UPDATE as a
-data-modifying WITH, its RETURNING row read with the rest. One round trip fewer on the way from a
-task's arrival to the provider call. SQLite has no UPDATE inside WITH, so there the claim stays a
-statement of its own (``chat.services.reply_writes.update_reply_if``).
 """
 
 from __future__ import annotations
@@ -32,18 +27,15 @@ from chat.providers.models import Provider
 from chat.row_readers import ColumnReader, RowReader
 from chat.usage.models import ModelPrice
 
-from .reply_writes import update_reply_statement
-
 # The annotations the claimed reply carries, in the statement's order after the three rows.
 VERSIONS = ("provider_at", "price_model_at", "price_any_at")
 
 
 @dataclass(frozen=True)
 class _Statement:
-    sql: str  # the read by the reply's id
+    sql: str
     rows: tuple[RowReader, ...]  # the reply's, its conversation's, its question's, in the statement's order
     version: ColumnReader  # the reader of the three versions (each an ``updated_at``, a ``DateTimeField``)
-    claimed_sql: str  # the same read of the row a ``WITH r AS (UPDATE … RETURNING *)`` before it returns
 
 
 @functools.cache
@@ -62,7 +54,7 @@ def _statement(vendor: str) -> _Statement:
     reply_id, question_id = name(Message, "id"), name(Message, "reply_to")
     price_provider, price_model, price_at = (name(ModelPrice, "provider"), name(ModelPrice, "model"),
                                              name(ModelPrice, "updated_at"))
-    select = (
+    sql = (
         f"SELECT {rows[0].select_list('r')}, {rows[1].select_list('c')}, {rows[2].select_list('q')}, "
         # Provider names are unique, and so is a price's (provider, model): each subquery is one row or none.
         f"(SELECT p.{updated} FROM {name(Provider)} p WHERE p.{name(Provider, 'name')} = r.{provider}), "
@@ -71,14 +63,12 @@ def _statement(vendor: str) -> _Statement:
         f"(SELECT ap.{price_at} FROM {name(ModelPrice)} ap "
         f"WHERE ap.{price_provider} = r.{provider} AND ap.{price_model} = ''), "
         f"EXISTS (SELECT 1 FROM {name(Attachment)} a WHERE a.{name(Attachment, 'message')} = r.{question_id}) "
-    )
-    joins = (
+        f"FROM {name(Message)} r "
         f"INNER JOIN {name(Conversation)} c ON c.{name(Conversation, 'id')} = r.{name(Message, 'conversation')} "
-        f"LEFT OUTER JOIN {name(Message)} q ON q.{reply_id} = r.{question_id}"
+        f"LEFT OUTER JOIN {name(Message)} q ON q.{reply_id} = r.{question_id} "
+        f"WHERE r.{reply_id} = %s"
     )
-    return _Statement(sql=f"{select}FROM {name(Message)} r {joins} WHERE r.{reply_id} = %s", rows=rows,
-                      version=ColumnReader.of(Provider._meta.get_field("updated_at")),
-                      claimed_sql=f"{select}FROM r {joins}")
+    return _Statement(sql, rows, ColumnReader.of(Provider._meta.get_field("updated_at")))
 
 
 def claimed_reply(reply_id: int) -> Message | None:
@@ -88,27 +78,8 @@ def claimed_reply(reply_id: int) -> Message | None:
     with connection.cursor() as cursor:
         cursor.execute(statement.sql, [reply_id])
         row = cursor.fetchone()
-    return None if row is None else _reply_of(statement, row)
-
-
-def claims_with_its_read() -> bool:
-    """Whether ``claim_and_read`` can claim and read in one statement here (PostgreSQL; not SQLite)."""
-    return connection.vendor == "postgresql"
-
-
-def claim_and_read(reply_id: int, statuses: tuple[str, ...], **values) -> Message | None:
-    """``update_reply_if(reply_id, statuses, **values)`` and then ``claimed_reply(reply_id)``, in one statement
-    (PostgreSQL only): the reply as set, or None when it was not set (not in ``statuses``, or gone)."""
-    statement = _statement(connection.vendor)
-    update, params = update_reply_statement(reply_id, statuses, values)
-    with connection.cursor() as cursor:
-        cursor.execute(f"WITH r AS ({update} RETURNING *) {statement.claimed_sql}", params)
-        row = cursor.fetchone()
-    return None if row is None else _reply_of(statement, row)
-
-
-def _reply_of(statement: _Statement, row) -> Message:
-    """The reply of a row of ``statement``, its conversation, question and annotations set."""
+    if row is None:
+        return None
     instances, start = [], 0
     for reader in statement.rows:
         part, start = row[start:start + len(reader.columns)], start + len(reader.columns)

@@ -26,7 +26,7 @@ from chat.usage.pricing import LOOK_UP
 from chat.usage.services import usage_fields
 from webox.database import retry_while_busy
 
-from .claimed import claim_and_read, claimed_reply, claims_with_its_read
+from .claimed import claimed_reply
 from .reply_writes import checkpoint_streaming, update_reply_if
 
 logger = logging.getLogger(__name__)
@@ -37,12 +37,12 @@ ORPHANED_DETAIL = "The reply stopped making progress (its worker stopped or lost
 def reply_start(*, reply_id: int) -> Message | None:
     """Claim a pending reply for generation. Only one caller can ever win, so no reply runs twice."""
     now = timezone.now()
-    values = {"status": ReplyStatus.STREAMING, "started_at": now, "updated_at": now, "stream_id": uuid.uuid4().hex}
     # A burst that keeps the database busy delays the claim; it must not drop the reply.
-    if claims_with_its_read():
-        # The claim and the read below in one statement (PostgreSQL).
-        return retry_while_busy(lambda: claim_and_read(reply_id, (ReplyStatus.PENDING,), **values))
-    if not retry_while_busy(lambda: update_reply_if(reply_id, (ReplyStatus.PENDING,), **values)):
+    claimed = retry_while_busy(lambda: update_reply_if(
+        reply_id, (ReplyStatus.PENDING,),
+        status=ReplyStatus.STREAMING, started_at=now, updated_at=now, stream_id=uuid.uuid4().hex,
+    ))
+    if not claimed:
         return None
     # Still on the claim's connection: this read meets neither a pool timeout nor (WAL) the write lock.
     # None when its conversation was deleted right after the claim: nothing was asked, nothing runs.

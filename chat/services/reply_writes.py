@@ -28,16 +28,12 @@ def _statement(vendor: str, names: tuple[str, ...], statuses: int) -> str:
             f"AND {quote(Message._meta.get_field('status').column)} IN ({', '.join(['%s'] * statuses)})")
 
 
-def update_reply_statement(reply_id: int, statuses: tuple[str, ...], values: dict) -> tuple[str, list]:
-    """``update_reply_if``'s UPDATE and its parameters, for a statement that wraps it (chat/services/claimed.py)."""
-    params = [Message._meta.get_field(name).get_db_prep_save(value, connection) for name, value in values.items()]
-    return _statement(connection.vendor, tuple(values), len(statuses)), [*params, reply_id, *map(str, statuses)]
-
-
 def update_reply_if(reply_id: int, statuses: tuple[str, ...], **values) -> int:
     """Set ``values`` on the reply ``reply_id`` if its status is one of ``statuses``; how many rows it set (0 or 1)."""
+    params = [Message._meta.get_field(name).get_db_prep_save(value, connection) for name, value in values.items()]
     with connection.cursor() as cursor:
-        cursor.execute(*update_reply_statement(reply_id, statuses, values))
+        cursor.execute(_statement(connection.vendor, tuple(values), len(statuses)),
+                       [*params, reply_id, *map(str, statuses)])
         return cursor.rowcount
 
 

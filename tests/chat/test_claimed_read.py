@@ -3,7 +3,6 @@
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.db.models import Exists, OuterRef, Subquery
 
 from chat.attachments.models import Attachment
@@ -11,7 +10,7 @@ from chat.models import Conversation, Message, ReplyStatus, Role
 from chat.providers import provider_create
 from chat.providers.models import Provider
 from chat.services import conversation_create, reply_start
-from chat.services.claimed import claim_and_read, claimed_reply
+from chat.services.claimed import claimed_reply
 from chat.usage.models import ModelPrice
 
 pytestmark = pytest.mark.django_db
@@ -102,31 +101,3 @@ def test_a_reply_that_is_gone_reads_none(user):
     reply.conversation.delete()
 
     assert claimed_reply(reply.pk) is None
-
-
-def test_a_claim_with_its_read_is_one_statement_on_postgresql_and_two_elsewhere(user, django_assert_num_queries):
-    reply = pending_reply(user)
-
-    with django_assert_num_queries(1 if connection.vendor == "postgresql" else 2):
-        claimed = reply_start(reply_id=reply.pk)
-
-    assert claimed.pk == reply.pk and claimed.status == ReplyStatus.STREAMING
-    assert claimed.conversation.system_prompt == "Be brief." and claimed.reply_to.content == "what is a fox?"
-
-
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the one-statement claim is PostgreSQL's")
-def test_the_one_statement_claim_reads_what_it_set_and_sets_nothing_it_may_not(user):
-    reply = pending_reply(user)
-    before = orm_read(reply.pk)
-
-    claimed = claim_and_read(reply.pk, (ReplyStatus.PENDING,), status=ReplyStatus.STREAMING, stream_id="s1")
-
-    stored = orm_read(reply.pk)
-    assert (claimed.status, claimed.stream_id) == (ReplyStatus.STREAMING, "s1") == (stored.status, stored.stream_id)
-    assert_same_fields(claimed, stored)
-    assert_same_fields(claimed.conversation, stored.conversation)
-    assert_same_fields(claimed.reply_to, stored.reply_to)
-    assert stored.content == before.content and stored.started_at == before.started_at
-    # Claimed already: a second claim sets nothing and reads nothing.
-    assert claim_and_read(reply.pk, (ReplyStatus.PENDING,), status=ReplyStatus.STREAMING, stream_id="s2") is None
-    assert orm_read(reply.pk).stream_id == "s1"
