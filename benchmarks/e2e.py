@@ -307,9 +307,13 @@ def main(*, quick: bool, **_) -> None:
     previous = signal.signal(signal.SIGTERM, _interrupt)
     report = {"ttft rows": [], "ceiling": {}, "idle": {}, "rss by streams": {}, "threads": [], "fanout": [], "big": [],
               "shapes": {}, "log errors": {}}
+    shapes = [name.strip() for name in os.environ.get("WEBOX_BENCH_E2E_SHAPES", "production,embedded").split(",")]
+    unknown = set(shapes) - {"production", "embedded"}
+    if unknown:
+        raise SystemExit(f"WEBOX_BENCH_E2E_SHAPES: unknown shape(s) {', '.join(sorted(unknown))}")
     try:
-        production(report, quick=quick)
-        embedded(report, quick=quick)
+        for name in shapes:  # e.g. one shape only, for a pair of runs in half the time
+            {"production": production, "embedded": embedded}[name](report, quick=quick)
     finally:
         signal.signal(signal.SIGTERM, previous)
         if report["ttft rows"]:
