@@ -11,7 +11,6 @@ from chat.models import Message
 from chat.providers import ChatMessage, ChatRequest
 from chat.providers.demo import demo_reply_text
 from chat.services import conversation_create, conversation_delete
-from chat.streaming import publisher as publisher_module
 from chat.streaming.publisher import get_publisher
 from testing.client import StreamLog
 from tests.conftest import send_turn
@@ -189,7 +188,7 @@ async def test_reconnect_mid_stream_loses_and_doubles_nothing(user, conversation
 
 
 async def test_a_lost_delta_is_detected_by_seq_and_repaired(user, conversation, monkeypatch):
-    real_publish_each = publisher_module.events.publish_each
+    real_publish_each = events.publish_each
     calls = {"n": 0}
 
     async def lossy_publish_each(by_conversation):
@@ -198,7 +197,7 @@ async def test_a_lost_delta_is_detected_by_seq_and_repaired(user, conversation, 
             return
         await real_publish_each(by_conversation)
 
-    monkeypatch.setattr(publisher_module.events, "publish_each", lossy_publish_each)
+    monkeypatch.setattr(events, "publish_each", lossy_publish_each)
     comm, log, reply_id = await joined_with_a_demo_reply(user, conversation, "lossy")
     await collect_until(comm, log, all_ended([reply_id]))
     connect_snapshot, repair = log.of_type("snapshot")
