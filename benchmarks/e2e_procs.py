@@ -111,12 +111,13 @@ def shape_env(*, shape: str, fake_origin: str, var_dir: str, database_url: str =
     return env
 
 
-def manage(env: dict, *args: str) -> None:
-    """``manage.py <args>`` in a subprocess with the shape's settings."""
+def manage(env: dict, *args: str) -> str:
+    """``manage.py <args>`` in a subprocess with the shape's settings; what it printed."""
     done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=300)
     if done.returncode:
         raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+    return done.stdout
 
 
 def add_fake_records(env: dict, fake_origin: str) -> None:

@@ -10,7 +10,11 @@ provider's request log:
 - ``202 → provider``: the 202 until the request reaches the provider (Celery intake, claim, context);
 - ``send → provider``: the two together; the direct call's is the baseline;
 - ``provider → socket``: the provider writes its first piece until the client's socket has it;
-- ``TTFT overhead``: webox's time to first token minus the direct call's.
+- ``TTFT overhead``: webox's time to first token minus the direct call's;
+- and, read from the reply's row after the sends, ``202 → provider`` split where the reply was claimed:
+  ``stored → claimed`` (its ``created_at`` as the send stored it, to its ``started_at`` as a runner
+  claimed it: the commit, the Celery task's way and intake, the hops to the engine) and
+  ``claimed → provider`` (the claimed read, the context, the SDK's request).
 
 It also reads each webox process's CPU time before and after the sends: CPU per reply (the
 conversation, the socket, the send, the stream and its end), the cost that bounds how many
@@ -38,6 +42,11 @@ from .e2e_procs import FAKE_KEY, FakeProvider, TempDir, manage, shape_env
 MODEL = os.environ.get("WEBOX_BENCH_STAGES_MODEL", "fake-echo;ttft_ms=200;delay_ms=20;tokens=20")
 PASSWORD = "stages-Pass-8d1f"
 STAGES = ("POST /send", "202 → provider", "send → provider", "provider → socket", "TTFT overhead")
+CLAIM_STAGES = ("stored → claimed", "claimed → provider")
+# Prints {reply id: [created_at, started_at]} (Unix times) of the replies whose ids are in WEBOX_BENCH_REPLY_IDS.
+READ_CLAIMS = ("import json, os; from chat.models import Message; print(json.dumps({m.pk: [m.created_at.timestamp(), "
+               "m.started_at.timestamp()] for m in Message.objects.filter(pk__in=json.loads("
+               "os.environ['WEBOX_BENCH_REPLY_IDS'])).exclude(started_at=None)}))")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -62,6 +71,7 @@ async def one_send(http, sdk, fake: FakeProvider, port: int, headers: dict, toke
         answered = time.time()
         if response.status_code != 202:
             raise RuntimeError(f"send answered {response.status_code}: {response.text[:300]}")
+        [reply] = response.json()["replies"]
         first = None
         while True:
             event = json.loads(await asyncio.wait_for(ws.recv(), 30))
@@ -85,7 +95,19 @@ async def one_send(http, sdk, fake: FakeProvider, port: int, headers: dict, toke
         "provider → socket": (first - asked["piece_times"][0]) * ms,
         "TTFT overhead": ((first - sent) - (direct_first - direct_sent)) * ms,
         "direct send → provider": (direct["received_at"] - direct_sent) * ms,
+        "reply": reply["id"], "asked": asked["received_at"],
     }
+
+
+def add_claim_stages(rows: list[dict], env: dict) -> None:
+    """Split each row's ``202 → provider`` at its reply's claim, as stored in the reply's row."""
+    ids = json.dumps([row["reply"] for row in rows])
+    printed = manage({**env, "WEBOX_BENCH_REPLY_IDS": ids}, "shell", "-c", READ_CLAIMS)
+    claims = json.loads(printed.strip().splitlines()[-1])  # after what the shell says of its own imports
+    for row in rows:
+        created, started = claims[str(row["reply"])]
+        row["stored → claimed"] = (started - created) * 1000
+        row["claimed → provider"] = (row["asked"] - started) * 1000
 
 
 async def run_client(port: int, fake: FakeProvider, pids: dict[str, int], sends: int) -> dict:
@@ -111,17 +133,19 @@ async def run_client(port: int, fake: FakeProvider, pids: dict[str, int], sends:
 def report(shape: str, result: dict, sends: int) -> None:
     print(f"\n### {shape}: {sends} sends one at a time (load average {os.getloadavg()[0]:.1f})")
     print("| stage (ms) | p50 | p90 | max |\n|---|---|---|---|")
-    for stage in (*STAGES, "direct send → provider"):
+    for stage in (*STAGES, "direct send → provider", *CLAIM_STAGES):
         values = sorted(row[stage] for row in result["rows"])
         print(f"| {stage} | {percentile(values, 50):.1f} | {percentile(values, 90):.1f} | {values[-1]:.1f} |")
     print("CPU per reply: " + ", ".join(f"{name} {ms:.1f} ms" for name, ms in result["cpu"].items()))
 
 
 @contextlib.contextmanager
-def one_shape(shape: str, name: str, *, concurrency: int) -> Iterator[tuple[FakeProvider, int, dict[str, int]]]:
+def one_shape(shape: str, name: str, *, concurrency: int
+              ) -> Iterator[tuple[FakeProvider, int, dict[str, int], dict[str, str]]]:
     """webox in ``shape`` with one daphne (and in production shape one Celery worker of ``concurrency``
     threads, on a throwaway database and Redis keys under a prefix of ``name``), beside a fake provider:
-    ``(fake, daphne's port, {"daphne": pid[, "worker": pid]})``. Stops all of it on the way out."""
+    ``(fake, daphne's port, {"daphne": pid[, "worker": pid]}, its environment)``. Stops all of it on the
+    way out."""
     with contextlib.ExitStack() as stack:
         log_dir = stack.enter_context(TempDir())
         fake = stack.enter_context(FakeProvider())
@@ -141,12 +165,14 @@ def one_shape(shape: str, name: str, *, concurrency: int) -> Iterator[tuple[Fake
             worker = start_worker(log_dir, env, concurrency=concurrency)
             stack.callback(worker.stop)
             pids["worker"] = worker.pid
-        yield fake, port, pids
+        yield fake, port, pids, env
 
 
 def run_shape(shape: str, sends: int) -> None:
-    with one_shape(shape, "stages", concurrency=200) as (fake, port, pids):
-        report(shape, asyncio.run(run_client(port, fake, pids, sends)), sends)
+    with one_shape(shape, "stages", concurrency=200) as (fake, port, pids, env):
+        result = asyncio.run(run_client(port, fake, pids, sends))
+        add_claim_stages(result["rows"], env)
+        report(shape, result, sends)
 
 
 def main(*, quick: bool, **_) -> None:

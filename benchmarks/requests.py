@@ -114,7 +114,7 @@ async def client(port: int, pid: int, count: int, shape: str) -> dict:
 
 
 def run_shape(shape: str, count: int) -> dict:
-    with one_shape(shape, "requests", concurrency=50) as (_, port, pids):
+    with one_shape(shape, "requests", concurrency=50) as (_, port, pids, _env):
         print(f"\n### {shape} ({count} requests a row, one at a time)")
         return asyncio.run(client(port, pids["daphne"], count, shape))
 
