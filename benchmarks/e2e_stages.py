@@ -12,9 +12,9 @@ provider's request log:
 - ``provider → socket``: the provider writes its first piece until the client's socket has it;
 - ``TTFT overhead``: webox's time to first token minus the direct call's;
 - and, read from the reply's row after the sends, ``202 → provider`` split where the reply was claimed:
-  ``stored → claimed`` (its ``created_at`` as the send stored it, to its ``started_at`` as a runner
-  claimed it: the commit, the Celery task's way and intake, the hops to the engine) and
-  ``claimed → provider`` (the claimed read, the context, the SDK's request).
+  ``stored → claimed`` (its ``created_at`` as the send stored it, to its ``started_at``, when a runner
+  began its claim: the commit, the Celery task's way and intake, the hops to the engine) and
+  ``claimed → provider`` (the claim's statements, the context, the SDK's request).
 
 It also reads each webox process's CPU time before and after the sends: CPU per reply (the
 conversation, the socket, the send, the stream and its end), the cost that bounds how many
