@@ -23,6 +23,7 @@ from .base import (
     ChatProvider,
     ChatRequest,
     ErrorCode,
+    Pace,
     ProviderConfig,
     ProviderError,
     Retrying,
@@ -58,7 +59,7 @@ from .services import (
 
 __all__ = [
     "PROVIDER_CLASSES", "RETRYABLE_CODES", "ChatImage", "ChatMessage", "ChatProvider", "ChatRequest", "CheckResult",
-    "ErrorCode",
+    "ErrorCode", "Pace",
     "Provider", "ProviderConfig", "ProviderError", "ProviderKind", "Retrying", "SecretDecryptError", "StreamItem",
     "StreamPolicy", "StreamResult", "TextDelta", "all_provider_configs", "build_provider", "db_provider_config",
     "decrypt_secret", "encrypt_secret", "get_provider_config", "mask_secret", "provider_catalog", "provider_check",

@@ -9,7 +9,7 @@ from typing import Any
 import httpx2
 
 from . import sse
-from .base import ChatMessage, ChatRequest, ErrorCode, ProviderError, StreamResult, TextDelta
+from .base import ChatMessage, ChatRequest, ErrorCode, Pace, ProviderError, StreamResult, TextDelta
 from .policy import KEYLESS_PLACEHOLDER, PolicyProvider, parse_retry_after, timed_out
 from .sdks import lazy, tls_context
 
@@ -109,7 +109,7 @@ class AnthropicProvider(PolicyProvider):
             http_client=anthropic.DefaultAioHttpClient(verify=tls_context()),  # as OpenAIProvider's
         )
 
-    async def _attempt(self, request: ChatRequest) -> AsyncIterator[TextDelta | StreamResult]:
+    async def _attempt(self, request: ChatRequest, pace: Pace | None = None) -> AsyncIterator[TextDelta | StreamResult]:
         system, messages = anthropic_messages(request)
         parameters: dict[str, Any] = {"system": system} if system else {}
         async with self._stream_client() as client:
@@ -125,7 +125,7 @@ class AnthropicProvider(PolicyProvider):
                     **parameters,
                 ) as raw:
                     # The SDK's raw body, read as the SDK's AsyncStream reads it, without a model per event.
-                    async for kind, data in _events(raw.http_response):
+                    async for kind, data in _events(raw.http_response, pace):
                         if kind == "message_start":
                             usage = data["message"]["usage"]
                             prompt_tokens = _input_tokens(usage)
@@ -185,10 +185,10 @@ class AnthropicProvider(PolicyProvider):
         return self._error(code, prefix + upstream, retry_after=parse_retry_after(exc.response.headers))
 
 
-async def _events(response: httpx2.Response) -> AsyncIterator[tuple[str, dict]]:
+async def _events(response: httpx2.Response, pace: Pace | None = None) -> AsyncIterator[tuple[str, dict]]:
     """``(event type, data)`` of a Messages stream; an ``error`` event raises the ``anthropic.APIStatusError``
     the SDK's ``AsyncStream`` raises for it (pings and unnamed events skipped, as there)."""
-    async for event in sse.events(response):
+    async for event in sse.events(response, pace):
         if event.event in ("ping", "message"):  # "message": httpx2's name for an event without one
             continue
         if event.event == "error":

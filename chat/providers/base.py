@@ -5,8 +5,9 @@ from __future__ import annotations
 import abc
 import enum
 import fnmatch
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 
 class ErrorCode(enum.StrEnum):
@@ -133,6 +134,11 @@ class ProviderConfig:
 # What a provider's stream yields.
 StreamItem = TextDelta | Retrying | StreamResult
 
+# What a stream may be given to read in batches: called before it waits on the network, it returns an
+# awaitable to wait for first (the publisher's next flush, chat/streaming/publisher.py), or None to wait on
+# the network at once. What arrived meanwhile is then read in one go.
+Pace = Callable[[], Awaitable[Any] | None]
+
 
 class ChatProvider(abc.ABC):
     """One provider endpoint. Subclasses live one per module in ``chat/providers/``."""
@@ -144,12 +150,13 @@ class ChatProvider(abc.ABC):
         self.config = config
 
     @abc.abstractmethod
-    def stream(self, request: ChatRequest) -> AsyncIterator[StreamItem]:
+    def stream(self, request: ChatRequest, *, pace: Pace | None = None) -> AsyncIterator[StreamItem]:
         """Yield ``TextDelta`` items as text arrives, then exactly one ``StreamResult``.
 
         Raises ``ProviderError`` for every failure. Before the first delta transient errors may
         be retried, each retry announced by a ``Retrying`` item yielded before its wait; after the
-        first delta nothing is retried.
+        first delta nothing is retried. ``pace``: see ``Pace``; a provider that cannot batch its
+        reads ignores it.
         """
 
     @abc.abstractmethod

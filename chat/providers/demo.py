@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 from django.conf import settings
 
-from .base import ChatProvider, ChatRequest, StreamResult, TextDelta
+from .base import ChatProvider, ChatRequest, Pace, StreamResult, TextDelta
 
 DEMO_MODELS = ("demo-echo", "demo-markdown")
 
@@ -41,7 +41,9 @@ def split_tokens(text: str) -> list[str]:
 class DemoProvider(ChatProvider):
     accepted_parameters = ("max_tokens",)  # its text is made up: no sampling, no instructions
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[TextDelta | StreamResult]:
+    async def stream(self, request: ChatRequest, *,
+                     pace: Pace | None = None) -> AsyncIterator[TextDelta | StreamResult]:
+        # Its pieces come from sleeps of its own: nothing to batch.
         started = time.monotonic()
         pieces = split_tokens(demo_reply_text(request))
         if request.max_tokens is not None:

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import httpx2
 
 from . import sse
-from .base import ChatMessage, ChatRequest, ErrorCode, ProviderError, StreamResult, TextDelta
+from .base import ChatMessage, ChatRequest, ErrorCode, Pace, ProviderError, StreamResult, TextDelta
 from .policy import KEYLESS_PLACEHOLDER, PolicyProvider, parse_retry_after, timed_out
 from .sdks import lazy, tls_context
 
@@ -72,7 +72,7 @@ class OpenAIProvider(PolicyProvider):
             parameters[name] = request.max_tokens
         return parameters
 
-    async def _attempt(self, request: ChatRequest) -> AsyncIterator[TextDelta | StreamResult]:
+    async def _attempt(self, request: ChatRequest, pace: Pace | None = None) -> AsyncIterator[TextDelta | StreamResult]:
         async with self._stream_client() as client:
             finish_reason = None
             usage = None
@@ -87,7 +87,7 @@ class OpenAIProvider(PolicyProvider):
                                 **self._parameters(request)},
                 ) as raw:
                     # The SDK's raw body, read as the SDK's AsyncStream reads it, without a model per chunk.
-                    async for chunk in _chunks(raw.http_response):
+                    async for chunk in _chunks(raw.http_response, pace):
                         if chunk.get("usage") is not None:
                             usage = chunk["usage"]
                         for choice in chunk.get("choices") or ():
@@ -136,12 +136,12 @@ class OpenAIProvider(PolicyProvider):
         return self._error(code, prefix + upstream, retry_after=retry_after)
 
 
-async def _chunks(response: httpx2.Response) -> AsyncIterator[dict]:
+async def _chunks(response: httpx2.Response, pace: Pace | None = None) -> AsyncIterator[dict]:
     """The chunks of a Chat Completions stream, as dicts, until ``[DONE]``; an ``error`` chunk and a
     transport error raise the ``openai.APIError`` the SDK's ``AsyncStream`` raises for them."""
     done = False
     try:
-        async for event in sse.events(response):
+        async for event in sse.events(response, pace):
             # Read on past [DONE] to the end of the body, as the SDK does, so the connection is kept.
             if done or event.data.startswith("[DONE]"):
                 done = True

@@ -32,6 +32,7 @@ from .base import (
     ChatProvider,
     ChatRequest,
     ErrorCode,
+    Pace,
     ProviderConfig,
     ProviderError,
     Retrying,
@@ -222,8 +223,9 @@ class PolicyProvider(ChatProvider):
         return self._policy or StreamPolicy.from_settings()
 
     @abc.abstractmethod
-    def _attempt(self, request: ChatRequest) -> AsyncIterator[TextDelta | StreamResult]:
-        """One call: ``TextDelta`` items then one ``StreamResult`` (timings left to this class).
+    def _attempt(self, request: ChatRequest, pace: Pace | None = None) -> AsyncIterator[TextDelta | StreamResult]:
+        """One call: ``TextDelta`` items then one ``StreamResult`` (timings left to this class); its body
+        read at ``pace`` (``sse.events``).
 
         Raises ``ProviderError`` for every failure, including a stream that ends early.
         """
@@ -267,13 +269,13 @@ class PolicyProvider(ChatProvider):
         if self.sdk_name and not sdks.loaded(self.sdk_name):
             await asyncio.to_thread(sdks.load, self.sdk_name)
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[StreamItem]:
+    async def stream(self, request: ChatRequest, *, pace: Pace | None = None) -> AsyncIterator[StreamItem]:
         await self.load_sdk()
         policy = self.policy
         started = time.monotonic()
         retries = 0
         while True:
-            attempt = self._attempt(request)
+            attempt = self._attempt(request, pace)
             try:
                 async with asyncio.timeout(policy.first_token_timeout):
                     first = await anext(attempt)

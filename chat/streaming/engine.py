@@ -24,6 +24,7 @@ from chat.models import Message
 from chat.providers import (
     ChatRequest,
     ErrorCode,
+    Pace,
     ProviderConfig,
     ProviderError,
     Retrying,
@@ -105,7 +106,7 @@ async def generate_reply(reply_id: int) -> None:
     try:
         if prepared.failure is not None:
             raise prepared.failure
-        await stream_from_provider(prepared, stream, outcome)
+        await stream_from_provider(prepared, stream, outcome, pace=publisher.pace(stream))
     except ProviderError as exc:
         outcome.failure = exc
     except asyncio.CancelledError:
@@ -120,8 +121,9 @@ async def generate_reply(reply_id: int) -> None:
     await end_reply(reply, stream, outcome, final_deltas, config=prepared.config, override=prepared.override)
 
 
-async def stream_from_provider(prepared: Prepared, stream, outcome: Outcome) -> None:
-    """Ask the reply's provider and hand every piece of text to the publisher.
+async def stream_from_provider(prepared: Prepared, stream, outcome: Outcome, *, pace: Pace | None = None) -> None:
+    """Ask the reply's provider and hand every piece of text to the publisher; ``pace``: how the provider reads
+    its body once text has come (``Publisher.pace``).
 
     A reply has a total deadline and a size cap (``WEBOX_REPLY_DEADLINE_SECONDS``,
     ``WEBOX_REPLY_MAX_CHARS``): a provider that trickles text forever would otherwise hold the
@@ -133,7 +135,7 @@ async def stream_from_provider(prepared: Prepared, stream, outcome: Outcome) -> 
     chars = 0
     try:
         async with asyncio.timeout(deadline or None) as timer, \
-                aclosing(build_provider(prepared.config).stream(prepared.request)) as items:
+                aclosing(build_provider(prepared.config).stream(prepared.request, pace=pace)) as items:
             async for item in items:
                 if isinstance(item, TextDelta):
                     if outcome.first_token_at is None:

@@ -10,6 +10,11 @@ conversations are active than ``WEBOX_MAX_PUBLISH_RATE`` allows at the base inte
 ``WEBOX_MAX_FLUSH_INTERVAL_MS``.
 The text so far is checkpointed to the database about once a second per reply.
 
+Once a reply has text, its provider's body is read at the publisher's pace (``Publisher.pace``): a read
+that finds nothing waits for the next periodic flush, and that flush begins by letting every such
+stream read what came meanwhile, in one go. So a stream's task wakes about once per tick rather than
+once per chunk, and the text read still goes out in the tick it would have gone out in.
+
 A flush that completes or begins a line of a reply may finish Markdown blocks (chat.streamed_markdown): those
 are rendered once, off the loop, and go out as ``message.blocks`` in the same layer message as the
 deltas, right after them, with the open block when it is a code fence or a table (its new lines only,
@@ -29,6 +34,7 @@ from functools import partial
 from django.conf import settings
 
 from chat import events
+from chat.providers import Pace
 from chat.services import replies_checkpoint
 from chat.stream_store import FlushEntry, stream_store
 from chat.streamed_markdown import RenderedBlocks, StreamedBlocks
@@ -91,6 +97,7 @@ class Publisher:
         self._closing_flush: asyncio.Task | None = None
         self._watched_at = float("-inf")  # when the periodic flush last read the cancel flags (monotonic)
         self._first_text_came: asyncio.Future | None = None  # while every reply waits for its first text
+        self._paced: list[asyncio.Future] = []  # one per stream waiting for the next tick to read again
 
     def interval(self) -> float:
         """Seconds between ticks: the base interval, widened while more conversations are active than
@@ -102,6 +109,28 @@ class Publisher:
         base = settings.WEBOX_FLUSH_INTERVAL_MS / 1000
         conversations = len({s.conversation_id for s in self.streams.values()})
         return min(_widest_interval(), max(base, conversations / max(settings.WEBOX_MAX_PUBLISH_RATE, 1)))
+
+    def pace(self, stream: ReplyStream) -> Pace:
+        """How ``stream``'s provider reads its body (``chat.providers.Pace``): before the first text at once
+        (nothing delays a first token), after it at the next periodic flush."""
+        loop = asyncio.get_running_loop()
+
+        def until_next_tick() -> asyncio.Future | None:
+            if not stream.chunks:
+                return None
+            # A future of its own: cancelling one waiting stream must not cancel the others' wait.
+            woken = loop.create_future()
+            self._paced.append(woken)
+            return woken
+
+        return until_next_tick
+
+    def _wake_paced(self) -> bool:
+        """Let the streams waiting for this tick read what their providers sent; whether any waited."""
+        waiting, self._paced = self._paced, []
+        for woken in waiting:
+            _settle(woken, True)
+        return bool(waiting)
 
     def open(self, *, reply_id: int, conversation_id: int, key: str) -> ReplyStream:
         stream = ReplyStream(reply_id, conversation_id, key, asyncio.current_task(), on_first_text=self._first_text)
@@ -211,6 +240,8 @@ class Publisher:
                     continue
             else:
                 await asyncio.sleep(due - loop.time())
+            if self._wake_paced():
+                await asyncio.sleep(0)  # the streams woken read, and append, before this flush takes the text
             try:
                 await self.flush()
             except Exception:

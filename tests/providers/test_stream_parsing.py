@@ -3,10 +3,12 @@
 The same recorded streams (both wire formats: normal, with usage, a refusal, an error event, a
 connection cut in the middle of an event) are served on loopback, sent in small pieces that split
 lines and events, and read twice: by the SDK's own ``AsyncStream`` (the reference, read as the
-adapters read it before they took the raw body) and by the adapter. Deltas, usage, finish reason
-and the error code must be the same.
+adapters read it before they took the raw body) and by the adapter, unpaced and paced (``pace``:
+reading what came during each short wait in one go). Deltas, usage, finish reason and the error
+code must be the same.
 """
 
+import asyncio
 import json
 
 import pytest
@@ -122,10 +124,10 @@ def _provider(kind: str, base_url: str):
     return build_provider(config, policy=StreamPolicy.from_settings().without_retries())
 
 
-async def _webox_parse(provider, model: str) -> tuple:
+async def _webox_parse(provider, model: str, pace=None) -> tuple:
     deltas = []
     try:
-        async for item in provider.stream(ask(model)):
+        async for item in provider.stream(ask(model), pace=pace):
             if isinstance(item, TextDelta):
                 deltas.append(item.text)
             elif isinstance(item, StreamResult):
@@ -209,14 +211,19 @@ EXPECTED = {  # (kind, stream): (prompt tokens, completion tokens, finish reason
 }
 
 
+def _short_waits():
+    return asyncio.sleep(0.001)
+
+
+@pytest.mark.parametrize("pace", [None, _short_waits], ids=["unpaced", "paced"])
 @pytest.mark.parametrize(("kind", "stream"), list(EXPECTED))
-async def test_the_adapter_reads_a_recorded_stream_as_the_sdk_does(recorded, kind, stream):
+async def test_the_adapter_reads_a_recorded_stream_as_the_sdk_does(recorded, kind, stream, pace):
     load_all()
     provider = _provider(kind, f"{recorded}/v1" if kind == "openai" else recorded)
     sdk_parse = _openai_sdk_parse if kind == "openai" else _anthropic_sdk_parse
 
     by_sdk = await sdk_parse(provider, stream)
-    by_webox = await _webox_parse(provider, stream)
+    by_webox = await _webox_parse(provider, stream, pace)
 
     assert by_webox == by_sdk
     assert by_webox[1:] == EXPECTED[(kind, stream)]
