@@ -7,6 +7,11 @@ pydantic model per chunk) and the adapter (``provider.stream()``: the SDK's raw 
 httpx2's event parser and orjson, chat/providers/sse.py). CPU is the loop thread's own
 (``time.thread_time``: the fake's threads are not counted), per chunk, best of a few runs. Rows: one
 long stream, and many streams at once (a busy loop reads several chunks per socket read).
+
+A second table reads paced streams, as a provider sends them: 50 streams at once, started over a
+second, each a chunk every 20 ms. Read as the chunks come (a wake-up of the stream's task each) and
+read at a pace of 150 ms (``provider.stream(pace=...)``, as ``Publisher.pace`` paces a streaming reply:
+what came during each wait, in one go).
 """
 
 from __future__ import annotations
@@ -42,6 +47,40 @@ async def _webox(provider, model: str) -> int:
     return sum([isinstance(item, TextDelta) async for item in provider.stream(request)])
 
 
+async def _paced(provider, model: str, streams: int, pace_ms: int | None) -> float:
+    """CPU per chunk of ``streams`` streams started over a second, read as they come or at ``pace_ms``."""
+    import random
+
+    from chat.providers import ChatMessage, ChatRequest, TextDelta
+
+    loop = asyncio.get_running_loop()
+    tick = [loop.create_future()]
+
+    async def ticks() -> None:
+        while True:
+            await asyncio.sleep(pace_ms / 1000)
+            due, tick[0] = tick[0], loop.create_future()
+            due.set_result(None)
+
+    async def one() -> int:
+        await asyncio.sleep(random.random())
+        texts = 0
+        request = ChatRequest(model=model, messages=(ChatMessage("user", "hi"),), max_tokens=100_000)
+        # As the publisher's pace: none before the first text, then the next tick.
+        pace = None if pace_ms is None else (lambda: tick[0] if texts else None)
+        async for item in provider.stream(request, pace=pace):
+            texts += isinstance(item, TextDelta)
+        return texts
+
+    ticker = None if pace_ms is None else loop.create_task(ticks())
+    began = time.thread_time()
+    chunks = sum(await asyncio.gather(*(one() for _ in range(streams))))
+    used = time.thread_time() - began
+    if ticker is not None:
+        ticker.cancel()
+    return used / chunks * 1e6
+
+
 async def _measure(read, streams: int, model: str, runs: int) -> float:
     best = float("inf")
     for _ in range(runs):
@@ -68,7 +107,7 @@ def main(*, quick: bool, **_) -> None:
     runs = 2 if quick else 5
     shapes = [(1, 1000 if quick else 3000), (50, 100 if quick else 200)]
     policy = StreamPolicy(connect_timeout=10, first_token_timeout=60, idle_timeout=60, retry_budget=0, max_retries=0)
-    rows = []
+    rows, paced_rows = [], []
     with FakeProviderServer() as fake:
         for kind, url in (("openai", fake.url), ("anthropic", fake.anthropic_url)):
             provider = build_provider(ProviderConfig(name=kind, kind=kind, base_url=url, api_key=DEFAULT_API_KEY),
@@ -86,6 +125,17 @@ def main(*, quick: bool, **_) -> None:
                 await client.close()
                 return figures
 
+            async def run_paced(provider=provider, kind=kind) -> list:
+                model = f"fake-echo;delay_ms=20;tokens={100 if quick else 200}"
+                as_they_come = min([await _paced(provider, model, 50, None) for _ in range(runs)])
+                paced = min([await _paced(provider, model, 50, 150) for _ in range(runs)])
+                return [[kind, 50, 20, as_they_come, paced, as_they_come / paced]]
+
             rows += asyncio.run(run())
+            paced_rows += asyncio.run(run_paced())
     print_table("CPU per chunk on the streaming loop (µs, best of runs): the SDK's parsed stream vs webox's adapter",
                 ["wire format", "streams at once", "chunks each", "SDK parse µs", "webox µs", "×"], rows)
+    print_table("CPU per chunk of streams that send a chunk every 20 ms (µs, best of runs): read as chunks come "
+                "vs at a 150 ms pace",
+                ["wire format", "streams at once", "ms between chunks", "as they come µs", "paced µs", "×"],
+                paced_rows)
