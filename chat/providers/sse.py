@@ -14,8 +14,10 @@ apart, and a wake-up per chunk cost the loop more than the chunk's parse (docs/p
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import AsyncIterator, Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import httpx2
@@ -55,7 +57,8 @@ def json_data(event: httpx2.ServerSentEvent) -> Any:
 
 class PacedBody(httpx2.AsyncByteStream):
     """The body of an SDK's aiohttp response, read in batches: what has arrived, then ``pace``, then
-    what arrived meanwhile; the network is waited on only when nothing came during the pace.
+    what arrived meanwhile; the network is waited on only when nothing came during the pace. A pace
+    that is a future ends early when the body does.
 
     The SDKs' aiohttp transport (``DefaultAioHttpClient``) yields each piece the server writes, one
     wake-up of the stream's task each, through several layers of async generators. Here the task wakes
@@ -89,6 +92,9 @@ class PacedBody(httpx2.AsyncByteStream):
                             return
                         waiting = pace()
                         if waiting is not None:
+                            if isinstance(waiting, asyncio.Future):
+                                # The body's end does not wait for the tick: a reply ends when its provider ends it.
+                                content.on_eof(partial(_settle, waiting))
                             await waiting
                             data = content.read_nowait()
                         if not data:
@@ -103,3 +109,8 @@ class PacedBody(httpx2.AsyncByteStream):
                         yield rest
                     raise
                 yield data
+
+
+def _settle(future: asyncio.Future) -> None:
+    if not future.done():
+        future.set_result(None)

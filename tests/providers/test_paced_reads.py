@@ -26,7 +26,10 @@ class Ticks:
 
     def __call__(self):
         self.waits += 1
-        return asyncio.sleep(self.seconds)
+        loop = asyncio.get_running_loop()
+        tick = loop.create_future()
+        loop.call_later(self.seconds, lambda: tick.done() or tick.set_result(None))
+        return tick
 
 
 async def read(provider, request, pace=None) -> tuple[list[str], StreamResult]:
@@ -85,6 +88,19 @@ async def test_a_pace_that_says_none_reads_at_once(fake_provider, kind):
 
     assert pieces == expected_reply("no wait", tokens=TOKENS)
     assert asked  # asked before each wait on the network, and told not to wait
+
+
+@pytest.mark.parametrize("kind", ["openai", "anthropic"])
+async def test_a_paced_read_ends_with_the_body_not_at_the_next_tick(fake_provider, kind):
+    provider = provider_of(kind, fake_provider)
+    ticks = Ticks(30)  # a tick far beyond the test's patience
+
+    async with asyncio.timeout(5):
+        pieces, result = await read(provider, ask("fake-echo;delay_ms=5;tokens=5", "short"), ticks)
+
+    assert pieces == expected_reply("short", tokens=5)
+    assert result.finish_reason == "stop"
+    assert ticks.waits >= 1
 
 
 async def test_a_body_not_from_the_sdks_aiohttp_transport_is_read_as_before():
