@@ -8,7 +8,7 @@ its parser derived from httpx-sse) splits it into events and orjson decodes each
 a few µs a chunk (docs/performance.md).
 
 A paced read (``pace``) takes, at each wait, everything the connection has received since the last
-one, instead of waking for each piece the provider writes: a stream's chunks come 20 ms or more
+one, instead of waking for each piece the provider writes: a stream's chunks often come tens of ms
 apart, and a wake-up per chunk cost the loop more than the chunk's parse (docs/performance.md).
 """
 
@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import AsyncIterator, Callable
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import httpx2
@@ -68,6 +67,14 @@ class PacedBody(httpx2.AsyncByteStream):
 
     def __init__(self, content, pace: Pace, mapped_errors: Callable) -> None:
         self._content, self._pace, self._mapped_errors = content, pace, mapped_errors
+        self._waiting: asyncio.Future | None = None
+        # The body's end does not wait for the pace: a reply ends when its provider ends it. One callback
+        # for the body (aiohttp keeps each until the end), settling whichever wait is in progress.
+        content.on_eof(self._ended)
+
+    def _ended(self) -> None:
+        if self._waiting is not None and not self._waiting.done():
+            self._waiting.set_result(None)
 
     @classmethod
     def of(cls, response: httpx2.Response, pace: Pace) -> PacedBody | None:
@@ -92,10 +99,11 @@ class PacedBody(httpx2.AsyncByteStream):
                             return
                         waiting = pace()
                         if waiting is not None:
-                            if isinstance(waiting, asyncio.Future):
-                                # The body's end does not wait for the tick: a reply ends when its provider ends it.
-                                content.on_eof(partial(_settle, waiting))
-                            await waiting
+                            self._waiting = waiting if isinstance(waiting, asyncio.Future) else None
+                            try:
+                                await waiting
+                            finally:
+                                self._waiting = None
                             data = content.read_nowait()
                         if not data:
                             data = await content.readany()
@@ -109,8 +117,3 @@ class PacedBody(httpx2.AsyncByteStream):
                         yield rest
                     raise
                 yield data
-
-
-def _settle(future: asyncio.Future) -> None:
-    if not future.done():
-        future.set_result(None)
