@@ -13,8 +13,7 @@ The text so far is checkpointed to the database about once a second per reply.
 Once a reply has text, its provider's body is read at the publisher's pace (``Publisher.pace``): a read
 that finds nothing waits for the next periodic flush, and that flush begins by letting every such
 stream read what came meanwhile, in one go. So a stream's task wakes about once per tick rather than
-once per chunk, and the text read still goes out in the tick it would have gone out in. Not on the
-server's own loop (the embedded default), where sockets share the loop.
+once per chunk, and the text read still goes out in the tick it would have gone out in.
 
 A flush that completes or begins a line of a reply may finish Markdown blocks (chat.streamed_markdown): those
 are rendered once, off the loop, and go out as ``message.blocks`` in the same layer message as the
@@ -40,7 +39,6 @@ from chat.services import replies_checkpoint
 from chat.stream_store import FlushEntry, stream_store
 from chat.streamed_markdown import RenderedBlocks, StreamedBlocks
 from webox.database import database_busy
-from webox.loops import server_loop
 
 from .db_threads import in_db_thread
 
@@ -112,17 +110,10 @@ class Publisher:
         conversations = len({s.conversation_id for s in self.streams.values()})
         return min(_widest_interval(), max(base, conversations / max(settings.WEBOX_MAX_PUBLISH_RATE, 1)))
 
-    def pace(self, stream: ReplyStream) -> Pace | None:
+    def pace(self, stream: ReplyStream) -> Pace:
         """How ``stream``'s provider reads its body (``chat.providers.Pace``): before the first text at once
-        (nothing delays a first token), after it at the next periodic flush.
-
-        None (as the chunks come) on the server's own loop, the embedded default's: there the reads of a
-        tick wait behind the sockets' work, and the tick's flush behind them (token lag p50 +10 ms and
-        p99 up to +150 ms at 50 streams in ``benchmarks e2e``, for a tenth less CPU).
-        """
+        (nothing delays a first token), after it at the next periodic flush."""
         loop = asyncio.get_running_loop()
-        if loop is server_loop():
-            return None
 
         def until_next_tick() -> asyncio.Future | None:
             if not stream.chunks:

@@ -7,7 +7,6 @@ import uuid
 import pytest
 
 from chat.stream_store import stream_store
-from webox import loops
 
 CONVERSATION = 990_003
 
@@ -45,14 +44,6 @@ async def test_a_reply_reads_at_once_until_its_first_text_then_at_the_next_tick(
     waiting = pace()
     assert not waiting.done()
     await asyncio.wait_for(waiting, timeout=1)  # the next tick wakes it
-
-
-async def test_on_the_servers_own_loop_a_reply_reads_as_its_chunks_come(publisher, monkeypatch):
-    monkeypatch.setattr(loops, "_server_loop", asyncio.get_running_loop())  # as in the embedded default's daphne
-    stream = open_reply(publisher, 1)
-    stream.append("first")
-
-    assert publisher.pace(stream) is None
 
 
 async def test_what_a_woken_stream_reads_goes_out_in_the_flush_that_woke_it(publisher, flushed):
