@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from typing import NamedTuple
 
 import pytest
 from channels.testing import WebsocketCommunicator
 
+from chat.stream_store import stream_store
 from chat.streaming.publisher import Publisher
 from testing.client import StreamLog
 from webox.asgi import application
@@ -35,6 +38,26 @@ async def collect_until(communicator, log: StreamLog, done, timeout: float = 20.
 
 def all_ended(reply_ids):
     return lambda log: all(reply_id in log.ended for reply_id in reply_ids)
+
+
+class Flush(NamedTuple):
+    entries: list  # the FlushEntry of each reply with text to record
+    watched: list  # the stream keys whose cancel flags it read
+    at: float  # when it was made (monotonic)
+
+
+@pytest.fixture
+def flushes(monkeypatch) -> list[Flush]:
+    """Every ``record_flush`` call (a flush's one Redis round trip), in order."""
+    store, calls = stream_store(), []
+    real = store.record_flush
+
+    async def recorded(entries, watched):
+        calls.append(Flush(list(entries), list(watched), time.monotonic()))
+        return await real(entries, watched)
+
+    monkeypatch.setattr(store, "record_flush", recorded)
+    return calls
 
 
 @pytest.fixture

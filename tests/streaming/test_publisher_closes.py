@@ -16,35 +16,21 @@ def no_ticks(settings):
     settings.WEBOX_FLUSH_INTERVAL_MS = 60_000
 
 
-@pytest.fixture
-def recorded_flushes(monkeypatch):
-    """The streams' keys of every ``record_flush`` call (the Redis round trips of flushes)."""
-    store, calls = stream_store(), []
-    real = store.record_flush
-
-    async def counted(entries, watched):
-        calls.append([entry.key for entry in entries])
-        return await real(entries, watched)
-
-    monkeypatch.setattr(store, "record_flush", counted)
-    return calls
-
-
 def open_reply(publisher: Publisher, reply_id: int):
     return publisher.open(reply_id=reply_id, conversation_id=CONVERSATION, key=f"{reply_id}:{uuid.uuid4().hex}")
 
 
 async def test_replies_ending_in_one_turn_share_one_flush_and_each_gets_its_own_last_deltas(
-        publisher, recorded_flushes):
+        publisher, flushes):
     streams = [open_reply(publisher, reply_id) for reply_id in (1, 2, 3)]
     for stream in streams:
         stream.append("first")
     await asyncio.sleep(0.05)  # the first texts' own flush
-    recorded_flushes.clear()
+    flushes.clear()
     streams[0].append(" end of one")
     streams[2].append(" end of three")
     finals = await asyncio.gather(*(publisher.close(stream) for stream in streams))
-    assert recorded_flushes == [[streams[0].key, streams[2].key]]
+    assert [[entry.key for entry in flush.entries] for flush in flushes] == [[streams[0].key, streams[2].key]]
     assert finals == [[{"type": "message.delta", "message_id": 1, "seq": 2, "text": " end of one"}], [],
                       [{"type": "message.delta", "message_id": 3, "seq": 2, "text": " end of three"}]]
     assert publisher.streams == {}

@@ -6,8 +6,6 @@ import uuid
 
 import pytest
 
-from chat.stream_store import stream_store
-
 CONVERSATION = 990_003
 
 
@@ -15,20 +13,6 @@ CONVERSATION = 990_003
 def ticks(settings):
     settings.WEBOX_FLUSH_INTERVAL_MS = 50
     settings.WEBOX_MAX_FLUSH_INTERVAL_MS = 150
-
-
-@pytest.fixture
-def flushed(monkeypatch):
-    """The text of every ``record_flush`` call (a flush's one Redis round trip), in order."""
-    store, calls = stream_store(), []
-    real = store.record_flush
-
-    async def recorded(entries, watched):
-        calls.append([entry.chunk for entry in entries])
-        return await real(entries, watched)
-
-    monkeypatch.setattr(store, "record_flush", recorded)
-    return calls
 
 
 def open_reply(publisher, reply_id: int):
@@ -46,7 +30,7 @@ async def test_a_reply_reads_at_once_until_its_first_text_then_at_the_next_tick(
     await asyncio.wait_for(waiting, timeout=1)  # the next tick wakes it
 
 
-async def test_what_a_woken_stream_reads_goes_out_in_the_flush_that_woke_it(publisher, flushed):
+async def test_what_a_woken_stream_reads_goes_out_in_the_flush_that_woke_it(publisher, flushes):
     stream = open_reply(publisher, 1)
     stream.append("first")
     await asyncio.sleep(0.02)  # the first text's own flush
@@ -56,7 +40,7 @@ async def test_what_a_woken_stream_reads_goes_out_in_the_flush_that_woke_it(publ
     stream.append(" read after the wake")  # as the stream's task does, before the flush goes on
     await asyncio.sleep(0.01)  # far less than the 50 ms to the next tick
 
-    assert flushed[-1] == [" read after the wake"]
+    assert [entry.chunk for entry in flushes[-1].entries] == [" read after the wake"]
 
 
 async def test_a_cancelled_wait_leaves_the_other_streams_waiting_for_the_tick(publisher):

@@ -21,43 +21,29 @@ def fast_ticks(settings):
     settings.WEBOX_MAX_FLUSH_INTERVAL_MS = 100
 
 
-@pytest.fixture
-def store_calls(monkeypatch):
-    """``(entries, watched)`` counts of every ``record_flush`` call, with when it was made."""
-    store, calls = stream_store(), []
-    real = store.record_flush
-
-    async def counted(entries, watched):
-        calls.append((len(entries), len(watched), time.monotonic()))
-        return await real(entries, watched)
-
-    monkeypatch.setattr(store, "record_flush", counted)
-    return calls
-
-
 def open_reply(publisher: Publisher, reply_id: int):
     return publisher.open(reply_id=reply_id, conversation_id=CONVERSATION, key=f"{reply_id}:{uuid.uuid4().hex}")
 
 
-async def test_ticks_with_nothing_to_record_read_the_cancel_flags_once_per_widest_interval(publisher, store_calls):
+async def test_ticks_with_nothing_to_record_read_the_cancel_flags_once_per_widest_interval(publisher, flushes):
     stream = open_reply(publisher, 1)
     await asyncio.sleep(0.55)  # about 27 ticks of 20 ms
     await publisher.close(stream)
-    watches = [at for entries, watched, at in store_calls if watched]
+    watches = [at for entries, watched, at in flushes if watched]
     assert 3 <= len(watches) <= 7
     assert all(later - earlier >= 0.09 for earlier, later in itertools.pairwise(watches))  # 100 ms, less half a tick
-    assert all(entries == 0 for entries, watched, _ in store_calls if watched)
+    assert all(not entries for entries, watched, _ in flushes if watched)
 
 
-async def test_every_tick_that_records_text_also_reads_the_cancel_flags(publisher, store_calls):
+async def test_every_tick_that_records_text_also_reads_the_cancel_flags(publisher, flushes):
     writing, waiting = open_reply(publisher, 1), open_reply(publisher, 2)
     writing.append("first")
     await asyncio.sleep(0.01)
-    store_calls.clear()
+    flushes.clear()
     for _ in range(10):
         writing.append(" more")
         await asyncio.sleep(0.025)
-    ticks = [(entries, watched) for entries, watched, _ in store_calls]
+    ticks = [(len(entries), len(watched)) for entries, watched, _ in flushes]
     assert len(ticks) >= 5
     assert all(watched == 2 for entries, watched in ticks if entries)
     await asyncio.gather(publisher.close(writing), publisher.close(waiting))
@@ -105,16 +91,16 @@ async def test_while_every_reply_waits_for_its_first_text_the_publisher_wakes_on
     await publisher.close(stream)
 
 
-async def test_after_a_first_text_ticks_come_again_at_the_base_interval(publisher, ticks, store_calls):
+async def test_after_a_first_text_ticks_come_again_at_the_base_interval(publisher, ticks, flushes):
     stream = open_reply(publisher, 5)
     await asyncio.sleep(0.15)  # halfway through a wait of the widest interval (from 120 ms to 220 ms)
     stream.append("first")
     await asyncio.sleep(0.005)
-    store_calls.clear()
+    flushes.clear()
     stream.append(" more")
     appended = time.monotonic()
     await asyncio.sleep(0.08)
-    recorded = [at for entries, _, at in store_calls if entries]
+    recorded = [at for entries, _, at in flushes if entries]
     assert recorded and recorded[0] - appended < 0.045  # a 20 ms tick, not the rest of the wait
     ticks.clear()
     await asyncio.sleep(0.2)
