@@ -5,6 +5,7 @@ started by ``chat.services.message_send`` (chat/services/turns.py)."""
 
 from __future__ import annotations
 
+from django.http import QueryDict
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -12,7 +13,7 @@ from rest_framework.views import APIView
 
 from .. import services
 from ..attachments.selectors import pending_attachments_get
-from ..errors import ChatError
+from ..errors import ChatError, ChatInputError
 from ..providers import provider_catalog
 from ..serializers import ConversationOutputSerializer, MessageOutputSerializer
 from ..services import inputs
@@ -62,8 +63,20 @@ class SendInputSerializer(serializers.Serializer):
                                         help_text="Ids of your uploads (POST /api/chat/attachments) to send.")
 
 
-def send_fields(request, serializer_class=SendInputSerializer):
-    """The send's body, checked: its conversation (None: a new one) and the fields for send_input_clean."""
+def send_fields(request, serializer_class=SendInputSerializer, *, message_default=None):
+    """The send's body: its conversation (None: a new one) and the fields for send_input_clean.
+
+    A JSON body goes to ``send_input_clean`` as a socket's send frame does, which checks every field:
+    the serializer would check the same fields first, and building its fields (DRF deep-copies them
+    for each request) was most of a send's validation. A form (the browsable API's) is read by the
+    serializer, which turns its strings into the fields' types. ``message_default``: a JSON body's
+    message when it has none.
+    """
+    if isinstance(request.data, dict) and not isinstance(request.data, QueryDict):
+        fields = {"message": message_default,
+                  **{name: request.data[name] for name in inputs.SEND_FIELDS if name in request.data}}
+        conversation_id = _conversation_id(request.data.get("conversation_id"))
+        return (get_conversation(request, conversation_id) if conversation_id is not None else None), fields
     data = serializer_class(data=request.data)
     data.is_valid(raise_exception=True)
     fields = dict(data.validated_data)
@@ -72,6 +85,15 @@ def send_fields(request, serializer_class=SendInputSerializer):
     if "columns" in fields:
         fields["columns"] = [dict(column) for column in fields["columns"]]
     return conversation, fields
+
+
+def _conversation_id(value) -> int | None:
+    """A JSON body's ``conversation_id``: an id, or null or absent for a new conversation."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    raise ChatApiError(ChatInputError("conversation_id must be a conversation's id or null.", field="conversation_id"))
 
 
 def sent_body(result: services.SendResult) -> dict:
@@ -170,7 +192,7 @@ class EstimateApi(APIView):
                        "columns": ColumnEstimateSerializer(many=True), "turn": TurnEstimateSerializer()})},
                    summary="What a send would cost, per column and for the turn, before it is sent.")
     def post(self, request):
-        conversation, fields = send_fields(request, EstimateInputSerializer)
+        conversation, fields = send_fields(request, EstimateInputSerializer, message_default="")
         try:
             send = services.send_input_clean(**fields, message_required=False)
             attachments = pending_attachments_get(owner=request.user, attachment_ids=send.attachments)

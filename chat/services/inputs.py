@@ -28,6 +28,9 @@ TEMPERATURE_MIN, TEMPERATURE_MAX = 0, 2
 MAX_TOKENS_MIN, MAX_TOKENS_MAX = 1, 200_000
 MAX_COLUMN_KEY_CHARS = 40
 COLUMN_FIELDS = {"key", "provider", "model", "temperature", "max_tokens", "system_prompt", "history"}
+# What a send may name: ``send_input_clean``'s fields, taken from a JSON body or a socket's frame (others are ignored).
+SEND_FIELDS = ("message", "columns", "selected_providers", "selected_models", "temperature", "max_tokens",
+               "system_prompt", "provider_params", "attachments")
 # What a column joining mid-conversation is sent of the turns before it joined (chat/context.py).
 HISTORIES = ("chosen", "empty")
 COLUMN_KEY = re.compile(rf"[A-Za-z0-9_.:#@/+-]{{1,{MAX_COLUMN_KEY_CHARS}}}")
@@ -99,7 +102,7 @@ def send_input_clean(*, message, columns=None, selected_providers=None, selected
         raise ChatInputError("message must be text.", field="message")
     if system_prompt is not None:
         clean_system_prompt(system_prompt)
-    shared = clean_parameters({"temperature": temperature, "max_tokens": max_tokens}, field="parameters")
+    shared = clean_parameters({"temperature": temperature, "max_tokens": max_tokens}, field="")
     attachment_ids = clean_attachment_ids(attachments)
     if columns is not None:
         if selected_providers is not None or selected_models is not None or provider_params is not None:
@@ -192,7 +195,8 @@ def _clean_number(value, *, field: str, kind: type, low, high):
 
 
 def clean_parameters(params: dict | None, *, field: str, per_column: bool = False) -> dict:
-    """temperature and max_tokens; with ``per_column``, also a column's own ``system_prompt``."""
+    """temperature and max_tokens; with ``per_column``, also a column's own ``system_prompt``. ``field``: where
+    they are in the body, which an error names ("": at its top level)."""
     params = params or {}
     if not isinstance(params, dict):
         raise ChatInputError(f"{field} must be an object.", field=field)
@@ -200,10 +204,11 @@ def clean_parameters(params: dict | None, *, field: str, per_column: bool = Fals
     if prompt is not None and (not isinstance(prompt, str) or len(prompt) > MAX_SYSTEM_PROMPT_CHARS):
         raise ChatInputError(f"{field}.system_prompt must be text of at most {MAX_SYSTEM_PROMPT_CHARS} characters.",
                              field=field)
+    within = f"{field}." if field else ""
     cleaned = {
-        "temperature": _clean_number(params.get("temperature"), field=f"{field}.temperature", kind=float,
+        "temperature": _clean_number(params.get("temperature"), field=f"{within}temperature", kind=float,
                                      low=float(TEMPERATURE_MIN), high=float(TEMPERATURE_MAX)),
-        "max_tokens": _clean_number(params.get("max_tokens"), field=f"{field}.max_tokens", kind=int,
+        "max_tokens": _clean_number(params.get("max_tokens"), field=f"{within}max_tokens", kind=int,
                                     low=MAX_TOKENS_MIN, high=MAX_TOKENS_MAX),
         "system_prompt": prompt.strip() if prompt else None,
     }

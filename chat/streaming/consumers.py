@@ -33,6 +33,7 @@ from chat.errors import ChatError, ChatInputError, ChatNotFound
 from chat.models import Message
 from chat.selectors import ConversationNotFound, conversation_get_for_user, conversation_owned, message_get_for_user
 from chat.services import message_edit, message_send, reply_cancel, send_input_clean
+from chat.services.inputs import SEND_FIELDS
 from webox.database import BUSY_DETAIL, BUSY_RETRY_AFTER_SECONDS, database_busy
 
 from .db_threads import in_db_thread
@@ -47,8 +48,6 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_TOO_MANY_FRAMES = 4429
 AUTH_TIMEOUT_SECONDS = 10
 ENDED = float("inf")
-SEND_FIELDS = ("message", "columns", "selected_providers", "selected_models", "temperature", "max_tokens",
-               "system_prompt", "provider_params", "attachments")
 EDIT_FIELDS = {"message", "columns", "attachments"}
 
 

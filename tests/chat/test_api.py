@@ -3,8 +3,9 @@
 import pytest
 from rest_framework.test import APIClient
 
+from chat.errors import ChatInputError
 from chat.models import Conversation, Message, ReplyStatus
-from chat.services import conversation_create
+from chat.services import conversation_create, send_input_clean
 
 pytestmark = pytest.mark.django_db
 
@@ -58,7 +59,7 @@ def test_per_provider_params_override_the_turns(auth_client):
         ({"selected_providers": ["demo", "demo"]}, "selected_providers"),
         ({"temperature": 7}, "temperature"),
         ({"max_tokens": 0}, "max_tokens"),
-        ({"provider_params": {"demo": {"temperature": -1}}}, "provider_params"),
+        ({"provider_params": {"demo": {"temperature": -1}}}, "provider_params.demo.temperature"),
     ],
 )
 def test_bad_send_is_a_400_with_a_message_and_stores_nothing(auth_client, fields, field):
@@ -68,6 +69,62 @@ def test_bad_send_is_a_400_with_a_message_and_stores_nothing(auth_client, fields
     assert body["detail"]
     assert field in body["errors"]
     assert Conversation.objects.count() == 0 and Message.objects.count() == 0
+
+
+@pytest.mark.parametrize("fields", [
+    {"message": "   "},
+    {"message": 42},
+    {"selected_providers": "demo"},
+    {"selected_providers": ["demo", "nope"]},
+    {"temperature": "hot"},
+    {"max_tokens": 10**9},
+    {"system_prompt": ["not", "text"]},
+    {"attachments": ["1"]},
+    {"provider_params": {"demo": {"max_tokens": 0}}},
+    {"columns": [{"provider": "demo", "colour": "blue"}], "selected_providers": None},
+])
+def test_a_json_send_is_refused_as_a_sockets_send_frame_is(auth_client, fields):
+    """One check for both: a JSON body goes to send_input_clean, as a socket's frame does (chat/streaming)."""
+    body = {"message": "Hello there", "selected_providers": ["demo"], **fields}
+    with pytest.raises(ChatInputError) as refused:
+        send_input_clean(**{name: value for name, value in body.items() if value is not None})
+
+    response = auth_client.post("/api/chat/send", {k: v for k, v in body.items() if v is not None}, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": refused.value.detail, "errors": {refused.value.field: [refused.value.detail]}}
+    assert Conversation.objects.count() == 0 and Message.objects.count() == 0
+
+
+@pytest.mark.parametrize("conversation_id", ["abc", True, 1.5, {"id": 1}, "-1"])
+def test_a_json_sends_conversation_id_must_be_an_id_or_null(auth_client, conversation_id):
+    response = send(auth_client, conversation_id=conversation_id)
+    assert response.status_code == 400
+    assert "conversation_id" in response.json()["errors"]
+    assert Conversation.objects.count() == 0
+
+
+def test_a_json_send_takes_its_conversation_id_as_a_number_or_digits_and_ignores_unknown_fields(auth_client):
+    first = send(auth_client, conversation_id=None, colour="blue").json()
+    conversation_id = first["conversation"]["id"]
+    second = send(auth_client, conversation_id=str(conversation_id), message="Again")
+    assert second.status_code == 202 and second.json()["conversation"]["id"] == conversation_id
+    assert Message.objects.filter(conversation_id=conversation_id, role="user").count() == 2
+
+
+def test_a_form_send_of_the_browsable_api_is_read_by_its_serializer(auth_client):
+    conversation = send(auth_client).json()["conversation"]["id"]
+
+    response = auth_client.post("/api/chat/send", {"conversation_id": str(conversation), "message": "From the form",
+                                                   "selected_providers": ["demo"], "temperature": "0.5"},
+                                format="multipart")
+
+    assert response.status_code == 202
+    [reply] = response.json()["replies"]
+    assert response.json()["conversation"]["id"] == conversation and reply["parameters"] == {"temperature": 0.5}
+    bad = auth_client.post("/api/chat/send", {"message": "x", "selected_providers": ["demo"], "temperature": "hot"},
+                           format="multipart")
+    assert bad.status_code == 400 and "temperature" in bad.json()["errors"]
 
 
 def test_second_send_adds_a_turn_to_the_same_conversation(auth_client):
@@ -257,7 +314,7 @@ def test_nested_validation_errors_have_a_readable_detail(auth_client):
     response = send(auth_client, provider_params={"demo": {"temperature": 5}})
     assert response.status_code == 400
     detail = response.json()["detail"]
-    assert detail == "provider_params: demo: temperature: Ensure this value is less than or equal to 2."
+    assert detail == "provider_params.demo.temperature must be between 0.0 and 2.0."
 
 
 @pytest.mark.parametrize(

@@ -50,7 +50,7 @@ def test_the_short_form_keys_each_column_by_its_provider(auth_client):
 
 
 @pytest.mark.parametrize(("fields", "says"), [
-    ({"columns": []}, "columns"),
+    ({"columns": []}, "at least one column"),
     ({"columns": [{"provider": "demo"}] * 9}, "columns"),
     ({"columns": [{"provider": "demo", "key": "x"}, {"provider": "demo", "key": "x"}]}, "key 'x'"),
     ({"columns": [{"provider": "demo", "key": "no spaces"}]}, ".key must be"),
