@@ -12,7 +12,6 @@ with (a session's log-out or end, a token's expiry).
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import logging
 import math
@@ -22,9 +21,7 @@ import orjson
 from autobahn.exception import Disconnected
 from channels.consumer import get_handler_name
 from channels.db import aclose_old_connections
-from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from channels.layers import get_channel_layer
 from channels.sessions import InstanceSessionWrapper
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
@@ -40,7 +37,6 @@ from chat.services.inputs import SEND_FIELDS
 from webox.database import BUSY_DETAIL, BUSY_RETRY_AFTER_SECONDS, database_busy
 
 from .db_threads import in_db_thread
-from .dispatch_loop import dispatch_in_turn
 from .snapshots import snapshot_replies
 from .socket_auth import BEARER_SUBPROTOCOL, session_still_belongs, token_user_and_access
 from .socket_limits import FrameBucket
@@ -57,23 +53,11 @@ EDIT_FIELDS = {"message", "columns", "attachments"}
 
 class ConversationConsumer(AsyncJsonWebsocketConsumer):
     async def __call__(self, scope, receive, send):
-        """As channels' ``AsyncConsumer.__call__``, with a cheaper loop over the messages (dispatch_loop)."""
         # Frames go past channels' session wrapper: it acts on HTTP responses only, yet reads the
         # lazy session for every message. Accept and close still pass through it.
         wrapper = getattr(send, "__self__", None)
         self.send_frame = wrapper.real_send if isinstance(wrapper, InstanceSessionWrapper) else send
-        self.scope = scope
-        self.channel_layer = get_channel_layer(self.channel_layer_alias)
-        sources = [receive]
-        if self.channel_layer is not None:
-            self.channel_name = await self.channel_layer.new_channel()
-            self.channel_receive = functools.partial(self.channel_layer.receive, self.channel_name)
-            sources.append(self.channel_receive)
-        self.base_send = send
-        try:
-            await dispatch_in_turn(sources, self.dispatch)
-        except StopConsumer:
-            pass
+        await super().__call__(scope, receive, send)
 
     async def send_json(self, content, close=False):
         try:
