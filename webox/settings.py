@@ -162,6 +162,8 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "webox.channel_layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}}
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
+# kombu's Redis transport, one client object per channel for its commands (webox/broker.py).
+CELERY_BROKER_TRANSPORT = "webox.broker:Transport" if REDIS_URL else None
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = env_str("WEBOX_CELERY_QUEUE", "webox")
