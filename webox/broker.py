@@ -3,7 +3,7 @@
 kombu's Redis channel builds a new redis-py client object, on its same connection pool, for every
 command it sends outside its consumer's event loop: a task's publish (``LPUSH``) among them, once per
 reply started. Building one (``redis.Redis.__init__``: its response callbacks and connection
-settings) was a fifth of the Celery publish in a send's request thread. A client object keeps no
+settings) was a sixth of the Celery publish in a send's request thread. A client object keeps no
 state between commands (the pool, which is thread-safe, holds the connections), so one per channel
 serves them all. ``CELERY_BROKER_TRANSPORT`` names this transport when ``REDIS_URL`` is set.
 """
