@@ -94,13 +94,18 @@ class Shape:
         with Sampler({**self.pids, "fake": self.fake.pid}, self.database_url) as sampler:
             self.conn.send(spec)
             # Preparing the sockets is bounded by the client's own timeouts (60 s each, 50 at a time).
-            if not self.conn.poll(timeout * (streams if sequential else 1) + 120 + streams * 0.5):
-                raise RuntimeError(f"{self.name}: the client did not finish a wave of {streams}")
-            result = self.conn.recv()
+            while True:
+                if not self.conn.poll(timeout * (streams if sequential else 1) + 120 + streams * 0.5):
+                    raise RuntimeError(f"{self.name}: the client did not finish a wave of {streams}")
+                result = self.conn.recv()
+                if result != "prepared":
+                    break
+                sampler.mark()  # the sockets are open: from here on, the sends, the streams and the closes
         if "fatal" in result:
             raise RuntimeError(f"{self.name}: the client failed: {result['fatal']}")
         figures = analyse(result, self.fake.take())
         costs = {"cpu": sampler.cpu_percent, "cpu s": sampler.cpu_seconds, "rss": sampler.peak,
+                 "turn cpu s": sampler.cpu_since_mark,
                  "thread s": sampler.thread_seconds,
                  "client cpu s": result["client_cpu_s"],
                  "db connections": sampler.connections}
@@ -200,6 +205,7 @@ def run_shape(shape: Shape, *, quick: bool, seconds: float, database_url: str | 
         known[n] = figures["passed"]
         report["rss by streams"].setdefault(name, []).append((n, costs["rss"]))
         report["threads"].append((name, n, figures["counts"]["ok"], costs["thread s"]))
+        report["parts"].append((name, n, figures["counts"]["ok"], costs))
         if figures["counts"]["ok"] < figures["counts"]["replies expected"] / 2:
             print(f"  {name}: fewer than half of the replies were right at {n} streams: not raising further")
             break
@@ -305,8 +311,8 @@ def main(*, quick: bool, **_) -> None:
     if os.environ.get("WEBOX_BENCH_E2E_ENV"):
         print(f"Extra settings of webox's processes: {os.environ['WEBOX_BENCH_E2E_ENV']}")
     previous = signal.signal(signal.SIGTERM, _interrupt)
-    report = {"ttft rows": [], "ceiling": {}, "idle": {}, "rss by streams": {}, "threads": [], "fanout": [], "big": [],
-              "shapes": {}, "log errors": {}}
+    report = {"ttft rows": [], "ceiling": {}, "idle": {}, "rss by streams": {}, "threads": [], "parts": [],
+              "fanout": [], "big": [], "shapes": {}, "log errors": {}}
     shapes = [name.strip() for name in os.environ.get("WEBOX_BENCH_E2E_SHAPES", "production,embedded").split(",")]
     unknown = set(shapes) - {"production", "embedded"}
     if unknown:

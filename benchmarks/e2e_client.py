@@ -39,6 +39,7 @@ class Client:
                                        limits=httpx2.Limits(max_connections=2000, max_keepalive_connections=2000))
         self.sdk = openai.AsyncOpenAI(base_url=fake_url, api_key=fake_key, max_retries=0, timeout=120)
         self.tokens: list[str] = []
+        self.on_prepared = lambda: None  # called once a wave's conversations and sockets are open, before its sends
         self.statuses: Counter[str] = Counter()
         self.errors: list[str] = []
 
@@ -181,6 +182,7 @@ class Client:
         streams = [s for s in opened if isinstance(s, dict)]
         open_errors = [f"{type(e).__name__}: {e}" for e in opened if not isinstance(e, dict)]
         prepared = time.time()
+        self.on_prepared()
         if spec.get("no_send"):
             for s in streams:
                 await s["ws"].close()
@@ -215,6 +217,7 @@ def client_main(conn, base: str, fake_url: str, fake_key: str, users: int) -> No
 
     async def serve() -> None:
         client = Client(base, fake_url, fake_key)
+        client.on_prepared = lambda: conn.send("prepared")
         await client.register(users)
         conn.send("ready")
         loop = asyncio.get_running_loop()

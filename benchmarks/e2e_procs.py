@@ -158,6 +158,12 @@ class Sampler:
         self.pids = pids
         self.database_url = database_url
         self.connections = 0
+        self._marked: dict[str, float] | None = None
+        self.cpu_since_mark: dict[str, float] | None = None
+
+    def mark(self) -> None:
+        """Note the CPU so far: ``cpu_since_mark`` is then what each process spent from here to the end."""
+        self._marked = self._cpu()
 
     @staticmethod
     def _members(pid: int | list[int]) -> list[int]:
@@ -240,6 +246,8 @@ class Sampler:
         wall = time.monotonic() - self._t0
         cpu1 = self._cpu()
         self.cpu_seconds = {name: cpu1[name] - self._cpu0[name] for name in self.pids}
+        if self._marked is not None:
+            self.cpu_since_mark = {name: cpu1[name] - self._marked[name] for name in self.pids}
         self.cpu_percent = {name: 100 * seconds / wall for name, seconds in self.cpu_seconds.items()}
         self.thread_seconds = self._thread_split(self._threads0, self._threads())
 

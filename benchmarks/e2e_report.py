@@ -56,6 +56,26 @@ def print_threads(waves: list) -> None:
                  "workers: streaming loop", "workers: other threads", "all"], rows)
 
 
+def print_parts(waves: list) -> None:
+    """A wave's CPU in its two parts: opening each stream's conversation and socket, then the turns (the
+    sends, the streams, the sockets' closes) from the moment every socket is open."""
+    rows = []
+    nan = float("nan")
+    for name, streams, ok, costs in waves:
+        whole, turn = costs["cpu s"], costs["turn cpu s"] or {}
+        webox = [proc for proc in ("daphne", "worker") if proc in whole]
+        tokens = ok * TOKENS
+        per_token = {proc: 1e6 * turn[proc] / tokens if tokens and proc in turn else nan for proc in webox}
+        opening = sum(whole[proc] - turn.get(proc, nan) for proc in webox)
+        rows.append([name, streams, 1000 * opening / streams, per_token.get("daphne", nan),
+                     per_token.get("worker", nan), sum(per_token.values()), *cpu_per_token(costs, tokens)[2:]])
+    print_table("CPU of a wave in two parts: opening the streams (a new conversation and a socket join each), "
+                "then the turns (the sends, the streams and the sockets' closes, from when every socket is open); "
+                "the whole wave is the TTFT table's µs per token",
+                ["shape", "streams", "opening: webox ms per stream", "turns: daphne µs / token",
+                 "turns: worker µs / token", "turns: webox µs / token", "whole wave: webox µs / token"], rows)
+
+
 def print_report(report: dict) -> None:
     print_table("TTFT overhead (ms): webox (send → first delta on the socket) vs direct SDK call (request → first "
                 f"chunk), model `{MODEL}` (nominal {nominal_s(MODEL):.1f} s)", TTFT_COLUMNS, report["ttft rows"])
@@ -65,6 +85,7 @@ def print_report(report: dict) -> None:
     print_table("Ceiling: most concurrent streams (sent at once) all correct and finished within 2× nominal",
                 ["shape", "ceiling", "waves tried"], rows)
     print_threads(report["threads"])
+    print_parts(report["parts"])
     rows = []
     nan = float("nan")
     for name, idle in report["idle"].items():
