@@ -11,13 +11,13 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
-from redis.exceptions import ConnectionError as RedisConnectionError
 
 # CONTENT_SECURITY_POLICY (django-csp 4): no inline script, nothing from another origin.
 from webox.content_security import CONTENT_SECURITY_POLICY  # noqa: F401
 from webox.database_settings import database_config
 from webox.env import env_bool, env_float, env_int, env_list, env_str
 from webox.logging_config import logging_config
+from webox.redis_settings import channel_layers, provider_queues, task_queues
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("WEBOX_VAR_DIR", BASE_DIR / "var"))
@@ -146,20 +146,7 @@ WEBOX_REDIS_PREFIX = env_str("WEBOX_REDIS_PREFIX", "webox")
 # "embedded": provider calls run on the server's event loop; "celery": on Celery workers.
 WEBOX_RUNNER = env_str("WEBOX_RUNNER") or ("celery" if REDIS_URL else "embedded")
 
-if REDIS_URL:
-    # Pub/sub layer: ~5x the throughput of the core layer on these machines and it never drops
-    # silently; a message missed during a reconnect is repaired from the stream state (seq).
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            # A pooled connection that Redis closed (a restart) fails once, is reopened and the
-            # command retried once; without it that one publish, e.g. a reply's end, is lost.
-            "CONFIG": {"hosts": [{"address": REDIS_URL, "retry_on_error": [RedisConnectionError]}],
-                       "prefix": WEBOX_REDIS_PREFIX},
-        }
-    }
-else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "webox.channel_layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}}
+CHANNEL_LAYERS = channel_layers(REDIS_URL, WEBOX_REDIS_PREFIX)
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 # kombu's Redis transport, one client object per channel for its commands (webox/broker.py).
@@ -170,15 +157,8 @@ CELERY_TASK_DEFAULT_QUEUE = env_str("WEBOX_CELERY_QUEUE", "webox")
 # Replies of the named providers go to queues of their own ("claude=webox-anthropic,gpt=webox-openai"),
 # so their calls can run on workers of their own (``celery -A webox worker -Q webox-anthropic``).
 # A worker started without -Q consumes the default queue and all of these (webox/celery.py routes).
-WEBOX_CELERY_PROVIDER_QUEUES = dict(
-    (name.strip(), queue.strip()) for name, _, queue in
-    (item.partition("=") for item in env_list("WEBOX_CELERY_PROVIDER_QUEUES")) if name.strip() and queue.strip()
-)
-# Each bound as Celery binds a queue it creates itself (a direct exchange of its name), so processes of an
-# older release, which created the queue that way, still deliver to it during a rolling upgrade.
-CELERY_TASK_QUEUES = {queue: {"exchange": queue, "exchange_type": "direct", "routing_key": queue}
-                      for queue in dict.fromkeys([CELERY_TASK_DEFAULT_QUEUE,
-                                                *WEBOX_CELERY_PROVIDER_QUEUES.values()])}
+WEBOX_CELERY_PROVIDER_QUEUES = provider_queues(env_list("WEBOX_CELERY_PROVIDER_QUEUES"))
+CELERY_TASK_QUEUES = task_queues(CELERY_TASK_DEFAULT_QUEUE, WEBOX_CELERY_PROVIDER_QUEUES)
 CELERY_TASK_ROUTES = ("webox.celery.route_task",)
 # Acked on receipt, never redelivered once started: a provider call must never run twice. A reply
 # whose worker died mid-stream is ended (as "orphaned", its text kept) by the sweep, never retried.
