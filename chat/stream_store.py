@@ -165,7 +165,12 @@ class RedisStreamStore:
         self.url = url
         self.prefix = prefix
         # redis-py 8 raises instead of waiting when a pool is exhausted: size the pools explicitly.
-        self._sync = redis.Redis.from_url(url, max_connections=200, decode_responses=True)
+        # A pooled connection that Redis closed (a restart) fails its next command once: it is reopened and
+        # the command sent again, or a reply's final flush, a snapshot or a cancel fails for nothing. A
+        # flush sent twice appends its chunk twice, which the length check below repairs.
+        self._options = {"max_connections": 200, "decode_responses": True,
+                         "retry_on_error": [redis.exceptions.ConnectionError]}
+        self._sync = redis.Redis.from_url(url, **self._options)
         self._async_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._record_scripts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._aioredis = aioredis
@@ -176,7 +181,7 @@ class RedisStreamStore:
         loop = asyncio.get_running_loop()
         client = self._async_clients.get(loop)
         if client is None:
-            client = self._aioredis.Redis.from_url(self.url, max_connections=200, decode_responses=True)
+            client = self._aioredis.Redis.from_url(self.url, **self._options)
             self._async_clients[loop] = client
         return client
 

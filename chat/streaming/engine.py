@@ -185,7 +185,7 @@ async def end_reply(reply, stream, outcome: Outcome, final_deltas: list[dict], *
     asked_at = outcome.asked_at
     ttft_ms = None if outcome.first_token_at is None else int((outcome.first_token_at - asked_at) * 1000)
     duration_ms = None if asked_at is None else int((time.monotonic() - asked_at) * 1000)
-    common = {"reply_id": reply.pk, "content": stream.text, "seq": stream.seq, "config": config, "claimed": reply,
+    common = {"reply_id": reply.pk, "content": stream.text, "seq": stream.final_seq, "config": config, "claimed": reply,
               "override": override}
     # The provider's counts whenever it sent them; the services estimate the rest (chat/usage).
     counts = {} if outcome.result is None else {

@@ -80,6 +80,12 @@ class ReplyStream:
         return "".join(self.chunks[:count])
 
     @property
+    def final_seq(self) -> int:
+        """The seq of the reply's whole text, for its end: one past ``seq`` while text is still unrecorded
+        (its final flush failed), so every socket sees that it lacks text and repairs from the stored end."""
+        return self.seq + 1 if self.pending else self.seq
+
+    @property
     def published_text(self) -> str:
         """The text up to ``seq``: what sockets have been sent, without what is still pending."""
         return "".join(self.chunks[: len(self.chunks) - len(self.pending)])

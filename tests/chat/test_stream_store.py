@@ -3,7 +3,8 @@
 import pytest
 from django.conf import settings
 
-from chat.stream_store import FlushEntry, RedisStreamStore, stream_store
+from chat.stream_store import FlushEntry, RedisStreamStore, StreamState, stream_store
+from tests.processes import RedisServer
 
 pytestmark = pytest.mark.skipif(not settings.REDIS_URL, reason="needs REDIS_URL")
 
@@ -51,3 +52,24 @@ async def test_a_flush_reports_the_watched_replies_asked_to_stop_with_text_or_wi
     assert (state.text, state.seq) == ("ab", 2)
     await store.forget(454546)
     assert await store.record_flush([], [454546]) == set()
+
+
+async def test_after_a_redis_restart_every_operation_works_at_its_first_try_and_the_text_is_whole(tmp_path):
+    # Each pooled connection Redis closed fails its next command once; that command must not be the one lost
+    # (a reply's final flush, a joining socket's snapshot, a cancel).
+    redis = RedisServer(tmp_path).start()
+    try:
+        store = RedisStreamStore(redis.url, prefix="restart")
+        chunks = ["one", " two", " three"]
+        await store.record_flush([chunks_entry(474747, chunks, 1)], [])
+        assert store.read_sync([474747])[474747].text == "one"
+        store.request_cancel([484848])
+        redis.restart()  # empty, as a Redis without persistence comes back
+
+        await store.record_flush([chunks_entry(474747, chunks, 2)], [])
+        assert store.read_sync([474747])[474747] == StreamState("one two", 2)  # rewritten whole
+        store.request_cancel([484848])
+        assert store.cancel_requested([484848]) == {484848}
+        await store.forget(474747)
+    finally:
+        redis.stop()

@@ -9,9 +9,10 @@ from asgiref.sync import sync_to_async
 from django.utils import timezone
 
 from chat.models import Message, ReplyStatus
-from chat.providers import provider_create
+from chat.providers import StreamResult, provider_create
 from chat.services import conversation_create, conversation_update, replies_sweep_orphans, reply_choose, reply_start
 from chat.stream_store import FlushEntry, stream_store
+from chat.streaming.engine import Outcome, end_reply
 from testing.client import StreamLog
 from testing.fake_provider import expected_reply
 
@@ -290,3 +291,32 @@ def test_one_stale_reply_that_cannot_be_ended_does_not_stop_the_sweep_ending_the
     # Left for the next sweep, which ends it once whatever tripped it is fixed.
     monkeypatch.setattr(replies, "usage_fields", real_usage_fields)
     assert [m.pk for m in replies_sweep_orphans()] == [bad.pk]
+
+
+async def test_a_reply_whose_last_text_could_not_be_recorded_still_reaches_its_sockets_whole(
+        user, settings, monkeypatch, publisher):
+    # The final flush fails (Redis away): the end is stored with the whole text and a seq past the last
+    # delta, so a socket that has every delta sees it lacks text and repairs before the end event.
+    settings.WEBOX_FLUSH_INTERVAL_MS = 60_000  # no tick sends " world": only the final flush would
+    conversation = await sync_to_async(conversation_create)(owner=user)
+    pending = await sync_to_async(make_turn)(conversation, status=ReplyStatus.PENDING)
+    reply = await sync_to_async(reply_start)(reply_id=pending.pk)
+    comm, log = await open_socket(user, conversation.pk)
+    stream = publisher.open(reply_id=reply.pk, conversation_id=conversation.pk, key=reply.stream_key)
+    stream.append("Hello")  # a first text goes out at once
+    await collect_until(comm, log, lambda lg: lg.text[reply.pk] == "Hello")
+
+    async def redis_away(entries, watched):
+        raise ConnectionError("redis away")
+
+    monkeypatch.setattr(stream_store(), "record_flush", redis_away)
+    stream.append(" world")
+    final = await publisher.close(stream)
+    await end_reply(reply, stream, Outcome(result=StreamResult("stop")), final, config=None, override=None)
+    await collect_until(comm, log, all_ended([reply.pk]))
+
+    stored = await Message.objects.aget(pk=reply.pk)
+    assert (stored.status, stored.content, stored.seq) == (ReplyStatus.COMPLETE, "Hello world", 2)
+    assert log.text[reply.pk] == "Hello world"
+    assert log.ended[reply.pk]["seq"] == 2
+    await comm.disconnect()
