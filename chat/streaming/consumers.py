@@ -37,6 +37,7 @@ from chat.services.inputs import SEND_FIELDS
 from webox.database import BUSY_DETAIL, BUSY_RETRY_AFTER_SECONDS, database_busy
 
 from .db_threads import in_db_thread
+from .dispatching import serve
 from .snapshots import snapshot_replies
 from .socket_auth import BEARER_SUBPROTOCOL, session_still_belongs, token_user_and_access
 from .socket_limits import FrameBucket
@@ -57,7 +58,7 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
         # lazy session for every message. Accept and close still pass through it.
         wrapper = getattr(send, "__self__", None)
         self.send_frame = wrapper.real_send if isinstance(wrapper, InstanceSessionWrapper) else send
-        await super().__call__(scope, receive, send)
+        await serve(self, scope, receive, send)
 
     async def send_json(self, content, close=False):
         try:
