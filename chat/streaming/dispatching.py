@@ -45,12 +45,20 @@ async def dispatch_each(sources: list[Receive], dispatch: Callable[[dict], Await
     its groups' subscriptions).
     """
     one_at_a_time = asyncio.Lock()
+    stopped = False
 
     async def read(source: Receive) -> None:
+        nonlocal stopped
         while True:
             message = await source()
             async with one_at_a_time:
-                await dispatch(message)
+                if stopped:  # the other source's last dispatch raised: as in channels, nothing more is handled
+                    return
+                try:
+                    await dispatch(message)
+                except BaseException:
+                    stopped = True
+                    raise
 
     readers = [asyncio.ensure_future(read(source)) for source in sources]
     try:

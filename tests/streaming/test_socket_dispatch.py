@@ -84,3 +84,26 @@ async def test_a_layer_message_waits_for_the_client_frame_being_handled(user, co
     await comm.disconnect()
 
     assert handled == ["resync started", "resync ended", "delta 1", "delta 2", "delta 3"]
+
+
+async def test_nothing_is_handled_after_the_socket_has_closed(user, conversation, monkeypatch):
+    handled = []
+    disconnect = consumers.ConversationConsumer.websocket_disconnect
+
+    async def slow_disconnect(self, message):
+        handled.append("disconnect")
+        await asyncio.sleep(0.2)  # a layer message arrives meanwhile
+        await disconnect(self, message)
+
+    async def noted(self, message):
+        handled.append("delta")
+
+    monkeypatch.setattr(consumers.ConversationConsumer, "websocket_disconnect", slow_disconnect)
+    monkeypatch.setattr(consumers.ConversationConsumer, "chat_events", noted)
+    comm = await joined(user, conversation)
+    await comm.send_input({"type": "websocket.disconnect", "code": 1000})
+    await asyncio.sleep(0.05)
+    await get_channel_layer().group_send(events.conversation_group(conversation.pk), deltas(1, 1)[0])
+    await comm.wait(timeout=5)  # the consumer has returned
+
+    assert handled == ["disconnect"]
