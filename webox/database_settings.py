@@ -24,7 +24,8 @@ def database_config(url: str, *, pool_min: int, pool_max: int, pool_timeout: flo
         var_dir.mkdir(parents=True, exist_ok=True)
         databases = {
             "default": {
-                "ENGINE": "django.db.backends.sqlite3",
+                # Django's, without DEBUG's log of every statement (webox/sqlite/base.py).
+                "ENGINE": "webox.sqlite",
                 "NAME": var_dir / "webox.sqlite3",
                 # Kept by each thread (the kept request threads, the database threads): opening one
                 # (its file, its PRAGMAs, Django's functions) was about a tenth of the embedded server's

@@ -76,5 +76,5 @@ def test_embedded_default_uses_sqlite_and_in_memory_layer():
     env["DJANGO_SETTINGS_MODULE"] = "webox.settings"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert out.stdout.split() == [
-        "django.db.backends.sqlite3", "webox.channel_layers.InMemoryChannelLayer", "embedded"
+        "webox.sqlite", "webox.channel_layers.InMemoryChannelLayer", "embedded"
     ], out.stderr
