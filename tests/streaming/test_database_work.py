@@ -7,6 +7,7 @@ import time
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.db import connections
 
 from chat.models import Message, ReplyStatus
 from chat.providers import provider_create
@@ -21,7 +22,7 @@ WRITES = ("INSERT", "UPDATE", "DELETE")
 
 
 class StatementLog(logging.Handler):
-    """Every SQL statement Django runs, from any thread (Django logs them when DEBUG is on)."""
+    """Every SQL statement Django runs, from any thread (Django's debug cursor logs each one)."""
 
     def __init__(self):
         super().__init__(logging.DEBUG)
@@ -41,8 +42,9 @@ class StatementLog(logging.Handler):
 
 
 @pytest.fixture
-def statements(settings):
-    settings.DEBUG = True  # Django's cursor then logs each statement with its SQL
+def statements(monkeypatch):
+    # Django's debug cursor, which logs each statement with its SQL, on every thread's connection.
+    monkeypatch.setattr(type(connections["default"]), "queries_logged", True)
     handler = StatementLog()
     logger = logging.getLogger("django.db.backends")
     old = logger.level, logger.propagate
